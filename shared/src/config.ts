@@ -1,0 +1,234 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+
+/**
+ * Service configuration: one schema with its defaults, one table from environment variables to
+ * config paths, validated once at start (defaults applied, strings coerced to numbers and
+ * booleans, unknown keys refused) and then frozen. The README's config table mirrors ENV_TABLE.
+ */
+
+const Port = (def: number, description: string) => Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
+const PositiveInt = (def: number, description: string, max = 2 ** 31 - 1) =>
+  Type.Integer({ minimum: 1, maximum: max, default: def, description });
+const NonNegativeInt = (def: number, description: string) => Type.Integer({ minimum: 0, default: def, description });
+const Url = (description: string) => Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9+.-]*://', description }));
+
+export const ConfigSchema = Type.Object(
+  {
+    redis: Type.Object(
+      {
+        url: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379', description: 'Redis for everything' }),
+        queueUrl: Url('Redis for the BullMQ queue (must be noeviction); defaults to redis.url'),
+        cacheUrl: Url('Redis for sessions, history and pub/sub; defaults to redis.url'),
+        prefix: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,32}$', default: 'chat', description: 'prefix of every key' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          { default: 'info' },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    gateway: Type.Object(
+      {
+        host: Type.String({ default: '0.0.0.0', description: 'listen address' }),
+        port: Port(8088, 'listen port (shared by every gateway process on the host: SO_REUSEPORT)'),
+        allowUwsShim: Type.Boolean({ default: false, description: 'start even if uWebSockets.js fell back to its slow JS shim' }),
+        maxConnectionsPerSession: PositiveInt(10, 'sockets one session may hold across all gateways', 10_000),
+        maxMessageLength: PositiveInt(4000, 'characters in one chat message', 100_000),
+        maxFrameBytes: PositiveInt(16 * 1024, 'largest WebSocket frame accepted (bigger: close 1009)', 16 * 1024 * 1024),
+        maxBodyBytes: PositiveInt(64 * 1024, 'largest REST body accepted (bigger: 413)', 16 * 1024 * 1024),
+        idleTimeoutSeconds: PositiveInt(120, 'a socket silent this long is closed; uWS pings it before that', 960),
+        maxBackpressureBytes: PositiveInt(1024 * 1024, 'bytes buffered for one slow socket before it is closed'),
+        framesPerSecond: PositiveInt(20, 'sustained inbound frames per socket (burst: twice that)'),
+        waitTimeoutMs: PositiveInt(120_000, 'how long POST /chat/message?wait=1 and SSE wait for the answer'),
+        socketLeaseMs: PositiveInt(60_000, 'lease of a socket slot in Redis, renewed while the socket lives'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    worker: Type.Object(
+      {
+        concurrency: PositiveInt(200, 'turns one worker process streams at once', 10_000),
+        metricsHost: Type.String({ default: '0.0.0.0', description: 'metrics/health listen address' }),
+        metricsPort: Port(9464, 'worker /metrics and /health port (0 = pick a free one)'),
+        chunkWindowMs: NonNegativeInt(10, 'tokens arriving within this window share one chunk (0 = one chunk per token)'),
+        jobAttempts: PositiveInt(3, 'attempts per turn for transient LLM errors', 20),
+        backoffMs: PositiveInt(500, 'first retry delay; doubles per attempt'),
+        promptHistoryTurns: NonNegativeInt(10, 'past turns included in the prompt'),
+        turnWaitRetryMs: PositiveInt(250, 'a turn behind another of its session is re-checked after this'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    llm: Type.Object(
+      {
+        apiKey: Type.Optional(Type.String({ minLength: 1, description: 'OpenAI API key; unset = the offline model' })),
+        baseUrl: Url('OpenAI-compatible endpoint; unset = OpenAI, or the offline model without a key'),
+        model: Type.String({ minLength: 1, default: 'gpt-4o-mini' }),
+        requestTimeoutMs: PositiveInt(60_000, 'whole-request timeout of one LLM call'),
+        idleTimeoutMs: PositiveInt(20_000, 'longest silence between two streamed chunks'),
+        maxTokens: PositiveInt(800, 'max_tokens of one answer'),
+        temperature: Type.Number({ minimum: 0, maximum: 2, default: 0.3 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    session: Type.Object(
+      {
+        ttlSeconds: PositiveInt(3600, 'idle lifetime of a session and its history'),
+        historyMaxTurns: PositiveInt(50, 'turns kept per session'),
+        cacheTtlSeconds: PositiveInt(1800, 'lifetime of a cached answer'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    offlineLlm: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Port(8099, 'offline model port'),
+        ttftMs: NonNegativeInt(400, 'offline model: delay before the first token'),
+        tokensPerSecond: NonNegativeInt(60, 'offline model: pacing (0 = as fast as possible)'),
+        answerTokens: PositiveInt(120, 'offline model: tokens per answer (upper bound)', 100_000),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    shutdown: Type.Object(
+      { timeoutMs: PositiveInt(15_000, 'how long SIGTERM waits for in-flight work') },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+
+/** Environment variable → config path. The README's configuration table mirrors this list. */
+export const ENV_TABLE = [
+  ['REDIS_URL', 'redis.url'],
+  ['QUEUE_REDIS_URL', 'redis.queueUrl'],
+  ['CACHE_REDIS_URL', 'redis.cacheUrl'],
+  ['REDIS_PREFIX', 'redis.prefix'],
+  ['LOG_LEVEL', 'log.level'],
+  ['HOST', 'gateway.host'],
+  ['PORT', 'gateway.port'],
+  ['ALLOW_UWS_SHIM', 'gateway.allowUwsShim'],
+  ['MAX_CONNECTIONS_PER_SESSION', 'gateway.maxConnectionsPerSession'],
+  ['MAX_MESSAGE_LENGTH', 'gateway.maxMessageLength'],
+  ['MAX_FRAME_BYTES', 'gateway.maxFrameBytes'],
+  ['MAX_BODY_BYTES', 'gateway.maxBodyBytes'],
+  ['WS_IDLE_TIMEOUT_SECONDS', 'gateway.idleTimeoutSeconds'],
+  ['WS_MAX_BACKPRESSURE_BYTES', 'gateway.maxBackpressureBytes'],
+  ['WS_FRAMES_PER_SECOND', 'gateway.framesPerSecond'],
+  ['WAIT_TIMEOUT_MS', 'gateway.waitTimeoutMs'],
+  ['SOCKET_LEASE_MS', 'gateway.socketLeaseMs'],
+  ['WORKER_CONCURRENCY', 'worker.concurrency'],
+  ['WORKER_METRICS_HOST', 'worker.metricsHost'],
+  ['WORKER_METRICS_PORT', 'worker.metricsPort'],
+  ['CHUNK_WINDOW_MS', 'worker.chunkWindowMs'],
+  ['JOB_ATTEMPTS', 'worker.jobAttempts'],
+  ['JOB_BACKOFF_MS', 'worker.backoffMs'],
+  ['PROMPT_HISTORY_TURNS', 'worker.promptHistoryTurns'],
+  ['TURN_WAIT_RETRY_MS', 'worker.turnWaitRetryMs'],
+  ['OPENAI_API_KEY', 'llm.apiKey'],
+  ['OPENAI_BASE_URL', 'llm.baseUrl'],
+  ['CHAT_MODEL', 'llm.model'],
+  ['LLM_TIMEOUT_MS', 'llm.requestTimeoutMs'],
+  ['LLM_IDLE_TIMEOUT_MS', 'llm.idleTimeoutMs'],
+  ['LLM_MAX_TOKENS', 'llm.maxTokens'],
+  ['LLM_TEMPERATURE', 'llm.temperature'],
+  ['SESSION_TTL', 'session.ttlSeconds'],
+  ['HISTORY_MAX_TURNS', 'session.historyMaxTurns'],
+  ['CACHE_TTL', 'session.cacheTtlSeconds'],
+  ['OFFLINE_LLM_HOST', 'offlineLlm.host'],
+  ['OFFLINE_LLM_PORT', 'offlineLlm.port'],
+  ['OFFLINE_LLM_TTFT_MS', 'offlineLlm.ttftMs'],
+  ['OFFLINE_LLM_TOKENS_PER_SECOND', 'offlineLlm.tokensPerSecond'],
+  ['OFFLINE_LLM_ANSWER_TOKENS', 'offlineLlm.answerTokens'],
+  ['SHUTDOWN_TIMEOUT_MS', 'shutdown.timeoutMs'],
+] as const satisfies ReadonlyArray<readonly [string, string]>;
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Deep partial of the config, as accepted by `loadConfig` overrides (tests, embedding). */
+export type ConfigOverrides = { [K in keyof Config]?: Partial<Config[K]> };
+
+const configAjv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, strict: false });
+const validateConfig = configAjv.compile<Config>(ConfigSchema as TSchema);
+
+const envByPath = new Map<string, string>(ENV_TABLE.map(([env, path]) => [path, env]));
+
+/**
+ * Reads the environment (and optional overrides, which win), validates, applies defaults and
+ * returns a frozen config. Throws ConfigError naming every bad variable at once.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): Readonly<Config> {
+  const raw: Record<string, Record<string, unknown>> = {};
+  for (const [envName, path] of ENV_TABLE) {
+    const value = env[envName];
+    if (value === undefined || value === '') continue;
+    const [section, key] = path.split('.') as [string, string];
+    (raw[section] ??= {})[key] = value;
+  }
+  for (const [section, values] of Object.entries(overrides)) {
+    Object.assign((raw[section] ??= {}), values);
+  }
+  if (!validateConfig(raw)) {
+    const problems = (validateConfig.errors ?? []).map((err) => {
+      const path = err.instancePath.replace(/^\//, '').replace(/\//g, '.');
+      const fullPath = err.keyword === 'additionalProperties' ? `${path}.${String(err.params.additionalProperty)}` : path;
+      const envName = envByPath.get(fullPath);
+      const shown = envName ? `${envName} (${fullPath})` : fullPath;
+      const [section, key] = fullPath.split('.');
+      const got = section && key ? raw[section]?.[key] : undefined;
+      return `${shown}: ${err.message ?? 'is invalid'}${got !== undefined ? ` (got ${JSON.stringify(got)})` : ''}`;
+    });
+    throw new ConfigError(problems);
+  }
+  return deepFreeze(raw as unknown as Config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The Redis URL the BullMQ queue uses. */
+export function queueRedisUrl(config: Config): string {
+  return config.redis.queueUrl ?? config.redis.url;
+}
+
+/** The Redis URL for sessions, history, pub/sub and (later) the response cache. */
+export function cacheRedisUrl(config: Config): string {
+  return config.redis.cacheUrl ?? config.redis.url;
+}
+
+/** Whether turns are answered by the bundled offline model (no API key configured). */
+export function usesOfflineModel(config: Config): boolean {
+  return config.llm.apiKey === undefined;
+}
+
+/**
+ * The endpoint the worker's OpenAI client talks to. With no API key and no explicit base URL
+ * it is the bundled offline model; with a key and no base URL it is OpenAI itself.
+ */
+export function llmBaseUrl(config: Config): string | undefined {
+  if (config.llm.baseUrl) return config.llm.baseUrl;
+  if (usesOfflineModel(config)) return `http://${connectHost(config.offlineLlm.host)}:${config.offlineLlm.port}/v1`;
+  return undefined;
+}
+
+/** A listen address turned into one a client can connect to. */
+export function connectHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+}

@@ -1,0 +1,104 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findFreePort } from './free-port.js';
+
+/** A `redis-server` child process on a free loopback port, for development and tests. */
+export interface SpawnedRedis {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  /** Stops the server (SIGTERM, then SIGKILL) and removes its work directory. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface SpawnRedisOptions {
+  /** Port to listen on; default: a free one. */
+  port?: number;
+  /** Extra `redis-server` arguments, e.g. ['--maxmemory', '64mb']. */
+  extraArgs?: string[];
+  /** Where the server's output goes; default: ignored. */
+  stdio?: 'ignore' | 'inherit';
+}
+
+export class RedisBinaryMissingError extends Error {
+  constructor() {
+    super(
+      'redis-server was not found on PATH. Install Redis 7 (Debian/Ubuntu: `sudo apt-get install redis-server`; ' +
+        'macOS: `brew install redis`), or set REDIS_URL to a Redis you already run.',
+    );
+    this.name = 'RedisBinaryMissingError';
+  }
+}
+
+export function redisServerAvailable(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Starts `redis-server` bound to 127.0.0.1 only, persisting nothing, with
+ * `maxmemory-policy noeviction` because BullMQ must never lose a job key to eviction.
+ */
+export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise<SpawnedRedis> {
+  if (!redisServerAvailable()) throw new RedisBinaryMissingError();
+  const port = options.port ?? (await findFreePort());
+  const dir = mkdtempSync(join(tmpdir(), 'chat-redis-'));
+  const args = [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--save', '',
+    '--appendonly', 'no',
+    '--dir', dir,
+    '--maxmemory-policy', 'noeviction',
+    '--daemonize', 'no',
+    // Many sockets per test gateway: keep the default 10k client limit explicit.
+    '--maxclients', '10000',
+    ...(options.extraArgs ?? []),
+  ];
+  const child = spawn('redis-server', args, { stdio: options.stdio ?? 'ignore' });
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  await waitForPort(port, 10_000, () => exited);
+  let stopped: Promise<void> | null = null;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    process: child,
+    stop() {
+      stopped ??= (async () => {
+        if (!exited) {
+          const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+          await gone;
+          clearTimeout(timer);
+        }
+        rmSync(dir, { recursive: true, force: true });
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port. */
+export async function waitForPort(port: number, timeoutMs: number, gaveUp: () => boolean = () => false): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (gaveUp()) throw new Error(`the process meant to listen on port ${port} exited`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ port, host: '127.0.0.1' });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms`);
+}

@@ -1,0 +1,81 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS } from './registry.js';
+
+export type ConnectionResult = 'accepted' | 'session_not_found' | 'too_many_connections' | 'bad_request' | 'unavailable';
+export type InboundFrameKind = 'message' | 'ping' | 'invalid' | 'rate_limited';
+export type OutboundFrameKind = 'chunk' | 'complete' | 'error';
+
+/**
+ * The gateway's metrics behind domain methods, so call sites say what happened and never touch
+ * prom-client. Per-frame methods do one counter increment and one histogram observation.
+ */
+export class GatewayMetrics {
+  private readonly openSockets: Gauge;
+  private readonly activeSessions: Gauge;
+  private readonly subscriptions: Gauge;
+  private readonly connections: Counter<'result'>;
+  private readonly framesIn: Counter<'kind'>;
+  private readonly framesOut: Counter<'kind'>;
+  private readonly deliveryLag: Histogram;
+  private readonly httpRequests: Counter<'route' | 'status'>;
+  private readonly errors: Counter<'code'>;
+  private readonly turnsAccepted: Counter<'via'>;
+  private readonly slowConsumerCloses: Counter;
+  private readonly framesOutByKind: Record<OutboundFrameKind, Counter.Internal>;
+
+  constructor(readonly registry: Registry) {
+    const registers = [registry];
+    this.openSockets = new Gauge({ name: 'chat_gateway_open_sockets', help: 'Client WebSockets open on this gateway', registers });
+    this.activeSessions = new Gauge({ name: 'chat_gateway_active_sessions', help: 'Sessions with at least one socket on this gateway', registers });
+    this.subscriptions = new Gauge({ name: 'chat_gateway_subscriptions', help: 'Session channels this gateway is subscribed to', registers });
+    this.connections = new Counter({ name: 'chat_gateway_connections_total', help: 'WebSocket connection attempts by result', labelNames: ['result'], registers });
+    this.framesIn = new Counter({ name: 'chat_gateway_frames_in_total', help: 'Frames received from clients by kind', labelNames: ['kind'], registers });
+    this.framesOut = new Counter({ name: 'chat_gateway_frames_out_total', help: 'Turn frames relayed to sockets by kind (counted once per session, not per socket)', labelNames: ['kind'], registers });
+    this.deliveryLag = new Histogram({ name: 'chat_gateway_delivery_lag_seconds', help: 'Worker publish to socket send', buckets: LATENCY_BUCKETS, registers });
+    this.httpRequests = new Counter({ name: 'chat_gateway_http_requests_total', help: 'REST requests by route and status', labelNames: ['route', 'status'], registers });
+    this.errors = new Counter({ name: 'chat_gateway_errors_total', help: 'Errors returned to clients by code', labelNames: ['code'], registers });
+    this.turnsAccepted = new Counter({ name: 'chat_gateway_turns_accepted_total', help: 'Chat turns enqueued by transport', labelNames: ['via'], registers });
+    this.slowConsumerCloses = new Counter({ name: 'chat_gateway_slow_consumer_closes_total', help: 'Sockets closed for exceeding the backpressure limit', registers });
+    this.framesOutByKind = {
+      chunk: this.framesOut.labels('chunk'),
+      complete: this.framesOut.labels('complete'),
+      error: this.framesOut.labels('error'),
+    };
+  }
+
+  socketOpened(): void {
+    this.openSockets.inc();
+  }
+  socketClosed(): void {
+    this.openSockets.dec();
+  }
+  setActiveSessions(count: number): void {
+    this.activeSessions.set(count);
+  }
+  setSubscriptions(count: number): void {
+    this.subscriptions.set(count);
+  }
+  connectionAttempt(result: ConnectionResult): void {
+    this.connections.inc({ result });
+  }
+  frameIn(kind: InboundFrameKind): void {
+    this.framesIn.inc({ kind });
+  }
+  /** One relayed frame: its kind and how long it took from the worker's publish to here. */
+  frameRelayed(kind: OutboundFrameKind, lagMs: number): void {
+    this.framesOutByKind[kind].inc();
+    this.deliveryLag.observe(lagMs / 1000);
+  }
+  httpRequest(route: string, status: number): void {
+    this.httpRequests.inc({ route, status: String(status) });
+  }
+  errorReturned(code: string): void {
+    this.errors.inc({ code });
+  }
+  turnAccepted(via: 'ws' | 'rest'): void {
+    this.turnsAccepted.inc({ via });
+  }
+  slowConsumerClosed(): void {
+    this.slowConsumerCloses.inc();
+  }
+}

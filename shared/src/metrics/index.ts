@@ -1,0 +1,3 @@
+export * from './registry.js';
+export * from './gateway-metrics.js';
+export * from './worker-metrics.js';

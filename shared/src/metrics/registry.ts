@@ -1,0 +1,21 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Seconds; from 1 ms (relay overheads) to 2 minutes (whole answers). */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+/** A private registry per process part, with Node's default process metrics on it. */
+export function createMetricsRegistry(role: string, withDefaults = true): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ role });
+  if (withDefaults) collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** The registry as JSON: `{ name: { help, type, values: [{ labels, value }] } }`, for /stats. */
+export async function registryAsJson(registry: Registry): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const metric of await registry.getMetricsAsJSON()) {
+    out[metric.name] = { help: metric.help, type: metric.type, values: metric.values };
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { LATENCY_BUCKETS } from './registry.js';
+
+export type TurnOutcome = 'completed' | 'failed' | 'retried' | 'deferred';
+
+/** The worker's metrics behind domain methods. */
+export class WorkerMetrics {
+  private readonly activeTurns: Gauge;
+  private readonly turns: Counter<'outcome'>;
+  private readonly queueWait: Histogram;
+  private readonly llmTtft: Histogram;
+  private readonly firstChunk: Histogram;
+  private readonly chunkGap: Histogram;
+  private readonly turnDuration: Histogram;
+  private readonly tokens: Counter<'kind'>;
+  private readonly chunks: Counter;
+  private readonly errors: Counter<'code'>;
+
+  constructor(readonly registry: Registry) {
+    const registers = [registry];
+    this.activeTurns = new Gauge({ name: 'chat_worker_active_turns', help: 'Turns this worker is streaming now', registers });
+    this.turns = new Counter({ name: 'chat_worker_turns_total', help: 'Turns by outcome', labelNames: ['outcome'], registers });
+    this.queueWait = new Histogram({ name: 'chat_queue_wait_seconds', help: 'Gateway accept to worker start', buckets: LATENCY_BUCKETS, registers });
+    this.llmTtft = new Histogram({ name: 'chat_llm_ttft_seconds', help: 'LLM request to its first token', buckets: LATENCY_BUCKETS, registers });
+    this.firstChunk = new Histogram({ name: 'chat_turn_first_chunk_seconds', help: 'Gateway accept to first chunk published', buckets: LATENCY_BUCKETS, registers });
+    this.chunkGap = new Histogram({ name: 'chat_chunk_gap_seconds', help: 'Time between two published chunks of a turn', buckets: LATENCY_BUCKETS, registers });
+    this.turnDuration = new Histogram({ name: 'chat_turn_duration_seconds', help: 'Gateway accept to complete published', buckets: LATENCY_BUCKETS, registers });
+    this.tokens = new Counter({ name: 'chat_llm_tokens_total', help: 'LLM tokens by kind', labelNames: ['kind'], registers });
+    this.chunks = new Counter({ name: 'chat_chunks_published_total', help: 'Chunk frames published', registers });
+    this.errors = new Counter({ name: 'chat_worker_errors_total', help: 'Turn errors by code', labelNames: ['code'], registers });
+  }
+
+  turnStarted(queueWaitMs: number): void {
+    this.activeTurns.inc();
+    this.queueWait.observe(queueWaitMs / 1000);
+  }
+  turnEnded(outcome: TurnOutcome): void {
+    this.activeTurns.dec();
+    this.turns.inc({ outcome });
+  }
+  /** A turn that was not started because an earlier turn of its session is still running. */
+  turnDeferred(): void {
+    this.turns.inc({ outcome: 'deferred' });
+  }
+  markLlmFirstToken(ms: number): void {
+    this.llmTtft.observe(ms / 1000);
+  }
+  markFirstChunk(sinceAcceptMs: number): void {
+    this.firstChunk.observe(sinceAcceptMs / 1000);
+  }
+  chunkPublished(gapMs: number | null): void {
+    this.chunks.inc();
+    if (gapMs !== null) this.chunkGap.observe(gapMs / 1000);
+  }
+  turnCompleted(sinceAcceptMs: number, promptTokens: number, completionTokens: number): void {
+    this.turnDuration.observe(sinceAcceptMs / 1000);
+    this.tokens.inc({ kind: 'prompt' }, promptTokens);
+    this.tokens.inc({ kind: 'completion' }, completionTokens);
+  }
+  error(code: string): void {
+    this.errors.inc({ code });
+  }
+}

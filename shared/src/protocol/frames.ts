@@ -1,0 +1,50 @@
+import type { ErrorCode } from '../errors.js';
+import { errorMessage } from '../errors.js';
+import type { CompleteFrame, CompleteMetadata, ErrorFrame, PongFrame } from './schemas.js';
+
+/** ISO-8601 time, as the original service's frames carried. */
+export function isoNow(ms: number = Date.now()): string {
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Builds the JSON of `chunk` frames for one turn. The constant parts are escaped once per turn,
+ * so each chunk costs one JSON.stringify of its content (the escaping it needs) and a concat.
+ * Field order matches the `ChunkFrame` schema.
+ */
+export class ChunkFrameEncoder {
+  private readonly idsPart: string;
+
+  constructor(sessionId: string, messageId: string) {
+    this.idsPart = `,"session_id":${JSON.stringify(sessionId)},"message_id":${JSON.stringify(messageId)},"seq":`;
+  }
+
+  encode(content: string, seq: number, timestampMs: number): string {
+    return `{"type":"chunk","content":${JSON.stringify(content)}${this.idsPart}${seq},"timestamp":"${isoNow(timestampMs)}"}`;
+  }
+}
+
+export function completeFrame(sessionId: string, messageId: string, content: string, metadata: CompleteMetadata): CompleteFrame {
+  return { type: 'complete', content, session_id: sessionId, message_id: messageId, timestamp: isoNow(), metadata };
+}
+
+export function errorFrame(
+  code: ErrorCode,
+  sessionId: string | null,
+  extra: { messageId?: string; content?: string; retryAfterMs?: number } = {},
+): ErrorFrame {
+  const frame: ErrorFrame = {
+    type: 'error',
+    code,
+    content: extra.content ?? errorMessage(code),
+    session_id: sessionId,
+    timestamp: isoNow(),
+  };
+  if (extra.messageId !== undefined) frame.message_id = extra.messageId;
+  if (extra.retryAfterMs !== undefined) frame.retry_after_ms = extra.retryAfterMs;
+  return frame;
+}
+
+export function pongFrame(): PongFrame {
+  return { type: 'pong', timestamp: isoNow() };
+}

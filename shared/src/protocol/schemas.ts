@@ -1,0 +1,169 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ID_PATTERN_SOURCE } from '../ids.js';
+
+/**
+ * The wire protocol, defined once: each JSON Schema sits beside the TypeScript type derived
+ * from it (TypeBox gives both from one definition). `validators.ts` compiles them once with ajv.
+ * Field names follow the service this one replaces (snake_case).
+ */
+
+const Id = Type.String({ pattern: ID_PATTERN_SOURCE, description: 'letters, digits, _ and -; 1 to 64' });
+
+/** Hard ceiling on message text in any schema; the configured limit (MAX_MESSAGE_LENGTH) is lower. */
+export const MESSAGE_HARD_LIMIT = 100_000;
+
+// ---------------------------------------------------------------- REST request bodies
+
+export const CreateSessionBody = Type.Object(
+  {
+    customer_name: Type.String({ minLength: 1, maxLength: 200 }),
+    customer_email: Type.String({ format: 'email', maxLength: 254 }),
+    flight_no: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{2}[0-9]{1,4}[A-Za-z]?$', description: 'e.g. NZ123' })),
+    date: Type.Optional(Type.String({ format: 'date', description: 'YYYY-MM-DD' })),
+    session_id: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+);
+export type CreateSessionBody = Static<typeof CreateSessionBody>;
+
+export const SendMessageBody = Type.Object(
+  {
+    session_id: Id,
+    message: Type.String({ maxLength: MESSAGE_HARD_LIMIT }),
+    client_id: Type.Optional(Id),
+    /** Optional idempotency key: a resent message with the same id is answered once. */
+    message_id: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+);
+export type SendMessageBody = Static<typeof SendMessageBody>;
+
+// ---------------------------------------------------------------- WebSocket frames, client → server
+
+/** A chat turn. `type` may be omitted, as the original service's clients do. */
+export const ChatInFrame = Type.Object({
+  type: Type.Optional(Type.Literal('message')),
+  message: Type.String({ maxLength: MESSAGE_HARD_LIMIT }),
+  message_id: Type.Optional(Id),
+});
+export type ChatInFrame = Static<typeof ChatInFrame>;
+
+export const PingInFrame = Type.Object({ type: Type.Literal('ping') });
+export type PingInFrame = Static<typeof PingInFrame>;
+
+// ---------------------------------------------------------------- frames, server → client
+
+export const SessionContext = Type.Object({
+  customer_name: Type.String(),
+  customer_email: Type.String(),
+  flight_no: Type.Union([Type.String(), Type.Null()]),
+  date: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String(),
+});
+export type SessionContext = Static<typeof SessionContext>;
+
+export const ChunkFrame = Type.Object({
+  type: Type.Literal('chunk'),
+  content: Type.String(),
+  session_id: Type.String(),
+  message_id: Type.String(),
+  seq: Type.Integer({ minimum: 0 }),
+  timestamp: Type.String(),
+});
+export type ChunkFrame = Static<typeof ChunkFrame>;
+
+export const CompleteMetadata = Type.Object({
+  model: Type.String(),
+  tokens_used: Type.Integer({ minimum: 0 }),
+  prompt_tokens: Type.Integer({ minimum: 0 }),
+  completion_tokens: Type.Integer({ minimum: 0 }),
+  ttft_ms: Type.Number({ minimum: 0 }),
+  response_time_ms: Type.Number({ minimum: 0 }),
+  queue_wait_ms: Type.Number({ minimum: 0 }),
+  chunks: Type.Integer({ minimum: 0 }),
+  offline_model: Type.Boolean(),
+});
+export type CompleteMetadata = Static<typeof CompleteMetadata>;
+
+export const CompleteFrame = Type.Object({
+  type: Type.Literal('complete'),
+  content: Type.String(),
+  session_id: Type.String(),
+  message_id: Type.String(),
+  timestamp: Type.String(),
+  metadata: CompleteMetadata,
+});
+export type CompleteFrame = Static<typeof CompleteFrame>;
+
+export const ErrorFrame = Type.Object({
+  type: Type.Literal('error'),
+  code: Type.String(),
+  content: Type.String(),
+  session_id: Type.Union([Type.String(), Type.Null()]),
+  message_id: Type.Optional(Type.String()),
+  timestamp: Type.String(),
+  retry_after_ms: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+export type ErrorFrame = Static<typeof ErrorFrame>;
+
+export const PongFrame = Type.Object({ type: Type.Literal('pong'), timestamp: Type.String() });
+export type PongFrame = Static<typeof PongFrame>;
+
+export const OutFrame = Type.Union([ChunkFrame, CompleteFrame, ErrorFrame, PongFrame]);
+export type OutFrame = Static<typeof OutFrame>;
+
+// ---------------------------------------------------------------- REST responses
+
+export const HistoryEntry = Type.Object({
+  message_id: Type.String(),
+  client_id: Type.Union([Type.String(), Type.Null()]),
+  user: Type.String(),
+  assistant: Type.String(),
+  timestamp: Type.String(),
+  metadata: Type.Optional(CompleteMetadata),
+});
+export type HistoryEntry = Static<typeof HistoryEntry>;
+
+export const CreateSessionResponse = Type.Object({
+  session_id: Type.String(),
+  status: Type.Literal('created'),
+  context: SessionContext,
+});
+export type CreateSessionResponse = Static<typeof CreateSessionResponse>;
+
+export const GetSessionResponse = Type.Object({
+  session_id: Type.String(),
+  context: SessionContext,
+  history: Type.Array(HistoryEntry),
+});
+export type GetSessionResponse = Static<typeof GetSessionResponse>;
+
+export const MessageAcceptedResponse = Type.Object({
+  status: Type.Literal('message_sent'),
+  session_id: Type.String(),
+  message_id: Type.String(),
+});
+export type MessageAcceptedResponse = Static<typeof MessageAcceptedResponse>;
+
+/** `POST /chat/message?wait=1`: the finished answer. */
+export const MessageAnsweredResponse = Type.Object({
+  status: Type.Literal('completed'),
+  session_id: Type.String(),
+  message_id: Type.String(),
+  content: Type.String(),
+  metadata: CompleteMetadata,
+});
+export type MessageAnsweredResponse = Static<typeof MessageAnsweredResponse>;
+
+// ---------------------------------------------------------------- queue job
+
+/** The BullMQ job payload for one chat turn. The job id is the message id. */
+export const TurnJobData = Type.Object({
+  session_id: Id,
+  message_id: Id,
+  client_id: Type.Union([Id, Type.Null()]),
+  message: Type.String(),
+  /** Epoch ms when the gateway accepted the turn; queue wait is measured from here. */
+  accepted_at: Type.Number(),
+});
+export type TurnJobData = Static<typeof TurnJobData>;

@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+
+/** `shared/lua/`, resolved the same from `src/redis` (tsx) and `dist/redis` (built). */
+const LUA_DIR = fileURLToPath(new URL('../../lua/', import.meta.url));
+
+/**
+ * A Lua script from `shared/lua/<verb>-<numberOfKeys>.lua`, run by SHA with a fallback to
+ * EVAL when the server does not have it cached (first call, or after a Redis restart).
+ */
+export class LuaScript {
+  readonly name: string;
+  readonly numberOfKeys: number;
+  private readonly source: string;
+  private readonly sha: string;
+
+  constructor(fileName: string) {
+    const match = /^([a-z-]+)-(\d+)\.lua$/.exec(fileName);
+    if (!match) throw new Error(`Lua script names are <verb>-<numberOfKeys>.lua: ${fileName}`);
+    this.name = match[1]!;
+    this.numberOfKeys = Number(match[2]);
+    this.source = readFileSync(`${LUA_DIR}${fileName}`, 'utf8');
+    this.sha = createHash('sha1').update(this.source).digest('hex');
+  }
+
+  async run(redis: Redis, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    if (keys.length !== this.numberOfKeys) {
+      throw new Error(`${this.name} takes ${this.numberOfKeys} keys, got ${keys.length}`);
+    }
+    try {
+      return await redis.evalsha(this.sha, this.numberOfKeys, ...keys, ...args);
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith('NOSCRIPT')) {
+        return redis.eval(this.source, this.numberOfKeys, ...keys, ...args);
+      }
+      throw err;
+    }
+  }
+}

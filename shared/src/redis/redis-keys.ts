@@ -1,0 +1,65 @@
+import { assertValidId } from '../ids.js';
+
+/**
+ * Every Redis key and pub/sub channel the service uses is built here, and nowhere else.
+ *
+ * Layout: `<prefix>:{s:<sessionId>}:<suffix>`. The `{s:<sessionId>}` part is a Redis Cluster hash
+ * tag: all keys of one session, and its channel, hash to the same slot, so multi-key Lua scripts
+ * stay legal on a cluster and the channel can move to sharded pub/sub (SPUBLISH/SSUBSCRIBE),
+ * which routes by the same slot.
+ *
+ * Session suffixes:
+ * - `session`  string: the session record (JSON: context, created_at).
+ * - `history`  list: finished turns, newest last (JSON entries), capped.
+ * - `turns`    list: message ids accepted and not yet answered, oldest first. Workers answer
+ *              only the head, which keeps one session's turns in order and one at a time.
+ * - `sockets`  sorted set: one member per open socket (`<gatewayId>/<connectionId>`), scored by
+ *              the lease expiry (ms). Enforces the per-session socket limit across gateways.
+ * - `done:<messageId>` string: marks a turn written to history (makes the write idempotent).
+ * - `events`   pub/sub channel: the frames of every turn of the session.
+ *
+ * BullMQ keys live under their own prefix (`<prefix>-bull`), wrapped in a hash tag so that
+ * one queue's keys share a slot, as BullMQ requires on a cluster.
+ */
+export type SessionKeySuffix = 'session' | 'history' | 'turns' | 'sockets' | 'events';
+
+export class RedisKeys {
+  readonly prefix: string;
+
+  constructor(prefix: string) {
+    if (!/^[A-Za-z0-9_.-]{1,32}$/.test(prefix)) throw new TypeError(`invalid Redis key prefix: ${prefix}`);
+    this.prefix = prefix;
+  }
+
+  /** The one function that builds a session-scoped key. */
+  session(sessionId: string, suffix: SessionKeySuffix): string {
+    return `${this.sessionTag(sessionId)}:${suffix}`;
+  }
+
+  /** Marker that a turn's answer has been appended to history. */
+  turnDone(sessionId: string, messageId: string): string {
+    return `${this.sessionTag(sessionId)}:done:${assertValidId(messageId, 'message id')}`;
+  }
+
+  private sessionTag(sessionId: string): string {
+    return `${this.prefix}:{s:${assertValidId(sessionId, 'session id')}}`;
+  }
+
+  /** Pub/sub channel carrying every frame of one session. */
+  sessionChannel(sessionId: string): string {
+    return this.session(sessionId, 'events');
+  }
+
+  /** BullMQ's own prefix, separate from the service's keys. */
+  get bullPrefix(): string {
+    return `{${this.prefix}-bull}`;
+  }
+
+  /** Pattern matching every key of this deployment (used by tests to clean up). */
+  get allKeysPattern(): string {
+    return `${this.prefix}:*`;
+  }
+}
+
+/** Name of the BullMQ queue that carries chat turns. */
+export const TURN_QUEUE_NAME = 'turns';

@@ -1,0 +1,72 @@
+import type { Redis } from 'ioredis';
+import { LuaScript } from './lua-script.js';
+import type { RedisKeys } from './redis-keys.js';
+
+/**
+ * Typed callers of the Lua scripts in `shared/lua/`: each orders its keys and arguments in one
+ * place, so no caller can get them wrong.
+ */
+const openSocket = new LuaScript('open-socket-2.lua');
+const acceptTurn = new LuaScript('accept-turn-3.lua');
+const finishTurn = new LuaScript('finish-turn-1.lua');
+const appendTurn = new LuaScript('append-turn-3.lua');
+
+export type OpenSocketResult = { ok: true; openSockets: number } | { ok: false; reason: 'session_not_found' | 'too_many_connections' };
+export type AcceptTurnResult = 'queued' | 'already_queued' | 'already_answered' | 'session_not_found';
+
+export class SessionScripts {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  async openSocket(sessionId: string, member: string, leaseMs: number, max: number, ttlSeconds: number): Promise<OpenSocketResult> {
+    const now = Date.now();
+    const result = Number(
+      await openSocket.run(
+        this.redis,
+        [this.keys.session(sessionId, 'session'), this.keys.session(sessionId, 'sockets')],
+        [member, now, now + leaseMs, max, ttlSeconds],
+      ),
+    );
+    if (result === -1) return { ok: false, reason: 'session_not_found' };
+    if (result === -2) return { ok: false, reason: 'too_many_connections' };
+    return { ok: true, openSockets: result };
+  }
+
+  async acceptTurn(sessionId: string, messageId: string, ttlSeconds: number): Promise<AcceptTurnResult> {
+    const result = Number(
+      await acceptTurn.run(
+        this.redis,
+        [this.keys.session(sessionId, 'session'), this.keys.session(sessionId, 'turns'), this.keys.turnDone(sessionId, messageId)],
+        [messageId, ttlSeconds],
+      ),
+    );
+    switch (result) {
+      case -1:
+        return 'session_not_found';
+      case 0:
+        return 'already_queued';
+      case 2:
+        return 'already_answered';
+      default:
+        return 'queued';
+    }
+  }
+
+  /** Removes a turn from the session's queue; returns the next turn's message id, if any. */
+  async finishTurn(sessionId: string, messageId: string): Promise<string | null> {
+    const next = await finishTurn.run(this.redis, [this.keys.session(sessionId, 'turns')], [messageId]);
+    return typeof next === 'string' ? next : null;
+  }
+
+  /** Appends a finished turn to history once per message id; false if it was already there. */
+  async appendTurn(sessionId: string, messageId: string, entryJson: string, maxTurns: number, ttlSeconds: number): Promise<boolean> {
+    const result = await appendTurn.run(
+      this.redis,
+      [this.keys.session(sessionId, 'history'), this.keys.turnDone(sessionId, messageId), this.keys.session(sessionId, 'session')],
+      [entryJson, maxTurns, ttlSeconds],
+    );
+    return Number(result) === 1;
+  }
+}

@@ -1,0 +1,77 @@
+import type { Redis } from 'ioredis';
+import type { HistoryEntry, SessionContext } from '../protocol/schemas.js';
+import type { RedisKeys } from './redis-keys.js';
+import { SessionScripts } from './scripts.js';
+
+/** The session record as stored in Redis. */
+export interface SessionRecord {
+  session_id: string;
+  context: SessionContext;
+}
+
+/**
+ * Sessions, their history and their queue of unanswered turns, as both gateways and workers
+ * read and write them. One class owns the storage format so the two sides cannot drift.
+ */
+export class SessionStore {
+  readonly scripts: SessionScripts;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly ttlSeconds: number,
+  ) {
+    this.scripts = new SessionScripts(redis, keys);
+  }
+
+  /** Creates a session; returns false, changing nothing, if one with this id exists. */
+  async create(record: SessionRecord): Promise<boolean> {
+    const ok = await this.redis.set(this.keys.session(record.session_id, 'session'), JSON.stringify(record), 'EX', this.ttlSeconds, 'NX');
+    return ok === 'OK';
+  }
+
+  async get(sessionId: string): Promise<SessionRecord | null> {
+    const raw = await this.redis.get(this.keys.session(sessionId, 'session'));
+    return raw === null ? null : (JSON.parse(raw) as SessionRecord);
+  }
+
+  /** The session and its last `turns` history entries (oldest first), in one round trip. */
+  async getWithHistory(sessionId: string, turns: number): Promise<{ session: SessionRecord; history: HistoryEntry[] } | null> {
+    const multi = this.redis.multi().get(this.keys.session(sessionId, 'session'));
+    if (turns > 0) multi.lrange(this.keys.session(sessionId, 'history'), -turns, -1);
+    const results = await multi.exec();
+    if (!results) throw new Error('session read was aborted');
+    const [sessionErr, rawSession] = results[0]!;
+    if (sessionErr) throw sessionErr;
+    if (rawSession === null) return null;
+    let history: HistoryEntry[] = [];
+    if (turns > 0) {
+      const [historyErr, rawHistory] = results[1]!;
+      if (historyErr) throw historyErr;
+      history = (rawHistory as string[]).map((entry) => JSON.parse(entry) as HistoryEntry);
+    }
+    return { session: JSON.parse(rawSession as string) as SessionRecord, history };
+  }
+
+  /** Message id of the turn the session answers next, or null when none is waiting. */
+  async headTurn(sessionId: string): Promise<string | null> {
+    return this.redis.lindex(this.keys.session(sessionId, 'turns'), 0);
+  }
+
+  /** Ends a socket's claim on a session slot. */
+  async releaseSocket(sessionId: string, member: string): Promise<void> {
+    await this.redis.zrem(this.keys.session(sessionId, 'sockets'), member);
+  }
+
+  /** Renews the leases of live sockets, in one pipeline. Only members still present are renewed. */
+  async renewSocketLeases(sockets: Iterable<{ sessionId: string; member: string }>, leaseMs: number): Promise<void> {
+    const expiry = Date.now() + leaseMs;
+    const pipeline = this.redis.pipeline();
+    let count = 0;
+    for (const { sessionId, member } of sockets) {
+      pipeline.zadd(this.keys.session(sessionId, 'sockets'), 'XX', expiry, member);
+      count++;
+    }
+    if (count > 0) await pipeline.exec();
+  }
+}
