@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
  */
 export const ID_PATTERN_SOURCE = '^[A-Za-z0-9_-]{1,64}$';
 const ID_PATTERN = new RegExp(ID_PATTERN_SOURCE);
+/** Message ids double as BullMQ job ids, which must not read as integers. */
+export const MESSAGE_ID_PATTERN_SOURCE = '^(?![0-9]+$)[A-Za-z0-9_-]{1,64}$';
 
 export function isValidId(value: unknown): value is string {
   return typeof value === 'string' && ID_PATTERN.test(value);

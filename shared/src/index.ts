@@ -5,3 +5,5 @@ export * from './logger.js';
 export * from './protocol/index.js';
 export * from './redis/index.js';
 export * from './metrics/index.js';
+export * from './queue.js';
+export * from './lifecycle.js';

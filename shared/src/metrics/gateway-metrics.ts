@@ -43,6 +43,26 @@ export class GatewayMetrics {
     };
   }
 
+  /**
+   * Exposes the turn queue's depth by state, read at scrape time (one Redis round trip per
+   * scrape, none per turn).
+   */
+  trackQueueDepth(read: () => Promise<Record<string, number>>): void {
+    new Gauge({
+      name: 'chat_queue_jobs',
+      help: 'Turn jobs in the queue by state, at scrape time',
+      labelNames: ['state'],
+      registers: [this.registry],
+      async collect() {
+        try {
+          for (const [state, count] of Object.entries(await read())) this.set({ state }, count);
+        } catch {
+          // Redis away: keep the last values; /health says what is wrong.
+        }
+      },
+    });
+  }
+
   socketOpened(): void {
     this.openSockets.inc();
   }

@@ -1,3 +1,4 @@
 export * from './registry.js';
 export * from './gateway-metrics.js';
 export * from './worker-metrics.js';
+export type { Registry } from 'prom-client';

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ID_PATTERN_SOURCE } from '../ids.js';
+import { ID_PATTERN_SOURCE, MESSAGE_ID_PATTERN_SOURCE } from '../ids.js';
 
 /**
  * The wire protocol, defined once: each JSON Schema sits beside the TypeScript type derived
@@ -8,6 +8,8 @@ import { ID_PATTERN_SOURCE } from '../ids.js';
  */
 
 const Id = Type.String({ pattern: ID_PATTERN_SOURCE, description: 'letters, digits, _ and -; 1 to 64' });
+/** A message id is also its BullMQ job id, and BullMQ refuses ids that read as integers. */
+const MessageId = Type.String({ pattern: MESSAGE_ID_PATTERN_SOURCE, description: 'like other ids, but not digits only' });
 
 /** Hard ceiling on message text in any schema; the configured limit (MAX_MESSAGE_LENGTH) is lower. */
 export const MESSAGE_HARD_LIMIT = 100_000;
@@ -32,7 +34,7 @@ export const SendMessageBody = Type.Object(
     message: Type.String({ maxLength: MESSAGE_HARD_LIMIT }),
     client_id: Type.Optional(Id),
     /** Optional idempotency key: a resent message with the same id is answered once. */
-    message_id: Type.Optional(Id),
+    message_id: Type.Optional(MessageId),
   },
   { additionalProperties: false },
 );
@@ -44,7 +46,7 @@ export type SendMessageBody = Static<typeof SendMessageBody>;
 export const ChatInFrame = Type.Object({
   type: Type.Optional(Type.Literal('message')),
   message: Type.String({ maxLength: MESSAGE_HARD_LIMIT }),
-  message_id: Type.Optional(Id),
+  message_id: Type.Optional(MessageId),
 });
 export type ChatInFrame = Static<typeof ChatInFrame>;
 

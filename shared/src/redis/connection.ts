@@ -45,3 +45,15 @@ export function createRedisConnection(url: string, options: RedisConnectionOptio
   }
   return redis;
 }
+
+/**
+ * Whether an error means "Redis is not reachable right now" (as opposed to a bug): the REST
+ * layer answers those with 503 so clients retry, instead of 500.
+ */
+export function isRedisUnavailableError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Stream isn't writeable|LOADING/.test(err.message)
+  );
+}

@@ -1,0 +1,212 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import {
+  GatewayMetrics,
+  RedisKeys,
+  SessionStore,
+  cacheRedisUrl,
+  createLogger,
+  createMetricsRegistry,
+  createRedisConnection,
+  closeRedis,
+  createTurnQueue,
+  runShutdownSteps,
+  queueRedisUrl,
+  type Config,
+  type Logger,
+  type Redis,
+  type TurnQueue,
+} from '@chat/shared';
+import { respondError } from './http/respond.js';
+import { restRoute } from './http/rest-route.js';
+import { sendMessageHandler } from './routes/message-routes.js';
+import { healthHandler, metricsHandler, statsHandler } from './routes/ops-routes.js';
+import { createSessionHandler, getSessionHandler } from './routes/session-routes.js';
+import { SessionRelay } from './session-relay.js';
+import { TurnIntake } from './turn-intake.js';
+import { loadUws, type UwsBuild } from './uws-loader.js';
+import type { HttpResponse, TemplatedApp, us_listen_socket } from './uws-types.js';
+import { chatSocketBehavior } from './ws/chat-socket-handler.js';
+import { SocketRegistry } from './ws/socket-registry.js';
+
+export interface ChatGatewayOptions {
+  config: Readonly<Config>;
+  /** Default: a pino logger at config.log.level. */
+  logger?: Logger;
+  /** Default: `<hostname>-<pid>-<random>`; names this gateway's socket slots in Redis. */
+  gatewayId?: string;
+}
+
+/**
+ * One gateway process: a uWS app serving REST and the chat WebSocket on one port, shared with
+ * other gateway processes on the host (SO_REUSEPORT), relaying session channels to its sockets.
+ * Holds no state another gateway would need: sessions live in Redis.
+ */
+export class ChatGateway {
+  readonly config: Readonly<Config>;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly gatewayId: string;
+  readonly uwsBuild: UwsBuild;
+  private readonly app: TemplatedApp;
+  private readonly redis: Redis;
+  private readonly subscriber: Redis;
+  private readonly queueConnection: Redis;
+  private readonly queue: TurnQueue;
+  private readonly relay: SessionRelay;
+  private readonly sockets: SocketRegistry;
+  private listenSocket: us_listen_socket | null = null;
+  private draining = false;
+  private closing: Promise<void> | null = null;
+  port: number | null = null;
+
+  constructor(options: ChatGatewayOptions) {
+    const config = options.config;
+    this.config = config;
+    this.logger = options.logger ?? createLogger('gateway', config.log.level);
+    this.gatewayId = options.gatewayId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.uwsBuild = loadUws({ allowShim: config.gateway.allowUwsShim });
+    if (!this.uwsBuild.native) this.logger.warn({ skipped: this.uwsBuild.skipped }, 'uWebSockets.js JavaScript shim in use: performance will be poor');
+
+    const keys = new RedisKeys(config.redis.prefix);
+    this.metrics = new GatewayMetrics(createMetricsRegistry('gateway'));
+    this.redis = createRedisConnection(cacheRedisUrl(config), { name: `gateway-${this.gatewayId}`, logger: this.logger });
+    this.subscriber = createRedisConnection(cacheRedisUrl(config), { name: `gateway-sub-${this.gatewayId}`, logger: this.logger });
+    this.queueConnection = createRedisConnection(queueRedisUrl(config), { name: `gateway-queue-${this.gatewayId}`, logger: this.logger });
+    this.queue = createTurnQueue(config, this.queueConnection);
+    this.metrics.trackQueueDepth(() => this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'));
+
+    const store = new SessionStore(this.redis, keys, config.session.ttlSeconds);
+    this.app = this.uwsBuild.uws.App();
+    this.relay = new SessionRelay(this.subscriber, keys, this.app, this.metrics, this.logger);
+    this.sockets = new SocketRegistry(store, this.metrics, this.logger, config.gateway.socketLeaseMs);
+    const intake = new TurnIntake(store, this.queue, this.metrics, this.logger, {
+      maxMessageLength: config.gateway.maxMessageLength,
+      sessionTtlSeconds: config.session.ttlSeconds,
+    });
+    this.routes(store, intake);
+  }
+
+  private routes(store: SessionStore, intake: TurnIntake): void {
+    const { config, metrics, logger } = this;
+    const deps = { metrics, logger };
+    const sessionDeps = { store, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns };
+    const opsDeps = {
+      redis: this.redis,
+      metrics,
+      registry: this.sockets,
+      gatewayId: this.gatewayId,
+      uwsBuild: this.uwsBuild,
+      draining: () => this.draining,
+    };
+    this.app
+      .post('/chat/session', restRoute('POST /chat/session', 0, createSessionHandler(sessionDeps), deps))
+      .get('/chat/session/:id', restRoute('GET /chat/session/:id', 1, getSessionHandler(sessionDeps), deps))
+      .post(
+        '/chat/message',
+        restRoute(
+          'POST /chat/message',
+          0,
+          sendMessageHandler({ intake, relay: this.relay, maxBodyBytes: config.gateway.maxBodyBytes, waitTimeoutMs: config.gateway.waitTimeoutMs }),
+          deps,
+        ),
+      )
+      .get('/health', restRoute('GET /health', 0, healthHandler(opsDeps), deps))
+      .get('/metrics', restRoute('GET /metrics', 0, metricsHandler(opsDeps), deps))
+      .get('/stats', restRoute('GET /stats', 0, statsHandler(opsDeps), deps))
+      .ws(
+        '/ws/:sessionId/:clientId',
+        chatSocketBehavior(
+          {
+            uws: this.uwsBuild.uws,
+            store,
+            relay: this.relay,
+            registry: this.sockets,
+            intake,
+            metrics,
+            logger,
+            accepting: () => !this.draining,
+          },
+          {
+            gatewayId: this.gatewayId,
+            maxConnectionsPerSession: config.gateway.maxConnectionsPerSession,
+            maxFrameBytes: config.gateway.maxFrameBytes,
+            idleTimeoutSeconds: config.gateway.idleTimeoutSeconds,
+            maxBackpressureBytes: config.gateway.maxBackpressureBytes,
+            framesPerSecond: config.gateway.framesPerSecond,
+            socketLeaseMs: config.gateway.socketLeaseMs,
+            sessionTtlSeconds: config.session.ttlSeconds,
+          },
+        ),
+      )
+      .any('/*', (res: HttpResponse, req) => {
+        const known = ['/chat/session', '/chat/message', '/health', '/metrics', '/stats'].includes(req.getUrl());
+        const exchange = { res, aborted: false, responded: false, status: 0 };
+        res.onAborted(() => {
+          exchange.aborted = true;
+        });
+        metrics.errorReturned(known ? 'method_not_allowed' : 'not_found');
+        respondError(exchange, known ? 'method_not_allowed' : 'not_found');
+        metrics.httpRequest(known ? 'method_not_allowed' : 'unmatched', exchange.status);
+      });
+  }
+
+  /** Listens on config.gateway.host:port (0 = a free port); resolves with the bound port. */
+  async start(): Promise<number> {
+    const { host, port } = this.config.gateway;
+    await Promise.all([this.redis, this.subscriber].map((connection) => waitForReady(connection, 10_000)));
+    const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
+      this.app.listen(host, port, (socket) => (socket ? resolve(socket) : reject(new Error(`could not listen on ${host}:${port}`))));
+    });
+    this.listenSocket = listenSocket;
+    this.port = this.uwsBuild.uws.us_socket_local_port(listenSocket);
+    this.sockets.startLeaseRenewal();
+    this.logger.info({ port: this.port, host, gateway_id: this.gatewayId, uws: this.uwsBuild.source }, 'gateway listening');
+    return this.port;
+  }
+
+  /**
+   * Drains and stops, in order, each step on its own so one failure does not skip the rest:
+   * stop accepting (health turns 503, the listen socket closes) → close client sockets with
+   * 1001 and a reconnect hint → unsubscribe and close Redis. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.draining = true;
+    await runShutdownSteps(this.logger, [
+      {
+        name: 'stop accepting',
+        run: () => {
+          if (this.listenSocket) this.uwsBuild.uws.us_listen_socket_close(this.listenSocket);
+          this.listenSocket = null;
+        },
+      },
+      { name: 'close sockets', run: () => this.sockets.closeAll('server shutting down; reconnect') },
+      { name: 'close relay', run: () => this.relay.close() },
+      { name: 'close queue', run: () => this.queue.close(), timeoutMs: 2000 },
+      ...[this.subscriber, this.redis, this.queueConnection].map((connection) => ({ name: 'close redis', run: () => closeRedis(connection), timeoutMs: 2000 })),
+      // Anything left (keep-alive HTTP connections) goes with the app.
+      { name: 'close app', run: () => this.app.close?.() },
+    ]);
+    this.logger.info('gateway stopped');
+  }
+}
+
+function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`Redis not reachable within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    redis.once('ready', onReady);
+  });
+}

@@ -1,0 +1,76 @@
+import { ServiceError, isRedisUnavailableError, type GatewayMetrics, type Logger } from '@chat/shared';
+import type { HttpRequest, HttpResponse } from '../uws-types.js';
+import { respondError, type HttpExchange } from './respond.js';
+
+/** What a REST handler may read: everything copied out of `req` before the first await. */
+export interface RestRequest {
+  method: string;
+  url: string;
+  query: URLSearchParams;
+  params: string[];
+  headers: { contentType: string; contentLength: string; accept: string };
+}
+
+export type RestHandler = (exchange: HttpExchange, request: RestRequest) => Promise<void> | void;
+
+/**
+ * Wraps an async REST handler for uWS: copies what it needs out of `req` synchronously,
+ * registers `onAborted` before any await, maps thrown ServiceErrors to the standard error body,
+ * and counts the request by route and status.
+ */
+export function restRoute(route: string, paramCount: number, handler: RestHandler, deps: { metrics: GatewayMetrics; logger: Logger }) {
+  return (res: HttpResponse, req: HttpRequest): void => {
+    const exchange: HttpExchange = { res, aborted: false, responded: false, status: 0 };
+    res.onAborted(() => {
+      exchange.aborted = true;
+    });
+    const params: string[] = [];
+    for (let i = 0; i < paramCount; i++) params.push(req.getParameter(i) ?? '');
+    const request: RestRequest = {
+      method: req.getMethod().toUpperCase(),
+      url: req.getUrl(),
+      query: new URLSearchParams(req.getQuery() ?? ''),
+      params,
+      headers: {
+        contentType: req.getHeader('content-type'),
+        contentLength: req.getHeader('content-length'),
+        accept: req.getHeader('accept'),
+      },
+    };
+    const finish = () => deps.metrics.httpRequest(route, exchange.aborted && !exchange.responded ? 499 : exchange.status);
+    let result: Promise<void> | void;
+    try {
+      result = handler(exchange, request);
+    } catch (err) {
+      handleError(exchange, err, deps);
+      finish();
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(finish, (err: unknown) => {
+        handleError(exchange, err, deps);
+        finish();
+      });
+    } else {
+      finish();
+    }
+  };
+}
+
+function handleError(exchange: HttpExchange, err: unknown, deps: { metrics: GatewayMetrics; logger: Logger }): void {
+  if (err instanceof ServiceError) {
+    deps.metrics.errorReturned(err.code);
+    // A refused body may still be arriving: close the connection so it is not parsed as a request.
+    const closeConnection = err.code === 'payload_too_large' || err.code === 'unsupported_media_type';
+    respondError(exchange, err.code, err.message, err.fields, { closeConnection });
+    return;
+  }
+  if (isRedisUnavailableError(err)) {
+    deps.metrics.errorReturned('service_unavailable');
+    respondError(exchange, 'service_unavailable', 'The service cannot reach its store; retry shortly.', undefined, { headers: { 'retry-after': '1' } });
+    return;
+  }
+  deps.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'unhandled error in REST handler');
+  deps.metrics.errorReturned('internal_error');
+  respondError(exchange, 'internal_error');
+}

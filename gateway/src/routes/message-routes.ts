@@ -1,0 +1,184 @@
+import {
+  ERRORS,
+  FrameKind,
+  ServiceError,
+  restErrorBody,
+  validators,
+  type CompleteFrame,
+  type ErrorCode,
+  type ErrorFrame,
+  type MessageAcceptedResponse,
+  type MessageAnsweredResponse,
+} from '@chat/shared';
+import { readJsonBody } from '../http/read-body.js';
+import { respondJson, statusLine, type HttpExchange } from '../http/respond.js';
+import type { RestRequest } from '../http/rest-route.js';
+import type { SessionRelay } from '../session-relay.js';
+import type { TurnIntake } from '../turn-intake.js';
+
+export interface MessageRoutesDeps {
+  intake: TurnIntake;
+  relay: SessionRelay;
+  maxBodyBytes: number;
+  waitTimeoutMs: number;
+}
+
+type Delivery = 'none' | 'wait' | 'sse';
+
+const SSE_EVENT_NAMES: Record<FrameKind, string> = {
+  [FrameKind.chunk]: 'chunk',
+  [FrameKind.complete]: 'complete',
+  [FrameKind.error]: 'error',
+};
+
+/**
+ * `POST /chat/message`: queues a chat turn; the answer streams to every socket of the session.
+ * For clients without a socket, `?wait=1` answers with the finished turn as JSON, and
+ * `Accept: text/event-stream` streams the turn's frames as Server-Sent Events.
+ */
+export function sendMessageHandler(deps: MessageRoutesDeps) {
+  return async (exchange: HttpExchange, request: RestRequest): Promise<void> => {
+    const delivery: Delivery = request.headers.accept.includes('text/event-stream')
+      ? 'sse'
+      : ['1', 'true', 'yes'].includes(request.query.get('wait') ?? '')
+        ? 'wait'
+        : 'none';
+    const body = await readJsonBody(exchange, request.headers, deps.maxBodyBytes);
+    const checked = validators.sendMessage(body);
+    if (!checked.ok) throw new ServiceError('validation_failed', 'The message request has invalid fields.', checked.fields);
+    const input = checked.value;
+
+    if (delivery === 'none') {
+      const accepted = await deps.intake.accept({
+        sessionId: input.session_id,
+        clientId: input.client_id ?? null,
+        message: input.message,
+        messageId: input.message_id,
+        via: 'rest',
+      });
+      const response: MessageAcceptedResponse = { status: 'message_sent', session_id: input.session_id, message_id: accepted.messageId };
+      respondJson(exchange, 202, response);
+      return;
+    }
+
+    // Listen before enqueueing, so not one frame of the answer can be missed.
+    let messageId: string | null = null;
+    const early: Array<{ kind: FrameKind; frame: Buffer }> = [];
+    let onFrame: ((kind: FrameKind, frame: Buffer) => void) | null = null;
+    const stop = deps.relay.listen(input.session_id, (kind, frame) => {
+      if (onFrame) onFrame(kind, frame);
+      else early.push({ kind, frame: Buffer.from(frame) });
+    });
+    try {
+      await deps.relay.ready(input.session_id);
+      const accepted = await deps.intake.accept({
+        sessionId: input.session_id,
+        clientId: input.client_id ?? null,
+        message: input.message,
+        messageId: input.message_id,
+        via: 'rest',
+      });
+      messageId = accepted.messageId;
+      const ownTurn = Buffer.from(`"message_id":${JSON.stringify(messageId)}`);
+      await new Promise<void>((resolve) => {
+        const streamer = delivery === 'sse' ? new SseStreamer(exchange, input.session_id, messageId!) : null;
+        let waitFinished = false;
+        const timer = setTimeout(() => {
+          if (streamer) streamer.fail('timeout');
+          else respondJson(exchange, 504, restErrorBody('timeout'));
+          waitFinished = true;
+          resolve();
+        }, deps.waitTimeoutMs);
+        const settle = () => {
+          clearTimeout(timer);
+          waitFinished = true;
+          resolve();
+        };
+        onFrame = (kind, frame) => {
+          // Other turns of the session share the channel; only this turn's frames count.
+          if (waitFinished || frame.indexOf(ownTurn) === -1) return;
+          if (streamer) {
+            streamer.frame(kind, frame);
+            if (kind !== FrameKind.chunk) {
+              streamer.end();
+              settle();
+            }
+            return;
+          }
+          if (kind === FrameKind.complete) {
+            const complete = JSON.parse(frame.toString('utf8')) as CompleteFrame;
+            const response: MessageAnsweredResponse = {
+              status: 'completed',
+              session_id: complete.session_id,
+              message_id: complete.message_id,
+              content: complete.content,
+              metadata: complete.metadata,
+            };
+            respondJson(exchange, 200, response);
+            settle();
+          } else if (kind === FrameKind.error) {
+            const error = JSON.parse(frame.toString('utf8')) as ErrorFrame;
+            const code = (error.code in ERRORS ? error.code : 'internal_error') as ErrorCode;
+            respondJson(exchange, ERRORS[code].status, restErrorBody(code, error.content));
+            settle();
+          }
+        };
+        if (streamer) streamer.start(messageId!);
+        for (const { kind, frame } of early.splice(0)) onFrame(kind, frame);
+        if (exchange.aborted) settle();
+      });
+    } finally {
+      stop();
+    }
+  };
+}
+
+/**
+ * Writes a turn's frames as Server-Sent Events: `event: <type>` and `data: <frame JSON>`,
+ * the JSON exactly as sockets receive it.
+ */
+class SseStreamer {
+  constructor(
+    private readonly exchange: HttpExchange,
+    private readonly sessionId: string,
+    private readonly messageId: string,
+  ) {}
+
+  start(messageId: string): void {
+    const { res } = this.exchange;
+    if (this.exchange.aborted) return;
+    this.exchange.responded = true;
+    this.exchange.status = 200;
+    res.cork(() => {
+      res
+        .writeStatus(statusLine(200))
+        .writeHeader('content-type', 'text/event-stream')
+        .writeHeader('cache-control', 'no-cache')
+        .writeHeader('x-accel-buffering', 'no')
+        .writeHeader('x-message-id', messageId);
+      res.write(`: turn ${this.messageId} of session ${this.sessionId}\n\n`);
+    });
+  }
+
+  frame(kind: FrameKind, frame: Buffer): void {
+    if (this.exchange.aborted) return;
+    const event = SSE_EVENT_NAMES[kind];
+    this.exchange.res.cork(() => {
+      this.exchange.res.write(`event: ${event}\ndata: `);
+      this.exchange.res.write(frame);
+      this.exchange.res.write('\n\n');
+    });
+  }
+
+  fail(code: ErrorCode): void {
+    if (this.exchange.aborted) return;
+    const frame = { type: 'error', code, content: ERRORS[code].message, session_id: this.sessionId, message_id: this.messageId, timestamp: new Date().toISOString() };
+    this.frame(FrameKind.error, Buffer.from(JSON.stringify(frame)));
+    this.end();
+  }
+
+  end(): void {
+    if (this.exchange.aborted) return;
+    this.exchange.res.cork(() => this.exchange.res.end());
+  }
+}

@@ -1,0 +1,54 @@
+import {
+  ServiceError,
+  isValidId,
+  isoNow,
+  newSessionId,
+  validators,
+  type CreateSessionResponse,
+  type GetSessionResponse,
+  type SessionStore,
+} from '@chat/shared';
+import { readJsonBody } from '../http/read-body.js';
+import { respondJson, type HttpExchange } from '../http/respond.js';
+import type { RestRequest } from '../http/rest-route.js';
+
+export interface SessionRoutesDeps {
+  store: SessionStore;
+  maxBodyBytes: number;
+  historyMaxTurns: number;
+}
+
+/** `POST /chat/session`: creates a session; 409 if the requested id is taken. */
+export function createSessionHandler(deps: SessionRoutesDeps) {
+  return async (exchange: HttpExchange, request: RestRequest): Promise<void> => {
+    const body = await readJsonBody(exchange, request.headers, deps.maxBodyBytes);
+    const checked = validators.createSession(body);
+    if (!checked.ok) throw new ServiceError('validation_failed', 'The session request has invalid fields.', checked.fields);
+    const input = checked.value;
+    const sessionId = input.session_id ?? newSessionId();
+    const context = {
+      customer_name: input.customer_name.trim(),
+      customer_email: input.customer_email.trim().toLowerCase(),
+      flight_no: input.flight_no ? input.flight_no.toUpperCase() : null,
+      date: input.date ?? null,
+      created_at: isoNow(),
+    };
+    const created = await deps.store.create({ session_id: sessionId, context });
+    // Never overwrite: the id may belong to someone else's live session.
+    if (!created) throw new ServiceError('session_exists');
+    const response: CreateSessionResponse = { session_id: sessionId, status: 'created', context };
+    respondJson(exchange, 200, response);
+  };
+}
+
+/** `GET /chat/session/:id`: the session's context and history. */
+export function getSessionHandler(deps: SessionRoutesDeps) {
+  return async (exchange: HttpExchange, request: RestRequest): Promise<void> => {
+    const sessionId = request.params[0] ?? '';
+    if (!isValidId(sessionId)) throw new ServiceError('invalid_id');
+    const found = await deps.store.getWithHistory(sessionId, deps.historyMaxTurns);
+    if (!found) throw new ServiceError('session_not_found');
+    const response: GetSessionResponse = { session_id: sessionId, context: found.session.context, history: found.history };
+    respondJson(exchange, 200, response);
+  };
+}

@@ -1,0 +1,85 @@
+import {
+  ServiceError,
+  newMessageId,
+  type GatewayMetrics,
+  type Logger,
+  type SessionStore,
+  type TurnJobData,
+  type TurnQueue,
+} from '@chat/shared';
+
+export interface TurnRequest {
+  sessionId: string;
+  clientId: string | null;
+  message: string;
+  /** Client-chosen id for idempotent resends; default: a new UUID. */
+  messageId?: string | undefined;
+  via: 'ws' | 'rest';
+}
+
+export interface AcceptedTurn {
+  messageId: string;
+  /** True when this message id was already accepted (a resend): nothing new was queued. */
+  duplicate: boolean;
+}
+
+/**
+ * Control characters other than tab and newline, zero-width and bidi controls, variation
+ * selectors and Unicode tag characters: invisible text that only ever carries mischief.
+ */
+const INVISIBLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF\uFE00-\uFE0F]|\uDB40[\uDC00-\uDDEF]/g;
+
+/** The message text as it will be answered: invisible characters removed, whitespace trimmed. */
+export function normaliseMessage(message: string): string {
+  return message.replace(INVISIBLE, '').trim();
+}
+
+/**
+ * Accepts chat turns from sockets and REST alike: checks the text, queues the message id in
+ * its session's turn order (once per id) and enqueues the BullMQ job whose id is the message id.
+ */
+export class TurnIntake {
+  constructor(
+    private readonly store: SessionStore,
+    private readonly queue: TurnQueue,
+    private readonly metrics: GatewayMetrics,
+    private readonly logger: Logger,
+    private readonly limits: { maxMessageLength: number; sessionTtlSeconds: number },
+  ) {}
+
+  async accept(request: TurnRequest): Promise<AcceptedTurn> {
+    const message = normaliseMessage(request.message);
+    if (message.length === 0) throw new ServiceError('empty_message');
+    if (message.length > this.limits.maxMessageLength) {
+      throw new ServiceError('message_too_long', `The message is longer than ${this.limits.maxMessageLength} characters.`);
+    }
+    const messageId = request.messageId ?? newMessageId();
+    let outcome;
+    try {
+      outcome = await this.store.scripts.acceptTurn(request.sessionId, messageId, this.limits.sessionTtlSeconds);
+    } catch (err) {
+      this.logger.warn({ err: String(err), session_id: request.sessionId }, 'could not queue turn');
+      throw new ServiceError('queue_unavailable');
+    }
+    if (outcome === 'session_not_found') throw new ServiceError('session_not_found');
+    if (outcome !== 'queued') return { messageId, duplicate: true };
+
+    const data: TurnJobData = {
+      session_id: request.sessionId,
+      message_id: messageId,
+      client_id: request.clientId,
+      message,
+      accepted_at: Date.now(),
+    };
+    try {
+      await this.queue.add('turn', data, { jobId: messageId });
+    } catch (err) {
+      // Undo the place in the session's order, or the session would wait for a job that never comes.
+      await this.store.scripts.finishTurn(request.sessionId, messageId).catch(() => {});
+      this.logger.warn({ err: String(err), session_id: request.sessionId }, 'could not enqueue turn');
+      throw new ServiceError('queue_unavailable');
+    }
+    this.metrics.turnAccepted(request.via);
+    return { messageId, duplicate: false };
+  }
+}

@@ -1,0 +1,237 @@
+import {
+  CloseCode,
+  ServiceError,
+  errorFrame,
+  isValidId,
+  pongFrame,
+  validators,
+  type ErrorCode,
+  type GatewayMetrics,
+  type Logger,
+  type SessionStore,
+} from '@chat/shared';
+import type { SessionRelay } from '../session-relay.js';
+import type { TurnIntake } from '../turn-intake.js';
+import type { Uws } from '../uws-loader.js';
+import type { HttpRequest, HttpResponse, WebSocketBehavior, us_socket_context_t } from '../uws-types.js';
+import { InboundBudget } from './inbound-budget.js';
+import type { ChatSocket, SocketData, SocketRejection } from './socket-data.js';
+import type { SocketRegistry } from './socket-registry.js';
+
+export interface ChatSocketOptions {
+  gatewayId: string;
+  maxConnectionsPerSession: number;
+  maxFrameBytes: number;
+  idleTimeoutSeconds: number;
+  maxBackpressureBytes: number;
+  framesPerSecond: number;
+  socketLeaseMs: number;
+  sessionTtlSeconds: number;
+}
+
+export interface ChatSocketDeps {
+  uws: Uws;
+  store: SessionStore;
+  relay: SessionRelay;
+  registry: SocketRegistry;
+  intake: TurnIntake;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** False while the gateway drains: new sockets are turned away with 1001. */
+  accepting: () => boolean;
+}
+
+/**
+ * The WebSocket route `/ws/:sessionId/:clientId`: claims a slot for the socket in Redis during
+ * the upgrade, joins the session's topic on open, turns inbound frames into chat turns or pongs,
+ * and cleans up on close. Refusals (bad ids, unknown session, session full) still upgrade, so the
+ * client reads a clear error frame before the 4xxx close code.
+ */
+export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOptions): WebSocketBehavior<SocketData> {
+  const budget = new InboundBudget(options.framesPerSecond);
+  let connectionCounter = 0;
+
+  const upgrade = async (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): Promise<void> => {
+    // Everything from req is copied before the first await; onAborted is set before it too.
+    const sessionId = req.getParameter(0) ?? '';
+    const clientId = req.getParameter(1) ?? '';
+    const secKey = req.getHeader('sec-websocket-key');
+    const secProtocol = req.getHeader('sec-websocket-protocol');
+    const secExtensions = req.getHeader('sec-websocket-extensions');
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const member = `${options.gatewayId}/${(++connectionCounter).toString(36)}`;
+    const data: SocketData = { sessionId, clientId, member, rejection: null, closed: false, ...budget.initial(Date.now()) };
+
+    let claimed = false;
+    if (!deps.accepting()) {
+      data.rejection = { code: 'service_unavailable', closeCode: CloseCode.goingAway, message: 'This gateway is shutting down; reconnect.' };
+    } else if (!isValidId(sessionId) || !isValidId(clientId)) {
+      data.rejection = { code: 'invalid_id', closeCode: CloseCode.badRequest };
+    } else {
+      try {
+        const claim = await deps.store.scripts.openSocket(
+          sessionId,
+          member,
+          options.socketLeaseMs,
+          options.maxConnectionsPerSession,
+          options.sessionTtlSeconds,
+        );
+        if (claim.ok) claimed = true;
+        else if (claim.reason === 'session_not_found') data.rejection = { code: 'session_not_found', closeCode: CloseCode.sessionNotFound };
+        else {
+          data.rejection = {
+            code: 'too_many_connections',
+            closeCode: CloseCode.tooManyConnections,
+            message: `A session may hold at most ${options.maxConnectionsPerSession} sockets.`,
+          };
+        }
+      } catch (err) {
+        deps.logger.warn({ err: String(err), session_id: sessionId }, 'socket slot claim failed');
+        data.rejection = { code: 'service_unavailable', closeCode: CloseCode.tryAgainLater, message: 'The service cannot reach its store; retry shortly.' };
+      }
+    }
+    deps.metrics.connectionAttempt(connectionResult(data.rejection));
+    if (aborted) {
+      if (claimed) deps.registry.releaseSlot(sessionId, member);
+      return;
+    }
+    res.cork(() => res.upgrade(data, secKey, secProtocol, secExtensions, context));
+  };
+
+  const open = (ws: ChatSocket): void => {
+    const data = ws.getUserData();
+    if (data.rejection) {
+      sendError(ws, data.rejection.code, data.rejection.message);
+      ws.end(data.rejection.closeCode, data.rejection.code);
+      return;
+    }
+    ws.subscribe(data.sessionId);
+    deps.registry.add(ws);
+    deps.relay.retain(data.sessionId);
+  };
+
+  const message = (ws: ChatSocket, raw: ArrayBuffer, isBinary: boolean): void => {
+    const data = ws.getUserData();
+    if (data.rejection) return;
+    const verdict = budget.take(data, Date.now());
+    if (!verdict.allowed) {
+      deps.metrics.frameIn('rate_limited');
+      if (verdict.disconnect) {
+        ws.end(CloseCode.policyViolation, 'flooding');
+        return;
+      }
+      sendError(ws, 'rate_limited', 'Too many frames; slow down.', { retryAfterMs: verdict.retryAfterMs });
+      return;
+    }
+    if (isBinary) {
+      deps.metrics.frameIn('invalid');
+      sendError(ws, 'binary_not_supported');
+      return;
+    }
+    let frame: unknown;
+    try {
+      frame = JSON.parse(Buffer.from(raw).toString('utf8'));
+    } catch {
+      deps.metrics.frameIn('invalid');
+      sendError(ws, 'invalid_json');
+      return;
+    }
+    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
+      deps.metrics.frameIn('invalid');
+      sendError(ws, 'validation_failed', 'A frame is a JSON object.');
+      return;
+    }
+    const type = (frame as { type?: unknown }).type;
+    if (type === 'ping') {
+      deps.metrics.frameIn('ping');
+      ws.send(JSON.stringify(pongFrame()), false);
+      return;
+    }
+    if (type !== undefined && type !== 'message') {
+      deps.metrics.frameIn('invalid');
+      sendError(ws, 'unknown_frame', `Unknown frame type ${JSON.stringify(type).slice(0, 40)}; expected "message" or "ping".`);
+      return;
+    }
+    const checked = validators.chatFrame(frame);
+    if (!checked.ok) {
+      deps.metrics.frameIn('invalid');
+      sendError(ws, 'validation_failed', describeFields(checked.fields));
+      return;
+    }
+    deps.metrics.frameIn('message');
+    void acceptTurn(ws, data, checked.value.message, checked.value.message_id);
+  };
+
+  const acceptTurn = async (ws: ChatSocket, data: SocketData, text: string, messageId: string | undefined): Promise<void> => {
+    try {
+      // The gateway must be listening on the session channel before a worker can publish.
+      await deps.relay.ready(data.sessionId);
+      await deps.intake.accept({ sessionId: data.sessionId, clientId: data.clientId, message: text, messageId, via: 'ws' });
+    } catch (err) {
+      if (data.closed) return;
+      if (err instanceof ServiceError) {
+        deps.metrics.errorReturned(err.code);
+        ws.cork(() => sendError(ws, err.code, err.message));
+      } else {
+        deps.logger.error({ err: String(err), session_id: data.sessionId }, 'turn intake failed');
+        ws.cork(() => sendError(ws, 'internal_error'));
+      }
+    }
+  };
+
+  const close = (ws: ChatSocket, code: number): void => {
+    const data = ws.getUserData();
+    data.closed = true;
+    if (data.rejection) return;
+    if (deps.registry.remove(ws)) deps.logger.debug({ session_id: data.sessionId }, 'last socket of session left');
+    deps.relay.release(data.sessionId);
+
+  };
+
+  function sendError(ws: ChatSocket, code: ErrorCode, content?: string, extra: { retryAfterMs?: number } = {}): void {
+    const data = ws.getUserData();
+    if (data.closed) return;
+    const frame = errorFrame(code, data.rejection?.code === 'invalid_id' ? null : data.sessionId, {
+      ...(content !== undefined ? { content } : {}),
+      ...extra,
+    });
+    ws.send(JSON.stringify(frame), false);
+  }
+
+  return {
+    compression: deps.uws.DISABLED,
+    maxPayloadLength: options.maxFrameBytes,
+    idleTimeout: options.idleTimeoutSeconds,
+    maxBackpressure: options.maxBackpressureBytes,
+    // A socket that cannot keep up is closed rather than silently skipped: a skipped frame
+    // would leave a gap in its stream, and an unbounded buffer would grow without limit.
+    closeOnBackpressureLimit: true,
+    sendPingsAutomatically: true,
+    maxLifetime: 0,
+    upgrade,
+    open,
+    message,
+    close,
+  };
+}
+
+function connectionResult(rejection: SocketRejection | null) {
+  if (!rejection) return 'accepted' as const;
+  switch (rejection.code) {
+    case 'session_not_found':
+      return 'session_not_found' as const;
+    case 'too_many_connections':
+      return 'too_many_connections' as const;
+    case 'invalid_id':
+      return 'bad_request' as const;
+    default:
+      return 'unavailable' as const;
+  }
+}
+
+function describeFields(fields: { field: string; message: string }[]): string {
+  return fields.map((f) => `${f.field} ${f.message}`).join('; ');
+}

@@ -1,0 +1,26 @@
+import type { ErrorCode } from '@chat/shared';
+import type { WebSocket } from '../uws-types.js';
+
+/** Why an upgraded socket is refused: it gets one error frame, then this close code. */
+export interface SocketRejection {
+  code: ErrorCode;
+  closeCode: number;
+  message?: string;
+}
+
+/** What the gateway keeps per client socket (uWS user data). */
+export interface SocketData {
+  sessionId: string;
+  clientId: string;
+  /** This socket's member in the session's Redis socket set: `<gatewayId>/<connectionId>`. */
+  member: string;
+  /** Set when the upgrade was refused; the socket only lives to say why. */
+  rejection: SocketRejection | null;
+  /** True from the close event on: uWS forbids any call on a closed socket. */
+  closed: boolean;
+  /** Inbound frame budget (token bucket). Negative = debt run up by a flooding client. */
+  tokens: number;
+  tokensAt: number;
+}
+
+export type ChatSocket = WebSocket<SocketData>;

@@ -1,0 +1,100 @@
+import { CloseCode, type GatewayMetrics, type Logger, type SessionStore } from '@chat/shared';
+import type { ChatSocket } from './socket-data.js';
+
+/**
+ * The sockets this gateway holds, by session: counts for /health and metrics, lease renewal of
+ * their slots in Redis, and closing them all on shutdown.
+ */
+export class SocketRegistry {
+  private readonly bySession = new Map<string, Set<ChatSocket>>();
+  private socketCount = 0;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private readonly pendingReleases = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly metrics: GatewayMetrics,
+    private readonly logger: Logger,
+    private readonly leaseMs: number,
+  ) {}
+
+  get openSockets(): number {
+    return this.socketCount;
+  }
+
+  get activeSessions(): number {
+    return this.bySession.size;
+  }
+
+  /** Returns true when this is the session's first socket on this gateway. */
+  add(ws: ChatSocket): boolean {
+    const { sessionId } = ws.getUserData();
+    let sockets = this.bySession.get(sessionId);
+    const first = sockets === undefined;
+    if (!sockets) {
+      sockets = new Set();
+      this.bySession.set(sessionId, sockets);
+    }
+    sockets.add(ws);
+    this.socketCount++;
+    this.metrics.socketOpened();
+    this.metrics.setActiveSessions(this.bySession.size);
+    return first;
+  }
+
+  /** Forgets a closed socket and frees its slot in Redis. Returns true when it was the session's last. */
+  remove(ws: ChatSocket): boolean {
+    const { sessionId, member } = ws.getUserData();
+    const sockets = this.bySession.get(sessionId);
+    if (!sockets?.delete(ws)) return false;
+    this.socketCount--;
+    this.metrics.socketClosed();
+    const last = sockets.size === 0;
+    if (last) this.bySession.delete(sessionId);
+    this.metrics.setActiveSessions(this.bySession.size);
+    this.releaseSlot(sessionId, member);
+    return last;
+  }
+
+  /** Frees a slot claimed in Redis (also used for upgrades aborted before the socket opened). */
+  releaseSlot(sessionId: string, member: string): void {
+    const release = this.store
+      .releaseSocket(sessionId, member)
+      .catch((err: unknown) => this.logger.warn({ err: String(err), session_id: sessionId }, 'could not release socket slot; its lease will expire'))
+      .finally(() => this.pendingReleases.delete(release));
+    this.pendingReleases.add(release);
+  }
+
+  /** Renews the Redis leases of every socket every third of the lease time. */
+  startLeaseRenewal(): void {
+    const interval = Math.max(1000, Math.floor(this.leaseMs / 3));
+    this.renewTimer = setInterval(() => {
+      this.store.renewSocketLeases(this.leaseHolders(), this.leaseMs).catch((err: unknown) => {
+        this.logger.warn({ err: String(err) }, 'socket lease renewal failed');
+      });
+    }, interval);
+    this.renewTimer.unref();
+  }
+
+  private *leaseHolders(): Generator<{ sessionId: string; member: string }> {
+    for (const [sessionId, sockets] of this.bySession) {
+      for (const ws of sockets) yield { sessionId, member: ws.getUserData().member };
+    }
+  }
+
+  /** Closes every socket with 1001 and a reconnect hint, then waits for their slots to be freed. */
+  async closeAll(reason: string): Promise<void> {
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = null;
+    const sockets = [...this.bySession.values()].flatMap((set) => [...set]);
+    for (const ws of sockets) {
+      const data = ws.getUserData();
+      if (!data.closed) ws.end(CloseCode.goingAway, reason);
+    }
+    // uWS runs close handlers as the sockets close; give them a moment, then wait for the
+    // Redis releases they started.
+    const deadline = Date.now() + 2000;
+    while (this.socketCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await Promise.allSettled([...this.pendingReleases]);
+  }
+}

@@ -1,0 +1,45 @@
+import type { Logger } from 'pino';
+import type { Redis } from 'ioredis';
+
+export interface ShutdownStep {
+  name: string;
+  run: () => unknown;
+  /** Longest this step may take before shutdown moves on, ms. Default: 5000. */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs shutdown steps in order, each in its own try/catch and under its own time limit, so a
+ * step that fails or hangs (a Redis that is gone, say) never stops the ones after it.
+ */
+export async function runShutdownSteps(logger: Logger, steps: ShutdownStep[]): Promise<void> {
+  for (const step of steps) {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const outcome = await Promise.race([
+        Promise.resolve().then(step.run).then(() => 'done' as const),
+        new Promise<'timeout'>((resolve) => {
+          timer = setTimeout(() => resolve('timeout'), step.timeoutMs ?? 5000);
+        }),
+      ]);
+      if (outcome === 'timeout') logger.warn({ step: step.name }, 'shutdown step timed out; moving on');
+    } catch (err) {
+      logger.warn({ err: err instanceof Error ? err.message : String(err), step: step.name }, 'shutdown step failed');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Closes a Redis connection: politely (QUIT) when it is up, at once when it is not. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') {
+    try {
+      await redis.quit();
+      return;
+    } catch {
+      // fall through to disconnect
+    }
+  }
+  redis.disconnect();
+}

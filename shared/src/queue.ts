@@ -1,0 +1,29 @@
+import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import type { Config } from './config.js';
+import type { TurnJobData } from './protocol/schemas.js';
+import { RedisKeys, TURN_QUEUE_NAME } from './redis/redis-keys.js';
+
+export type TurnQueue = Queue<TurnJobData, void, 'turn'>;
+
+/**
+ * Job options every turn gets. Finished jobs are trimmed (kept long enough to deduplicate a
+ * resent message id, not forever); transient LLM errors are retried with exponential backoff.
+ */
+export function turnJobOptions(config: Config): DefaultJobOptions {
+  return {
+    attempts: config.worker.jobAttempts,
+    backoff: { type: 'exponential', delay: config.worker.backoffMs },
+    removeOnComplete: { age: 3600, count: 10_000 },
+    removeOnFail: { age: 24 * 3600, count: 10_000 },
+  };
+}
+
+/** The queue of chat turns, under BullMQ's own key prefix. */
+export function createTurnQueue(config: Config, connection: ConnectionOptions): TurnQueue {
+  const keys = new RedisKeys(config.redis.prefix);
+  return new Queue<TurnJobData, void, 'turn'>(TURN_QUEUE_NAME, {
+    connection,
+    prefix: keys.bullPrefix,
+    defaultJobOptions: turnJobOptions(config),
+  });
+}

@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+export interface ManagedProcessOptions {
+  /** Short name shown before forwarded output, e.g. `gateway-1`. */
+  name: string;
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  /** Forward the child's output lines to ours. Default: true. */
+  forwardOutput?: boolean;
+  /** A line of output containing this marks the process ready. */
+  readyWhen: string;
+  readyTimeoutMs?: number;
+}
+
+/**
+ * A child process of the local stack: output forwarded line by line (JSON log lines stay whole),
+ * readiness detected from its own log, and a stop that escalates from SIGTERM to SIGKILL.
+ */
+export class ManagedProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  readonly exited: Promise<number | null>;
+  private stopping: Promise<void> | null = null;
+  private hasExited = false;
+
+  constructor(options: ManagedProcessOptions) {
+    this.name = options.name;
+    this.child = spawn(options.command, options.args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code) => {
+        this.hasExited = true;
+        resolve(code);
+      });
+    });
+    const forward = options.forwardOutput ?? true;
+    this.ready = new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${options.name} was not ready within ${options.readyTimeoutMs ?? 20_000} ms`)),
+        options.readyTimeoutMs ?? 20_000,
+      );
+      const onLine = (line: string, stream: NodeJS.WriteStream) => {
+        if (forward) stream.write(`${options.name.padEnd(12)}| ${line}\n`);
+        if (line.includes(options.readyWhen)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      createInterface({ input: this.child.stdout! }).on('line', (line) => onLine(line, process.stdout));
+      createInterface({ input: this.child.stderr! }).on('line', (line) => onLine(line, process.stderr));
+      void this.exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`${options.name} exited with code ${code} before it was ready`));
+      });
+    });
+    this.ready.catch(() => {});
+  }
+
+  get running(): boolean {
+    return !this.hasExited;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`. Safe to call twice. */
+  stop(graceMs = 20_000): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.hasExited) return;
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      await this.exited;
+      clearTimeout(timer);
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,2 @@
+export * from './local-stack.js';
+export * from './child-process-runner.js';

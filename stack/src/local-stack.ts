@@ -1,0 +1,138 @@
+import { fileURLToPath } from 'node:url';
+import { findFreePort, spawnRedisServer, type SpawnedRedis } from '@chat/shared/dev';
+import { ManagedProcess } from './child-process-runner.js';
+
+/** Where each part's built entry point is, relative to this file (stack/dist or stack/src). */
+const ENTRY_POINTS = {
+  gateway: fileURLToPath(new URL('../../gateway/dist/main.js', import.meta.url)),
+  worker: fileURLToPath(new URL('../../worker/dist/main.js', import.meta.url)),
+  offlineLlm: fileURLToPath(new URL('../../offline-llm/dist/main.js', import.meta.url)),
+} as const;
+
+export interface LocalStackOptions {
+  /** Gateway processes, all on one port (SO_REUSEPORT). Default: 1. */
+  gateways?: number;
+  /** Worker processes. Default: 1. */
+  workers?: number;
+  /** Environment passed to every part (REDIS_URL, OPENAI_API_KEY, PORT, ...). Default: process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Forward the parts' log lines to this process's output. Default: true. */
+  forwardOutput?: boolean;
+}
+
+export interface RunningStack {
+  /** http://host:port of the gateways. */
+  httpUrl: string;
+  wsUrl: string;
+  redisUrl: string;
+  /** Set when the stack spawned its own Redis. */
+  spawnedRedis: SpawnedRedis | null;
+  /** Set when no OPENAI_API_KEY was given and the offline model runs. */
+  offlineLlmUrl: string | null;
+  gateways: ManagedProcess[];
+  workers: ManagedProcess[];
+}
+
+/**
+ * Everything on one machine, as the README's start command and the multi-process tests run it:
+ * a Redis (spawned on a free loopback port unless REDIS_URL is set), the offline model (unless
+ * OPENAI_API_KEY is set), N gateways sharing one port, M workers.
+ */
+export class LocalStack {
+  private running: RunningStack | null = null;
+  private offlineLlm: ManagedProcess | null = null;
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly options: LocalStackOptions = {}) {}
+
+  get stack(): RunningStack {
+    if (!this.running) throw new Error('the stack is not running');
+    return this.running;
+  }
+
+  async start(): Promise<RunningStack> {
+    const baseEnv: NodeJS.ProcessEnv = { ...(this.options.env ?? process.env) };
+    const forwardOutput = this.options.forwardOutput ?? true;
+    let spawnedRedis: SpawnedRedis | null = null;
+    if (!baseEnv.REDIS_URL) {
+      spawnedRedis = await spawnRedisServer();
+      baseEnv.REDIS_URL = spawnedRedis.url;
+    }
+    const running: RunningStack = {
+      httpUrl: '',
+      wsUrl: '',
+      redisUrl: baseEnv.REDIS_URL,
+      spawnedRedis,
+      offlineLlmUrl: null,
+      gateways: [],
+      workers: [],
+    };
+    this.running = running;
+    try {
+      if (!baseEnv.OPENAI_API_KEY && !baseEnv.OPENAI_BASE_URL) {
+        const port = baseEnv.OFFLINE_LLM_PORT ? Number(baseEnv.OFFLINE_LLM_PORT) : await findFreePort();
+        baseEnv.OFFLINE_LLM_PORT = String(port);
+        baseEnv.OFFLINE_LLM_HOST ??= '127.0.0.1';
+        this.offlineLlm = new ManagedProcess({
+          name: 'offline-llm',
+          command: process.execPath,
+          args: [ENTRY_POINTS.offlineLlm],
+          env: baseEnv,
+          forwardOutput,
+          readyWhen: 'offline model listening',
+        });
+        await this.offlineLlm.ready;
+        running.offlineLlmUrl = `http://127.0.0.1:${port}/v1`;
+      }
+      const port = Number(baseEnv.PORT ?? 8088);
+      baseEnv.PORT = String(port);
+      const workerMetricsBase = Number(baseEnv.WORKER_METRICS_PORT ?? 9464);
+      for (let i = 0; i < (this.options.workers ?? 1); i++) {
+        running.workers.push(
+          new ManagedProcess({
+            name: `worker-${i + 1}`,
+            command: process.execPath,
+            args: [ENTRY_POINTS.worker],
+            // Each worker on the host needs its own metrics port; 0 lets the OS pick.
+            env: { ...baseEnv, WORKER_METRICS_PORT: String(workerMetricsBase === 0 ? 0 : workerMetricsBase + i) },
+            forwardOutput,
+            readyWhen: '"msg":"worker started"',
+          }),
+        );
+      }
+      for (let i = 0; i < (this.options.gateways ?? 1); i++) {
+        running.gateways.push(
+          new ManagedProcess({
+            name: `gateway-${i + 1}`,
+            command: process.execPath,
+            args: [ENTRY_POINTS.gateway],
+            env: baseEnv,
+            forwardOutput,
+            readyWhen: '"msg":"gateway listening"',
+          }),
+        );
+      }
+      await Promise.all([...running.workers, ...running.gateways].map((part) => part.ready));
+      const host = baseEnv.HOST && baseEnv.HOST !== '0.0.0.0' ? baseEnv.HOST : '127.0.0.1';
+      running.httpUrl = `http://${host}:${port}`;
+      running.wsUrl = `ws://${host}:${port}`;
+      return running;
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  /** Stops gateways first (clients reconnect elsewhere), then workers, the model and Redis. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const running = this.running;
+      if (!running) return;
+      await Promise.all(running.gateways.map((part) => part.stop()));
+      await Promise.all(running.workers.map((part) => part.stop()));
+      await this.offlineLlm?.stop();
+      await running.spawnedRedis?.stop();
+    })();
+    return this.stopping;
+  }
+}

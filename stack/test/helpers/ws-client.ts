@@ -1,0 +1,106 @@
+import WebSocket from 'ws';
+
+/** A frame as the tests see it: parsed JSON with the fields the protocol defines. */
+export interface Frame {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface TurnFrames {
+  chunks: Frame[];
+  end: Frame;
+}
+
+/**
+ * A real WebSocket client (the `ws` package) that records every frame, so a test can wait for
+ * a frame by predicate — with a timeout that fails the test with a message instead of hanging.
+ */
+export class TestSocket {
+  readonly frames: Frame[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(readonly ws: WebSocket) {
+    this.closed = new Promise((resolve) => {
+      ws.on('close', (code, reason) => {
+        resolve({ code, reason: reason.toString() });
+        this.wake();
+      });
+    });
+    ws.on('message', (data, isBinary) => {
+      const text = isBinary ? '' : data.toString();
+      this.frames.push(JSON.parse(text) as Frame);
+      this.wake();
+    });
+  }
+
+  static open(url: string, timeoutMs = 5000): Promise<TestSocket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      const socket = new TestSocket(ws);
+      const timer = setTimeout(() => reject(new Error(`socket ${url} did not open within ${timeoutMs} ms`)), timeoutMs);
+      ws.once('open', () => {
+        clearTimeout(timer);
+        resolve(socket);
+      });
+      ws.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
+  }
+
+  /** The first frame (from index `from`) matching `predicate`, waiting up to `timeoutMs`. */
+  async waitFor(predicate: (frame: Frame) => boolean, description: string, timeoutMs = 10_000, from = 0): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.frames.slice(from).find(predicate);
+      if (found) return found;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0 || this.ws.readyState === WebSocket.CLOSED) {
+        throw new Error(`timed out waiting for ${description}; frames so far: ${JSON.stringify(this.frames.map((f) => f.type))}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        const wake = () => {
+          clearTimeout(timer);
+          this.waiters.delete(wake);
+          resolve();
+        };
+        this.waiters.add(wake);
+      });
+    }
+  }
+
+  /** Waits for the end (`complete` or `error`) of a turn and returns its chunks in arrival order. */
+  async turn(messageId: string | null, timeoutMs = 15_000): Promise<TurnFrames> {
+    const matches = (frame: Frame) => messageId === null || frame.message_id === messageId;
+    const end = await this.waitFor((f) => (f.type === 'complete' || f.type === 'error') && matches(f), `end of turn ${messageId ?? '(any)'}`, timeoutMs);
+    const id = end.message_id;
+    return { chunks: this.frames.filter((f) => f.type === 'chunk' && f.message_id === id), end };
+  }
+
+  async waitForClose(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`socket did not close within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.closed, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close();
+  }
+
+  private wake(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+}

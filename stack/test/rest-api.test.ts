@@ -1,0 +1,193 @@
+/**
+ * The REST API of the service this one replaces: sessions, messages (fire-and-forget, ?wait=1,
+ * Server-Sent Events), health and the error catalogue on bad input.
+ */
+import t from 'tap';
+import { ERRORS } from '@chat/shared';
+import { createSession, getJson, postJson } from './helpers/http-client.js';
+import { startInProcessStack } from './helpers/stack-harness.js';
+
+t.test('sessions: create, read, refuse a taken id, 404 an unknown one', async (t) => {
+  const stack = await startInProcessStack(t);
+  const url = stack.httpUrl();
+  const created = await postJson<Record<string, any>>(`${url}/chat/session`, {
+    customer_name: 'Ada Traveller',
+    customer_email: 'Ada@Example.com',
+    flight_no: 'nz123',
+    date: '2026-12-24',
+  });
+  t.equal(created.status, 200);
+  t.equal(created.body.status, 'created');
+  t.match(created.body.session_id, /^[0-9a-f-]{36}$/);
+  t.match(created.body.context, { customer_name: 'Ada Traveller', customer_email: 'ada@example.com', flight_no: 'NZ123', date: '2026-12-24' });
+
+  const read = await getJson<Record<string, any>>(`${url}/chat/session/${created.body.session_id}`);
+  t.equal(read.status, 200);
+  t.same(read.body, { session_id: created.body.session_id, context: created.body.context, history: [] });
+
+  const chosen = await postJson<Record<string, any>>(`${url}/chat/session`, { customer_name: 'B', customer_email: 'b@example.com', session_id: 'my-own-id_1' });
+  t.equal(chosen.status, 200);
+  t.equal(chosen.body.session_id, 'my-own-id_1', 'a client may choose the session id');
+  const taken = await postJson<Record<string, any>>(`${url}/chat/session`, { customer_name: 'C', customer_email: 'c@example.com', session_id: 'my-own-id_1' });
+  t.equal(taken.status, 409);
+  t.equal(taken.body.error.code, 'session_exists');
+  const still = await getJson<Record<string, any>>(`${url}/chat/session/my-own-id_1`);
+  t.equal(still.body.context.customer_name, 'B', "the first owner's session is untouched");
+
+  const unknown = await getJson<Record<string, any>>(`${url}/chat/session/no-such-session`);
+  t.equal(unknown.status, 404);
+  t.same(unknown.body, { error: { code: 'session_not_found', message: ERRORS.session_not_found.message, status: 404 }, detail: ERRORS.session_not_found.message });
+  const badId = await getJson<Record<string, any>>(`${url}/chat/session/${encodeURIComponent('bad id!')}`);
+  t.equal(badId.status, 400);
+  t.equal(badId.body.error.code, 'invalid_id');
+});
+
+t.test('bad session bodies get 400 listing each bad field, 413, 415', async (t) => {
+  const stack = await startInProcessStack(t, { config: { gateway: { maxBodyBytes: 2048 } } });
+  const url = `${stack.httpUrl()}/chat/session`;
+  const bad = await postJson<Record<string, any>>(url, { customer_name: 42, customer_email: 'not-an-email', flight_no: '??', date: '2026-13-45', color: 'red' });
+  t.equal(bad.status, 400);
+  t.equal(bad.body.error.code, 'validation_failed');
+  const fields = bad.body.error.fields.map((f: { field: string }) => f.field).sort();
+  t.same(fields, ['color', 'customer_email', 'customer_name', 'date', 'flight_no'], 'every bad field is named');
+
+  const missing = await postJson<Record<string, any>>(url, {});
+  t.same(missing.body.error.fields.map((f: { field: string }) => f.field).sort(), ['customer_email', 'customer_name']);
+  t.equal(missing.body.error.fields[0].message, 'is required');
+
+  const malformed = await postJson<Record<string, any>>(url, '{"customer_name": ');
+  t.equal(malformed.status, 400);
+  t.equal(malformed.body.error.code, 'invalid_json');
+
+  const notObject = await postJson<Record<string, any>>(url, '[1,2,3]');
+  t.equal(notObject.status, 400);
+  t.equal(notObject.body.error.code, 'validation_failed');
+
+  const huge = await postJson<Record<string, any>>(url, { customer_name: 'x'.repeat(5000), customer_email: 'a@b.co' });
+  t.equal(huge.status, 413);
+  t.equal(huge.body.error.code, 'payload_too_large');
+
+  const chunked = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 10; i++) controller.enqueue(new TextEncoder().encode(' '.repeat(1000)));
+        controller.close();
+      },
+    }),
+    duplex: 'half',
+  } as RequestInit);
+  t.equal(chunked.status, 413, 'a chunked body without Content-Length is capped while it streams in');
+
+  const text = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+  t.equal(text.status, 415);
+  t.equal((await text.json()).error.code, 'unsupported_media_type');
+
+  const health = await getJson<Record<string, any>>(`${stack.httpUrl()}/health`);
+  t.equal(health.body.status, 'healthy', 'the gateway still serves after all that');
+});
+
+t.test('POST /chat/message: 202, validation, unknown session, message limits', async (t) => {
+  const stack = await startInProcessStack(t, { config: { gateway: { maxMessageLength: 50 } } });
+  const url = `${stack.httpUrl()}/chat/message`;
+  const sessionId = await createSession(stack.httpUrl());
+
+  const sent = await postJson<Record<string, any>>(url, { session_id: sessionId, message: 'Hello there!', client_id: 'rest-client' });
+  t.equal(sent.status, 202);
+  t.same(Object.keys(sent.body).sort(), ['message_id', 'session_id', 'status']);
+
+  const unknown = await postJson<Record<string, any>>(url, { session_id: 'nobody', message: 'hi' });
+  t.equal(unknown.status, 404);
+  t.equal(unknown.body.error.code, 'session_not_found');
+
+  const wrongType = await postJson<Record<string, any>>(url, { session_id: sessionId, message: ['hi'] });
+  t.equal(wrongType.status, 400);
+  t.same(wrongType.body.error.fields, [{ field: 'message', message: 'must be string' }]);
+
+  const empty = await postJson<Record<string, any>>(url, { session_id: sessionId, message: ' \u200b\u200d ' });
+  t.equal(empty.status, 400);
+  t.equal(empty.body.error.code, 'empty_message', 'a message of only invisible characters is empty');
+
+  const long = await postJson<Record<string, any>>(url, { session_id: sessionId, message: 'x'.repeat(51) });
+  t.equal(long.status, 400);
+  t.equal(long.body.error.code, 'message_too_long');
+
+  const digits = await postJson<Record<string, any>>(url, { session_id: sessionId, message: 'hi', message_id: '12345' });
+  t.equal(digits.status, 400, 'an all-digit message id is refused (it doubles as a job id)');
+});
+
+t.test('POST /chat/message?wait=1 answers with the finished turn; a resent message id is answered once', async (t) => {
+  const stack = await startInProcessStack(t);
+  const sessionId = await createSession(stack.httpUrl());
+  const url = `${stack.httpUrl()}/chat/message?wait=1`;
+  const answered = await postJson<Record<string, any>>(url, { session_id: sessionId, message: 'Thanks for the info!', message_id: 'msg-1' });
+  t.equal(answered.status, 200);
+  t.equal(answered.body.status, 'completed');
+  t.equal(answered.body.message_id, 'msg-1');
+  t.match(answered.body.content, /offline model/i);
+  t.equal(answered.body.metadata.model, 'gpt-4o-mini');
+
+  const requestsBefore = stack.offline.stats().requests;
+  const resent = await postJson<Record<string, any>>(`${stack.httpUrl()}/chat/message`, { session_id: sessionId, message: 'Thanks for the info!', message_id: 'msg-1' });
+  t.equal(resent.status, 202);
+  t.equal(resent.body.message_id, 'msg-1');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal(stack.offline.stats().requests, requestsBefore, 'the resend made no LLM call');
+  const session = await getJson<Record<string, any>>(`${stack.httpUrl()}/chat/session/${sessionId}`);
+  t.equal(session.body.history.length, 1, 'and added no history');
+});
+
+t.test('POST /chat/message with Accept: text/event-stream streams the frames as SSE', async (t) => {
+  const stack = await startInProcessStack(t);
+  const sessionId = await createSession(stack.httpUrl());
+  const response = await fetch(`${stack.httpUrl()}/chat/message`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({ session_id: sessionId, message: 'Can you help me with my booking?' }),
+  });
+  t.equal(response.status, 200);
+  t.match(response.headers.get('content-type'), /text\/event-stream/);
+  const text = await response.text();
+  const events = text
+    .split('\n\n')
+    .filter((block) => block.includes('data: '))
+    .map((block) => {
+      const event = /^event: (\w+)$/m.exec(block)?.[1];
+      const data = JSON.parse(/^data: (.*)$/m.exec(block)![1]!);
+      return { event, data };
+    });
+  const chunks = events.filter((e) => e.event === 'chunk');
+  const last = events[events.length - 1]!;
+  t.ok(chunks.length > 1, 'several chunk events');
+  t.equal(last.event, 'complete', 'the stream ends with complete');
+  t.equal(chunks.map((c) => c.data.content).join(''), last.data.content, 'chunks concatenate to complete.content');
+  t.equal(response.headers.get('x-message-id'), last.data.message_id);
+});
+
+t.test('health, unknown routes and wrong methods', async (t) => {
+  const stack = await startInProcessStack(t);
+  const health = await getJson<Record<string, any>>(`${stack.httpUrl()}/health`);
+  t.equal(health.status, 200);
+  t.match(health.body, { status: 'healthy', service: 'scalable-chatbot-svc', redis_status: 'connected', active_connections: 0, active_sessions: 0 });
+  t.ok(Math.abs(Date.parse(health.body.timestamp) - Date.now()) < 5000);
+  t.equal(health.body.uws.native, true, 'the native uWS build is in use');
+
+  const missing = await getJson<Record<string, any>>(`${stack.httpUrl()}/nothing/here`);
+  t.equal(missing.status, 404);
+  t.equal(missing.body.error.code, 'not_found');
+  const wrongMethod = await fetch(`${stack.httpUrl()}/chat/message`, { method: 'GET' });
+  t.equal(wrongMethod.status, 405);
+});
+
+t.test('/health reports 503 while Redis is unreachable', async (t) => {
+  const stack = await startInProcessStack(t);
+  await stack.redis.stop();
+  const health = await getJson<Record<string, any>>(`${stack.httpUrl()}/health`);
+  t.equal(health.status, 503);
+  t.equal(health.body.status, 'unhealthy');
+  t.equal(health.body.redis_status, 'disconnected');
+  const sent = await postJson<Record<string, any>>(`${stack.httpUrl()}/chat/session`, { customer_name: 'A', customer_email: 'a@b.co' });
+  t.equal(sent.status, 503, 'session creation fails fast with 503, not a hang');
+  t.equal(sent.body.error.code, 'service_unavailable');
+});

@@ -1,0 +1,167 @@
+import { Worker } from 'bullmq';
+import {
+  RedisKeys,
+  SessionStore,
+  TURN_QUEUE_NAME,
+  WorkerMetrics,
+  cacheRedisUrl,
+  createLogger,
+  createMetricsRegistry,
+  createRedisConnection,
+  closeRedis,
+  createTurnQueue,
+  runShutdownSteps,
+  llmBaseUrl,
+  queueRedisUrl,
+  usesOfflineModel,
+  type Config,
+  type Logger,
+  type Redis,
+  type TurnJobData,
+  type TurnQueue,
+} from '@chat/shared';
+import { LlmClient } from './llm-client.js';
+import { MetricsServer } from './metrics-server.js';
+import { TurnProcessor } from './turn-processor.js';
+
+export interface ChatWorkerOptions {
+  config: Readonly<Config>;
+  /** Default: a pino logger at config.log.level. */
+  logger?: Logger;
+  /** Serve /metrics and /health on config.worker.metricsPort. Default: true. */
+  serveMetrics?: boolean;
+}
+
+/**
+ * One worker process's worth of turn processing: a BullMQ worker taking jobs from the turn
+ * queue, streaming answers through the LLM client, publishing frames on session channels.
+ * Stateless: run as many as the LLM load needs, on any host that reaches Redis.
+ */
+export class ChatWorker {
+  readonly config: Readonly<Config>;
+  readonly logger: Logger;
+  readonly metrics: WorkerMetrics;
+  private readonly keys: RedisKeys;
+  private readonly queueConnection: Redis;
+  private readonly workerConnection: Redis;
+  private readonly publisher: Redis;
+  private readonly queue: TurnQueue;
+  private worker: Worker<TurnJobData, void, 'turn'> | null = null;
+  private metricsServer: MetricsServer | null = null;
+  private closing: Promise<void> | null = null;
+  private readonly serveMetrics: boolean;
+  metricsPort: number | null = null;
+
+  constructor(options: ChatWorkerOptions) {
+    this.config = options.config;
+    const config = options.config;
+    this.logger = options.logger ?? createLogger('worker', config.log.level);
+    this.keys = new RedisKeys(config.redis.prefix);
+    this.metrics = new WorkerMetrics(createMetricsRegistry('worker'));
+    this.serveMetrics = options.serveMetrics ?? true;
+    this.queueConnection = createRedisConnection(queueRedisUrl(config), { name: 'worker-queue', forBullmq: true, logger: this.logger });
+    this.workerConnection = createRedisConnection(queueRedisUrl(config), { name: 'worker-bullmq', forBullmq: true, logger: this.logger });
+    this.publisher = createRedisConnection(cacheRedisUrl(config), { name: 'worker-publisher', logger: this.logger });
+    this.queue = createTurnQueue(config, this.queueConnection);
+  }
+
+  async start(): Promise<void> {
+    const config = this.config;
+    const llm = new LlmClient({
+      apiKey: config.llm.apiKey ?? 'offline-model-needs-no-key',
+      baseUrl: llmBaseUrl(config),
+      model: config.llm.model,
+      requestTimeoutMs: config.llm.requestTimeoutMs,
+      idleTimeoutMs: config.llm.idleTimeoutMs,
+      maxTokens: config.llm.maxTokens,
+      temperature: config.llm.temperature,
+    });
+    const processor = new TurnProcessor(
+      {
+        redis: this.publisher,
+        keys: this.keys,
+        store: new SessionStore(this.publisher, this.keys, config.session.ttlSeconds),
+        queue: this.queue,
+        llm,
+        metrics: this.metrics,
+        logger: this.logger,
+        worker: () => this.worker,
+      },
+      {
+        promptHistoryTurns: config.worker.promptHistoryTurns,
+        historyMaxTurns: config.session.historyMaxTurns,
+        sessionTtlSeconds: config.session.ttlSeconds,
+        chunkWindowMs: config.worker.chunkWindowMs,
+        turnWaitRetryMs: config.worker.turnWaitRetryMs,
+        offlineModel: usesOfflineModel(config),
+      },
+    );
+    this.worker = new Worker<TurnJobData, void, 'turn'>(TURN_QUEUE_NAME, processor.process, {
+      connection: this.workerConnection,
+      prefix: this.keys.bullPrefix,
+      concurrency: config.worker.concurrency,
+      autorun: false,
+    });
+    this.worker.on('error', (err) => this.logger.error({ err: err.message }, 'worker error'));
+    if (this.serveMetrics) {
+      this.metricsServer = new MetricsServer(this.metrics.registry, () => this.health());
+      this.metricsPort = await this.metricsServer.listen(config.worker.metricsPort, config.worker.metricsHost);
+    }
+    await this.worker.waitUntilReady();
+    void this.worker.run().catch((err: unknown) => this.logger.error({ err: String(err) }, 'worker stopped'));
+    this.logger.info(
+      { concurrency: config.worker.concurrency, model: config.llm.model, llm: llmBaseUrl(config) ?? 'https://api.openai.com/v1', metrics_port: this.metricsPort },
+      'worker started',
+    );
+  }
+
+  async health(): Promise<{ healthy: boolean; redis_status: string; running: boolean; active_turns: number }> {
+    let redisStatus = 'disconnected';
+    try {
+      redisStatus = (await this.publisher.ping()) === 'PONG' ? 'connected' : 'unexpected reply';
+    } catch {
+      redisStatus = 'disconnected';
+    }
+    const running = this.worker?.isRunning() ?? false;
+    const activeTurns = Number((await this.metrics.registry.getSingleMetric('chat_worker_active_turns')?.get())?.values[0]?.value ?? 0);
+    return { healthy: running && redisStatus === 'connected', redis_status: redisStatus, running, active_turns: activeTurns };
+  }
+
+  /**
+   * Stops taking jobs, lets turns in flight finish for up to `shutdown.timeoutMs`, then gives
+   * up on the rest (their locks lapse and another worker picks them up as stalled), and closes
+   * connections. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const worker = this.worker;
+    const { timeoutMs } = this.config.shutdown;
+    await runShutdownSteps(this.logger, [
+      {
+        // Take no new jobs and let the turns in flight finish, up to the deadline.
+        name: 'drain turns',
+        run: () => worker?.pause(),
+        timeoutMs,
+      },
+      {
+        // Without waiting for what still runs: its lock lapses and another worker picks the
+        // turn up as stalled.
+        name: 'close worker',
+        run: () => worker?.close(true),
+        timeoutMs: 2000,
+      },
+      { name: 'close queue', run: () => this.queue.close(), timeoutMs: 2000 },
+      { name: 'close metrics', run: () => this.metricsServer?.close() },
+      ...[this.publisher, this.queueConnection, this.workerConnection].map((connection) => ({
+        name: 'close redis',
+        run: () => closeRedis(connection),
+        timeoutMs: 2000,
+      })),
+    ]);
+    this.logger.info('worker stopped');
+  }
+}

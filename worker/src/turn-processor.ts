@@ -1,0 +1,250 @@
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+
+import {
+  RedisKeys,
+  SessionStore,
+  type CompleteMetadata,
+  type ErrorCode,
+  type HistoryEntry,
+  type Logger,
+  type Redis,
+  type TurnJobData,
+  type TurnQueue,
+  type WorkerMetrics,
+} from '@chat/shared';
+import { ChunkCoalescer } from './chunk-coalescer.js';
+import { classifyLlmError, type LlmClient } from './llm-client.js';
+import { buildPrompt } from './prompt-builder.js';
+import { TurnPublisher } from './turn-publisher.js';
+
+export interface TurnProcessorOptions {
+  /** Past turns included in the prompt. */
+  promptHistoryTurns: number;
+  /** Turns kept in a session's history. */
+  historyMaxTurns: number;
+  /** Session idle lifetime, seconds; refreshed when a turn is answered. */
+  sessionTtlSeconds: number;
+  /** Tokens within this window share a chunk, ms. */
+  chunkWindowMs: number;
+  /** A turn behind another of its session is re-checked after this, ms (unless promoted sooner). */
+  turnWaitRetryMs: number;
+  /** Whether the LLM is the bundled offline model (reported in `complete.metadata`). */
+  offlineModel: boolean;
+}
+
+export interface TurnProcessorDeps {
+  redis: Redis;
+  keys: RedisKeys;
+  store: SessionStore;
+  queue: TurnQueue;
+  llm: LlmClient;
+  metrics: WorkerMetrics;
+  logger: Logger;
+  /** The BullMQ worker, needed to turn a provider 429 into a queue-wide rate-limit wait. */
+  worker: () => Worker<TurnJobData, void, 'turn'> | null;
+}
+
+/**
+ * Answers one chat turn (one BullMQ job): waits its turn within the session, streams the LLM
+ * answer as chunk frames on the session channel, publishes `complete`, writes history, and
+ * hands the session to its next turn. Safe to run twice for one job (BullMQ is at-least-once):
+ * history is written once per message id, and the session queue only ever loses this id.
+ */
+export class TurnProcessor {
+  constructor(
+    private readonly deps: TurnProcessorDeps,
+    private readonly options: TurnProcessorOptions,
+  ) {}
+
+  readonly process = async (job: Job<TurnJobData, void, 'turn'>, token?: string): Promise<void> => {
+    const data = job.data;
+    if (!(await this.isHeadOfSession(job, token))) return;
+
+    const { metrics, logger } = this.deps;
+    const log = logger.child({ session_id: data.session_id, message_id: data.message_id, attempt: job.attemptsMade + 1 });
+    const startedAt = Date.now();
+    metrics.turnStarted(startedAt - data.accepted_at);
+    const publisher = new TurnPublisher(this.deps.redis, this.deps.keys.sessionChannel(data.session_id), data.session_id, data.message_id);
+    try {
+      await this.answer(job, publisher, startedAt, log);
+      metrics.turnEnded('completed');
+    } catch (err) {
+      const outcome = await this.handleFailure(job, publisher, err, log);
+      metrics.turnEnded(outcome === 'failed' ? 'failed' : 'retried');
+      if (outcome === 'rate_limited') throw Worker.RateLimitError();
+      // A retried turn rethrows as is (BullMQ backs off and tries again); a failed one has
+      // already told its clients, so BullMQ must not retry it.
+      throw outcome === 'retried' ? err : asUnrecoverable(err);
+    }
+  };
+
+  private async answer(job: Job<TurnJobData, void, 'turn'>, publisher: TurnPublisher, startedAt: number, log: Logger): Promise<void> {
+    const data = job.data;
+    const { store, llm, metrics } = this.deps;
+    const loaded = await store.getWithHistory(data.session_id, this.options.promptHistoryTurns);
+    if (!loaded) throw new TurnError('session_not_found', 'The session expired before the turn was answered.');
+    const messages = buildPrompt(loaded.session.context, loaded.history, data.message);
+
+    let lastChunkAt: number | null = null;
+    const coalescer = new ChunkCoalescer(this.options.chunkWindowMs, (text) => {
+      const now = performance.now();
+      if (lastChunkAt === null) metrics.markFirstChunk(Date.now() - data.accepted_at);
+      metrics.chunkPublished(lastChunkAt === null ? null : now - lastChunkAt);
+      lastChunkAt = now;
+      publisher.chunk(text);
+    });
+    const abort = new AbortController();
+    let result;
+    try {
+      result = await llm.stream(messages, abort.signal, (token) => coalescer.push(token));
+    } catch (err) {
+      coalescer.discard();
+      throw err;
+    }
+    coalescer.end();
+    if (result.ttftMs !== null) metrics.markLlmFirstToken(result.ttftMs);
+
+    const finishedAt = Date.now();
+    const metadata: CompleteMetadata = {
+      model: result.model,
+      tokens_used: result.promptTokens + result.completionTokens,
+      prompt_tokens: result.promptTokens,
+      completion_tokens: result.completionTokens,
+      ttft_ms: round(result.ttftMs ?? 0),
+      response_time_ms: finishedAt - data.accepted_at,
+      queue_wait_ms: startedAt - data.accepted_at,
+      chunks: publisher.chunkCount,
+      offline_model: this.options.offlineModel,
+    };
+    await publisher.complete(metadata);
+    metrics.turnCompleted(finishedAt - data.accepted_at, result.promptTokens, result.completionTokens);
+
+    const entry: HistoryEntry = {
+      message_id: data.message_id,
+      client_id: data.client_id,
+      user: data.message,
+      assistant: publisher.text,
+      timestamp: new Date(finishedAt).toISOString(),
+      metadata,
+    };
+    const appended = await store.scripts.appendTurn(
+      data.session_id,
+      data.message_id,
+      JSON.stringify(entry),
+      this.options.historyMaxTurns,
+      this.options.sessionTtlSeconds,
+    );
+    if (!appended) log.warn('turn was already in history (job ran twice); kept the first');
+    await this.releaseSession(data);
+    log.debug({ chunks: publisher.chunkCount, tokens: result.completionTokens }, 'turn answered');
+  }
+
+  /**
+   * Decides what a failure means for the turn. Returns the outcome; when the turn ends here,
+   * the session's clients get exactly one error frame and the session moves to its next turn.
+   */
+  private async handleFailure(
+    job: Job<TurnJobData, void, 'turn'>,
+    publisher: TurnPublisher,
+    err: unknown,
+    log: Logger,
+  ): Promise<'failed' | 'retried' | 'rate_limited'> {
+    const data = job.data;
+    let code: ErrorCode;
+    let retry = false;
+    if (err instanceof TurnError) {
+      code = err.code;
+    } else if (publisher.chunkCount > 0) {
+      // Part of the answer is already on the clients' screens; a retry would restart it. Until
+      // streams are resumable with a reset frame, end the turn with a clear error instead.
+      code = 'llm_stream_interrupted';
+    } else {
+      const kind = classifyLlmError(err);
+      code = 'llm_unavailable';
+      if (kind.kind === 'rate_limited') {
+        const worker = this.deps.worker();
+        if (worker) {
+          // The whole queue waits, not just this job: every worker would hit the same limit.
+          await worker.rateLimit(kind.retryAfterMs);
+          log.warn({ retry_after_ms: kind.retryAfterMs }, 'LLM provider rate limit: queue paused');
+          return 'rate_limited';
+        }
+      }
+      const attempts = job.opts.attempts ?? 1;
+      retry = kind.kind !== 'permanent' && job.attemptsMade + 1 < attempts;
+    }
+    this.deps.metrics.error(code);
+    const errMessage = err instanceof Error ? err.message : String(err);
+    if (retry) {
+      log.warn({ err: errMessage, code }, 'turn failed; will retry');
+      return 'retried';
+    }
+    log.error({ err: errMessage, code }, 'turn failed');
+    try {
+      await publisher.error(code, err instanceof TurnError ? err.message : undefined);
+    } finally {
+      await this.releaseSession(data);
+    }
+    return 'failed';
+  }
+
+  /**
+   * Whether this job may run now: only the oldest unanswered turn of a session runs. A job
+   * behind another is parked as delayed and re-checked after `turnWaitRetryMs`; the turn ahead
+   * promotes it the moment it finishes, so the usual wait is the previous answer, not the timer.
+   */
+  private async isHeadOfSession(job: Job<TurnJobData, void, 'turn'>, token: string | undefined): Promise<boolean> {
+    const { session_id: sessionId, message_id: messageId } = job.data;
+    const { store, queue } = this.deps;
+    for (let checks = 0; checks < 5; checks++) {
+      const head = await store.headTurn(sessionId);
+      // Not queued at all: the list expired with the session, or this is a replay of a turn
+      // already answered. Answer it anyway; history is written once per message id.
+      if (head === null || head === messageId) return true;
+      const state = await queue.getJobState(head);
+      if (state === 'completed' || state === 'failed' || state === 'unknown') {
+        // The turn ahead ended without releasing the session (its worker died at the wrong
+        // moment, or its job was removed): release it here so the session is not stuck.
+        await store.scripts.finishTurn(sessionId, head);
+        continue;
+      }
+      break;
+    }
+    this.deps.metrics.turnDeferred();
+    await job.moveToDelayed(Date.now() + this.options.turnWaitRetryMs, token);
+    throw new DelayedError();
+  }
+
+  /** Removes the turn from its session's queue and wakes the next turn's job, if parked. */
+  private async releaseSession(data: TurnJobData): Promise<void> {
+    const next = await this.deps.store.scripts.finishTurn(data.session_id, data.message_id);
+    if (next === null) return;
+    const job = await this.deps.queue.getJob(next);
+    if (!job) return;
+    try {
+      if ((await job.getState()) === 'delayed') await job.promote();
+    } catch {
+      // It left the delayed state between the two calls: it is running or about to.
+    }
+  }
+}
+
+/** A failure with a catalogue code, ending the turn without retry. */
+export class TurnError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TurnError';
+  }
+}
+
+function asUnrecoverable(err: unknown): Error {
+  if (err instanceof UnrecoverableError) return err;
+  return new UnrecoverableError(err instanceof Error ? err.message : String(err));
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
