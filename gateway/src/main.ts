@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, loadConfig } from '@chat/shared';
+import { ConfigError, announceReady, createLogger, loadConfig } from '@chat/shared';
 import { ChatGateway } from './chat-gateway.js';
 
 /** Process entry point of a gateway. Never imported. */
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  await gateway.start();
+  announceReady('gateway', await gateway.start());
 }
 
 main().catch((err: unknown) => {

@@ -1,5 +1,6 @@
 import type { FinishReason } from './chunk-encoder.js';
 import type { PromptMessage } from './answer-composer.js';
+import { padTokens } from './answer-padding.js';
 
 /** The tokens one answer will send, and why it ends. */
 export interface FittedAnswer {
@@ -19,6 +20,18 @@ export function fitAnswer(tokens: readonly string[], answerTokens: number, maxTo
     return { tokens: fitted.slice(0, maxTokens), finishReason: 'length' };
   }
   return { tokens: fitted, finishReason: 'stop' };
+}
+
+/**
+ * `fillToAnswerTokens`: the answer is exactly `answerTokens` long, padded (or cut) to it, and
+ * finishes "stop"; a smaller `max_tokens` cuts it and finishes "length". Only the tokens that
+ * are sent are built.
+ */
+export function fillAnswer(tokens: readonly string[], answerTokens: number, maxTokens: number | undefined): FittedAnswer {
+  const cut = maxTokens !== undefined && maxTokens < answerTokens;
+  const length = cut ? maxTokens : answerTokens;
+  const filled = tokens.length > length ? tokens.slice(0, length) : padTokens(tokens, length);
+  return { tokens: filled, finishReason: cut ? 'length' : 'stop' };
 }
 
 const SENTENCE_END = /[.!?]["')\]]*$/;

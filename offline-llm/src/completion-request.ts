@@ -122,38 +122,64 @@ function parseContent(value: unknown, param: string, optional: boolean): Parsed<
   return { ok: true, value: texts.join('\n') };
 }
 
-/** Per-request pacing headers (benchmarks); only read when the server allows overrides. */
+/**
+ * Per-request pacing headers (benchmarks); only read when the server allows overrides. The
+ * numeric ones take a decimal integer, `x-offline-fill` takes `1` or `0` (or `true` / `false`).
+ */
 export const OVERRIDE_HEADERS = {
   ttftMs: 'x-offline-ttft-ms',
   tokensPerSecond: 'x-offline-tokens-per-second',
   answerTokens: 'x-offline-answer-tokens',
+  fillToAnswerTokens: 'x-offline-fill',
 } as const satisfies Record<keyof PacingOptions, string>;
 
+type NumericPacingKey = { [K in keyof PacingOptions]: PacingOptions[K] extends number ? K : never }[keyof PacingOptions];
+
 /**
- * Accepted range of each override; bounded so one header cannot make a stream run for hours.
+ * Accepted range of each numeric override; bounded so one header cannot make a stream run for
+ * hours (or, with fill, build a huge answer).
  */
-const OVERRIDE_LIMITS: Readonly<Record<keyof PacingOptions, readonly [min: number, max: number]>> = {
+const OVERRIDE_LIMITS: Readonly<Record<NumericPacingKey, readonly [min: number, max: number]>> = {
   ttftMs: [0, 600_000],
   tokensPerSecond: [0, 1_000_000],
   answerTokens: [1, 100_000],
 };
 
+const FLAG_VALUES: ReadonlyMap<string, boolean> = new Map([
+  ['1', true],
+  ['0', false],
+  ['true', true],
+  ['false', false],
+]);
+
 /** The server's pacing with any override headers applied. */
 export function parsePacingOverrides(headers: IncomingHttpHeaders, defaults: PacingOptions): Parsed<PacingOptions> {
   const pacing: PacingOptions = { ...defaults };
-  for (const key of Object.keys(OVERRIDE_HEADERS) as Array<keyof PacingOptions>) {
+  for (const key of Object.keys(OVERRIDE_LIMITS) as NumericPacingKey[]) {
     const name = OVERRIDE_HEADERS[key];
-    const raw = headers[name];
-    if (raw === undefined) continue;
-    const text = Array.isArray(raw) ? raw[0] : raw;
+    const text = headerText(headers[name]);
+    if (text === undefined) continue;
     const [min, max] = OVERRIDE_LIMITS[key];
-    const value = text !== undefined && /^\d{1,9}$/.test(text) ? Number(text) : NaN;
+    const value = /^\d{1,9}$/.test(text) ? Number(text) : NaN;
     if (!(value >= min && value <= max)) {
       return invalid(`Invalid header '${name}': expected an integer from ${min} to ${max}, but got ${JSON.stringify(text)} instead.`, name, 'invalid_value');
     }
     pacing[key] = value;
   }
+  const fillName = OVERRIDE_HEADERS.fillToAnswerTokens;
+  const fillText = headerText(headers[fillName]);
+  if (fillText !== undefined) {
+    const fill = FLAG_VALUES.get(fillText.trim().toLowerCase());
+    if (fill === undefined) {
+      return invalid(`Invalid header '${fillName}': expected 1 or 0, but got ${JSON.stringify(fillText)} instead.`, fillName, 'invalid_value');
+    }
+    pacing.fillToAnswerTokens = fill;
+  }
   return { ok: true, value: pacing };
+}
+
+function headerText(raw: string | string[] | undefined): string | undefined {
+  return Array.isArray(raw) ? raw[0] : raw;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

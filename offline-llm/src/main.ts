@@ -6,12 +6,6 @@
 import { ConfigError, connectHost, createLogger, loadConfig, type Config } from '@chat/shared';
 import { OfflineLlmServer } from './offline-llm-server.js';
 
-/**
- * Lets requests change pacing through `x-offline-*` headers (benchmarks). Read here until the
- * shared config table has it.
- */
-const ALLOW_OVERRIDES_ENV = 'OFFLINE_LLM_ALLOW_OVERRIDES';
-
 function readConfig(): Readonly<Config> {
   try {
     return loadConfig();
@@ -24,23 +18,15 @@ function readConfig(): Readonly<Config> {
   }
 }
 
-function readFlag(name: string): boolean {
-  const value = (process.env[name] ?? '').trim().toLowerCase();
-  if (value === '' || value === 'false' || value === '0') return false;
-  if (value === 'true' || value === '1') return true;
-  process.stderr.write(`invalid configuration:\n  - ${name}: must be true or false (got ${JSON.stringify(process.env[name])})\n`);
-  process.exit(1);
-}
-
 const config = readConfig();
-const allowRequestOverrides = readFlag(ALLOW_OVERRIDES_ENV);
 const logger = createLogger('offline-llm', config.log.level);
-const { host, port, ttftMs, tokensPerSecond, answerTokens } = config.offlineLlm;
+const { host, port, ttftMs, tokensPerSecond, answerTokens, fillToAnswerTokens, allowRequestOverrides } = config.offlineLlm;
 
 const server = new OfflineLlmServer({
   ttftMs,
   tokensPerSecond,
   answerTokens,
+  fillToAnswerTokens,
   allowRequestOverrides,
   // List the model the worker asks for, so a client that checks /v1/models finds it.
   modelId: config.llm.model,
@@ -56,7 +42,7 @@ try {
   process.exit(1);
 }
 logger.info(
-  { url: `http://${connectHost(host)}:${boundPort}/v1`, ttftMs, tokensPerSecond, answerTokens, allowRequestOverrides },
+  { url: `http://${connectHost(host)}:${boundPort}/v1`, ttftMs, tokensPerSecond, answerTokens, fillToAnswerTokens, allowRequestOverrides },
   'offline model listening',
 );
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fitAnswer, estimatePromptTokens } from './answer-budget.js';
+import { estimatePromptTokens, fillAnswer, fitAnswer } from './answer-budget.js';
 import { composeAnswer } from './answer-composer.js';
 import { ChunkEncoder, completionBody, usageOf, type CompletionIdentity } from './chunk-encoder.js';
 import { parseChatCompletionRequest, parsePacingOverrides, type ChatCompletionRequest } from './completion-request.js';
@@ -66,8 +66,8 @@ export class OfflineLlmServer {
 
   constructor(options: OfflineLlmOptions = {}) {
     this.options = resolveOptions(options);
-    const { ttftMs, tokensPerSecond, answerTokens } = this.options;
-    this.pacing = Object.freeze({ ttftMs, tokensPerSecond, answerTokens });
+    const { ttftMs, tokensPerSecond, answerTokens, fillToAnswerTokens } = this.options;
+    this.pacing = Object.freeze({ ttftMs, tokensPerSecond, answerTokens, fillToAnswerTokens });
     this.wheel = new TimerWheel(this.options.tickMs, (err) => this.options.logger?.error({ err }, 'offline model: a paced answer failed'));
     this.server = createServer({ noDelay: true }, (req, res) => this.route(req, res));
     // Longer than the clients' own idle timeout (undici, under the openai client, drops pooled
@@ -224,7 +224,8 @@ export class OfflineLlmServer {
   }
 
   private answer(request: ChatCompletionRequest, pacing: PacingOptions, res: ServerResponse): void {
-    const fitted = fitAnswer(tokenize(composeAnswer(request.messages)), pacing.answerTokens, request.maxTokens);
+    const fit = pacing.fillToAnswerTokens ? fillAnswer : fitAnswer;
+    const fitted = fit(tokenize(composeAnswer(request.messages)), pacing.answerTokens, request.maxTokens);
     const usage = usageOf(estimatePromptTokens(request.messages), fitted.tokens.length);
     const identity: CompletionIdentity = {
       id: `chatcmpl-${this.idPrefix}${(++this.idSeq).toString(36)}`,

@@ -1,6 +1,6 @@
 import type { Logger } from '@chat/shared';
 
-/** How the offline model paces one answer. */
+/** How the offline model paces and sizes one answer (each may be overridden per request). */
 export interface PacingOptions {
   /**
    * Delay between the request and the first content token, ms. The role chunk is sent at once
@@ -17,16 +17,26 @@ export interface PacingOptions {
   /**
    * Upper bound on the tokens of one answer; the composed answer is trimmed to the last whole
    * sentence that fits. A request's `max_tokens` caps it further (and then finishes "length").
+   * At most `MAX_ANSWER_TOKENS`.
    * @default 120
    */
   answerTokens: number;
+  /**
+   * Make every answer exactly `answerTokens` tokens long (benchmarks and tests that need long
+   * answers without a long prompt): a shorter composed answer is followed by numbered padding
+   * sentences ("Further detail 1 from the offline model: …"), a longer one is cut at exactly
+   * `answerTokens`. Deterministic, like the answer itself. A request's `max_tokens` still cuts
+   * it (and then finishes "length").
+   * @default false
+   */
+  fillToAnswerTokens: boolean;
 }
 
 /** Options of `OfflineLlmServer`. */
 export interface OfflineLlmOptions extends Partial<PacingOptions> {
   /**
-   * Honour the per-request pacing headers `x-offline-ttft-ms`, `x-offline-tokens-per-second` and
-   * `x-offline-answer-tokens`. Off by default so a client of the service cannot change how the
+   * Honour the per-request pacing headers `x-offline-ttft-ms`, `x-offline-tokens-per-second`,
+   * `x-offline-answer-tokens` and `x-offline-fill` (`1` or `0`). Off by default so a client of the service cannot change how the
    * shared model behaves; benchmarks turn it on.
    * @default false
    */
@@ -69,10 +79,17 @@ export interface ResolvedOfflineLlmOptions extends PacingOptions {
   logger: Logger | undefined;
 }
 
+/**
+ * Upper bound of `answerTokens`: with `fillToAnswerTokens` an answer is built that long, so the
+ * bound keeps one misconfiguration from allocating gigabytes.
+ */
+export const MAX_ANSWER_TOKENS = 1_000_000;
+
 export const DEFAULT_OPTIONS = Object.freeze({
   ttftMs: 400,
   tokensPerSecond: 60,
   answerTokens: 120,
+  fillToAnswerTokens: false,
   allowRequestOverrides: false,
   modelId: 'offline-llm',
   maxBodyBytes: 1024 * 1024,
@@ -86,6 +103,7 @@ export function resolveOptions(options: OfflineLlmOptions = {}): ResolvedOffline
     ttftMs: options.ttftMs ?? DEFAULT_OPTIONS.ttftMs,
     tokensPerSecond: options.tokensPerSecond ?? DEFAULT_OPTIONS.tokensPerSecond,
     answerTokens: options.answerTokens ?? DEFAULT_OPTIONS.answerTokens,
+    fillToAnswerTokens: options.fillToAnswerTokens ?? DEFAULT_OPTIONS.fillToAnswerTokens,
     allowRequestOverrides: options.allowRequestOverrides ?? DEFAULT_OPTIONS.allowRequestOverrides,
     modelId: options.modelId ?? DEFAULT_OPTIONS.modelId,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_OPTIONS.maxBodyBytes,
@@ -95,7 +113,7 @@ export function resolveOptions(options: OfflineLlmOptions = {}): ResolvedOffline
   };
   requireInteger('ttftMs', resolved.ttftMs, 0);
   requireInteger('tokensPerSecond', resolved.tokensPerSecond, 0);
-  requireInteger('answerTokens', resolved.answerTokens, 1);
+  requireInteger('answerTokens', resolved.answerTokens, 1, MAX_ANSWER_TOKENS);
   requireInteger('maxBodyBytes', resolved.maxBodyBytes, 1);
   requireInteger('tickMs', resolved.tickMs, 1);
   requireInteger('shutdownGraceMs', resolved.shutdownGraceMs, 0);
@@ -103,6 +121,9 @@ export function resolveOptions(options: OfflineLlmOptions = {}): ResolvedOffline
   return resolved;
 }
 
-function requireInteger(name: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`${name} must be an integer >= ${min} (got ${value})`);
+function requireInteger(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new RangeError(`${name} must be an integer ${range} (got ${value})`);
+  }
 }

@@ -84,11 +84,11 @@ t.test('refusals name the parameter, in OpenAI style', async (t) => {
 });
 
 t.test('pacing override headers', async (t) => {
-  const defaults = { ttftMs: 400, tokensPerSecond: 60, answerTokens: 120 };
+  const defaults = { ttftMs: 400, tokensPerSecond: 60, answerTokens: 120, fillToAnswerTokens: false };
   t.strictSame(parsePacingOverrides({}, defaults), { ok: true, value: defaults });
   t.strictSame(
     parsePacingOverrides({ 'x-offline-ttft-ms': '0', 'x-offline-tokens-per-second': '0', 'x-offline-answer-tokens': '5000' }, defaults),
-    { ok: true, value: { ttftMs: 0, tokensPerSecond: 0, answerTokens: 5000 } },
+    { ok: true, value: { ttftMs: 0, tokensPerSecond: 0, answerTokens: 5000, fillToAnswerTokens: false } },
   );
   t.strictSame(parsePacingOverrides({ 'x-offline-answer-tokens': '0' }, defaults), {
     ok: false,
@@ -101,4 +101,22 @@ t.test('pacing override headers', async (t) => {
   });
   t.match(parsePacingOverrides({ 'x-offline-ttft-ms': '-5' }, defaults), { ok: false, error: { param: 'x-offline-ttft-ms' } });
   t.match(parsePacingOverrides({ 'x-offline-tokens-per-second': '1e3' }, defaults), { ok: false, error: { param: 'x-offline-tokens-per-second' } });
+});
+
+t.test('the fill override header: 1 or 0', async (t) => {
+  const defaults = { ttftMs: 400, tokensPerSecond: 60, answerTokens: 120, fillToAnswerTokens: false };
+  t.strictSame(parsePacingOverrides({ 'x-offline-fill': '1' }, defaults), { ok: true, value: { ...defaults, fillToAnswerTokens: true } });
+  t.strictSame(parsePacingOverrides({ 'x-offline-fill': 'true' }, defaults), { ok: true, value: { ...defaults, fillToAnswerTokens: true } });
+  const filling = { ...defaults, fillToAnswerTokens: true };
+  t.strictSame(parsePacingOverrides({ 'x-offline-fill': '0' }, filling), { ok: true, value: defaults });
+  t.strictSame(parsePacingOverrides({}, filling), { ok: true, value: filling });
+  t.strictSame(parsePacingOverrides({ 'x-offline-fill': 'yes' }, defaults), {
+    ok: false,
+    error: {
+      status: 400,
+      message: "Invalid header 'x-offline-fill': expected 1 or 0, but got \"yes\" instead.",
+      param: 'x-offline-fill',
+      code: 'invalid_value',
+    },
+  });
 });

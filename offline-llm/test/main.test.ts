@@ -38,7 +38,13 @@ async function exitCode(child: ChildProcess, message: string): Promise<number | 
 }
 
 t.test('logs its URL, serves, and exits 0 on SIGTERM after closing', async (t) => {
-  const { child, lines, stderr } = start({ LOG_LEVEL: 'info', OFFLINE_LLM_ALLOW_OVERRIDES: 'true', OFFLINE_LLM_TTFT_MS: '0' });
+  const { child, lines, stderr } = start({
+    LOG_LEVEL: 'info',
+    OFFLINE_LLM_ALLOW_OVERRIDES: 'true',
+    OFFLINE_LLM_FILL: 'true',
+    OFFLINE_LLM_TTFT_MS: '0',
+    OFFLINE_LLM_TOKENS_PER_SECOND: '0',
+  });
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -58,8 +64,9 @@ t.test('logs its URL, serves, and exits 0 on SIGTERM after closing', async (t) =
     role: 'offline-llm',
     url: /^http:\/\/127\.0\.0\.1:\d+\/v1$/,
     ttftMs: 0,
-    tokensPerSecond: 60,
+    tokensPerSecond: 0,
     answerTokens: 120,
+    fillToAnswerTokens: true,
     allowRequestOverrides: true,
   });
   const port = Number(new URL(String(listening.url)).port);
@@ -67,16 +74,24 @@ t.test('logs its URL, serves, and exits 0 on SIGTERM after closing', async (t) =
   t.strictSame(JSON.parse(health.body), { status: 'healthy' });
   const models = await rawRequest(port, 'GET', '/v1/models');
   t.equal((JSON.parse(models.body) as { data: Array<{ id: string }> }).data[0]!.id, 'gpt-4o-mini', 'lists the configured chat model');
+  const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hello' }] });
+  const usage = async (headers: Record<string, string> = {}) =>
+    (JSON.parse((await rawRequest(port, 'POST', '/v1/chat/completions', body, headers)).body) as { usage: { completion_tokens: number } }).usage
+      .completion_tokens;
+  t.equal(await usage(), 120, 'OFFLINE_LLM_FILL: filled to answerTokens');
+  t.equal(await usage({ 'x-offline-answer-tokens': '250' }), 250, 'OFFLINE_LLM_ALLOW_OVERRIDES: headers honoured');
+  t.ok((await usage({ 'x-offline-fill': '0' })) < 120, 'x-offline-fill: 0');
 
   child.kill('SIGTERM');
   t.equal(await exitCode(child, 'exit after SIGTERM'), 0);
   t.ok(lines().some((l) => l.msg === 'offline model closed'));
 });
 
-t.test('refuses a bad OFFLINE_LLM_ALLOW_OVERRIDES and a bad config, naming the variable', async (t) => {
-  const flag = start({ OFFLINE_LLM_ALLOW_OVERRIDES: 'maybe' });
-  t.equal(await exitCode(flag.child, 'exit on a bad flag'), 1);
-  t.match(flag.stderr(), /OFFLINE_LLM_ALLOW_OVERRIDES: must be true or false \(got "maybe"\)/);
+t.test('refuses a bad config, naming the variable', async (t) => {
+  const flag = start({ OFFLINE_LLM_ALLOW_OVERRIDES: 'maybe', OFFLINE_LLM_FILL: 'lots' });
+  t.equal(await exitCode(flag.child, 'exit on bad flags'), 1);
+  t.match(flag.stderr(), /OFFLINE_LLM_ALLOW_OVERRIDES \(offlineLlm\.allowRequestOverrides\): must be boolean \(got "maybe"\)/);
+  t.match(flag.stderr(), /OFFLINE_LLM_FILL \(offlineLlm\.fillToAnswerTokens\): must be boolean \(got "lots"\)/);
 
   const config = start({ OFFLINE_LLM_TTFT_MS: 'soon' });
   t.equal(await exitCode(config.child, 'exit on a bad config'), 1);

@@ -90,6 +90,8 @@ export const ConfigSchema = Type.Object(
         ttftMs: NonNegativeInt(400, 'offline model: delay before the first token'),
         tokensPerSecond: NonNegativeInt(60, 'offline model: pacing (0 = as fast as possible)'),
         answerTokens: PositiveInt(120, 'offline model: tokens per answer (upper bound)', 100_000),
+        fillToAnswerTokens: Type.Boolean({ default: false, description: 'offline model: pad every answer to exactly answerTokens (benchmarks)' }),
+        allowRequestOverrides: Type.Boolean({ default: false, description: 'offline model: honour x-offline-* pacing headers (benchmarks)' }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -145,6 +147,8 @@ export const ENV_TABLE = [
   ['OFFLINE_LLM_TTFT_MS', 'offlineLlm.ttftMs'],
   ['OFFLINE_LLM_TOKENS_PER_SECOND', 'offlineLlm.tokensPerSecond'],
   ['OFFLINE_LLM_ANSWER_TOKENS', 'offlineLlm.answerTokens'],
+  ['OFFLINE_LLM_FILL', 'offlineLlm.fillToAnswerTokens'],
+  ['OFFLINE_LLM_ALLOW_OVERRIDES', 'offlineLlm.allowRequestOverrides'],
   ['SHUTDOWN_TIMEOUT_MS', 'shutdown.timeoutMs'],
 ] as const satisfies ReadonlyArray<readonly [string, string]>;
 

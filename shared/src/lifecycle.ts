@@ -43,3 +43,19 @@ export async function closeRedis(redis: Redis): Promise<void> {
   }
   redis.disconnect();
 }
+
+/** The message a part sends its parent (the local stack launcher) once it serves. */
+export interface ReadyMessage {
+  type: 'ready';
+  role: string;
+  port?: number;
+}
+
+/**
+ * Tells a parent process, if there is one with an IPC channel, that this part is ready. The
+ * launcher waits for this rather than for a log line, which depends on the log level.
+ */
+export function announceReady(role: string, port?: number): void {
+  const message: ReadyMessage = port === undefined ? { type: 'ready', role } : { type: 'ready', role, port };
+  process.send?.(message);
+}

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import type { ReadyMessage } from '@chat/shared';
 
 export interface ManagedProcessOptions {
   /** Short name shown before forwarded output, e.g. `gateway-1`. */
@@ -9,14 +10,13 @@ export interface ManagedProcessOptions {
   env: NodeJS.ProcessEnv;
   /** Forward the child's output lines to ours. Default: true. */
   forwardOutput?: boolean;
-  /** A line of output containing this marks the process ready. */
-  readyWhen: string;
   readyTimeoutMs?: number;
 }
 
 /**
  * A child process of the local stack: output forwarded line by line (JSON log lines stay whole),
- * readiness detected from its own log, and a stop that escalates from SIGTERM to SIGKILL.
+ * ready when it says so over IPC (`announceReady` in @chat/shared), and a stop that escalates
+ * from SIGTERM to SIGKILL.
  */
 export class ManagedProcess {
   readonly name: string;
@@ -28,7 +28,7 @@ export class ManagedProcess {
 
   constructor(options: ManagedProcessOptions) {
     this.name = options.name;
-    this.child = spawn(options.command, options.args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(options.command, options.args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code) => {
         this.hasExited = true;
@@ -43,11 +43,12 @@ export class ManagedProcess {
       );
       const onLine = (line: string, stream: NodeJS.WriteStream) => {
         if (forward) stream.write(`${options.name.padEnd(12)}| ${line}\n`);
-        if (line.includes(options.readyWhen)) {
-          clearTimeout(timer);
-          resolve();
-        }
       };
+      this.child.on('message', (message: Partial<ReadyMessage>) => {
+        if (message?.type !== 'ready') return;
+        clearTimeout(timer);
+        resolve();
+      });
       createInterface({ input: this.child.stdout! }).on('line', (line) => onLine(line, process.stdout));
       createInterface({ input: this.child.stderr! }).on('line', (line) => onLine(line, process.stderr));
       void this.exited.then((code) => {

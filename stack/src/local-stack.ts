@@ -79,7 +79,6 @@ export class LocalStack {
           args: [ENTRY_POINTS.offlineLlm],
           env: baseEnv,
           forwardOutput,
-          readyWhen: 'offline model listening',
         });
         await this.offlineLlm.ready;
         running.offlineLlmUrl = `http://127.0.0.1:${port}/v1`;
@@ -96,7 +95,6 @@ export class LocalStack {
             // Each worker on the host needs its own metrics port; 0 lets the OS pick.
             env: { ...baseEnv, WORKER_METRICS_PORT: String(workerMetricsBase === 0 ? 0 : workerMetricsBase + i) },
             forwardOutput,
-            readyWhen: '"msg":"worker started"',
           }),
         );
       }
@@ -108,7 +106,6 @@ export class LocalStack {
             args: [ENTRY_POINTS.gateway],
             env: baseEnv,
             forwardOutput,
-            readyWhen: '"msg":"gateway listening"',
           }),
         );
       }

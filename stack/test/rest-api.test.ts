@@ -82,7 +82,7 @@ t.test('bad session bodies get 400 listing each bad field, 413, 415', async (t) 
 
   const text = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
   t.equal(text.status, 415);
-  t.equal((await text.json()).error.code, 'unsupported_media_type');
+  t.equal(((await text.json()) as { error: { code: string } }).error.code, 'unsupported_media_type');
 
   const health = await getJson<Record<string, any>>(`${stack.httpUrl()}/health`);
   t.equal(health.body.status, 'healthy', 'the gateway still serves after all that');

@@ -6,8 +6,9 @@
  *        └──chunk…chunk,complete───┴── pub/sub ◀────┘
  */
 import t from 'tap';
-import { validators } from '@chat/shared';
-import { createSession, postJson } from './helpers/http-client.js';
+import { validators, type GetSessionResponse } from '@chat/shared';
+import { createSession, getJson, postJson } from './helpers/http-client.js';
+import type { Frame } from './helpers/ws-client.js';
 import { startInProcessStack } from './helpers/stack-harness.js';
 import { TestSocket } from './helpers/ws-client.js';
 
@@ -39,11 +40,11 @@ t.test('a socket chat turn streams chunks in seq order that concatenate to compl
   t.ok(Number(metadata.tokens_used) > Number(metadata.completion_tokens), 'tokens_used counts prompt and completion');
   t.equal(metadata.chunks, chunks.length, 'metadata counts the chunks sent');
 
-  const session = await (await fetch(`${stack.httpUrl()}/chat/session/${sessionId}`)).json();
+  const { body: session } = await getJson<GetSessionResponse>(`${stack.httpUrl()}/chat/session/${sessionId}`);
   t.equal(session.history.length, 1, 'the turn is in the history');
-  t.equal(session.history[0].user, 'Can you help me with my booking?');
-  t.equal(session.history[0].assistant, end.content);
-  t.equal(session.history[0].client_id, 'web-1');
+  t.equal(session.history[0]!.user, 'Can you help me with my booking?');
+  t.equal(session.history[0]!.assistant, end.content);
+  t.equal(session.history[0]!.client_id, 'web-1');
 });
 
 t.test('a REST message reaches every socket of the session, and only that session', async (t) => {
@@ -89,7 +90,7 @@ t.test('turns of one session are answered in order, one at a time', async (t) =>
   t.teardown(() => socket.close());
   const texts = ['first question', 'second question', 'third question'];
   for (const message of texts) socket.send({ message });
-  const ends = [];
+  const ends: Frame[] = [];
   for (let i = 0; i < texts.length; i++) {
     ends.push(await socket.waitFor((f) => f.type === 'complete' && !ends.includes(f), `complete #${i + 1}`, 15_000));
   }
@@ -99,9 +100,9 @@ t.test('turns of one session are answered in order, one at a time', async (t) =>
   for (let i = 1; i < ends.length; i++) {
     t.ok(firstIndex(ends[i]!.message_id) > lastIndex(ends[i - 1]!.message_id), `turn ${i + 1} starts after turn ${i} completed`);
   }
-  const session = await (await fetch(`${stack.httpUrl()}/chat/session/${sessionId}`)).json();
+  const { body: session } = await getJson<GetSessionResponse>(`${stack.httpUrl()}/chat/session/${sessionId}`);
   t.same(
-    session.history.map((h: { user: string }) => h.user),
+    session.history.map((h) => h.user),
     texts,
     'history holds the turns in the order they were sent',
   );

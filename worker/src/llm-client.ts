@@ -92,11 +92,14 @@ export class LlmClient {
       }
     } catch (err) {
       // The client reports an abort as its own error; surface the reason we aborted for.
-      if (idle.signal.aborted) throw idle.signal.reason;
+      if (combined.aborted) throw combined.reason;
       throw err;
     } finally {
       clearTimeout(idleTimer);
     }
+    // openai 6 ends an aborted stream's iteration quietly instead of throwing: without this
+    // check an idle timeout or a cancel would pass for a complete (if short) answer.
+    if (combined.aborted) throw combined.reason;
     // Providers that do not send usage: count deltas, which is what most of them are.
     if (result.completionTokens === 0) result.completionTokens = deltas;
     return result;

@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, loadConfig } from '@chat/shared';
+import { ConfigError, announceReady, createLogger, loadConfig } from '@chat/shared';
 import { ChatWorker } from './chat-worker.js';
 
 /** Process entry point of a worker. Never imported. */
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   await worker.start();
+  announceReady('worker');
 }
 
 main().catch((err: unknown) => {

@@ -126,6 +126,12 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       sendError(ws, 'rate_limited', 'Too many frames; slow down.', { retryAfterMs: verdict.retryAfterMs });
       return;
     }
+    if (raw.byteLength > options.maxFrameBytes) {
+      deps.metrics.frameIn('invalid');
+      sendError(ws, 'payload_too_large', `Frames are limited to ${options.maxFrameBytes} bytes.`);
+      ws.end(CloseCode.messageTooBig, 'frame too large');
+      return;
+    }
     if (isBinary) {
       deps.metrics.frameIn('invalid');
       sendError(ws, 'binary_not_supported');
@@ -203,7 +209,9 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
 
   return {
     compression: deps.uws.DISABLED,
-    maxPayloadLength: options.maxFrameBytes,
+    // Frames up to twice the limit are read and refused with an error frame and 1009; beyond
+    // that uWS cuts the connection itself without reading them.
+    maxPayloadLength: options.maxFrameBytes * 2,
     idleTimeout: options.idleTimeoutSeconds,
     maxBackpressure: options.maxBackpressureBytes,
     // A socket that cannot keep up is closed rather than silently skipped: a skipped frame

@@ -78,7 +78,8 @@ export class TestSocket {
 
   /** Waits for the end (`complete` or `error`) of a turn and returns its chunks in arrival order. */
   async turn(messageId: string | null, timeoutMs = 15_000): Promise<TurnFrames> {
-    const matches = (frame: Frame) => messageId === null || frame.message_id === messageId;
+    // Error frames about a refused frame carry no message_id; a turn's frames always do.
+    const matches = (frame: Frame) => (messageId === null ? typeof frame.message_id === 'string' : frame.message_id === messageId);
     const end = await this.waitFor((f) => (f.type === 'complete' || f.type === 'error') && matches(f), `end of turn ${messageId ?? '(any)'}`, timeoutMs);
     const id = end.message_id;
     return { chunks: this.frames.filter((f) => f.type === 'chunk' && f.message_id === id), end };
