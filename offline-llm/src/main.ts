@@ -3,7 +3,7 @@
  * (offlineLlm.*, log.level, llm.model, shutdown.timeoutMs), listens, and closes gracefully on
  * SIGTERM / SIGINT (a second signal exits at once). Never imported by anything else.
  */
-import { ConfigError, connectHost, createLogger, loadConfig, type Config } from '@chat/shared';
+import { ConfigError, announceReady, connectHost, createLogger, loadConfig, type Config } from '@chat/shared';
 import { OfflineLlmServer } from './offline-llm-server.js';
 
 function readConfig(): Readonly<Config> {
@@ -12,7 +12,7 @@ function readConfig(): Readonly<Config> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
-      process.exit(1);
+      process.exit(2);
     }
     throw err;
   }
@@ -45,6 +45,7 @@ logger.info(
   { url: `http://${connectHost(host)}:${boundPort}/v1`, ttftMs, tokensPerSecond, answerTokens, fillToAnswerTokens, allowRequestOverrides },
   'offline model listening',
 );
+announceReady('offline-llm', boundPort);
 
 let stopping = false;
 function stop(signal: NodeJS.Signals): void {

@@ -89,11 +89,11 @@ t.test('logs its URL, serves, and exits 0 on SIGTERM after closing', async (t) =
 
 t.test('refuses a bad config, naming the variable', async (t) => {
   const flag = start({ OFFLINE_LLM_ALLOW_OVERRIDES: 'maybe', OFFLINE_LLM_FILL: 'lots' });
-  t.equal(await exitCode(flag.child, 'exit on bad flags'), 1);
+  t.equal(await exitCode(flag.child, 'exit on bad flags'), 2, 'a config error exits 2, like the gateway and worker');
   t.match(flag.stderr(), /OFFLINE_LLM_ALLOW_OVERRIDES \(offlineLlm\.allowRequestOverrides\): must be boolean \(got "maybe"\)/);
   t.match(flag.stderr(), /OFFLINE_LLM_FILL \(offlineLlm\.fillToAnswerTokens\): must be boolean \(got "lots"\)/);
 
   const config = start({ OFFLINE_LLM_TTFT_MS: 'soon' });
-  t.equal(await exitCode(config.child, 'exit on a bad config'), 1);
+  t.equal(await exitCode(config.child, 'exit on a bad config'), 2);
   t.match(config.stderr(), /OFFLINE_LLM_TTFT_MS \(offlineLlm\.ttftMs\)/);
 });

@@ -179,7 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     const value = env[envName];
     if (value === undefined || value === '') continue;
     const [section, key] = path.split('.') as [string, string];
-    (raw[section] ??= {})[key] = value;
+    (raw[section] ??= {})[key] = isBooleanPath(section, key) ? normaliseBoolean(value) : value;
   }
   for (const [section, values] of Object.entries(overrides)) {
     Object.assign((raw[section] ??= {}), values);
@@ -197,6 +197,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     throw new ConfigError(problems);
   }
   return deepFreeze(raw as unknown as Config);
+}
+
+function isBooleanPath(section: string, key: string): boolean {
+  const sectionSchema = (ConfigSchema.properties as Record<string, { properties?: Record<string, { type?: unknown }> }>)[section];
+  return sectionSchema?.properties?.[key]?.type === 'boolean';
+}
+
+/** Environment flags are commonly written 1/0, yes/no, on/off; ajv only coerces true/false. */
+function normaliseBoolean(value: string): string {
+  const lower = value.trim().toLowerCase();
+  if (['1', 'yes', 'on', 'true'].includes(lower)) return 'true';
+  if (['0', 'no', 'off', 'false'].includes(lower)) return 'false';
+  return value;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -9,7 +9,8 @@
 import t from 'tap';
 import { LocalStack } from '../src/local-stack.js';
 import { findFreePort } from '@chat/shared/dev';
-import { createSession, getJson, postJson } from './helpers/http-client.js';
+import { get } from 'node:http';
+import { createSession, postJson } from './helpers/http-client.js';
 import { startInProcessStack } from './helpers/stack-harness.js';
 import { eventually } from './helpers/eventually.js';
 import { TestSocket } from './helpers/ws-client.js';
@@ -61,8 +62,9 @@ t.test('separate processes: the start command layout (Redis, offline model, 2 ga
   const sessionId = await createSession(running.httpUrl);
   const sockets = await Promise.all(Array.from({ length: 6 }, (_, i) => TestSocket.open(`${running.wsUrl}/ws/${sessionId}/client-${i}`)));
   t.teardown(() => sockets.forEach((s) => s.close()));
+  // A fresh TCP connection per request (no keep-alive), so the kernel picks a process each time.
   const gatewayIds = new Set<string>();
-  for (let i = 0; i < 10; i++) gatewayIds.add((await getJson<{ gateway_id: string }>(`${running.httpUrl}/health`)).body.gateway_id);
+  for (let i = 0; i < 40 && gatewayIds.size < 2; i++) gatewayIds.add(await healthOnNewConnection(running.httpUrl));
   t.equal(gatewayIds.size, 2, 'two gateway processes answer on the one port');
 
   const posted = await postJson<{ message_id: string }>(`${running.httpUrl}/chat/message`, { session_id: sessionId, message: 'Hello there!' });
@@ -76,3 +78,13 @@ t.test('separate processes: the start command layout (Redis, offline model, 2 ga
   t.same(new Set(closes.map((c) => c.code)), new Set([1001]), 'stopping the stack closes client sockets with 1001');
   t.ok([...running.gateways, ...running.workers].every((part) => !part.running), 'every process exited');
 });
+
+function healthOnNewConnection(httpUrl: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get(`${httpUrl}/health`, { agent: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve((JSON.parse(body) as { gateway_id: string }).gateway_id));
+    }).on('error', reject);
+  });
+}
