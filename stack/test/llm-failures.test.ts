@@ -1,0 +1,82 @@
+/**
+ * What clients see when the LLM misbehaves: transient errors are retried out of sight, a turn
+ * that fails for good ends with exactly one error frame, and the session moves on.
+ *
+ *   socket ─▶ gateway ─▶ worker ─▶ scripted LLM (500 / 400 / 429 / cut mid-stream / ok)
+ */
+import t from 'tap';
+import { createSession } from './helpers/http-client.js';
+import { startScriptedLlm } from './helpers/scripted-llm.js';
+import { startInProcessStack } from './helpers/stack-harness.js';
+import { TestSocket } from './helpers/ws-client.js';
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+
+t.test('a transient 500 is retried; the client sees one clean answer', async (t) => {
+  const llm = await startScriptedLlm(t, ['status-500', 'ok']);
+  const stack = await startInProcessStack(t, { config: { llm: { baseUrl: llm.baseUrl }, worker: { jobAttempts: 3 } } });
+  const socket = await TestSocket.open(stack.wsUrl(await createSession(stack.httpUrl()), 'c'));
+  t.teardown(() => socket.close());
+  socket.send({ message: 'Hello there!' });
+  const { chunks, end } = await socket.turn(null);
+  t.equal(end.type, 'complete');
+  t.equal(end.content, llm.answer);
+  t.equal(chunks.map((c) => c.content).join(''), llm.answer);
+  t.equal(llm.requests, 2, 'one failure, one success');
+  t.equal(socket.frames.filter((f) => f.type === 'error').length, 0, 'no error reached the client');
+});
+
+t.test('a 500 that persists ends the turn with one llm_unavailable error after all attempts; the next turn still runs', async (t) => {
+  const llm = await startScriptedLlm(t, ['status-500', 'status-500', 'ok']);
+  const stack = await startInProcessStack(t, { config: { llm: { baseUrl: llm.baseUrl }, worker: { jobAttempts: 2 } } });
+  const socket = await TestSocket.open(stack.wsUrl(await createSession(stack.httpUrl()), 'c'));
+  t.teardown(() => socket.close());
+  socket.send({ message: 'first' });
+  const first = await socket.turn(null);
+  t.equal(first.end.type, 'error');
+  t.equal(first.end.code, 'llm_unavailable');
+  t.same(first.chunks, [], 'no partial answer');
+  t.equal(llm.requests, 2, 'both attempts were made');
+  socket.send({ message: 'second' });
+  const second = await socket.waitFor((f) => f.type === 'complete', 'the second turn completes');
+  t.equal(second.content, llm.answer, 'the session is not stuck behind the failed turn');
+  await settle();
+  t.equal(socket.frames.filter((f) => f.type === 'error').length, 1, 'exactly one error frame in all');
+});
+
+t.test('a 400 is not retried', async (t) => {
+  const llm = await startScriptedLlm(t, ['status-400']);
+  const stack = await startInProcessStack(t, { config: { llm: { baseUrl: llm.baseUrl }, worker: { jobAttempts: 3 } } });
+  const socket = await TestSocket.open(stack.wsUrl(await createSession(stack.httpUrl()), 'c'));
+  t.teardown(() => socket.close());
+  socket.send({ message: 'Hello' });
+  const { end } = await socket.turn(null);
+  t.equal(end.code, 'llm_unavailable');
+  await settle();
+  t.equal(llm.requests, 1, 'one request only');
+});
+
+t.test('a provider 429 waits and retries without using up attempts', async (t) => {
+  const llm = await startScriptedLlm(t, ['status-429', 'status-429', 'ok']);
+  const stack = await startInProcessStack(t, { config: { llm: { baseUrl: llm.baseUrl }, worker: { jobAttempts: 1 } } });
+  const socket = await TestSocket.open(stack.wsUrl(await createSession(stack.httpUrl()), 'c'));
+  t.teardown(() => socket.close());
+  socket.send({ message: 'Hello' });
+  const { end } = await socket.turn(null);
+  t.equal(end.type, 'complete', 'answered even with a single attempt allowed');
+  t.equal(llm.requests, 3);
+});
+
+t.test('a stream cut mid-answer ends with llm_stream_interrupted after the chunks already sent', async (t) => {
+  const llm = await startScriptedLlm(t, ['drop-mid-stream', 'ok']);
+  const stack = await startInProcessStack(t, { config: { llm: { baseUrl: llm.baseUrl }, worker: { jobAttempts: 3 } } });
+  const socket = await TestSocket.open(stack.wsUrl(await createSession(stack.httpUrl()), 'c'));
+  t.teardown(() => socket.close());
+  socket.send({ message: 'Hello' });
+  const { chunks, end } = await socket.turn(null);
+  t.equal(end.type, 'error');
+  t.equal(end.code, 'llm_stream_interrupted');
+  t.equal(chunks.map((c) => c.content).join(''), 'The scripted model', 'the partial answer came first, in order');
+  await settle();
+  t.equal(llm.requests, 1, 'not retried: a retry would restart an answer the client already shows');
+});
