@@ -42,7 +42,7 @@ export const ConfigSchema = Type.Object(
         maxMessageLength: PositiveInt(4000, 'characters in one chat message', 100_000),
         maxFrameBytes: PositiveInt(16 * 1024, 'largest WebSocket frame accepted (bigger: close 1009)', 16 * 1024 * 1024),
         maxBodyBytes: PositiveInt(64 * 1024, 'largest REST body accepted (bigger: 413)', 16 * 1024 * 1024),
-        idleTimeoutSeconds: PositiveInt(120, 'a socket silent this long is closed; uWS pings it before that', 960),
+        idleTimeoutSeconds: Type.Integer({ minimum: 8, maximum: 960, default: 120, description: 'a socket silent this long is closed; uWS pings it before that (uWS needs ≥ 8)' }),
         maxBackpressureBytes: PositiveInt(1024 * 1024, 'bytes buffered for one slow socket before it is closed'),
         framesPerSecond: PositiveInt(20, 'sustained inbound frames per socket (burst: twice that)'),
         waitTimeoutMs: PositiveInt(120_000, 'how long POST /chat/message?wait=1 and SSE wait for the answer'),

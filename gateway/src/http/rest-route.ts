@@ -29,7 +29,7 @@ export function restRoute(route: string, paramCount: number, handler: RestHandle
     const request: RestRequest = {
       method: req.getMethod().toUpperCase(),
       url: req.getUrl(),
-      query: new URLSearchParams(req.getQuery() ?? ''),
+      query: new URLSearchParams(readQuery(req)),
       params,
       headers: {
         contentType: req.getHeader('content-type'),
@@ -73,4 +73,16 @@ function handleError(exchange: HttpExchange, err: unknown, deps: { metrics: Gate
   deps.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'unhandled error in REST handler');
   deps.metrics.errorReturned('internal_error');
   respondError(exchange, 'internal_error');
+}
+
+/**
+ * The query string. The JavaScript shim's getQuery() throws on every request (it parses a
+ * relative URL); when it does, read the query off the URL instead.
+ */
+function readQuery(req: HttpRequest): string {
+  try {
+    return req.getQuery() ?? '';
+  } catch {
+    return req.getUrl().split('?')[1] ?? '';
+  }
 }

@@ -1,0 +1,71 @@
+/** The session store and its Lua scripts against a real Redis spawned for this file. */
+import { randomBytes } from 'node:crypto';
+import t from 'tap';
+import { spawnRedisServer } from '../src/dev/redis-server.js';
+import { createRedisConnection } from '../src/redis/connection.js';
+import { RedisKeys } from '../src/redis/redis-keys.js';
+import { SessionStore } from '../src/redis/session-store.js';
+
+const redisServer = await spawnRedisServer();
+const redis = createRedisConnection(redisServer.url, { name: 'session-store-test' });
+t.teardown(async () => {
+  redis.disconnect();
+  await redisServer.stop();
+});
+
+function freshStore() {
+  const keys = new RedisKeys(`t${randomBytes(4).toString('hex')}`);
+  return { keys, store: new SessionStore(redis, keys, 60) };
+}
+
+const context = { customer_name: 'A', customer_email: 'a@example.com', flight_no: null, date: null, created_at: '2026-01-01T00:00:00.000Z' };
+
+t.test('create never overwrites', async (t) => {
+  const { store } = freshStore();
+  t.equal(await store.create({ session_id: 's1', context }), true);
+  t.equal(await store.create({ session_id: 's1', context: { ...context, customer_name: 'B' } }), false);
+  t.equal((await store.get('s1'))?.context.customer_name, 'A');
+  t.equal(await store.get('nope'), null);
+});
+
+t.test('socket slots: limit, release, and expired leases of a vanished gateway', async (t) => {
+  const { store, keys } = freshStore();
+  await store.create({ session_id: 's', context });
+  const open = (member: string, leaseMs = 60_000) => store.scripts.openSocket('s', member, leaseMs, 2, 60);
+  t.same(await store.scripts.openSocket('missing', 'g/1', 1000, 2, 60), { ok: false, reason: 'session_not_found' });
+  t.same(await open('g1/1'), { ok: true, openSockets: 1 });
+  t.same(await open('g1/2', 50), { ok: true, openSockets: 2 });
+  t.same(await open('g2/1'), { ok: false, reason: 'too_many_connections' });
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  t.same(await open('g2/1'), { ok: true, openSockets: 2 }, 'a lapsed lease frees its slot');
+  await store.releaseSocket('s', 'g1/1');
+  t.equal(await redis.zcard(keys.session('s', 'sockets')), 1);
+  await store.renewSocketLeases([{ sessionId: 's', member: 'g2/1' }, { sessionId: 's', member: 'gone/9' }], 60_000);
+  t.same(await redis.zrange(keys.session('s', 'sockets'), 0, -1), ['g2/1'], 'renewal never re-adds a released socket');
+});
+
+t.test('turn order: accepted once per id, answered ids refused, head moves on finish', async (t) => {
+  const { store } = freshStore();
+  await store.create({ session_id: 's', context });
+  t.equal(await store.scripts.acceptTurn('nobody', 'm1', 60), 'session_not_found');
+  t.equal(await store.scripts.acceptTurn('s', 'm1', 60), 'queued');
+  t.equal(await store.scripts.acceptTurn('s', 'm2', 60), 'queued');
+  t.equal(await store.scripts.acceptTurn('s', 'm1', 60), 'already_queued');
+  t.equal(await store.headTurn('s'), 'm1');
+  t.equal(await store.scripts.finishTurn('s', 'm1'), 'm2', 'finishing the head returns the next');
+  t.equal(await store.scripts.finishTurn('s', 'm2'), null);
+  t.equal(await store.scripts.appendTurn('s', 'm1', '{"user":"q","assistant":"a"}', 10, 60), true);
+  t.equal(await store.scripts.acceptTurn('s', 'm1', 60), 'already_answered');
+});
+
+t.test('history: appended once per message id, capped, oldest dropped', async (t) => {
+  const { store } = freshStore();
+  await store.create({ session_id: 's', context });
+  const entry = (i: number) => JSON.stringify({ message_id: `m${i}`, client_id: null, user: `q${i}`, assistant: `a${i}`, timestamp: 'x' });
+  for (let i = 0; i < 5; i++) t.equal(await store.scripts.appendTurn('s', `m${i}`, entry(i), 3, 60), true);
+  t.equal(await store.scripts.appendTurn('s', 'm4', entry(4), 3, 60), false, 'a second write of m4 is refused');
+  const loaded = await store.getWithHistory('s', 10);
+  t.same(loaded?.history.map((h) => h.user), ['q2', 'q3', 'q4'], 'the last three, oldest first');
+  const lastTwo = await store.getWithHistory('s', 2);
+  t.same(lastTwo?.history.map((h) => h.user), ['q3', 'q4']);
+});
