@@ -119,6 +119,16 @@ export class SessionRelay {
     this.metrics.setSubscriptions(0);
   }
 
+  private recordTurnEnd(kind: FrameKind, frame: Buffer): void {
+    try {
+      const parsed = JSON.parse(frame.toString('utf8')) as { code?: string; metadata?: { ttft_ms?: number; response_time_ms?: number } };
+      if (kind === FrameKind.complete) this.metrics.turnCompleted(parsed.metadata?.ttft_ms ?? 0, parsed.metadata?.response_time_ms ?? 0);
+      else this.metrics.turnFailed(parsed.code ?? 'unknown');
+    } catch {
+      // A frame we cannot read is still relayed; it just goes uncounted.
+    }
+  }
+
   private readonly onMessage = (channel: Buffer, payload: Buffer): void => {
     const subscription = this.byChannel.get(channel.toString('latin1'));
     if (!subscription) return; // unsubscribed while the message was in flight
@@ -131,6 +141,8 @@ export class SessionRelay {
     const frame = payload.subarray(ENVELOPE_HEADER_BYTES);
     this.app.publish(subscription.sessionId, frame, false);
     this.metrics.frameRelayed(KIND_NAMES[header.kind]!, Date.now() - header.publishedAtMs);
+    // Once per turn (never per token) the last frame is read for the per-turn figures.
+    if (header.kind !== FrameKind.chunk) this.recordTurnEnd(header.kind, frame);
     if (subscription.listeners.size > 0) {
       for (const listener of subscription.listeners) listener(header.kind, frame);
     }

@@ -44,6 +44,9 @@ t.test('gateway and worker metrics move with a chat turn', async (t) => {
   t.equal(sample(after, 'chat_gateway_frames_out_total', 'kind="complete"'), 1);
   t.equal(sample(after, 'chat_gateway_delivery_lag_seconds_count'), chunks.length + 1, 'delivery lag observed per frame');
   t.equal(sample(after, 'chat_gateway_turns_accepted_total', 'via="ws"'), 1);
+  t.equal(sample(after, 'chat_gateway_turns_ended_total', 'outcome="complete"'), 1, 'the turn is counted once, from its complete frame');
+  t.equal(sample(after, 'chat_gateway_turn_ttft_seconds_count'), 1);
+  t.equal(sample(after, 'chat_gateway_turn_response_seconds_count'), 1);
   t.equal(sample(after, 'chat_gateway_http_requests_total', 'route="POST /chat/session"'), 1);
 
   // The worker records the turn just after it publishes `complete`.

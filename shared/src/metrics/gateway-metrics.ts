@@ -22,6 +22,9 @@ export class GatewayMetrics {
   private readonly turnsAccepted: Counter<'via'>;
   private readonly slowConsumerCloses: Counter;
   private readonly framesOutByKind: Record<OutboundFrameKind, Counter.Internal>;
+  private readonly turnFirstChunk: Histogram;
+  private readonly turnResponse: Histogram;
+  private readonly turnsEnded: Counter<'outcome'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -36,6 +39,9 @@ export class GatewayMetrics {
     this.errors = new Counter({ name: 'chat_gateway_errors_total', help: 'Errors returned to clients by code', labelNames: ['code'], registers });
     this.turnsAccepted = new Counter({ name: 'chat_gateway_turns_accepted_total', help: 'Chat turns enqueued by transport', labelNames: ['via'], registers });
     this.slowConsumerCloses = new Counter({ name: 'chat_gateway_slow_consumer_closes_total', help: 'Sockets closed for exceeding the backpressure limit', registers });
+    this.turnFirstChunk = new Histogram({ name: 'chat_gateway_turn_ttft_seconds', help: 'Time to first token of turns relayed here, as the worker measured it (from complete.metadata)', buckets: LATENCY_BUCKETS, registers });
+    this.turnResponse = new Histogram({ name: 'chat_gateway_turn_response_seconds', help: 'Accept to complete of turns relayed here (from complete.metadata)', buckets: LATENCY_BUCKETS, registers });
+    this.turnsEnded = new Counter({ name: 'chat_gateway_turns_ended_total', help: 'Turns relayed here by how they ended (complete, or the error code)', labelNames: ['outcome'], registers });
     this.framesOutByKind = {
       chunk: this.framesOut.labels('chunk'),
       complete: this.framesOut.labels('complete'),
@@ -85,6 +91,16 @@ export class GatewayMetrics {
   frameRelayed(kind: OutboundFrameKind, lagMs: number): void {
     this.framesOutByKind[kind].inc();
     this.deliveryLag.observe(lagMs / 1000);
+  }
+  /** A turn relayed here completed; its timings come from the complete frame's metadata. */
+  turnCompleted(ttftMs: number, responseMs: number): void {
+    this.turnsEnded.inc({ outcome: 'complete' });
+    this.turnFirstChunk.observe(ttftMs / 1000);
+    this.turnResponse.observe(responseMs / 1000);
+  }
+  /** A turn relayed here ended with an error frame. */
+  turnFailed(code: string): void {
+    this.turnsEnded.inc({ outcome: code });
   }
   httpRequest(route: string, status: number): void {
     this.httpRequests.inc({ route, status: String(status) });
