@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
   GatewayMetrics,
+  GatewayRateLimits,
   RedisKeys,
   SessionStore,
   cacheRedisUrl,
@@ -55,6 +56,7 @@ export class ChatGateway {
   private readonly queue: TurnQueue;
   private readonly relay: SessionRelay;
   private readonly sockets: SocketRegistry;
+  private readonly limits: GatewayRateLimits;
   private listenSocket: us_listen_socket | null = null;
   private draining = false;
   private closing: Promise<void> | null = null;
@@ -77,20 +79,25 @@ export class ChatGateway {
     this.metrics.trackQueueDepth(() => this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'));
 
     const store = new SessionStore(this.redis, keys, config.session.ttlSeconds);
+    this.limits = new GatewayRateLimits(this.redis, keys, config.limits);
     this.app = this.uwsBuild.uws.App();
     this.relay = new SessionRelay(this.subscriber, keys, this.app, this.metrics, this.logger);
     this.sockets = new SocketRegistry(store, this.metrics, this.logger, config.gateway.socketLeaseMs);
-    const intake = new TurnIntake(store, this.queue, this.metrics, this.logger, {
-      maxMessageLength: config.gateway.maxMessageLength,
-      sessionTtlSeconds: config.session.ttlSeconds,
-    });
+    const intake = new TurnIntake(
+      store,
+      this.queue,
+      this.metrics,
+      this.logger,
+      { maxMessageLength: config.gateway.maxMessageLength, sessionTtlSeconds: config.session.ttlSeconds },
+      this.limits.turns,
+    );
     this.routes(store, intake);
   }
 
   private routes(store: SessionStore, intake: TurnIntake): void {
     const { config, metrics, logger } = this;
     const deps = { metrics, logger };
-    const sessionDeps = { store, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns };
+    const sessionDeps = { store, sessionLimit: this.limits.sessions, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns };
     const opsDeps = {
       redis: this.redis,
       metrics,
@@ -126,6 +133,7 @@ export class ChatGateway {
             metrics,
             logger,
             accepting: () => !this.draining,
+            connectLimit: this.limits.connects,
           },
           {
             gatewayId: this.gatewayId,

@@ -1,6 +1,7 @@
 import {
   ServiceError,
   newMessageId,
+  type RedisRateLimit,
   type GatewayMetrics,
   type Logger,
   type SessionStore,
@@ -45,6 +46,8 @@ export class TurnIntake {
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
     private readonly limits: { maxMessageLength: number; sessionTtlSeconds: number },
+    /** Chat turns per session per minute, counted in Redis across all gateways. */
+    private readonly turnLimit: RedisRateLimit,
   ) {}
 
   async accept(request: TurnRequest): Promise<AcceptedTurn> {
@@ -54,6 +57,16 @@ export class TurnIntake {
       throw new ServiceError('message_too_long', `The message is longer than ${this.limits.maxMessageLength} characters.`);
     }
     const messageId = request.messageId ?? newMessageId();
+    let verdict;
+    try {
+      verdict = await this.turnLimit.consume(request.sessionId);
+    } catch (err) {
+      this.logger.warn({ err: String(err), session_id: request.sessionId }, 'turn rate limit unavailable');
+      throw new ServiceError('queue_unavailable');
+    }
+    if (!verdict.allowed) {
+      throw ServiceError.rateLimited(verdict.retryAfterMs, `At most ${this.turnLimit.points} messages per minute per session; try again shortly.`);
+    }
     let outcome;
     try {
       outcome = await this.store.scripts.acceptTurn(request.sessionId, messageId, this.limits.sessionTtlSeconds);

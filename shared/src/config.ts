@@ -95,6 +95,16 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    limits: Type.Object(
+      {
+        turnsPerMinute: PositiveInt(30, 'chat turns one session may start per minute, across all gateways'),
+        connectsPerMinutePerAddress: PositiveInt(600, 'WebSocket connection attempts per client address per minute'),
+        sessionsPerMinutePerAddress: PositiveInt(120, 'sessions one client address may create per minute'),
+        llmRequestsPerMinute: PositiveInt(5000, 'LLM requests per minute for all workers together (a burst queues)'),
+        llmTokensPerMinute: PositiveInt(2_000_000, 'LLM tokens per minute for all workers together (a burst queues)'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     shutdown: Type.Object(
       { timeoutMs: PositiveInt(15_000, 'how long SIGTERM waits for in-flight work') },
       { additionalProperties: false, default: {} },
@@ -149,6 +159,11 @@ export const ENV_TABLE = [
   ['OFFLINE_LLM_ANSWER_TOKENS', 'offlineLlm.answerTokens'],
   ['OFFLINE_LLM_FILL', 'offlineLlm.fillToAnswerTokens'],
   ['OFFLINE_LLM_ALLOW_OVERRIDES', 'offlineLlm.allowRequestOverrides'],
+  ['TURNS_PER_MINUTE', 'limits.turnsPerMinute'],
+  ['WS_CONNECTS_PER_MINUTE_PER_ADDRESS', 'limits.connectsPerMinutePerAddress'],
+  ['SESSIONS_PER_MINUTE_PER_ADDRESS', 'limits.sessionsPerMinutePerAddress'],
+  ['LLM_REQUESTS_PER_MINUTE', 'limits.llmRequestsPerMinute'],
+  ['LLM_TOKENS_PER_MINUTE', 'limits.llmTokensPerMinute'],
   ['SHUTDOWN_TIMEOUT_MS', 'shutdown.timeoutMs'],
 ] as const satisfies ReadonlyArray<readonly [string, string]>;
 

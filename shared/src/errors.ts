@@ -52,9 +52,10 @@ export interface RestErrorBody {
   detail: string;
 }
 
-export function restErrorBody(code: ErrorCode, message: string = ERRORS[code].message, fields?: FieldError[]): RestErrorBody {
+export function restErrorBody(code: ErrorCode, message: string = ERRORS[code].message, fields?: FieldError[], retryAfterMs?: number): RestErrorBody {
   const error: RestErrorBody['error'] = { code, message, status: ERRORS[code].status };
   if (fields && fields.length > 0) error.fields = fields;
+  if (retryAfterMs !== undefined) error.retry_after_ms = retryAfterMs;
   return { error, detail: message };
 }
 
@@ -62,12 +63,19 @@ export function restErrorBody(code: ErrorCode, message: string = ERRORS[code].me
 export class ServiceError extends Error {
   readonly code: ErrorCode;
   readonly fields: FieldError[] | undefined;
+  /** For `rate_limited`: when the client may try again. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message: string = ERRORS[code].message, fields?: FieldError[]) {
+  constructor(code: ErrorCode, message: string = ERRORS[code].message, fields?: FieldError[], retryAfterMs?: number) {
     super(message);
     this.name = 'ServiceError';
     this.code = code;
     this.fields = fields;
+    this.retryAfterMs = retryAfterMs;
+  }
+
+  static rateLimited(retryAfterMs: number, message: string = ERRORS.rate_limited.message): ServiceError {
+    return new ServiceError('rate_limited', message, undefined, retryAfterMs);
   }
 
   get status(): number {

@@ -7,3 +7,4 @@ export * from './redis/index.js';
 export * from './metrics/index.js';
 export * from './queue.js';
 export * from './lifecycle.js';
+export * from './rate-limits.js';

@@ -63,8 +63,10 @@ export function respondError(
   code: ErrorCode,
   message?: string,
   fields?: FieldError[],
-  options: { closeConnection?: boolean; headers?: Record<string, string> } = {},
+  options: { closeConnection?: boolean; headers?: Record<string, string>; retryAfterMs?: number } = {},
 ): void {
-  const body = restErrorBody(code, message, fields);
-  respondJson(exchange, body.error.status, body, options.headers, options.closeConnection ?? false);
+  const body = restErrorBody(code, message, fields, options.retryAfterMs);
+  const headers = { ...options.headers };
+  if (options.retryAfterMs !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(options.retryAfterMs / 1000)));
+  respondJson(exchange, body.error.status, body, headers, options.closeConnection ?? false);
 }

@@ -9,6 +9,8 @@ export interface RestRequest {
   query: URLSearchParams;
   params: string[];
   headers: { contentType: string; contentLength: string; accept: string };
+  /** The client's IP address as text (the peer of the TCP connection). */
+  remoteAddress: string;
 }
 
 export type RestHandler = (exchange: HttpExchange, request: RestRequest) => Promise<void> | void;
@@ -36,6 +38,7 @@ export function restRoute(route: string, paramCount: number, handler: RestHandle
         contentLength: req.getHeader('content-length'),
         accept: req.getHeader('accept'),
       },
+      remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
     };
     const finish = () => deps.metrics.httpRequest(route, exchange.aborted && !exchange.responded ? 499 : exchange.status);
     let result: Promise<void> | void;
@@ -62,7 +65,10 @@ function handleError(exchange: HttpExchange, err: unknown, deps: { metrics: Gate
     deps.metrics.errorReturned(err.code);
     // A refused body may still be arriving: close the connection so it is not parsed as a request.
     const closeConnection = err.code === 'payload_too_large' || err.code === 'unsupported_media_type';
-    respondError(exchange, err.code, err.message, err.fields, { closeConnection });
+    respondError(exchange, err.code, err.message, err.fields, {
+      closeConnection,
+      ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+    });
     return;
   }
   if (isRedisUnavailableError(err)) {

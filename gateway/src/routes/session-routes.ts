@@ -6,6 +6,7 @@ import {
   validators,
   type CreateSessionResponse,
   type GetSessionResponse,
+  type RedisRateLimit,
   type SessionStore,
 } from '@chat/shared';
 import { readJsonBody } from '../http/read-body.js';
@@ -14,6 +15,8 @@ import type { RestRequest } from '../http/rest-route.js';
 
 export interface SessionRoutesDeps {
   store: SessionStore;
+  /** Session creations per client address. */
+  sessionLimit: RedisRateLimit;
   maxBodyBytes: number;
   historyMaxTurns: number;
 }
@@ -25,6 +28,8 @@ export function createSessionHandler(deps: SessionRoutesDeps) {
     const checked = validators.createSession(body);
     if (!checked.ok) throw new ServiceError('validation_failed', 'The session request has invalid fields.', checked.fields);
     const input = checked.value;
+    const verdict = await deps.sessionLimit.consume(request.remoteAddress);
+    if (!verdict.allowed) throw ServiceError.rateLimited(verdict.retryAfterMs, 'Too many sessions created from this address; try again shortly.');
     const sessionId = input.session_id ?? newSessionId();
     const context = {
       customer_name: input.customer_name.trim(),

@@ -8,6 +8,7 @@ import {
   type ErrorCode,
   type GatewayMetrics,
   type Logger,
+  type RedisRateLimit,
   type SessionStore,
 } from '@chat/shared';
 import type { SessionRelay } from '../session-relay.js';
@@ -39,6 +40,8 @@ export interface ChatSocketDeps {
   logger: Logger;
   /** False while the gateway drains: new sockets are turned away with 1001. */
   accepting: () => boolean;
+  /** Connection attempts per client address. */
+  connectLimit: RedisRateLimit;
 }
 
 /**
@@ -58,6 +61,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
     const secKey = req.getHeader('sec-websocket-key');
     const secProtocol = req.getHeader('sec-websocket-protocol');
     const secExtensions = req.getHeader('sec-websocket-extensions');
+    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -70,6 +74,8 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       data.rejection = { code: 'service_unavailable', closeCode: CloseCode.goingAway, message: 'This gateway is shutting down; reconnect.' };
     } else if (!isValidId(sessionId) || !isValidId(clientId)) {
       data.rejection = { code: 'invalid_id', closeCode: CloseCode.badRequest };
+    } else if (!(await connectAllowed(remoteAddress, data))) {
+      // `data.rejection` was set by connectAllowed.
     } else {
       try {
         const claim = await deps.store.scripts.openSocket(
@@ -99,6 +105,23 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       return;
     }
     res.cork(() => res.upgrade(data, secKey, secProtocol, secExtensions, context));
+  };
+
+  /** Per-address limit on connection attempts; sets the rejection when refused. */
+  const connectAllowed = async (remoteAddress: string, data: SocketData): Promise<boolean> => {
+    try {
+      const verdict = await deps.connectLimit.consume(remoteAddress);
+      if (verdict.allowed) return true;
+      data.rejection = {
+        code: 'rate_limited',
+        closeCode: CloseCode.tryAgainLater,
+        message: `Too many connection attempts from this address; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s.`,
+      };
+    } catch (err) {
+      deps.logger.warn({ err: String(err) }, 'connection rate limit unavailable');
+      data.rejection = { code: 'service_unavailable', closeCode: CloseCode.tryAgainLater, message: 'The service cannot reach its store; retry shortly.' };
+    }
+    return false;
   };
 
   const open = (ws: ChatSocket): void => {
@@ -180,7 +203,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       if (data.closed) return;
       if (err instanceof ServiceError) {
         deps.metrics.errorReturned(err.code);
-        ws.cork(() => sendError(ws, err.code, err.message));
+        ws.cork(() => sendError(ws, err.code, err.message, err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }));
       } else {
         deps.logger.error({ err: String(err), session_id: data.sessionId }, 'turn intake failed');
         ws.cork(() => sendError(ws, 'internal_error'));
@@ -235,6 +258,8 @@ function connectionResult(rejection: SocketRejection | null) {
       return 'too_many_connections' as const;
     case 'invalid_id':
       return 'bad_request' as const;
+    case 'rate_limited':
+      return 'rate_limited' as const;
     default:
       return 'unavailable' as const;
   }

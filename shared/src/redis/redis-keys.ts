@@ -55,6 +55,14 @@ export class RedisKeys {
     return `{${this.prefix}-bull}`;
   }
 
+  /**
+   * Prefix of one rate limiter's keys (`<prefix>:rl:<name>:<subject>`); rate-limiter-flexible
+   * appends the subject (a session id, a client address).
+   */
+  rateLimitPrefix(name: 'turns' | 'connects' | 'sessions' | 'llm-tokens'): string {
+    return `${this.prefix}:rl:${name}`;
+  }
+
   /** Pattern matching every key of this deployment (used by tests to clean up). */
   get allKeysPattern(): string {
     return `${this.prefix}:*`;

@@ -1,0 +1,50 @@
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import type { RedisKeys } from './redis/redis-keys.js';
+
+export type LimitVerdict = { allowed: true } | { allowed: false; retryAfterMs: number };
+
+/**
+ * A fixed-window limit counted atomically in Redis (rate-limiter-flexible runs one Lua call
+ * per check), so every gateway enforces the same budget. A Redis failure is thrown, not
+ * swallowed: the caller decides whether to fail open or closed.
+ */
+export class RedisRateLimit {
+  private readonly limiter: RateLimiterRedis;
+
+  constructor(
+    redis: Redis,
+    keyPrefix: string,
+    readonly points: number,
+    durationSeconds: number,
+  ) {
+    this.limiter = new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration: durationSeconds });
+  }
+
+  async consume(subject: string, points = 1): Promise<LimitVerdict> {
+    try {
+      await this.limiter.consume(subject, points);
+      return { allowed: true };
+    } catch (outcome) {
+      if (outcome instanceof RateLimiterRes) return { allowed: false, retryAfterMs: Math.max(1, Math.ceil(outcome.msBeforeNext)) };
+      throw outcome;
+    }
+  }
+}
+
+/** The limits a gateway enforces on its clients. */
+export class GatewayRateLimits {
+  /** Chat turns per session, across all gateways. */
+  readonly turns: RedisRateLimit;
+  /** WebSocket connection attempts per client address. */
+  readonly connects: RedisRateLimit;
+  /** Session creations per client address. */
+  readonly sessions: RedisRateLimit;
+
+  constructor(redis: Redis, keys: RedisKeys, limits: Config['limits']) {
+    this.turns = new RedisRateLimit(redis, keys.rateLimitPrefix('turns'), limits.turnsPerMinute, 60);
+    this.connects = new RedisRateLimit(redis, keys.rateLimitPrefix('connects'), limits.connectsPerMinutePerAddress, 60);
+    this.sessions = new RedisRateLimit(redis, keys.rateLimitPrefix('sessions'), limits.sessionsPerMinutePerAddress, 60);
+  }
+}
