@@ -50,6 +50,19 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    ops: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true, description: 'serve the operator view at /ops (the deploy manifests turn it off)' }),
+        token: Type.Optional(
+          Type.String({
+            // RFC 6750 b64token characters, so it travels unchanged in a header and a query string.
+            pattern: '^[A-Za-z0-9._~+/=-]{16,512}$',
+            description: 'when set, /ops and /stats need `Authorization: Bearer <token>` or `?token=<token>`',
+          }),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     worker: Type.Object(
       {
         concurrency: PositiveInt(200, 'turns one worker process streams at once', 10_000),
@@ -134,6 +147,8 @@ export const ENV_TABLE = [
   ['WS_FRAMES_PER_SECOND', 'gateway.framesPerSecond'],
   ['WAIT_TIMEOUT_MS', 'gateway.waitTimeoutMs'],
   ['SOCKET_LEASE_MS', 'gateway.socketLeaseMs'],
+  ['OPS_ENABLED', 'ops.enabled'],
+  ['OPS_TOKEN', 'ops.token'],
   ['WORKER_CONCURRENCY', 'worker.concurrency'],
   ['WORKER_METRICS_HOST', 'worker.metricsHost'],
   ['WORKER_METRICS_PORT', 'worker.metricsPort'],

@@ -11,6 +11,7 @@ export const ERRORS = {
   empty_message: { status: 400, message: 'The message is empty.' },
   message_too_long: { status: 400, message: 'The message is longer than the limit.' },
   invalid_id: { status: 400, message: 'Ids must match [A-Za-z0-9_-]{1,64}.' },
+  unauthorized: { status: 401, message: 'This needs the operator token (Authorization: Bearer, or ?token=).' },
   not_found: { status: 404, message: 'No such route.' },
   method_not_allowed: { status: 405, message: 'Method not allowed on this route.' },
   session_not_found: { status: 404, message: 'Session not found.' },

@@ -43,14 +43,14 @@ t.test('the 31st turn in a minute is refused with retry_after_ms, counted across
 
 t.test('session creation and connection attempts are limited per client address', async (t) => {
   const stack = await startInProcessStack(t, { config: { limits: { sessionsPerMinutePerAddress: 3, connectsPerMinutePerAddress: 3 } } });
-  const ids = [];
+  const ids: string[] = [];
   for (let i = 0; i < 3; i++) ids.push(await createSession(stack.httpUrl()));
   const fourth = await postJson<{ error: { code: string } }>(`${stack.httpUrl()}/chat/session`, { customer_name: 'X', customer_email: 'x@example.com' });
   t.equal(fourth.status, 429);
   t.equal(fourth.body.error.code, 'rate_limited');
   t.ok(Number(fourth.headers.get('retry-after')) >= 1);
 
-  const sockets = [];
+  const sockets: TestSocket[] = [];
   for (let i = 0; i < 3; i++) sockets.push(await TestSocket.open(stack.wsUrl(ids[0]!, `c${i}`)));
   t.teardown(() => sockets.forEach((s) => s.close()));
   const refused = await TestSocket.open(stack.wsUrl(ids[0]!, 'c4'));

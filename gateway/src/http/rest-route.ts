@@ -1,5 +1,6 @@
 import { ServiceError, isRedisUnavailableError, type GatewayMetrics, type Logger } from '@chat/shared';
 import type { HttpRequest, HttpResponse } from '../uws-types.js';
+import { remoteAddressOf } from './remote-address.js';
 import { respondError, type HttpExchange } from './respond.js';
 
 /** What a REST handler may read: everything copied out of `req` before the first await. */
@@ -38,7 +39,7 @@ export function restRoute(route: string, paramCount: number, handler: RestHandle
         contentLength: req.getHeader('content-length'),
         accept: req.getHeader('accept'),
       },
-      remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+      remoteAddress: remoteAddressOf(res),
     };
     const finish = () => deps.metrics.httpRequest(route, exchange.aborted && !exchange.responded ? 499 : exchange.status);
     let result: Promise<void> | void;

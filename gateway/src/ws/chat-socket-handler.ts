@@ -11,6 +11,7 @@ import {
   type RedisRateLimit,
   type SessionStore,
 } from '@chat/shared';
+import { remoteAddressOf } from '../http/remote-address.js';
 import type { SessionRelay } from '../session-relay.js';
 import type { TurnIntake } from '../turn-intake.js';
 import type { Uws } from '../uws-loader.js';
@@ -61,7 +62,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
     const secKey = req.getHeader('sec-websocket-key');
     const secProtocol = req.getHeader('sec-websocket-protocol');
     const secExtensions = req.getHeader('sec-websocket-extensions');
-    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+    const remoteAddress = remoteAddressOf(res);
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
