@@ -8,3 +8,4 @@ export * from './metrics/index.js';
 export * from './queue.js';
 export * from './lifecycle.js';
 export * from './rate-limits.js';
+export * from './pii/index.js';

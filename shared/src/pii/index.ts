@@ -1,0 +1,3 @@
+export * from './pii-detector.js';
+export * from './pii-vault.js';
+export * from './stream-scrubber.js';

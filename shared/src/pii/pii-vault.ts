@@ -1,0 +1,59 @@
+import { detectPii, type PiiKind } from './pii-detector.js';
+
+/** `[EMAIL_1]`, `[PHONE_2]`, …: what the LLM, the cache key and the logs see instead. */
+export const PLACEHOLDER = /\[(EMAIL|PHONE|CARD|PASSPORT|IBAN)_(\d{1,3})\]/g;
+
+/**
+ * The personal data of one user's turn, replaced by typed placeholders on the way to the LLM
+ * and put back, for that user only, on the way out. The same value always gets the same
+ * placeholder, so "my email [EMAIL_1] … write to [EMAIL_1]" stays coherent for the model.
+ */
+export class PiiVault {
+  private readonly byValue = new Map<string, string>();
+  private readonly byPlaceholder = new Map<string, string>();
+  private readonly counters = new Map<PiiKind, number>();
+
+  /** Number of values held. */
+  get size(): number {
+    return this.byPlaceholder.size;
+  }
+
+  /** The text with every piece of personal data replaced by its placeholder. */
+  scrub(text: string): string {
+    const spans = detectPii(text);
+    if (spans.length === 0) return text;
+    let out = '';
+    let at = 0;
+    for (const span of spans) {
+      out += text.slice(at, span.start) + this.placeholderFor(span.kind, span.value);
+      at = span.end;
+    }
+    return out + text.slice(at);
+  }
+
+  /** Puts back the values of placeholders this vault issued; unknown placeholders stay as they are. */
+  restore(text: string): string {
+    return text.replace(PLACEHOLDER, (placeholder) => this.byPlaceholder.get(placeholder) ?? placeholder);
+  }
+
+  /** Whether the value is one this user wrote (and so may be shown back to them). */
+  owns(value: string): boolean {
+    return this.byValue.has(normalise(value));
+  }
+
+  private placeholderFor(kind: PiiKind, value: string): string {
+    const key = normalise(value);
+    const known = this.byValue.get(key);
+    if (known) return known;
+    const n = (this.counters.get(kind) ?? 0) + 1;
+    this.counters.set(kind, n);
+    const placeholder = `[${kind}_${n}]`;
+    this.byValue.set(key, placeholder);
+    this.byPlaceholder.set(placeholder, value);
+    return placeholder;
+  }
+}
+
+function normalise(value: string): string {
+  return value.replace(/[\s()-]/g, '').toLowerCase();
+}

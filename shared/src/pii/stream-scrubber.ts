@@ -1,0 +1,58 @@
+import { detectPii } from './pii-detector.js';
+import type { PiiVault } from './pii-vault.js';
+
+/**
+ * The longest tail held back while it might still become a placeholder or personal data: a
+ * phone or card number split over several tokens ("+64 21", " 123", " 4567").
+ */
+const MAX_HOLD = 48;
+/**
+ * A tail that may still grow into something to restore or scrub: an unfinished placeholder
+ * (`[EMA`), a number still being written with its spaces and dashes (`+64 21 123`), or the
+ * last word, which may turn out to be an email address. Ordinary text before it goes out at once.
+ */
+const UNFINISHED_TAIL = /(?:\[[A-Z_0-9]*|[+(]?\d[\d ()-]*|[\w.%+-]+(?:@[\w.-]*)?)$/;
+
+/**
+ * Scrubs an answer as it streams, before anything is published: placeholders the model echoes
+ * are restored for the user who wrote them, and personal data the user did not write (from the
+ * model or the context) is replaced by `[kind removed]`. A small hold-back keeps tokens that
+ * could be half of a placeholder or a number until the next token settles them.
+ */
+export class StreamScrubber {
+  private held = '';
+
+  constructor(private readonly vault: PiiVault) {}
+
+  /** Takes the next piece of the answer; returns what is safe to send now (may be ''). */
+  push(text: string): string {
+    this.held += text;
+    const tail = UNFINISHED_TAIL.exec(this.held);
+    let cut = tail ? tail.index : this.held.length;
+    if (this.held.length - cut > MAX_HOLD) cut = this.held.length - MAX_HOLD;
+    if (cut <= 0) return '';
+    const ready = this.held.slice(0, cut);
+    this.held = this.held.slice(cut);
+    return this.clean(ready);
+  }
+
+  /** Everything still held, cleaned; call once the stream has ended. */
+  end(): string {
+    const rest = this.held;
+    this.held = '';
+    return rest ? this.clean(rest) : '';
+  }
+
+  private clean(text: string): string {
+    const restored = this.vault.restore(text);
+    const spans = detectPii(restored);
+    if (spans.length === 0) return restored;
+    let out = '';
+    let at = 0;
+    for (const span of spans) {
+      out += restored.slice(at, span.start) + (this.vault.owns(span.value) ? span.value : `[${span.kind.toLowerCase()} removed]`);
+      at = span.end;
+    }
+    return out + restored.slice(at);
+  }
+}
