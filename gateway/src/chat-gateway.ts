@@ -22,7 +22,9 @@ import { respondError } from './http/respond.js';
 import { restRoute } from './http/rest-route.js';
 import { sendMessageHandler } from './routes/message-routes.js';
 import { healthHandler, metricsHandler, statsHandler } from './routes/ops-routes.js';
+import { OpsAccess } from './routes/ops-page-access.js';
 import { createSessionHandler, getSessionHandler } from './routes/session-routes.js';
+import { StaticSite, findWebRoot, registerStaticRoutes } from './routes/static-routes.js';
 import { SessionRelay } from './session-relay.js';
 import { TurnIntake } from './turn-intake.js';
 import { loadUws, type UwsBuild } from './uws-loader.js';
@@ -106,6 +108,11 @@ export class ChatGateway {
       uwsBuild: this.uwsBuild,
       draining: () => this.draining,
     };
+    // The chat page (/), the operator view (/ops) and their assets, read from web/ once, here.
+    const opsAccess = new OpsAccess(config.ops.token);
+    const webRoot = findWebRoot();
+    const site = webRoot ? StaticSite.load(webRoot, { ops: config.ops.enabled }) : new StaticSite();
+    registerStaticRoutes(this.app, { site, opsAccess, opsEnabled: config.ops.enabled, metrics, logger });
     this.app
       .post('/chat/session', restRoute('POST /chat/session', 0, createSessionHandler(sessionDeps), deps))
       .get('/chat/session/:id', restRoute('GET /chat/session/:id', 1, getSessionHandler(sessionDeps), deps))
@@ -120,7 +127,7 @@ export class ChatGateway {
       )
       .get('/health', restRoute('GET /health', 0, healthHandler(opsDeps), deps))
       .get('/metrics', restRoute('GET /metrics', 0, metricsHandler(opsDeps), deps))
-      .get('/stats', restRoute('GET /stats', 0, statsHandler(opsDeps), deps))
+      .get('/stats', opsAccess.guard('GET /stats', restRoute('GET /stats', 0, statsHandler(opsDeps), deps), metrics))
       .ws(
         '/ws/:sessionId/:clientId',
         chatSocketBehavior(

@@ -61,3 +61,11 @@ t.test('ordinary text is held back by at most one word', async (t) => {
   t.equal(scrubber.push(' is 23kg.'), 'allowance is ');
   t.equal(scrubber.end(), '23kg.');
 });
+
+t.test('a number that ends a sentence is never split from its start', async (t) => {
+  const scrubber = new StreamScrubber(new PiiVault());
+  let out = '';
+  for (const token of ['Ring', ' +64', ' 9', ' 379', ' 1234', '.', ' Thanks']) out += scrubber.push(token);
+  out += scrubber.end();
+  t.equal(out, 'Ring [phone removed]. Thanks');
+});

@@ -1,4 +1,4 @@
-import type { HistoryEntry, SessionContext } from '@chat/shared';
+import type { HistoryEntry, PiiVault, SessionContext } from '@chat/shared';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -17,19 +17,20 @@ const SYSTEM_PROMPT = [
 
 /**
  * Builds the chat messages for one turn: the system prompt with the session's travel context,
- * the last turns of history, then the new message. The customer's name and email are never
- * sent to the model: it does not need them to help, and they are personal data.
+ * the last turns of history, then the new message. Personal data in any of the user's or the
+ * assistant's text is replaced by the vault's placeholders first, and the customer's name and
+ * email from the session are never sent: the model does not need them to help.
  */
-export function buildPrompt(context: SessionContext, history: readonly HistoryEntry[], message: string): ChatMessage[] {
+export function buildPrompt(context: SessionContext, history: readonly HistoryEntry[], message: string, vault: PiiVault): ChatMessage[] {
   const facts: string[] = [];
   if (context.flight_no) facts.push(`Flight number on file: ${context.flight_no}.`);
   if (context.date) facts.push(`Travel date on file: ${context.date}.`);
   const system = facts.length > 0 ? `${SYSTEM_PROMPT}\n\nSession facts:\n${facts.join('\n')}` : SYSTEM_PROMPT;
   const messages: ChatMessage[] = [{ role: 'system', content: system }];
   for (const turn of history) {
-    messages.push({ role: 'user', content: turn.user });
-    messages.push({ role: 'assistant', content: turn.assistant });
+    messages.push({ role: 'user', content: vault.scrub(turn.user) });
+    messages.push({ role: 'assistant', content: vault.scrub(turn.assistant) });
   }
-  messages.push({ role: 'user', content: message });
+  messages.push({ role: 'user', content: vault.scrub(message) });
   return messages;
 }

@@ -1,8 +1,10 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 
 import {
+  PiiVault,
   RedisKeys,
   SessionStore,
+  StreamScrubber,
   type CompleteMetadata,
   type ErrorCode,
   type HistoryEntry,
@@ -83,7 +85,10 @@ export class TurnProcessor {
     const { store, llm, metrics } = this.deps;
     const loaded = await store.getWithHistory(data.session_id, this.options.promptHistoryTurns);
     if (!loaded) throw new TurnError('session_not_found', 'The session expired before the turn was answered.');
-    const messages = buildPrompt(loaded.session.context, loaded.history, data.message);
+    const vault = new PiiVault();
+    const messages = buildPrompt(loaded.session.context, loaded.history, data.message, vault);
+    // Restores the user's own data in the answer and removes anyone else's, before publishing.
+    const scrubber = new StreamScrubber(vault);
 
     let lastChunkAt: number | null = null;
     const coalescer = new ChunkCoalescer(this.options.chunkWindowMs, (text) => {
@@ -96,11 +101,12 @@ export class TurnProcessor {
     const abort = new AbortController();
     let result;
     try {
-      result = await llm.stream(messages, abort.signal, (token) => coalescer.push(token));
+      result = await llm.stream(messages, abort.signal, (token) => coalescer.push(scrubber.push(token)));
     } catch (err) {
       coalescer.discard();
       throw err;
     }
+    coalescer.push(scrubber.end());
     coalescer.end();
     if (result.ttftMs !== null) metrics.markLlmFirstToken(result.ttftMs);
 

@@ -8,10 +8,11 @@ import type { PiiVault } from './pii-vault.js';
 const MAX_HOLD = 48;
 /**
  * A tail that may still grow into something to restore or scrub: an unfinished placeholder
- * (`[EMA`), a number still being written with its spaces and dashes (`+64 21 123`), or the
+ * (`[EMA`), a number still being written with its spaces and dashes (`+64 21 123`, held with a
+ * trailing punctuation mark too, so that `1234.` cannot split a number from its start), or the
  * last word, which may turn out to be an email address. Ordinary text before it goes out at once.
  */
-const UNFINISHED_TAIL = /(?:\[[A-Z_0-9]*|[+(]?\d[\d ()-]*|[\w.%+-]+(?:@[\w.-]*)?)$/;
+const UNFINISHED_TAIL = /(?:\[[A-Z_0-9]*|[+(]?\d[\d ()-]*[.,;:!?]?|[\w.%+-]+(?:@[\w.-]*)?)$/;
 
 /**
  * Scrubs an answer as it streams, before anything is published: placeholders the model echoes

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { Test } from 'tap';
 
 /** What the scripted LLM does with one request. */
-export type LlmBehaviour = 'ok' | 'status-500' | 'status-400' | 'status-429' | 'drop-mid-stream';
+export type LlmBehaviour = 'ok' | 'echo' | 'leak' | 'status-500' | 'status-400' | 'status-429' | 'drop-mid-stream';
 
 export interface ScriptedLlm {
   baseUrl: string;
@@ -10,18 +10,28 @@ export interface ScriptedLlm {
   requests: number;
   /** The fixed answer an `ok` request streams. */
   answer: string;
+  /** Every request body received, parsed. */
+  bodies: Array<{ messages: Array<{ role: string; content: string }> }>;
 }
 
 /**
  * An OpenAI-compatible endpoint on loopback that follows a script: request n gets behaviour n
- * (the last one repeats). `ok` streams a fixed answer token by token in OpenAI's chunk format.
+ * (the last one repeats). `ok` streams a fixed answer token by token in OpenAI's chunk format;
+ * `echo` streams back the last user message, word by word; `leak` answers with someone else's
+ * email and phone number, split across tokens. Request bodies are recorded.
  */
+/** An answer carrying personal data the user never wrote, split where a scrubber could miss it. */
+export const LEAK_TOKENS = ['Contact', ' our', ' agent', ' bob', '.jones', '@air', 'line.example', ' or', ' +64', ' 9', ' 379', ' 1234', '.'];
+
 export async function startScriptedLlm(t: Test, script: LlmBehaviour[]): Promise<ScriptedLlm> {
   const tokens = ['The', ' scripted', ' model', ' answers', ' this', ' turn', '.'];
-  const state: ScriptedLlm = { baseUrl: '', requests: 0, answer: tokens.join('') };
+  const state: ScriptedLlm = { baseUrl: '', requests: 0, answer: tokens.join(''), bodies: [] };
   const server = createServer((req, res) => {
-    req.resume();
+    let raw = '';
+    req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
     req.on('end', () => {
+      const body = JSON.parse(raw) as ScriptedLlm['bodies'][number];
+      state.bodies.push(body);
       const behaviour = script[Math.min(state.requests, script.length - 1)]!;
       state.requests++;
       if (behaviour.startsWith('status-')) {
@@ -35,8 +45,11 @@ export async function startScriptedLlm(t: Test, script: LlmBehaviour[]): Promise
       const send = (delta: object, finish: string | null) =>
         res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'scripted', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
       send({ role: 'assistant', content: '' }, null);
-      const upTo = behaviour === 'drop-mid-stream' ? 3 : tokens.length;
-      for (const token of tokens.slice(0, upTo)) send({ content: token }, null);
+      const lastUser = [...body.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+      const answerTokens =
+        behaviour === 'echo' ? lastUser.split(/(?= )/) : behaviour === 'leak' ? LEAK_TOKENS : tokens;
+      const upTo = behaviour === 'drop-mid-stream' ? 3 : answerTokens.length;
+      for (const token of answerTokens.slice(0, upTo)) send({ content: token }, null);
       if (behaviour === 'drop-mid-stream') {
         // Let the first tokens reach the worker, then cut the connection mid-answer.
         setTimeout(() => res.destroy(), 50);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
 import { ChatGateway } from '@chat/gateway';
 import { OfflineLlmServer, type OfflineLlmOptions } from '@chat/offline-llm';
-import { createRedisConnection, loadConfig, type Config, type ConfigOverrides, type Redis } from '@chat/shared';
+import { createLogger, createRedisConnection, loadConfig, type Config, type ConfigOverrides, type Logger, type Redis } from '@chat/shared';
 import { spawnRedisServer, type SpawnedRedis } from '@chat/shared/dev';
 import { ChatWorker } from '@chat/worker';
 
@@ -15,6 +15,8 @@ export interface InProcessStackOptions {
   config?: ConfigOverrides;
   /** Reuse a Redis (several stacks in one test); default: spawn one for this stack. */
   redis?: SpawnedRedis;
+  /** Collect every part's log lines here (JSON strings) instead of discarding them. */
+  logLines?: string[];
 }
 
 export interface InProcessStack {
@@ -56,6 +58,7 @@ export async function startInProcessStack(t: Test, options: InProcessStackOption
       shutdown: { timeoutMs: 3000, ...overrides.shutdown },
     },
   );
+  const logger = options.logLines ? captureLogger(config.log.level, options.logLines) : undefined;
   const gateways: ChatGateway[] = [];
   const workers: ChatWorker[] = [];
   const redisClient = createRedisConnection(redis.url, { name: 'test-assertions' });
@@ -82,14 +85,19 @@ export async function startInProcessStack(t: Test, options: InProcessStackOption
   };
   t.teardown(() => stack.close());
   for (let i = 0; i < (options.workers ?? 1); i++) {
-    const worker = new ChatWorker({ config, serveMetrics: true });
+    const worker = new ChatWorker({ config, serveMetrics: true, ...(logger ? { logger: logger.child({ role: 'worker' }) } : {}) });
     workers.push(worker);
     await worker.start();
   }
   for (let i = 0; i < (options.gateways ?? 1); i++) {
-    const gateway = new ChatGateway({ config, gatewayId: `gw${i}` });
+    const gateway = new ChatGateway({ config, gatewayId: `gw${i}`, ...(logger ? { logger: logger.child({ role: 'gateway' }) } : {}) });
     gateways.push(gateway);
     await gateway.start();
   }
   return stack;
+}
+
+/** A logger built like the service's own (same redaction), writing lines into an array. */
+function captureLogger(level: string, lines: string[]): Logger {
+  return createLogger('test', level, { write: (line: string) => void lines.push(line) });
 }

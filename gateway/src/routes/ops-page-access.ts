@@ -1,0 +1,66 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { GatewayMetrics } from '@chat/shared';
+import { respondError, type HttpExchange } from '../http/respond.js';
+import type { HttpRequest, HttpResponse } from '../uws-types.js';
+
+type UwsHandler = (res: HttpResponse, req: HttpRequest) => void;
+
+/**
+ * Who may read the operator figures (`/ops` and `/stats`). Without a token (OPS_TOKEN unset)
+ * everyone may; with one, a request must carry it as `Authorization: Bearer <token>` or, for a
+ * browser opening the page, `?token=<token>`. `/metrics` (Prometheus) and `/health` (probes)
+ * are not guarded: scrapers and orchestrators reach them on the pod network.
+ */
+export class OpsAccess {
+  private readonly digest: Buffer | null;
+  /** The `WWW-Authenticate` value of a refusal. */
+  readonly challenge = 'Bearer realm="ops"';
+
+  constructor(token: string | undefined) {
+    this.digest = token ? sha256(token) : null;
+  }
+
+  get tokenRequired(): boolean {
+    return this.digest !== null;
+  }
+
+  /** Reads the credentials off `req`; call synchronously in the uWS handler. */
+  allows(req: HttpRequest): boolean {
+    if (!this.digest) return true;
+    const authorization = req.getHeader('authorization');
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
+    const presented = bearer ?? new URLSearchParams(readQuery(req)).get('token');
+    // Compared as digests, so the comparison takes the same time whatever the lengths.
+    return presented !== null && presented !== undefined && timingSafeEqual(sha256(presented), this.digest);
+  }
+
+  /** Answers 401 `unauthorized` with the Bearer challenge. */
+  refuse(res: HttpResponse, route: string, metrics: GatewayMetrics): void {
+    const exchange: HttpExchange = { res, aborted: false, responded: false, status: 0 };
+    metrics.errorReturned('unauthorized');
+    respondError(exchange, 'unauthorized', undefined, undefined, { headers: { 'www-authenticate': this.challenge, 'cache-control': 'no-store' } });
+    metrics.httpRequest(route, exchange.status);
+  }
+
+  /** Wraps a uWS handler (e.g. a `restRoute`) so it only runs for a request with the token. */
+  guard(route: string, handler: UwsHandler, metrics: GatewayMetrics): UwsHandler {
+    if (!this.digest) return handler;
+    return (res, req) => {
+      if (this.allows(req)) handler(res, req);
+      else this.refuse(res, route, metrics);
+    };
+  }
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** The query string; the uWS JavaScript shim's getQuery() throws, so fall back to the URL. */
+function readQuery(req: HttpRequest): string {
+  try {
+    return req.getQuery() ?? '';
+  } catch {
+    return req.getUrl().split('?')[1] ?? '';
+  }
+}
