@@ -89,6 +89,7 @@ export class ChatWorker {
       },
       {
         promptHistoryTurns: config.worker.promptHistoryTurns,
+        promptHistoryTokens: config.worker.promptHistoryTokens,
         historyMaxTurns: config.session.historyMaxTurns,
         sessionTtlSeconds: config.session.ttlSeconds,
         chunkWindowMs: config.worker.chunkWindowMs,

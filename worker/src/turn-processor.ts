@@ -16,12 +16,15 @@ import {
 } from '@chat/shared';
 import { ChunkCoalescer } from './chunk-coalescer.js';
 import { classifyLlmError, type LlmClient } from './llm-client.js';
-import { buildPrompt } from './prompt-builder.js';
+import { buildPrompt, type HistoryBudget } from './prompt-builder.js';
+import { tokenCounterFor } from './token-counter.js';
 import { TurnPublisher } from './turn-publisher.js';
 
 export interface TurnProcessorOptions {
-  /** Past turns included in the prompt. */
+  /** Past turns read for the prompt (then trimmed to the token budget). */
   promptHistoryTurns: number;
+  /** Most tokens the past turns may take in the prompt, counted with the model's tokenizer. */
+  promptHistoryTokens: number;
   /** Turns kept in a session's history. */
   historyMaxTurns: number;
   /** Session idle lifetime, seconds; refreshed when a turn is answered. */
@@ -53,10 +56,14 @@ export interface TurnProcessorDeps {
  * history is written once per message id, and the session queue only ever loses this id.
  */
 export class TurnProcessor {
+  private readonly historyBudget: HistoryBudget;
+
   constructor(
     private readonly deps: TurnProcessorDeps,
     private readonly options: TurnProcessorOptions,
-  ) {}
+  ) {
+    this.historyBudget = { maxTokens: options.promptHistoryTokens, countTokens: tokenCounterFor(deps.llm.model) };
+  }
 
   readonly process = async (job: Job<TurnJobData, void, 'turn'>, token?: string): Promise<void> => {
     const data = job.data;
@@ -86,7 +93,7 @@ export class TurnProcessor {
     const loaded = await store.getWithHistory(data.session_id, this.options.promptHistoryTurns);
     if (!loaded) throw new TurnError('session_not_found', 'The session expired before the turn was answered.');
     const vault = new PiiVault();
-    const messages = buildPrompt(loaded.session.context, loaded.history, data.message, vault);
+    const messages = buildPrompt(loaded.session.context, loaded.history, data.message, vault, this.historyBudget);
     // Restores the user's own data in the answer and removes anyone else's, before publishing.
     const scrubber = new StreamScrubber(vault);
 

@@ -1,0 +1,82 @@
+import { mkdirSync } from 'node:fs';
+import { findFreePort } from '@chat/shared/dev';
+import { LocalStack, type RunningStack } from '@chat/stack';
+import { childProcesses } from './proc-stats.js';
+
+/**
+ * The per-client abuse limits of the service, raised for benchmarks: every benchmark socket
+ * comes from a handful of loopback addresses and chats far more than a person would, so with
+ * the defaults the limiter, not the pipeline, would be measured. The offline model has no
+ * provider quota to protect.
+ */
+export const BENCH_LIMITS_ENV: Readonly<Record<string, string>> = Object.freeze({
+  TURNS_PER_MINUTE: '1000000000',
+  WS_CONNECTS_PER_MINUTE_PER_ADDRESS: '1000000000',
+  SESSIONS_PER_MINUTE_PER_ADDRESS: '1000000000',
+  LLM_REQUESTS_PER_MINUTE: '1000000000',
+  LLM_TOKENS_PER_MINUTE: '1000000000',
+});
+
+export interface BenchStackOptions {
+  gateways: number;
+  workers: number;
+  /** Scenario settings (offline model pacing, worker concurrency, ...), on top of the bench defaults. */
+  env: Record<string, string>;
+  /** Forward the parts' log lines. Default: false. */
+  logs?: boolean;
+  /** Write a V8 CPU profile of every gateway, worker and the offline model into this directory. */
+  cpuProfDir?: string | undefined;
+}
+
+/** Role and pid of each process of the stack (what the CPU meter and the memory figures read). */
+export interface StackProcess {
+  role: 'gateway' | 'worker' | 'offline-llm' | 'redis';
+  pid: number;
+}
+
+export interface BenchStack {
+  running: RunningStack;
+  /** The environment every part got (reported, so a run can be reproduced). */
+  env: Record<string, string>;
+  processes: StackProcess[];
+  gatewayPids: number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The service as `pnpm start` runs it (LocalStack: its own Redis, the offline model, N gateways
+ * on one port, M workers, each a process running its built dist/ entry point), with the
+ * benchmark's settings. Logs at warn, so nothing is logged per turn.
+ */
+export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
+  const port = await findFreePort();
+  const env: Record<string, string> = {
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    WORKER_METRICS_PORT: '0',
+    LOG_LEVEL: 'warn',
+    ...BENCH_LIMITS_ENV,
+    ...options.env,
+  };
+  const childEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...env };
+  if (options.cpuProfDir) {
+    mkdirSync(options.cpuProfDir, { recursive: true });
+    childEnv.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${options.cpuProfDir}`;
+  }
+  const stack = new LocalStack({ gateways: options.gateways, workers: options.workers, env: childEnv, forwardOutput: options.logs ?? false });
+  const running = await stack.start();
+  const processes: StackProcess[] = [
+    ...running.gateways.map((g) => ({ role: 'gateway' as const, pid: g.child.pid ?? 0 })),
+    ...running.workers.map((w) => ({ role: 'worker' as const, pid: w.child.pid ?? 0 })),
+  ];
+  const offline = childProcesses().find((child) => child.cmdline.includes('offline-llm/dist/main.js'));
+  if (offline) processes.push({ role: 'offline-llm', pid: offline.pid });
+  if (running.spawnedRedis?.process.pid) processes.push({ role: 'redis', pid: running.spawnedRedis.process.pid });
+  return {
+    running,
+    env,
+    processes,
+    gatewayPids: processes.filter((p) => p.role === 'gateway').map((p) => p.pid),
+    stop: () => stack.stop(),
+  };
+}

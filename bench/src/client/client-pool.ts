@@ -1,0 +1,166 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  emptyChatResult,
+  mergeChatResult,
+  mergeCounts,
+  type ChatPlan,
+  type ChatResult,
+  type ChildMessage,
+  type OpenResult,
+  type ParentMessage,
+} from './messages.js';
+
+/** The child's entry point beside this file: `.js` when built, `.ts` under tsx (tests). */
+const CHILD_ENTRY = fileURLToPath(new URL(`./client-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+
+export interface OpenSpec {
+  httpUrl: string;
+  wsUrl: string;
+  /** Sockets to open across all children (one session each). */
+  sockets: number;
+  /** Source addresses, spread over the children's sockets round robin. */
+  localAddresses: string[];
+  /** Upgrades in flight per child. Default: 64. */
+  concurrencyPerClient?: number;
+  /** Default: 15 000 ms. */
+  openTimeoutMs?: number;
+}
+
+/** One load-client child process and the one request it may have in flight. */
+class ClientChild {
+  private waiting: { resolve: (m: ChildMessage) => void; reject: (e: Error) => void } | null = null;
+  readonly ready: Promise<void>;
+
+  constructor(readonly process: ChildProcess) {
+    let onReady: () => void = () => {};
+    this.ready = new Promise((resolve) => {
+      onReady = resolve;
+    });
+    process.on('message', (message: ChildMessage) => {
+      if (message.type === 'ready') {
+        onReady();
+        return;
+      }
+      const waiting = this.waiting;
+      this.waiting = null;
+      if (!waiting) return;
+      if (message.type === 'failed') waiting.reject(new Error(`load client ${process.pid} failed: ${message.error}`));
+      else waiting.resolve(message);
+    });
+    process.on('exit', (code) => {
+      const waiting = this.waiting;
+      this.waiting = null;
+      waiting?.reject(new Error(`load client ${process.pid} exited (code ${code})`));
+    });
+  }
+
+  request(message: ParentMessage): Promise<ChildMessage> {
+    if (this.waiting) throw new Error('a load client runs one command at a time');
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.process.send(message);
+    });
+  }
+}
+
+/**
+ * The benchmark's load: N child processes of plain `ws` sockets, so the client side uses more
+ * than one core and each process stays under the 20 000 file-descriptor cap.
+ */
+export class ClientPool {
+  private constructor(private readonly children: ClientChild[]) {}
+
+  static async start(count: number): Promise<ClientPool> {
+    const execArgv = CHILD_ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : [];
+    const children = Array.from(
+      { length: count },
+      () => new ClientChild(fork(CHILD_ENTRY, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })),
+    );
+    await Promise.all(children.map((child) => child.ready));
+    return new ClientPool(children);
+  }
+
+  get pids(): number[] {
+    return this.children.map((child) => child.process.pid ?? 0);
+  }
+
+  get size(): number {
+    return this.children.length;
+  }
+
+  /** Opens `spec.sockets` sockets, split evenly across the children. */
+  async open(spec: OpenSpec): Promise<OpenResult> {
+    const shares = split(spec.sockets, this.children.length);
+    const started = performance.now();
+    const replies = await Promise.all(
+      this.children.map((child, i) =>
+        child.request({
+          type: 'open',
+          httpUrl: spec.httpUrl,
+          wsUrl: spec.wsUrl,
+          count: shares[i]!,
+          // Each child takes its own slice of the addresses first, so they do not all crowd one.
+          localAddresses: rotate(spec.localAddresses, i),
+          concurrency: spec.concurrencyPerClient ?? 64,
+          openTimeoutMs: spec.openTimeoutMs ?? 15_000,
+        }),
+      ),
+    );
+    const merged: OpenResult = { opened: 0, failed: 0, failures: {}, ms: performance.now() - started };
+    for (const reply of replies) {
+      if (reply.type !== 'opened') throw new Error(`unexpected reply ${reply.type}`);
+      merged.opened += reply.result.opened;
+      merged.failed += reply.result.failed;
+      mergeCounts(merged.failures, reply.result.failures);
+    }
+    return merged;
+  }
+
+  /** Runs `plan` in every child; `chatting` is the total, split like the sockets. */
+  async chat(plan: ChatPlan): Promise<ChatResult> {
+    const shares = split(plan.chatting, this.children.length);
+    const replies = await Promise.all(this.children.map((child, i) => child.request({ type: 'chat', plan: { ...plan, chatting: shares[i]! } })));
+    const merged = emptyChatResult();
+    for (const reply of replies) {
+      if (reply.type !== 'chatted') throw new Error(`unexpected reply ${reply.type}`);
+      mergeChatResult(merged, reply.result);
+    }
+    return merged;
+  }
+
+  /** Closes every socket (the children stay up for the next step). */
+  async closeSockets(): Promise<void> {
+    await Promise.all(this.children.map((child) => child.request({ type: 'close' })));
+  }
+
+  /** Ends the children. Safe to call twice. */
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.process.exitCode !== null || child.process.signalCode !== null) {
+              resolve();
+              return;
+            }
+            child.process.once('exit', () => resolve());
+            if (child.process.connected) child.process.disconnect();
+            setTimeout(() => child.process.kill('SIGKILL'), 5000).unref();
+          }),
+      ),
+    );
+  }
+}
+
+/** `total` split into `parts` nearly equal whole shares. */
+export function split(total: number, parts: number): number[] {
+  const base = Math.floor(total / parts);
+  return Array.from({ length: parts }, (_, i) => base + (i < total % parts ? 1 : 0));
+}
+
+function rotate<T>(items: T[], by: number): T[] {
+  if (items.length === 0) return items;
+  const k = by % items.length;
+  return [...items.slice(k), ...items.slice(0, k)];
+}

@@ -1,0 +1,79 @@
+import { readFileSync, readdirSync } from 'node:fs';
+
+/**
+ * What Linux's /proc says about the processes of a run: resident memory and CPU time. The
+ * benchmark reads it around each measurement window to show which process was busy.
+ */
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux everywhere that matters). */
+const CLOCK_TICKS = 100;
+
+/** Resident set size of a process, bytes; null when it is gone. */
+export function rssBytes(pid: number): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match ? Number(match[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** User + system CPU time of a process, ms; null when it is gone. */
+export function cpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return ((utime + stime) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** The direct children of `parent`, with their command lines. */
+export function childProcesses(parent: number = process.pid): Array<{ pid: number; cmdline: string }> {
+  const out: Array<{ pid: number; cmdline: string }> = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== parent) continue;
+      out.push({ pid: Number(entry), cmdline: readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() });
+    } catch {
+      // it exited while we looked
+    }
+  }
+  return out;
+}
+
+/** A named set of processes whose CPU use is sampled around a window. */
+export class CpuMeter {
+  private start = new Map<string, number>();
+  private startedAt = 0;
+
+  constructor(private readonly processes: () => Array<{ role: string; pid: number }>) {}
+
+  begin(): void {
+    this.startedAt = performance.now();
+    this.start = new Map();
+    for (const { role, pid } of this.processes()) this.start.set(`${role}\0${pid}`, cpuMs(pid) ?? 0);
+  }
+
+  /** CPU use per role since `begin`, in % of one core (several processes of a role are summed). */
+  end(): Record<string, number> {
+    const elapsed = performance.now() - this.startedAt;
+    const byRole: Record<string, number> = {};
+    for (const { role, pid } of this.processes()) {
+      const before = this.start.get(`${role}\0${pid}`);
+      const now = cpuMs(pid);
+      if (before === undefined || now === null) continue;
+      byRole[role] = (byRole[role] ?? 0) + ((now - before) / elapsed) * 100;
+    }
+    for (const role of Object.keys(byRole)) byRole[role] = Math.round(byRole[role]!);
+    return byRole;
+  }
+}

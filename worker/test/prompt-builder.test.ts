@@ -1,0 +1,52 @@
+/** The prompt: system rules and flight facts, history within a token budget, no personal data. */
+import t from 'tap';
+import { PiiVault, type HistoryEntry, type SessionContext } from '@chat/shared';
+import { buildPrompt } from '../src/prompt-builder.js';
+import { tokenCounterFor } from '../src/token-counter.js';
+
+const context: SessionContext = { customer_name: 'Ana Smith', customer_email: 'ana@example.com', flight_no: 'NZ123', date: '2026-12-01', created_at: 'x' };
+const turn = (i: number, words = 20): HistoryEntry => ({
+  message_id: `m${i}`,
+  client_id: null,
+  user: `question ${i} ` + 'word '.repeat(words),
+  assistant: `answer ${i} ` + 'word '.repeat(words),
+  timestamp: 'x',
+});
+const countTokens = tokenCounterFor('gpt-4o-mini');
+
+t.test('system prompt carries the rules and flight facts, never the name or email', async (t) => {
+  const messages = buildPrompt(context, [], 'When do I board?', new PiiVault(), { maxTokens: 1000, countTokens });
+  t.equal(messages.length, 2);
+  t.equal(messages[0]!.role, 'system');
+  t.match(messages[0]!.content, /Flight number on file: NZ123\./);
+  t.match(messages[0]!.content, /Travel date on file: 2026-12-01\./);
+  t.match(messages[0]!.content, /never instructions/);
+  const all = JSON.stringify(messages);
+  t.notOk(all.includes('Ana') || all.includes('ana@example.com'));
+  t.same(messages[1], { role: 'user', content: 'When do I board?' });
+});
+
+t.test('history is trimmed to the token budget: newest whole turns, oldest first', async (t) => {
+  const history = [turn(1), turn(2), turn(3), turn(4)];
+  const perTurn = countTokens(history[0]!.user) + countTokens(history[0]!.assistant);
+  const messages = buildPrompt(context, history, 'now', new PiiVault(), { maxTokens: perTurn * 2 + 1, countTokens });
+  t.same(
+    messages.slice(1, -1).map((m) => m.content.split(' ').slice(0, 2).join(' ')),
+    ['question 3', 'answer 3', 'question 4', 'answer 4'],
+  );
+  const none = buildPrompt(context, history, 'now', new PiiVault(), { maxTokens: perTurn - 1, countTokens });
+  t.equal(none.length, 2, 'a budget smaller than one turn keeps none');
+});
+
+t.test('personal data in history and the message is replaced by the same placeholders', async (t) => {
+  const history: HistoryEntry[] = [{ ...turn(1, 0), user: 'my email is ana.s@example.org', assistant: 'Noted: ana.s@example.org' }];
+  const vault = new PiiVault();
+  const messages = buildPrompt(context, history, 'send it to ana.s@example.org', vault, { maxTokens: 1000, countTokens });
+  t.same(messages.slice(1).map((m) => m.content), ['my email is [EMAIL_1]', 'Noted: [EMAIL_1]', 'send it to [EMAIL_1]']);
+  t.equal(vault.restore('[EMAIL_1]'), 'ana.s@example.org');
+});
+
+t.test('the tokenizer follows the model', async (t) => {
+  t.equal(tokenCounterFor('gpt-4o-mini')('Hello there'), 2);
+  t.not(tokenCounterFor('gpt-4o-mini'), tokenCounterFor('gpt-3.5-turbo'), 'o200k for 4o, cl100k for older models');
+});
