@@ -78,7 +78,7 @@ export class ChatGateway {
     this.subscriber = createRedisConnection(cacheRedisUrl(config), { name: `gateway-sub-${this.gatewayId}`, logger: this.logger });
     this.queueConnection = createRedisConnection(queueRedisUrl(config), { name: `gateway-queue-${this.gatewayId}`, logger: this.logger });
     this.queue = createTurnQueue(config, this.queueConnection);
-    this.metrics.trackQueueDepth(() => this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized'));
+    this.metrics.trackQueueDepth(() => this.queueCounts());
 
     const store = new SessionStore(this.redis, keys, config.session.ttlSeconds);
     this.limits = new GatewayRateLimits(this.redis, keys, config.limits);
@@ -164,6 +164,11 @@ export class ChatGateway {
         respondError(exchange, known ? 'method_not_allowed' : 'not_found');
         metrics.httpRequest(known ? 'method_not_allowed' : 'unmatched', exchange.status);
       });
+  }
+
+  /** Turn jobs by state (waiting, active, delayed, failed, prioritized), as the metrics show them. */
+  queueCounts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
   }
 
   /** Listens on config.gateway.host:port (0 = a free port); resolves with the bound port. */

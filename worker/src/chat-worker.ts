@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import {
   RedisKeys,
+  RedisRateLimit,
   SessionStore,
   TURN_QUEUE_NAME,
   WorkerMetrics,
@@ -86,6 +87,10 @@ export class ChatWorker {
         metrics: this.metrics,
         logger: this.logger,
         worker: () => this.worker,
+        tokenBudget:
+          config.limits.llmTokensPerMinute > 0
+            ? new RedisRateLimit(this.publisher, this.keys.rateLimitPrefix('llm-tokens'), config.limits.llmTokensPerMinute, 60)
+            : null,
       },
       {
         promptHistoryTurns: config.worker.promptHistoryTurns,
@@ -95,6 +100,7 @@ export class ChatWorker {
         chunkWindowMs: config.worker.chunkWindowMs,
         turnWaitRetryMs: config.worker.turnWaitRetryMs,
         offlineModel: usesOfflineModel(config),
+        maxTokens: config.llm.maxTokens,
       },
     );
     this.worker = new Worker<TurnJobData, void, 'turn'>(TURN_QUEUE_NAME, processor.process, {
@@ -102,6 +108,11 @@ export class ChatWorker {
       prefix: this.keys.bullPrefix,
       concurrency: config.worker.concurrency,
       autorun: false,
+      // BullMQ's limiter is global to the queue: all workers together start at most this many
+      // turns a minute, and the rest wait in the queue rather than fail at the provider. It is
+      // always set, because BullMQ honours `worker.rateLimit()` (provider 429s, the token
+      // budget) only on a worker that has a limiter; "no limit" is a limit nobody reaches.
+      limiter: { max: config.limits.llmRequestsPerMinute > 0 ? config.limits.llmRequestsPerMinute : 1_000_000_000, duration: 60_000 },
     });
     this.worker.on('error', (err) => this.logger.error({ err: err.message }, 'worker error'));
     if (this.serveMetrics) {

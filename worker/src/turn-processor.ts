@@ -10,13 +10,14 @@ import {
   type HistoryEntry,
   type Logger,
   type Redis,
+  type RedisRateLimit,
   type TurnJobData,
   type TurnQueue,
   type WorkerMetrics,
 } from '@chat/shared';
 import { ChunkCoalescer } from './chunk-coalescer.js';
 import { classifyLlmError, type LlmClient } from './llm-client.js';
-import { buildPrompt, type HistoryBudget } from './prompt-builder.js';
+import { buildPrompt, type ChatMessage, type HistoryBudget } from './prompt-builder.js';
 import { tokenCounterFor } from './token-counter.js';
 import { TurnPublisher } from './turn-publisher.js';
 
@@ -35,6 +36,8 @@ export interface TurnProcessorOptions {
   turnWaitRetryMs: number;
   /** Whether the LLM is the bundled offline model (reported in `complete.metadata`). */
   offlineModel: boolean;
+  /** max_tokens of one answer: reserved from the token budget before each call. */
+  maxTokens: number;
 }
 
 export interface TurnProcessorDeps {
@@ -47,6 +50,8 @@ export interface TurnProcessorDeps {
   logger: Logger;
   /** The BullMQ worker, needed to turn a provider 429 into a queue-wide rate-limit wait. */
   worker: () => Worker<TurnJobData, void, 'turn'> | null;
+  /** LLM tokens per minute shared by all workers; null = no limit. */
+  tokenBudget: RedisRateLimit | null;
 }
 
 /**
@@ -96,6 +101,8 @@ export class TurnProcessor {
     const messages = buildPrompt(loaded.session.context, loaded.history, data.message, vault, this.historyBudget);
     // Restores the user's own data in the answer and removes anyone else's, before publishing.
     const scrubber = new StreamScrubber(vault);
+
+    await this.reserveTokens(messages);
 
     let lastChunkAt: number | null = null;
     const coalescer = new ChunkCoalescer(this.options.chunkWindowMs, (text) => {
@@ -153,6 +160,21 @@ export class TurnProcessor {
   }
 
   /**
+   * Takes the call's tokens (prompt + max_tokens) from the shared budget. When it is spent the
+   * whole queue pauses until the window turns, and this turn goes back to wait: a burst queues
+   * instead of being refused by the provider.
+   */
+  private async reserveTokens(messages: ChatMessage[]): Promise<void> {
+    const budget = this.deps.tokenBudget;
+    if (!budget) return;
+    const needed = messages.reduce((sum, m) => sum + this.historyBudget.countTokens(m.content), 0) + this.options.maxTokens;
+    const verdict = await budget.consume('all', Math.min(needed, budget.points));
+    if (verdict.allowed) return;
+    this.deps.metrics.limiterWait('tokens');
+    throw new BudgetWait(verdict.retryAfterMs);
+  }
+
+  /**
    * Decides what a failure means for the turn. Returns the outcome; when the turn ends here,
    * the session's clients get exactly one error frame and the session moves to its next turn.
    */
@@ -165,7 +187,14 @@ export class TurnProcessor {
     const data = job.data;
     let code: ErrorCode;
     let retry = false;
-    if (err instanceof TurnError) {
+    if (err instanceof BudgetWait) {
+      const worker = this.deps.worker();
+      if (worker) {
+        await worker.rateLimit(err.retryAfterMs);
+        return 'rate_limited';
+      }
+      code = 'llm_unavailable';
+    } else if (err instanceof TurnError) {
       code = err.code;
     } else if (publisher.chunkCount > 0) {
       // Part of the answer is already on the clients' screens; a retry would restart it. Until
@@ -179,6 +208,7 @@ export class TurnProcessor {
         if (worker) {
           // The whole queue waits, not just this job: every worker would hit the same limit.
           await worker.rateLimit(kind.retryAfterMs);
+          this.deps.metrics.limiterWait('provider');
           log.warn({ retry_after_ms: kind.retryAfterMs }, 'LLM provider rate limit: queue paused');
           return 'rate_limited';
         }
@@ -239,6 +269,14 @@ export class TurnProcessor {
     } catch {
       // It left the delayed state between the two calls: it is running or about to.
     }
+  }
+}
+
+/** The shared token budget is spent: the turn waits in the queue until the window turns. */
+class BudgetWait extends Error {
+  constructor(readonly retryAfterMs: number) {
+    super(`LLM token budget spent; waiting ${retryAfterMs} ms`);
+    this.name = 'BudgetWait';
   }
 }
 

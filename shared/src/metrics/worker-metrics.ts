@@ -15,6 +15,7 @@ export class WorkerMetrics {
   private readonly tokens: Counter<'kind'>;
   private readonly chunks: Counter;
   private readonly errors: Counter<'code'>;
+  private readonly limiterWaits: Counter<'limit'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -28,6 +29,7 @@ export class WorkerMetrics {
     this.tokens = new Counter({ name: 'chat_llm_tokens_total', help: 'LLM tokens by kind', labelNames: ['kind'], registers });
     this.chunks = new Counter({ name: 'chat_chunks_published_total', help: 'Chunk frames published', registers });
     this.errors = new Counter({ name: 'chat_worker_errors_total', help: 'Turn errors by code', labelNames: ['code'], registers });
+    this.limiterWaits = new Counter({ name: 'chat_llm_limiter_waits_total', help: 'Turns sent back to wait by a global LLM budget or a provider 429', labelNames: ['limit'], registers });
   }
 
   turnStarted(queueWaitMs: number): void {
@@ -56,6 +58,9 @@ export class WorkerMetrics {
     this.turnDuration.observe(sinceAcceptMs / 1000);
     this.tokens.inc({ kind: 'prompt' }, promptTokens);
     this.tokens.inc({ kind: 'completion' }, completionTokens);
+  }
+  limiterWait(limit: 'tokens' | 'provider'): void {
+    this.limiterWaits.inc({ limit });
   }
   error(code: string): void {
     this.errors.inc({ code });

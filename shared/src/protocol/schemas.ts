@@ -84,6 +84,16 @@ export const CompleteMetadata = Type.Object({
   queue_wait_ms: Type.Number({ minimum: 0 }),
   chunks: Type.Integer({ minimum: 0 }),
   offline_model: Type.Boolean(),
+  /** True when the answer was replayed from the response cache (no LLM call). */
+  from_cache: Type.Optional(Type.Boolean()),
+  /** policy, flight_status, both or general: which context the question needed. */
+  query_type: Type.Optional(Type.String()),
+  /** The documents and records the answer was grounded on, numbered as cited ([n]). */
+  sources: Type.Optional(Type.Array(Type.Object({ n: Type.Integer(), title: Type.String(), source: Type.String(), score: Type.Number() }))),
+  /** Whether each context source answered: ok, degraded (failed or slow; the answer says so) or skipped. */
+  context_status: Type.Optional(Type.Record(Type.String(), Type.String())),
+  /** Set when the LLM failed and the grounded extractive answer was given instead. */
+  fallback: Type.Optional(Type.Boolean()),
 });
 export type CompleteMetadata = Static<typeof CompleteMetadata>;
 

@@ -56,6 +56,16 @@ export class RedisKeys {
   }
 
   /**
+   * A cached answer and its single-flight lock. Global answers (policy questions, no personal
+   * data) hash-tag on the answer key itself; session-scoped ones live with the session.
+   */
+  cachedAnswer(hash: string, sessionId: string | null): { answer: string; lock: string } {
+    if (!/^[a-f0-9]{16,64}$/.test(hash)) throw new TypeError(`invalid cache hash: ${hash}`);
+    const base = sessionId === null ? `${this.prefix}:cache:{c:${hash}}` : `${this.sessionTag(sessionId)}:cache:${hash}`;
+    return { answer: `${base}:answer`, lock: `${base}:lock` };
+  }
+
+  /**
    * Prefix of one rate limiter's keys (`<prefix>:rl:<name>:<subject>`); rate-limiter-flexible
    * appends the subject (a session id, a client address).
    */

@@ -1,0 +1,115 @@
+/**
+ * Wall-clock times in IANA time zones, with Node's built-in ICU (no date library): flight times
+ * are local to their airport, and "today" is the airline's home date.
+ */
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      weekday: 'short',
+    });
+    formatters.set(timeZone, f);
+  }
+  return f;
+}
+
+/** The wall clock of an instant in a time zone. */
+export interface WallClock {
+  /** YYYY-MM-DD */
+  date: string;
+  /** HH:MM */
+  time: string;
+  /** ISO weekday, 1 = Monday … 7 = Sunday. */
+  isoWeekday: number;
+  /** Offset from UTC in minutes (+780 for NZDT). */
+  offsetMinutes: number;
+}
+
+const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
+
+export function wallClock(instant: Date, timeZone: string): WallClock {
+  const parts: Record<string, string> = {};
+  for (const part of formatter(timeZone).formatToParts(instant)) parts[part.type] = part.value;
+  const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  const wholeSeconds = Math.floor(instant.getTime() / 1000) * 1000;
+  return {
+    date: `${parts.year}-${parts.month}-${parts.day}`,
+    time: `${parts.hour}:${parts.minute}`,
+    isoWeekday: WEEKDAYS[parts.weekday ?? ''] ?? 0,
+    offsetMinutes: Math.round((asUtc - wholeSeconds) / 60_000),
+  };
+}
+
+/**
+ * The instant at which the wall clock in `timeZone` reads `date` `time`. In a spring-forward gap
+ * the time is moved forward by the gap; in a fall-back overlap the earlier instant is chosen.
+ */
+export function zonedToInstant(date: string, time: string, timeZone: string): Date {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const [hh, mm] = time.split(':').map(Number) as [number, number];
+  const wall = Date.UTC(y, m - 1, d, hh, mm);
+  // Two passes: the offset at the first guess may differ from the offset at the answer (DST).
+  const first = wall - wallClock(new Date(wall), timeZone).offsetMinutes * 60_000;
+  const second = wall - wallClock(new Date(first), timeZone).offsetMinutes * 60_000;
+  const earlier = Math.min(first, second);
+  return new Date(wallClockMatches(earlier, date, time, timeZone) ? earlier : Math.max(first, second));
+}
+
+function wallClockMatches(ms: number, date: string, time: string, timeZone: string): boolean {
+  const clock = wallClock(new Date(ms), timeZone);
+  return clock.date === date && clock.time === time;
+}
+
+/** ISO 8601 with the zone's offset, minute precision: `2026-03-05T09:30:00+13:00`. */
+export function isoInZone(instant: Date, timeZone: string): string {
+  const clock = wallClock(instant, timeZone);
+  const sign = clock.offsetMinutes < 0 ? '-' : '+';
+  const abs = Math.abs(clock.offsetMinutes);
+  const offset = `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  return `${clock.date}T${clock.time}:00${offset}`;
+}
+
+/** YYYY-MM-DD plus `days` (calendar arithmetic, no time zone involved). */
+export function addDays(date: string, days: number): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+/** Whole days from `from` to `to` (both YYYY-MM-DD). */
+export function daysBetween(from: string, to: string): number {
+  const parse = (s: string) => {
+    const [y, m, d] = s.split('-').map(Number) as [number, number, number];
+    return Date.UTC(y, m - 1, d);
+  };
+  return Math.round((parse(to) - parse(from)) / 86_400_000);
+}
+
+/** ISO weekday (1 = Monday) of a calendar date. */
+export function isoWeekdayOf(date: string): number {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const day = new Date(Date.UTC(y, m - 1, d)).getUTCDay();
+  return day === 0 ? 7 : day;
+}
+
+/** Whether `date` is a real calendar date in YYYY-MM-DD form. */
+export function isCalendarDate(date: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) return false;
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const parsed = new Date(Date.UTC(y, m - 1, d));
+  return parsed.getUTCFullYear() === y && parsed.getUTCMonth() === m - 1 && parsed.getUTCDate() === d;
+}
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}

@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import type { CompleteMetadata, Redis, RedisKeys } from '@chat/shared';
+
+/** What the cache keeps of a finished answer: enough to replay it as a fresh one. */
+export interface CachedAnswer {
+  content: string;
+  metadata: Pick<CompleteMetadata, 'model' | 'prompt_tokens' | 'completion_tokens' | 'query_type' | 'sources' | 'context_status'>;
+}
+
+/** Everything an answer depends on; any change gives another key. */
+export interface CacheKeyParts {
+  /** The question after PII scrubbing and normalisation. */
+  question: string;
+  model: string;
+  promptVersion: string;
+  /** Versions (content hashes) of the data the answer used: policy corpus, flight record. */
+  dataVersions: Record<string, string>;
+  /** null: shareable by every session; otherwise the only session that may reuse it. */
+  sessionId: string | null;
+}
+
+export interface CacheKey {
+  answer: string;
+  lock: string;
+}
+
+/** Lower case, whitespace collapsed, trailing punctuation dropped: "How much baggage?? " = "how much baggage". */
+export function normaliseQuestion(question: string): string {
+  return question.toLowerCase().replace(/\s+/g, ' ').replace(/[\s?!.…]+$/u, '').trim();
+}
+
+/**
+ * The response cache in Redis, with single flight: of several identical questions arriving at
+ * once, one computes (holding a short lock) and the others wait for its answer, so a burst of
+ * the same question costs one LLM call.
+ */
+export class ResponseCache {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly ttlSeconds: number,
+    /** How long a computing turn holds the lock, and how long others wait for it, ms. */
+    private readonly lockMs = 60_000,
+    private readonly pollMs = 50,
+  ) {}
+
+  key(parts: CacheKeyParts): CacheKey {
+    const versions = Object.entries(parts.dataVersions)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, version]) => `${name}=${version}`)
+      .join(',');
+    const hash = createHash('sha256').update(`${parts.model}\n${parts.promptVersion}\n${versions}\n${parts.question}`).digest('hex').slice(0, 40);
+    return this.keys.cachedAnswer(hash, parts.sessionId);
+  }
+
+  async get(key: CacheKey): Promise<CachedAnswer | null> {
+    const raw = await this.redis.get(key.answer);
+    return raw === null ? null : (JSON.parse(raw) as CachedAnswer);
+  }
+
+  async set(key: CacheKey, answer: CachedAnswer): Promise<void> {
+    await this.redis.set(key.answer, JSON.stringify(answer), 'EX', this.ttlSeconds);
+  }
+
+  /**
+   * Takes the right to compute this answer. Resolves `'compute'` for the one caller that got
+   * the lock (it must call `release` when done, cached or not), or the cached answer once
+   * another caller has stored it, or `'compute'` anyway when the holder gave up without one.
+   */
+  async acquire(key: CacheKey, signal?: AbortSignal): Promise<'compute' | CachedAnswer> {
+    const deadline = Date.now() + this.lockMs;
+    for (;;) {
+      if ((await this.redis.set(key.lock, '1', 'PX', this.lockMs, 'NX')) === 'OK') {
+        // A racer may have stored the answer between our miss and the lock.
+        const cached = await this.get(key);
+        if (cached) {
+          await this.release(key);
+          return cached;
+        }
+        return 'compute';
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+      const cached = await this.get(key);
+      if (cached) return cached;
+      if (signal?.aborted || Date.now() > deadline) return 'compute';
+    }
+  }
+
+  async release(key: CacheKey): Promise<void> {
+    await this.redis.del(key.lock);
+  }
+}
