@@ -5,6 +5,8 @@ import type { HttpRequest, HttpResponse } from '../uws-types.js';
 
 type UwsHandler = (res: HttpResponse, req: HttpRequest) => void;
 
+export const OPS_UNAUTHORIZED_MESSAGE = 'The operator view needs the ops token (Authorization: Bearer <token>, or ?token=<token>).';
+
 /**
  * Who may read the operator figures (`/ops` and `/stats`). Without a token (OPS_TOKEN unset)
  * everyone may; with one, a request must carry it as `Authorization: Bearer <token>` or, for a
@@ -34,11 +36,11 @@ export class OpsAccess {
     return presented !== null && presented !== undefined && timingSafeEqual(sha256(presented), this.digest);
   }
 
-  /** Answers 401 `unauthorized` with the Bearer challenge. */
+  /** Answers 401 `unauthorized` with the Bearer challenge (GET: with the error body). */
   refuse(res: HttpResponse, route: string, metrics: GatewayMetrics): void {
     const exchange: HttpExchange = { res, aborted: false, responded: false, status: 0 };
     metrics.errorReturned('unauthorized');
-    respondError(exchange, 'unauthorized', undefined, undefined, { headers: { 'www-authenticate': this.challenge, 'cache-control': 'no-store' } });
+    respondError(exchange, 'unauthorized', OPS_UNAUTHORIZED_MESSAGE, undefined, { headers: { 'www-authenticate': this.challenge, 'cache-control': 'no-store' } });
     metrics.httpRequest(route, exchange.status);
   }
 

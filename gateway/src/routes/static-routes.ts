@@ -3,10 +3,10 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import type { GatewayMetrics, Logger } from '@chat/shared';
-import { respondError, type HttpExchange } from '../http/respond.js';
+import { errorStatus, restErrorBody, type ErrorCode, type GatewayMetrics, type Logger } from '@chat/shared';
+import { respondError, statusLine, type HttpExchange } from '../http/respond.js';
 import type { HttpRequest, HttpResponse, TemplatedApp } from '../uws-types.js';
-import type { OpsAccess } from './ops-page-access.js';
+import { OPS_UNAUTHORIZED_MESSAGE, type OpsAccess } from './ops-page-access.js';
 
 /**
  * The web pages the gateway serves: the chat page at `/` and the operator view at `/ops`, with
@@ -172,11 +172,12 @@ export function registerStaticRoutes(app: TemplatedApp, deps: StaticRoutesDeps):
         if (!opsAccess.allows(req)) {
           // A browser gets a small page with a token field; anything else the JSON error.
           const login = site.opsLoginPage;
+          const challenge = { 'www-authenticate': opsAccess.challenge, 'cache-control': 'no-store' };
           if (login && req.getHeader('accept').includes('text/html')) {
-            serveStatic(res, req, login, head, route, metrics, 401, { 'www-authenticate': opsAccess.challenge });
             metrics.errorReturned('unauthorized');
+            serveStatic(res, req, login, head, route, metrics, 401, challenge);
           } else {
-            opsAccess.refuse(res, route, metrics);
+            sendError(res, 'unauthorized', OPS_UNAUTHORIZED_MESSAGE, head, route, metrics, challenge);
           }
           return;
         }
@@ -199,10 +200,7 @@ function serveStatic(
   extraHeaders: Record<string, string> = {},
 ): void {
   if (!file) {
-    const exchange: HttpExchange = { res, aborted: false, responded: false, status: 0 };
-    metrics.errorReturned('not_found');
-    respondError(exchange, 'not_found', 'No such page or file.');
-    metrics.httpRequest(route, exchange.status);
+    sendError(res, 'not_found', 'No such page or file.', head, route, metrics);
     return;
   }
   const gzip = file.gzipped !== null && acceptsGzip(req.getHeader('accept-encoding'));
@@ -223,14 +221,43 @@ function serveStatic(
   if (gzip && !notModified) headers['content-encoding'] = 'gzip';
   const body = gzip ? file.gzipped! : file.body;
   const sent = notModified ? 304 : status;
+  // HEAD reports the length itself: endWithoutBody(length) aborts the process on uWS 20.30,
+  // while endWithoutBody() with the header written by hand works on every build.
+  if (head && !notModified) headers['content-length'] = String(body.byteLength);
   res.cork(() => {
     res.writeStatus(sent === 304 ? '304 Not Modified' : sent === 401 ? '401 Unauthorized' : '200 OK');
     for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
-    if (notModified) res.endWithoutBody();
-    else if (head) res.endWithoutBody(body.byteLength);
+    if (notModified || head) res.endWithoutBody();
     else res.end(body);
   });
   metrics.httpRequest(route, sent);
+}
+
+/** The catalogue's error body; for HEAD only its headers (a body there would corrupt the connection). */
+function sendError(
+  res: HttpResponse,
+  code: ErrorCode,
+  message: string,
+  head: boolean,
+  route: string,
+  metrics: GatewayMetrics,
+  headers: Record<string, string> = {},
+): void {
+  metrics.errorReturned(code);
+  if (!head) {
+    const exchange: HttpExchange = { res, aborted: false, responded: false, status: 0 };
+    respondError(exchange, code, message, undefined, { headers });
+    metrics.httpRequest(route, exchange.status);
+    return;
+  }
+  const status = errorStatus(code);
+  const length = Buffer.byteLength(JSON.stringify(restErrorBody(code, message)));
+  res.cork(() => {
+    res.writeStatus(statusLine(status)).writeHeader('content-type', 'application/json');
+    for (const [name, value] of Object.entries(headers)) res.writeHeader(name, value);
+    res.writeHeader('content-length', String(length)).endWithoutBody();
+  });
+  metrics.httpRequest(route, status);
 }
 
 function staticFile(contentType: string, content: Buffer | string, cacheControl: string): StaticFile {
