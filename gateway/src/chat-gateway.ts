@@ -18,12 +18,13 @@ import {
   type Redis,
   type TurnQueue,
 } from '@chat/shared';
+import { SessionAccess } from './auth/session-access.js';
 import { respondError } from './http/respond.js';
 import { restRoute } from './http/rest-route.js';
 import { sendMessageHandler } from './routes/message-routes.js';
 import { healthHandler, metricsHandler, statsHandler } from './routes/ops-routes.js';
 import { OpsAccess } from './routes/ops-page-access.js';
-import { createSessionHandler, getSessionHandler } from './routes/session-routes.js';
+import { createSessionHandler, createTicketHandler, getSessionHandler } from './routes/session-routes.js';
 import { StaticSite, findWebRoot, registerStaticRoutes } from './routes/static-routes.js';
 import { SessionRelay } from './session-relay.js';
 import { TurnIntake } from './turn-intake.js';
@@ -59,6 +60,7 @@ export class ChatGateway {
   private readonly relay: SessionRelay;
   private readonly sockets: SocketRegistry;
   private readonly limits: GatewayRateLimits;
+  private readonly access: SessionAccess;
   private listenSocket: us_listen_socket | null = null;
   private draining = false;
   private closing: Promise<void> | null = null;
@@ -66,6 +68,8 @@ export class ChatGateway {
 
   constructor(options: ChatGatewayOptions) {
     const config = options.config;
+    // Before any connection is opened: AUTH_REQUIRED without AUTH_SECRETS stops the gateway here.
+    SessionAccess.assertConfig(config);
     this.config = config;
     this.logger = options.logger ?? createLogger('gateway', config.log.level);
     this.gatewayId = options.gatewayId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -82,6 +86,7 @@ export class ChatGateway {
 
     const store = new SessionStore(this.redis, keys, config.session.ttlSeconds);
     this.limits = new GatewayRateLimits(this.redis, keys, config.limits);
+    this.access = SessionAccess.fromConfig(config, this.redis, keys);
     this.app = this.uwsBuild.uws.App();
     this.relay = new SessionRelay(this.subscriber, keys, this.app, this.metrics, this.logger);
     this.sockets = new SocketRegistry(store, this.metrics, this.logger, config.gateway.socketLeaseMs);
@@ -99,7 +104,8 @@ export class ChatGateway {
   private routes(store: SessionStore, intake: TurnIntake): void {
     const { config, metrics, logger } = this;
     const deps = { metrics, logger };
-    const sessionDeps = { store, sessionLimit: this.limits.sessions, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns };
+    const access = this.access;
+    const sessionDeps = { store, sessionLimit: this.limits.sessions, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns, access };
     const opsDeps = {
       redis: this.redis,
       metrics,
@@ -116,12 +122,13 @@ export class ChatGateway {
     this.app
       .post('/chat/session', restRoute('POST /chat/session', 0, createSessionHandler(sessionDeps), deps))
       .get('/chat/session/:id', restRoute('GET /chat/session/:id', 1, getSessionHandler(sessionDeps), deps))
+      .post('/chat/ticket', restRoute('POST /chat/ticket', 0, createTicketHandler(sessionDeps), deps))
       .post(
         '/chat/message',
         restRoute(
           'POST /chat/message',
           0,
-          sendMessageHandler({ intake, relay: this.relay, maxBodyBytes: config.gateway.maxBodyBytes, waitTimeoutMs: config.gateway.waitTimeoutMs }),
+          sendMessageHandler({ intake, relay: this.relay, maxBodyBytes: config.gateway.maxBodyBytes, waitTimeoutMs: config.gateway.waitTimeoutMs, access }),
           deps,
         ),
       )
@@ -141,6 +148,7 @@ export class ChatGateway {
             logger,
             accepting: () => !this.draining,
             connectLimit: this.limits.connects,
+            access,
           },
           {
             gatewayId: this.gatewayId,
@@ -155,7 +163,7 @@ export class ChatGateway {
         ),
       )
       .any('/*', (res: HttpResponse, req) => {
-        const known = ['/chat/session', '/chat/message', '/health', '/metrics', '/stats'].includes(req.getUrl());
+        const known = ['/chat/session', '/chat/message', '/chat/ticket', '/health', '/metrics', '/stats'].includes(req.getUrl());
         const exchange = { res, aborted: false, responded: false, status: 0 };
         res.onAborted(() => {
           exchange.aborted = true;

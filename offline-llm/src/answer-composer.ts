@@ -47,10 +47,17 @@ const WORD = /[\p{L}\p{N}]+/gu;
 
 /** Composes the answer to the last user message; deterministic. */
 export function composeAnswer(messages: readonly PromptMessage[]): string {
+  return `${OFFLINE_NOTICE} ${composeGroundedAnswer(messages)}`;
+}
+
+/**
+ * The answer without the offline notice: the worker also uses it as its labelled fallback when
+ * the real LLM fails, so the default install and the fallback give the same grounded answer.
+ */
+export function composeGroundedAnswer(messages: readonly PromptMessage[]): string {
   const question = extractQuestion(messages);
   const passages = extractPassages(messages);
-  const body = passages.length > 0 ? extractiveAnswer(question, passages) : supportAnswer(question);
-  return `${OFFLINE_NOTICE} ${body}`;
+  return passages.length > 0 ? extractiveAnswer(question, passages) : supportAnswer(question);
 }
 
 /** Passages from the system messages and the last user message, first occurrence of each `[n]`. */

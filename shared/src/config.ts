@@ -63,6 +63,31 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    auth: Type.Object(
+      {
+        required: Type.Boolean({
+          default: false,
+          description: 'sockets, POST /chat/message and GET /chat/session/:id need the session token (the deploy manifests set true)',
+        }),
+        secrets: Type.Optional(
+          Type.String({
+            // `kid:base64secret,kid:base64secret`: parsed and checked by parseAuthSecrets, whose
+            // messages never repeat a secret.
+            minLength: 1,
+            description: 'token signing keys by key id; the first signs, all verify (rotation); unset = no tokens issued',
+          }),
+        ),
+        issuer: Type.String({ minLength: 1, default: 'scalable-chatbot-svc', description: 'iss of issued tokens, checked on verify' }),
+        audience: Type.String({ minLength: 1, default: 'chat', description: 'aud of issued tokens, checked on verify' }),
+        tokenTtlSeconds: PositiveInt(86_400, 'lifetime of a session token', 30 * 86_400),
+        ticketTtlSeconds: PositiveInt(30, 'lifetime of a single-use socket ticket', 600),
+        allowedOrigins: Type.String({
+          default: '',
+          description: 'comma-separated origins browser sockets may come from (empty = any)',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     worker: Type.Object(
       {
         concurrency: PositiveInt(200, 'turns one worker process streams at once', 10_000),
@@ -86,6 +111,7 @@ export const ConfigSchema = Type.Object(
         idleTimeoutMs: PositiveInt(20_000, 'longest silence between two streamed chunks'),
         maxTokens: PositiveInt(800, 'max_tokens of one answer'),
         temperature: Type.Number({ minimum: 0, maximum: 2, default: 0.3 }),
+        fallback: Type.Boolean({ default: true, description: 'when the LLM fails, answer with the grounded extractive answer (labelled) instead of an error' }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -106,6 +132,18 @@ export const ConfigSchema = Type.Object(
         answerTokens: PositiveInt(120, 'offline model: tokens per answer (upper bound)', 100_000),
         fillToAnswerTokens: Type.Boolean({ default: false, description: 'offline model: pad every answer to exactly answerTokens (benchmarks)' }),
         allowRequestOverrides: Type.Boolean({ default: false, description: 'offline model: honour x-offline-* pacing headers (benchmarks)' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    context: Type.Object(
+      {
+        agentUrl: Url('flight data service (POST /get_flight_context); unset = the bundled flight schedule'),
+        retrievalUrl: Url('policy search service (POST /search); unset = the bundled policy documents (BM25)'),
+        retrievalK: PositiveInt(3, 'policy passages retrieved per question', 20),
+        policyTimeoutMs: PositiveInt(1500, 'timeout of one policy search'),
+        flightTimeoutMs: PositiveInt(1500, 'timeout of one flight lookup'),
+        breakerThreshold: PositiveInt(5, 'consecutive failures that open a context source circuit breaker'),
+        breakerHalfOpenMs: PositiveInt(10_000, 'how long an open breaker waits before one trial call'),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -150,6 +188,13 @@ export const ENV_TABLE = [
   ['SOCKET_LEASE_MS', 'gateway.socketLeaseMs'],
   ['OPS_ENABLED', 'ops.enabled'],
   ['OPS_TOKEN', 'ops.token'],
+  ['AUTH_REQUIRED', 'auth.required'],
+  ['AUTH_SECRETS', 'auth.secrets'],
+  ['AUTH_ISSUER', 'auth.issuer'],
+  ['AUTH_AUDIENCE', 'auth.audience'],
+  ['AUTH_TOKEN_TTL_SECONDS', 'auth.tokenTtlSeconds'],
+  ['AUTH_TICKET_TTL_SECONDS', 'auth.ticketTtlSeconds'],
+  ['ALLOWED_ORIGINS', 'auth.allowedOrigins'],
   ['WORKER_CONCURRENCY', 'worker.concurrency'],
   ['WORKER_METRICS_HOST', 'worker.metricsHost'],
   ['WORKER_METRICS_PORT', 'worker.metricsPort'],
@@ -166,6 +211,7 @@ export const ENV_TABLE = [
   ['LLM_IDLE_TIMEOUT_MS', 'llm.idleTimeoutMs'],
   ['LLM_MAX_TOKENS', 'llm.maxTokens'],
   ['LLM_TEMPERATURE', 'llm.temperature'],
+  ['LLM_FALLBACK', 'llm.fallback'],
   ['SESSION_TTL', 'session.ttlSeconds'],
   ['HISTORY_MAX_TURNS', 'session.historyMaxTurns'],
   ['CACHE_TTL', 'session.cacheTtlSeconds'],
@@ -176,6 +222,13 @@ export const ENV_TABLE = [
   ['OFFLINE_LLM_ANSWER_TOKENS', 'offlineLlm.answerTokens'],
   ['OFFLINE_LLM_FILL', 'offlineLlm.fillToAnswerTokens'],
   ['OFFLINE_LLM_ALLOW_OVERRIDES', 'offlineLlm.allowRequestOverrides'],
+  ['AGENT_URL', 'context.agentUrl'],
+  ['RETRIEVAL_URL', 'context.retrievalUrl'],
+  ['RETRIEVAL_K', 'context.retrievalK'],
+  ['CONTEXT_POLICY_TIMEOUT_MS', 'context.policyTimeoutMs'],
+  ['CONTEXT_FLIGHT_TIMEOUT_MS', 'context.flightTimeoutMs'],
+  ['CONTEXT_BREAKER_THRESHOLD', 'context.breakerThreshold'],
+  ['CONTEXT_BREAKER_HALF_OPEN_MS', 'context.breakerHalfOpenMs'],
   ['TURNS_PER_MINUTE', 'limits.turnsPerMinute'],
   ['WS_CONNECTS_PER_MINUTE_PER_ADDRESS', 'limits.connectsPerMinutePerAddress'],
   ['SESSIONS_PER_MINUTE_PER_ADDRESS', 'limits.sessionsPerMinutePerAddress'],
@@ -223,12 +276,95 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
       const envName = envByPath.get(fullPath);
       const shown = envName ? `${envName} (${fullPath})` : fullPath;
       const [section, key] = fullPath.split('.');
-      const got = section && key ? raw[section]?.[key] : undefined;
+      const got = section && key && !SECRET_PATHS.has(fullPath) ? raw[section]?.[key] : undefined;
       return `${shown}: ${err.message ?? 'is invalid'}${got !== undefined ? ` (got ${JSON.stringify(got)})` : ''}`;
     });
     throw new ConfigError(problems);
   }
-  return deepFreeze(raw as unknown as Config);
+  const config = raw as unknown as Config;
+  const authProblems = [...authSecretsProblems(config.auth.secrets), ...allowedOriginsProblems(config.auth.allowedOrigins)];
+  if (authProblems.length > 0) throw new ConfigError(authProblems);
+  return deepFreeze(config);
+}
+
+/** Config paths whose values are never repeated in an error message (they would reach logs). */
+const SECRET_PATHS = new Set(['auth.secrets', 'ops.token', 'llm.apiKey']);
+
+/** One key of session tokens: its id (the JWT `kid` header) and its HMAC secret. */
+export interface AuthKey {
+  kid: string;
+  secret: Uint8Array;
+}
+
+/** Shortest HMAC secret accepted: the hash size of HS256 (RFC 7518 §3.2). */
+export const MIN_AUTH_SECRET_BYTES = 32;
+
+/**
+ * Parses AUTH_SECRETS, `kid:base64secret,kid:base64secret`, in order: the first key signs, every
+ * key verifies (rotation: add the new key first, drop the old one once its tokens have expired).
+ * Secrets may be base64 or base64url. Unset = no keys. Throws ConfigError naming the bad entry by
+ * position and key id, never its secret.
+ */
+export function parseAuthSecrets(text: string | undefined): AuthKey[] {
+  const problems = authSecretsProblems(text);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return splitAuthSecrets(text).map(({ kid, encoded }) => ({ kid, secret: new Uint8Array(Buffer.from(encoded, 'base64')) }));
+}
+
+function splitAuthSecrets(text: string | undefined): Array<{ kid: string; encoded: string }> {
+  if (text === undefined || text.trim() === '') return [];
+  return text.split(',').map((entry) => {
+    const colon = entry.indexOf(':');
+    return colon === -1 ? { kid: '', encoded: '' } : { kid: entry.slice(0, colon).trim(), encoded: entry.slice(colon + 1).trim() };
+  });
+}
+
+function authSecretsProblems(text: string | undefined): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  splitAuthSecrets(text).forEach(({ kid, encoded }, index) => {
+    const where = `AUTH_SECRETS (auth.secrets): entry ${index + 1}`;
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(kid) || encoded === '') {
+      problems.push(`${where}: must be kid:base64secret, the kid of 1-64 of A-Za-z0-9_.-`);
+    } else if (seen.has(kid)) {
+      problems.push(`${where}: key id ${JSON.stringify(kid)} is listed twice`);
+    } else if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) {
+      problems.push(`${where} (${kid}): the secret must be base64 or base64url`);
+    } else if (Buffer.from(encoded, 'base64').byteLength < MIN_AUTH_SECRET_BYTES) {
+      problems.push(`${where} (${kid}): the secret must decode to at least ${MIN_AUTH_SECRET_BYTES} bytes (e.g. openssl rand -base64 32)`);
+    }
+    seen.add(kid);
+  });
+  return problems;
+}
+
+/**
+ * ALLOWED_ORIGINS as a list of normalised origins (`scheme://host[:port]`, lower case, no
+ * trailing slash). Empty = every origin is allowed.
+ */
+export function parseAllowedOrigins(text: string): string[] {
+  return text
+    .split(',')
+    .map((origin) => origin.trim().toLowerCase().replace(/\/+$/, ''))
+    .filter((origin) => origin !== '');
+}
+
+function allowedOriginsProblems(text: string): string[] {
+  return parseAllowedOrigins(text)
+    .filter((origin) => !/^[a-z][a-z0-9+.-]*:\/\/[^/\s?#]+$/.test(origin))
+    .map((origin) => `ALLOWED_ORIGINS (auth.allowedOrigins): ${JSON.stringify(origin)} is not an origin (scheme://host[:port])`);
+}
+
+/**
+ * What a gateway refuses to start with: AUTH_REQUIRED without a key to verify tokens with. Checked
+ * by the gateway, not by loadConfig, so a worker sharing the gateway's environment is not stopped
+ * by a setting it does not use.
+ */
+export function gatewayAuthProblems(config: Config): string[] {
+  if (config.auth.required && splitAuthSecrets(config.auth.secrets).length === 0) {
+    return ['AUTH_SECRETS (auth.secrets): must be set when AUTH_REQUIRED=true (kid:base64secret of at least 32 bytes, e.g. main:$(openssl rand -base64 32))'];
+  }
+  return [];
 }
 
 function isBooleanPath(section: string, key: string): boolean {

@@ -11,7 +11,8 @@ export const ERRORS = {
   empty_message: { status: 400, message: 'The message is empty.' },
   message_too_long: { status: 400, message: 'The message is longer than the limit.' },
   invalid_id: { status: 400, message: 'Ids must match [A-Za-z0-9_-]{1,64}.' },
-  unauthorized: { status: 401, message: 'This needs the operator token (Authorization: Bearer, or ?token=).' },
+  unauthorized: { status: 401, message: 'This needs a valid token (Authorization: Bearer <token>).' },
+  forbidden: { status: 403, message: 'This token does not give access to this session.' },
   not_found: { status: 404, message: 'No such route.' },
   method_not_allowed: { status: 405, message: 'Method not allowed on this route.' },
   session_not_found: { status: 404, message: 'Session not found.' },
@@ -96,6 +97,10 @@ export const CloseCode = {
   internalError: 1011,
   tryAgainLater: 1013,
   badRequest: 4400,
+  /** No valid session token or ticket (AUTH_REQUIRED), or the ticket was already used. */
+  unauthorized: 4401,
+  /** The token or ticket is for another session, or the Origin is not allowed. */
+  forbidden: 4403,
   sessionNotFound: 4404,
   tooManyConnections: 4429,
   slowConsumer: 4408,

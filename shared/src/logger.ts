@@ -17,6 +17,13 @@ export const REDACTED_LOG_PATHS = [
   '*.customer_email',
   'req.headers.authorization',
   'headers.authorization',
+  // Session tokens and socket tickets are credentials (nothing logs them; this is the backstop).
+  'authorization',
+  'token',
+  'ticket',
+  '*.authorization',
+  '*.token',
+  '*.ticket',
 ];
 
 /** The pino logger of one process: JSON lines, bound to the service and process role. */

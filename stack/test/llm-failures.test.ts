@@ -26,9 +26,27 @@ t.test('a transient 500 is retried; the client sees one clean answer', async (t)
   t.equal(socket.frames.filter((f) => f.type === 'error').length, 0, 'no error reached the client');
 });
 
-t.test('a 500 that persists ends the turn with one llm_unavailable error after all attempts; the next turn still runs', async (t) => {
-  const llm = await startScriptedLlm(t, ['status-500', 'status-500', 'ok']);
+t.test('a 500 that persists is answered with the labelled grounded fallback after all attempts', async (t) => {
+  const llm = await startScriptedLlm(t, ['status-500']);
   const stack = await startInProcessStack(t, { config: { llm: { baseUrl: llm.baseUrl }, worker: { jobAttempts: 2 } } });
+  const socket = await TestSocket.open(stack.wsUrl(await createSession(stack.httpUrl()), 'c'));
+  t.teardown(() => socket.close());
+  socket.send({ message: 'How much checked baggage can I take in economy?' });
+  const { chunks, end } = await socket.turn(null);
+  t.equal(end.type, 'complete', 'the customer still gets an answer');
+  const metadata = end.metadata as { fallback?: boolean; model: string; sources?: Array<{ source: string }> };
+  t.equal(metadata.fallback, true);
+  t.equal(metadata.model, 'grounded-fallback');
+  t.match(String(end.content), /^\(Our assistant is unavailable right now; this answer is taken directly from our documents/);
+  t.match(String(end.content), /\[\d\]/, 'it cites the passages it quotes');
+  t.ok(metadata.sources?.some((s) => s.source.includes('baggage')), 'grounded on the baggage policy');
+  t.equal(chunks.map((c) => c.content).join(''), end.content);
+  t.equal(llm.requests, 2, 'both attempts were made first');
+});
+
+t.test('with the fallback off, a 500 that persists ends the turn with one llm_unavailable error; the next turn still runs', async (t) => {
+  const llm = await startScriptedLlm(t, ['status-500', 'status-500', 'ok']);
+  const stack = await startInProcessStack(t, { config: { llm: { baseUrl: llm.baseUrl, fallback: false }, worker: { jobAttempts: 2 } } });
   const socket = await TestSocket.open(stack.wsUrl(await createSession(stack.httpUrl()), 'c'));
   t.teardown(() => socket.close());
   socket.send({ message: 'first' });
@@ -46,7 +64,7 @@ t.test('a 500 that persists ends the turn with one llm_unavailable error after a
 
 t.test('a 400 is not retried', async (t) => {
   const llm = await startScriptedLlm(t, ['status-400']);
-  const stack = await startInProcessStack(t, { config: { llm: { baseUrl: llm.baseUrl }, worker: { jobAttempts: 3 } } });
+  const stack = await startInProcessStack(t, { config: { llm: { baseUrl: llm.baseUrl, fallback: false }, worker: { jobAttempts: 3 } } });
   const socket = await TestSocket.open(stack.wsUrl(await createSession(stack.httpUrl()), 'c'));
   t.teardown(() => socket.close());
   socket.send({ message: 'Hello' });

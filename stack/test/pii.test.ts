@@ -28,7 +28,7 @@ t.test('the LLM and the logs see placeholders; the user sees their own data', as
   for (const secret of SECRETS) t.notOk(sentToLlm.includes(secret), `the LLM never saw ${secret}`);
   t.notOk(sentToLlm.includes('Ana Smith'), "nor the customer's name from the session");
   const userMessage = llm.bodies[0]!.messages.at(-1)!.content;
-  t.equal(userMessage, 'Please email [EMAIL_1] or text [PHONE_1] — card [CARD_1], passport [PASSPORT_1].');
+  t.equal(userMessage, 'Customer message:\nPlease email [EMAIL_1] or text [PHONE_1] — card [CARD_1], passport [PASSPORT_1].');
 
   t.equal(end.content, message, 'the echoed placeholders were restored for the user');
   t.equal(chunks.map((c) => c.content).join(''), end.content);
@@ -57,5 +57,6 @@ t.test("data the user did not write is removed from the answer before it reaches
   t.equal(end.content, 'Contact our agent [email removed] or [phone removed].');
   t.ok(published.length > 2, 'frames went through Redis');
   const onTheWire = published.join('');
-  for (const fragment of ['bob', 'jones', 'airline.example', '379', '1234']) t.notOk(onTheWire.includes(fragment), `Redis never carried "${fragment}"`);
+  // Number fragments are checked with their spacing: timestamps and timings carry digits too.
+  for (const fragment of ['bob', 'jones', 'airline.example', '9 379', '379 1234', '+64']) t.notOk(onTheWire.includes(fragment), `Redis never carried "${fragment}"`);
 });

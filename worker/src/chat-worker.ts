@@ -21,7 +21,9 @@ import {
   type TurnJobData,
   type TurnQueue,
 } from '@chat/shared';
+import { ContextAssembler, createContextSources } from './context/index.js';
 import { LlmClient } from './llm-client.js';
+import { ResponseCache } from './response-cache.js';
 import { MetricsServer } from './metrics-server.js';
 import { TurnProcessor } from './turn-processor.js';
 
@@ -87,6 +89,8 @@ export class ChatWorker {
         metrics: this.metrics,
         logger: this.logger,
         worker: () => this.worker,
+        context: this.createContextAssembler(),
+        cache: new ResponseCache(this.publisher, this.keys, config.session.cacheTtlSeconds),
         tokenBudget:
           config.limits.llmTokensPerMinute > 0
             ? new RedisRateLimit(this.publisher, this.keys.rateLimitPrefix('llm-tokens'), config.limits.llmTokensPerMinute, 60)
@@ -101,6 +105,7 @@ export class ChatWorker {
         turnWaitRetryMs: config.worker.turnWaitRetryMs,
         offlineModel: usesOfflineModel(config),
         maxTokens: config.llm.maxTokens,
+        fallback: config.llm.fallback,
       },
     );
     this.worker = new Worker<TurnJobData, void, 'turn'>(TURN_QUEUE_NAME, processor.process, {
@@ -125,6 +130,28 @@ export class ChatWorker {
       { concurrency: config.worker.concurrency, model: config.llm.model, llm: llmBaseUrl(config) ?? 'https://api.openai.com/v1', metrics_port: this.metricsPort },
       'worker started',
     );
+  }
+
+  /**
+   * Policy search and flight status: the bundled data sets unless RETRIEVAL_URL / AGENT_URL
+   * point to services, each behind a timeout and a circuit breaker.
+   */
+  private createContextAssembler(): ContextAssembler {
+    const { context } = this.config;
+    const sources = createContextSources({
+      ...(context.agentUrl ? { agentUrl: context.agentUrl } : {}),
+      ...(context.retrievalUrl ? { retrievalUrl: context.retrievalUrl } : {}),
+    });
+    return new ContextAssembler({
+      policy: sources.policy,
+      flight: sources.flight,
+      k: context.retrievalK,
+      policyTimeoutMs: context.policyTimeoutMs,
+      flightTimeoutMs: context.flightTimeoutMs,
+      breakerThreshold: context.breakerThreshold,
+      halfOpenAfterMs: context.breakerHalfOpenMs,
+      onBreakerStateChange: (source, state) => this.logger.warn({ source, state }, 'context source circuit breaker changed state'),
+    });
   }
 
   async health(): Promise<{ healthy: boolean; redis_status: string; running: boolean; active_turns: number }> {

@@ -4,7 +4,6 @@ import {
   PiiVault,
   RedisKeys,
   SessionStore,
-  StreamScrubber,
   type CompleteMetadata,
   type ErrorCode,
   type HistoryEntry,
@@ -15,9 +14,12 @@ import {
   type TurnQueue,
   type WorkerMetrics,
 } from '@chat/shared';
-import { ChunkCoalescer } from './chunk-coalescer.js';
+import { composeGroundedAnswer } from '@chat/offline-llm';
+import { AnswerStreamer, type ProducedAnswer } from './answer-streamer.js';
+import { formatContextBlock, passageSources, type AssembledContext, type ContextAssembler } from './context/index.js';
 import { classifyLlmError, type LlmClient } from './llm-client.js';
-import { buildPrompt, type ChatMessage, type HistoryBudget } from './prompt-builder.js';
+import { PROMPT_VERSION, buildPrompt, type ChatMessage, type HistoryBudget } from './prompt-builder.js';
+import { normaliseQuestion, type CacheKey, type ResponseCache } from './response-cache.js';
 import { tokenCounterFor } from './token-counter.js';
 import { TurnPublisher } from './turn-publisher.js';
 
@@ -38,7 +40,12 @@ export interface TurnProcessorOptions {
   offlineModel: boolean;
   /** max_tokens of one answer: reserved from the token budget before each call. */
   maxTokens: number;
+  /** Answer with the grounded extractive answer when the LLM fails for good. */
+  fallback: boolean;
 }
+
+/** How a fallback answer introduces itself, so nobody mistakes it for the assistant's own words. */
+export const FALLBACK_NOTICE = '(Our assistant is unavailable right now; this answer is taken directly from our documents and flight data.)';
 
 export interface TurnProcessorDeps {
   redis: Redis;
@@ -52,6 +59,9 @@ export interface TurnProcessorDeps {
   worker: () => Worker<TurnJobData, void, 'turn'> | null;
   /** LLM tokens per minute shared by all workers; null = no limit. */
   tokenBudget: RedisRateLimit | null;
+  /** Policy passages and flight facts for the prompt. */
+  context: ContextAssembler;
+  cache: ResponseCache;
 }
 
 /**
@@ -94,50 +104,70 @@ export class TurnProcessor {
 
   private async answer(job: Job<TurnJobData, void, 'turn'>, publisher: TurnPublisher, startedAt: number, log: Logger): Promise<void> {
     const data = job.data;
-    const { store, llm, metrics } = this.deps;
+    const { store, metrics } = this.deps;
     const loaded = await store.getWithHistory(data.session_id, this.options.promptHistoryTurns);
     if (!loaded) throw new TurnError('session_not_found', 'The session expired before the turn was answered.');
+
+    // Personal data is replaced before the question reaches the context sources, the cache key,
+    // the LLM or a log line.
     const vault = new PiiVault();
-    const messages = buildPrompt(loaded.session.context, loaded.history, data.message, vault, this.historyBudget);
-    // Restores the user's own data in the answer and removes anyone else's, before publishing.
-    const scrubber = new StreamScrubber(vault);
-
-    await this.reserveTokens(messages);
-
-    let lastChunkAt: number | null = null;
-    const coalescer = new ChunkCoalescer(this.options.chunkWindowMs, (text) => {
-      const now = performance.now();
-      if (lastChunkAt === null) metrics.markFirstChunk(Date.now() - data.accepted_at);
-      metrics.chunkPublished(lastChunkAt === null ? null : now - lastChunkAt);
-      lastChunkAt = now;
-      publisher.chunk(text);
-    });
+    const question = vault.scrub(data.message);
     const abort = new AbortController();
-    let result;
-    try {
-      result = await llm.stream(messages, abort.signal, (token) => coalescer.push(scrubber.push(token)));
-    } catch (err) {
-      coalescer.discard();
-      throw err;
+    const session = loaded.session.context;
+    const context = await this.deps.context.assemble({ message: question, session: { flight_no: session.flight_no, date: session.date } }, abort.signal);
+    const messages = buildPrompt(session, loaded.history, data.message, vault, this.historyBudget, formatContextBlock(context));
+    const grounding: Pick<CompleteMetadata, 'query_type' | 'sources' | 'context_status'> = {
+      query_type: context.queryType,
+      sources: passageSources(context),
+      context_status: { ...context.sourcesStatus },
+    };
+
+    const streamer = new AnswerStreamer(publisher, metrics, data.accepted_at, this.options.chunkWindowMs);
+    const cacheKey = this.cacheKeyFor(question, vault, context, data.session_id);
+    let produced: ProducedAnswer;
+    let extra: Partial<CompleteMetadata> = {};
+    if (!cacheKey) {
+      metrics.cacheLookup('bypass');
+      ({ produced, extra } = await this.generate(job, streamer, messages, vault, abort.signal, log));
+    } else {
+      const claim = (await this.deps.cache.get(cacheKey)) ?? (await this.deps.cache.acquire(cacheKey, abort.signal));
+      if (claim !== 'compute') {
+        metrics.cacheLookup('hit', claim.metadata.prompt_tokens + claim.metadata.completion_tokens);
+        produced = streamer.fromText(claim.content, claim.metadata.model);
+        extra = { from_cache: true };
+      } else {
+        metrics.cacheLookup('miss');
+        try {
+          ({ produced, extra } = await this.generate(job, streamer, messages, vault, abort.signal, log));
+          // Only whole, real answers are shared: never a fallback, a cut-off or a failed one.
+          if (!extra.fallback && produced.finishReason === 'stop' && publisher.text.length > 0 && vault.size === 0) {
+            await this.deps.cache.set(cacheKey, {
+              content: publisher.text,
+              metadata: { model: produced.model, prompt_tokens: produced.promptTokens, completion_tokens: produced.completionTokens, ...grounding },
+            });
+          }
+        } finally {
+          await this.deps.cache.release(cacheKey);
+        }
+      }
     }
-    coalescer.push(scrubber.end());
-    coalescer.end();
-    if (result.ttftMs !== null) metrics.markLlmFirstToken(result.ttftMs);
 
     const finishedAt = Date.now();
     const metadata: CompleteMetadata = {
-      model: result.model,
-      tokens_used: result.promptTokens + result.completionTokens,
-      prompt_tokens: result.promptTokens,
-      completion_tokens: result.completionTokens,
-      ttft_ms: round(result.ttftMs ?? 0),
+      model: produced.model,
+      tokens_used: produced.promptTokens + produced.completionTokens,
+      prompt_tokens: produced.promptTokens,
+      completion_tokens: produced.completionTokens,
+      ttft_ms: round(produced.ttftMs ?? 0),
       response_time_ms: finishedAt - data.accepted_at,
       queue_wait_ms: startedAt - data.accepted_at,
       chunks: publisher.chunkCount,
       offline_model: this.options.offlineModel,
+      ...grounding,
+      ...extra,
     };
     await publisher.complete(metadata);
-    metrics.turnCompleted(finishedAt - data.accepted_at, result.promptTokens, result.completionTokens);
+    metrics.turnCompleted(finishedAt - data.accepted_at, produced.promptTokens, produced.completionTokens);
 
     const entry: HistoryEntry = {
       message_id: data.message_id,
@@ -156,7 +186,59 @@ export class TurnProcessor {
     );
     if (!appended) log.warn('turn was already in history (job ran twice); kept the first');
     await this.releaseSession(data);
-    log.debug({ chunks: publisher.chunkCount, tokens: result.completionTokens }, 'turn answered');
+    log.debug({ chunks: publisher.chunkCount, tokens: produced.completionTokens, from_cache: extra.from_cache ?? false }, 'turn answered');
+  }
+
+  /**
+   * The answer from the LLM; when the LLM fails for good before anything was sent (and the
+   * fallback is on), the grounded extractive answer from the same context instead, labelled.
+   */
+  private async generate(
+    job: Job<TurnJobData, void, 'turn'>,
+    streamer: AnswerStreamer,
+    messages: ChatMessage[],
+    vault: PiiVault,
+    signal: AbortSignal,
+    log: Logger,
+  ): Promise<{ produced: ProducedAnswer; extra: Partial<CompleteMetadata> }> {
+    await this.reserveTokens(messages);
+    try {
+      return { produced: await streamer.fromLlm(this.deps.llm, messages, vault, signal), extra: {} };
+    } catch (err) {
+      if (!this.options.fallback || this.willRetry(job, err) || streamer.sentAnything) throw err;
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'LLM failed; answering with the grounded fallback');
+      this.deps.metrics.fallbackAnswer();
+      const text = `${FALLBACK_NOTICE} ${vault.restore(composeGroundedAnswer(messages))}`;
+      return { produced: streamer.fromText(text, 'grounded-fallback'), extra: { fallback: true } };
+    }
+  }
+
+  /** Whether BullMQ will try this turn again (a wait or a transient error with attempts left). */
+  private willRetry(job: Job<TurnJobData, void, 'turn'>, err: unknown): boolean {
+    if (err instanceof BudgetWait) return true;
+    const kind = classifyLlmError(err);
+    if (kind.kind === 'rate_limited') return this.deps.worker() !== null;
+    return kind.kind === 'transient' && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+  }
+
+  /**
+   * The cache key of this answer, or null when it must not be cached: a degraded context (the
+   * answer says a source was missing). Answers shared by every session only when they used no
+   * personal data and no flight record; otherwise they are kept for this session alone.
+   */
+  private cacheKeyFor(question: string, vault: PiiVault, context: AssembledContext, sessionId: string): CacheKey | null {
+    if (context.sourcesStatus.policy === 'degraded' || context.sourcesStatus.flight === 'degraded') return null;
+    const dataVersions: Record<string, string> = {};
+    if (context.dataVersions.policy) dataVersions.policy = context.dataVersions.policy;
+    if (context.dataVersions.flight) dataVersions.flight = context.dataVersions.flight;
+    const shared = vault.size === 0 && context.flight === null && context.flightQuery === null;
+    return this.deps.cache.key({
+      question: normaliseQuestion(question),
+      model: this.deps.llm.model,
+      promptVersion: PROMPT_VERSION,
+      dataVersions,
+      sessionId: shared ? null : sessionId,
+    });
   }
 
   /**

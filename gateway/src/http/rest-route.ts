@@ -9,7 +9,8 @@ export interface RestRequest {
   url: string;
   query: URLSearchParams;
   params: string[];
-  headers: { contentType: string; contentLength: string; accept: string };
+  /** `authorization` carries a bearer credential: read it, never log it. */
+  headers: { contentType: string; contentLength: string; accept: string; authorization: string };
   /** The client's IP address as text (the peer of the TCP connection). */
   remoteAddress: string;
 }
@@ -38,6 +39,7 @@ export function restRoute(route: string, paramCount: number, handler: RestHandle
         contentType: req.getHeader('content-type'),
         contentLength: req.getHeader('content-length'),
         accept: req.getHeader('accept'),
+        authorization: req.getHeader('authorization'),
       },
       remoteAddress: remoteAddressOf(res),
     };
@@ -69,6 +71,8 @@ function handleError(exchange: HttpExchange, err: unknown, deps: { metrics: Gate
     respondError(exchange, err.code, err.message, err.fields, {
       closeConnection,
       ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+      // RFC 6750: a 401 names the scheme it wants.
+      ...(err.code === 'unauthorized' ? { headers: { 'www-authenticate': 'Bearer realm="chat"', 'cache-control': 'no-store' } } : {}),
     });
     return;
   }

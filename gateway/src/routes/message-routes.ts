@@ -10,6 +10,7 @@ import {
   type MessageAcceptedResponse,
   type MessageAnsweredResponse,
 } from '@chat/shared';
+import type { SessionAccess } from '../auth/session-access.js';
 import { readJsonBody } from '../http/read-body.js';
 import { respondJson, statusLine, type HttpExchange } from '../http/respond.js';
 import type { RestRequest } from '../http/rest-route.js';
@@ -21,6 +22,8 @@ export interface MessageRoutesDeps {
   relay: SessionRelay;
   maxBodyBytes: number;
   waitTimeoutMs: number;
+  /** With AUTH_REQUIRED, the bearer token must be the body's session's. */
+  access: SessionAccess;
 }
 
 type Delivery = 'none' | 'wait' | 'sse';
@@ -47,6 +50,8 @@ export function sendMessageHandler(deps: MessageRoutesDeps) {
     const checked = validators.sendMessage(body);
     if (!checked.ok) throw new ServiceError('validation_failed', 'The message request has invalid fields.', checked.fields);
     const input = checked.value;
+    // After the body is read: the session id to check the token against is in it.
+    await deps.access.checkRest(request.headers.authorization, input.session_id);
 
     if (delivery === 'none') {
       const accepted = await deps.intake.accept({

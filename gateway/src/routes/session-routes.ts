@@ -8,7 +8,9 @@ import {
   type GetSessionResponse,
   type RedisRateLimit,
   type SessionStore,
+  type SocketTicketResponse,
 } from '@chat/shared';
+import type { SessionAccess } from '../auth/session-access.js';
 import { readJsonBody } from '../http/read-body.js';
 import { respondJson, type HttpExchange } from '../http/respond.js';
 import type { RestRequest } from '../http/rest-route.js';
@@ -19,9 +21,17 @@ export interface SessionRoutesDeps {
   sessionLimit: RedisRateLimit;
   maxBodyBytes: number;
   historyMaxTurns: number;
+  /** Tokens, tickets and who may read a session. */
+  access: SessionAccess;
 }
 
-/** `POST /chat/session`: creates a session; 409 if the requested id is taken. */
+/** Credentials must not be cached by browsers or proxies. */
+const NO_STORE = { 'cache-control': 'no-store' };
+
+/**
+ * `POST /chat/session`: creates a session; 409 if the requested id is taken. With AUTH_SECRETS
+ * set the answer also carries the session's token (`token`, `token_expires_at`).
+ */
 export function createSessionHandler(deps: SessionRoutesDeps) {
   return async (exchange: HttpExchange, request: RestRequest): Promise<void> => {
     const body = await readJsonBody(exchange, request.headers, deps.maxBodyBytes);
@@ -42,7 +52,14 @@ export function createSessionHandler(deps: SessionRoutesDeps) {
     // Never overwrite: the id may belong to someone else's live session.
     if (!created) throw new ServiceError('session_exists');
     const response: CreateSessionResponse = { session_id: sessionId, status: 'created', context };
-    respondJson(exchange, 200, response);
+    const issued = await deps.access.issueToken(sessionId);
+    if (!issued) {
+      respondJson(exchange, 200, response);
+      return;
+    }
+    response.token = issued.token;
+    response.token_expires_at = issued.expiresAt.toISOString();
+    respondJson(exchange, 200, response, NO_STORE);
   };
 }
 
@@ -51,9 +68,19 @@ export function getSessionHandler(deps: SessionRoutesDeps) {
   return async (exchange: HttpExchange, request: RestRequest): Promise<void> => {
     const sessionId = request.params[0] ?? '';
     if (!isValidId(sessionId)) throw new ServiceError('invalid_id');
+    await deps.access.checkRest(request.headers.authorization, sessionId);
     const found = await deps.store.getWithHistory(sessionId, deps.historyMaxTurns);
     if (!found) throw new ServiceError('session_not_found');
     const response: GetSessionResponse = { session_id: sessionId, context: found.session.context, history: found.history };
     respondJson(exchange, 200, response);
+  };
+}
+
+/** `POST /chat/ticket` (Authorization: Bearer <token>): a single-use ticket for the socket URL. */
+export function createTicketHandler(deps: Pick<SessionRoutesDeps, 'access'>) {
+  return async (exchange: HttpExchange, request: RestRequest): Promise<void> => {
+    const { ticket, expiresIn } = await deps.access.issueTicket(request.headers.authorization);
+    const response: SocketTicketResponse = { ticket, expires_in: expiresIn };
+    respondJson(exchange, 200, response, NO_STORE);
   };
 }

@@ -11,6 +11,7 @@ import {
   type RedisRateLimit,
   type SessionStore,
 } from '@chat/shared';
+import type { SessionAccess, SocketCredentials } from '../auth/session-access.js';
 import { remoteAddressOf } from '../http/remote-address.js';
 import type { SessionRelay } from '../session-relay.js';
 import type { TurnIntake } from '../turn-intake.js';
@@ -43,13 +44,20 @@ export interface ChatSocketDeps {
   accepting: () => boolean;
   /** Connection attempts per client address. */
   connectLimit: RedisRateLimit;
+  /** Origin allow-list and, with AUTH_REQUIRED, the session token or ticket. */
+  access: SessionAccess;
 }
 
 /**
  * The WebSocket route `/ws/:sessionId/:clientId`: claims a slot for the socket in Redis during
  * the upgrade, joins the session's topic on open, turns inbound frames into chat turns or pongs,
- * and cleans up on close. Refusals (bad ids, unknown session, session full) still upgrade, so the
- * client reads a clear error frame before the 4xxx close code.
+ * and cleans up on close. Refusals (bad ids, unknown session, session full, a missing or wrong
+ * token or ticket: 4401/4403, an Origin not on ALLOWED_ORIGINS: 4403) still upgrade, so the
+ * client reads a clear error frame before the 4xxx close code: a browser cannot read the HTTP
+ * status of a refused upgrade. A refused socket never joins its session's topic nor claims a slot.
+ *
+ * Upgrade checks, in order: draining → ids → connection attempts per address → origin and
+ * credentials → the session's socket slot (existence, per-session limit).
  */
 export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOptions): WebSocketBehavior<SocketData> {
   const budget = new InboundBudget(options.framesPerSecond);
@@ -62,6 +70,12 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
     const secKey = req.getHeader('sec-websocket-key');
     const secProtocol = req.getHeader('sec-websocket-protocol');
     const secExtensions = req.getHeader('sec-websocket-extensions');
+    // Credentials: read, checked, never logged.
+    const credentials: SocketCredentials = {
+      origin: req.getHeader('origin'),
+      authorization: req.getHeader('authorization'),
+      ticket: new URLSearchParams(readQuery(req)).get('ticket'),
+    };
     const remoteAddress = remoteAddressOf(res);
     let aborted = false;
     res.onAborted(() => {
@@ -77,6 +91,8 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       data.rejection = { code: 'invalid_id', closeCode: CloseCode.badRequest };
     } else if (!(await connectAllowed(remoteAddress, data))) {
       // `data.rejection` was set by connectAllowed.
+    } else if (!(await accessAllowed(credentials, data))) {
+      // `data.rejection` was set by accessAllowed.
     } else {
       try {
         const claim = await deps.store.scripts.openSocket(
@@ -123,6 +139,22 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       data.rejection = { code: 'service_unavailable', closeCode: CloseCode.tryAgainLater, message: 'The service cannot reach its store; retry shortly.' };
     }
     return false;
+  };
+
+  /** Origin allow-list and (AUTH_REQUIRED) token or ticket; sets the rejection when refused. */
+  const accessAllowed = async (credentials: SocketCredentials, data: SocketData): Promise<boolean> => {
+    try {
+      await deps.access.checkSocket(data.sessionId, credentials);
+      return true;
+    } catch (err) {
+      if (err instanceof ServiceError && (err.code === 'unauthorized' || err.code === 'forbidden')) {
+        data.rejection = { code: err.code, closeCode: err.code === 'unauthorized' ? CloseCode.unauthorized : CloseCode.forbidden, message: err.message };
+      } else {
+        deps.logger.warn({ err: String(err), session_id: data.sessionId }, 'socket ticket check failed');
+        data.rejection = { code: 'service_unavailable', closeCode: CloseCode.tryAgainLater, message: 'The service cannot reach its store; retry shortly.' };
+      }
+      return false;
+    }
   };
 
   const open = (ws: ChatSocket): void => {
@@ -261,8 +293,21 @@ function connectionResult(rejection: SocketRejection | null) {
       return 'bad_request' as const;
     case 'rate_limited':
       return 'rate_limited' as const;
+    case 'unauthorized':
+      return 'unauthorized' as const;
+    case 'forbidden':
+      return 'forbidden' as const;
     default:
       return 'unavailable' as const;
+  }
+}
+
+/** The query string; the uWS JavaScript shim's getQuery() throws, so fall back to the URL. */
+function readQuery(req: HttpRequest): string {
+  try {
+    return req.getQuery() ?? '';
+  } catch {
+    return req.getUrl().split('?')[1] ?? '';
   }
 }
 

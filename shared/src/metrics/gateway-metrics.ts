@@ -1,7 +1,15 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS } from './registry.js';
 
-export type ConnectionResult = 'accepted' | 'session_not_found' | 'too_many_connections' | 'bad_request' | 'rate_limited' | 'unavailable';
+export type ConnectionResult =
+  | 'accepted'
+  | 'session_not_found'
+  | 'too_many_connections'
+  | 'bad_request'
+  | 'rate_limited'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'unavailable';
 export type InboundFrameKind = 'message' | 'ping' | 'invalid' | 'rate_limited';
 export type OutboundFrameKind = 'chunk' | 'complete' | 'error';
 

@@ -16,6 +16,9 @@ export class WorkerMetrics {
   private readonly chunks: Counter;
   private readonly errors: Counter<'code'>;
   private readonly limiterWaits: Counter<'limit'>;
+  private readonly cacheLookups: Counter<'result'>;
+  private readonly cacheTokensSaved: Counter;
+  private readonly fallbacks: Counter;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -29,6 +32,9 @@ export class WorkerMetrics {
     this.tokens = new Counter({ name: 'chat_llm_tokens_total', help: 'LLM tokens by kind', labelNames: ['kind'], registers });
     this.chunks = new Counter({ name: 'chat_chunks_published_total', help: 'Chunk frames published', registers });
     this.errors = new Counter({ name: 'chat_worker_errors_total', help: 'Turn errors by code', labelNames: ['code'], registers });
+    this.cacheLookups = new Counter({ name: 'chat_cache_lookups_total', help: 'Response cache lookups: hit, miss, or bypass (not cacheable)', labelNames: ['result'], registers });
+    this.cacheTokensSaved = new Counter({ name: 'chat_cache_tokens_saved_total', help: 'LLM tokens not spent thanks to cache hits', registers });
+    this.fallbacks = new Counter({ name: 'chat_llm_fallback_answers_total', help: 'Turns answered with the grounded fallback because the LLM failed', registers });
     this.limiterWaits = new Counter({ name: 'chat_llm_limiter_waits_total', help: 'Turns sent back to wait by a global LLM budget or a provider 429', labelNames: ['limit'], registers });
   }
 
@@ -58,6 +64,13 @@ export class WorkerMetrics {
     this.turnDuration.observe(sinceAcceptMs / 1000);
     this.tokens.inc({ kind: 'prompt' }, promptTokens);
     this.tokens.inc({ kind: 'completion' }, completionTokens);
+  }
+  cacheLookup(result: 'hit' | 'miss' | 'bypass', tokensSaved = 0): void {
+    this.cacheLookups.inc({ result });
+    if (tokensSaved > 0) this.cacheTokensSaved.inc(tokensSaved);
+  }
+  fallbackAnswer(): void {
+    this.fallbacks.inc();
   }
   limiterWait(limit: 'tokens' | 'provider'): void {
     this.limiterWaits.inc({ limit });

@@ -140,8 +140,20 @@ export const CreateSessionResponse = Type.Object({
   session_id: Type.String(),
   status: Type.Literal('created'),
   context: SessionContext,
+  /** The session token (a JWT whose `sub` is the session id); only when AUTH_SECRETS is set. */
+  token: Type.Optional(Type.String()),
+  /** When the token expires, ISO 8601; present with `token`. */
+  token_expires_at: Type.Optional(Type.String()),
 });
 export type CreateSessionResponse = Static<typeof CreateSessionResponse>;
+
+/** `POST /chat/ticket`: a single-use ticket for the socket URL (`?ticket=`), for browsers. */
+export const SocketTicketResponse = Type.Object({
+  ticket: Type.String(),
+  /** Seconds the ticket stays valid. */
+  expires_in: Type.Integer({ minimum: 1 }),
+});
+export type SocketTicketResponse = Static<typeof SocketTicketResponse>;
 
 export const GetSessionResponse = Type.Object({
   session_id: Type.String(),

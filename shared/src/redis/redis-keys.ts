@@ -18,6 +18,10 @@ import { assertValidId } from '../ids.js';
  * - `done:<messageId>` string: marks a turn written to history (makes the write idempotent).
  * - `events`   pub/sub channel: the frames of every turn of the session.
  *
+ * Other keys:
+ * - `ticket:{t:<ticket>}` string: a single-use socket ticket (the session id it opens), with a
+ *              short TTL; read and deleted in one GETDEL. Hash-tagged on the ticket itself.
+ *
  * BullMQ keys live under their own prefix (`<prefix>-bull`), wrapped in a hash tag so that
  * one queue's keys share a slot, as BullMQ requires on a cluster.
  */
@@ -63,6 +67,11 @@ export class RedisKeys {
     if (!/^[a-f0-9]{16,64}$/.test(hash)) throw new TypeError(`invalid cache hash: ${hash}`);
     const base = sessionId === null ? `${this.prefix}:cache:{c:${hash}}` : `${this.sessionTag(sessionId)}:cache:${hash}`;
     return { answer: `${base}:answer`, lock: `${base}:lock` };
+  }
+
+  /** A single-use socket ticket (see `POST /chat/ticket`). Tickets have the id alphabet. */
+  socketTicket(ticket: string): string {
+    return `${this.prefix}:ticket:{t:${assertValidId(ticket, 'ticket')}}`;
   }
 
   /**

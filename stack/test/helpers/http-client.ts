@@ -14,8 +14,8 @@ export async function postJson<T = Record<string, unknown>>(url: string, body: u
   return { status: response.status, headers: response.headers, body: (await response.json()) as T };
 }
 
-export async function getJson<T = Record<string, unknown>>(url: string): Promise<JsonResponse<T>> {
-  const response = await fetch(url);
+export async function getJson<T = Record<string, unknown>>(url: string, headers: Record<string, string> = {}): Promise<JsonResponse<T>> {
+  const response = await fetch(url, { headers });
   return { status: response.status, headers: response.headers, body: (await response.json()) as T };
 }
 

@@ -45,7 +45,8 @@ export async function startScriptedLlm(t: Test, script: LlmBehaviour[]): Promise
       const send = (delta: object, finish: string | null) =>
         res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'scripted', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
       send({ role: 'assistant', content: '' }, null);
-      const lastUser = [...body.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+      // The worker puts the customer's text under a label line; echo the text itself.
+      const lastUser = ([...body.messages].reverse().find((m) => m.role === 'user')?.content ?? '').replace(/^Customer message:\n/, '');
       const answerTokens =
         behaviour === 'echo' ? lastUser.split(/(?= )/) : behaviour === 'leak' ? LEAK_TOKENS : tokens;
       const upTo = behaviour === 'drop-mid-stream' ? 3 : answerTokens.length;

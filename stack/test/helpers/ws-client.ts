@@ -34,9 +34,10 @@ export class TestSocket {
     });
   }
 
-  static open(url: string, timeoutMs = 5000): Promise<TestSocket> {
+  /** `options.headers` sets upgrade headers (Authorization, Origin). */
+  static open(url: string, timeoutMs = 5000, options: WebSocket.ClientOptions = {}): Promise<TestSocket> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url, options);
       const socket = new TestSocket(ws);
       const timer = setTimeout(() => reject(new Error(`socket ${url} did not open within ${timeoutMs} ms`)), timeoutMs);
       ws.once('open', () => {

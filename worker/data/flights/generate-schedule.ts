@@ -5,6 +5,7 @@
  * the worker derives them per flight and date from `status_model` (worker/src/context/flight-status.ts).
  *
  *   cd /work/main && npx tsx worker/data/flights/generate-schedule.ts   # rewrites schedule.json
+ *   npx tsx worker/data/flights/generate-schedule.ts /tmp/check.json     # writes elsewhere (the test compares)
  *
  * Edit the tables, re-run, commit both files. Flight numbers are allocated per route: the
  * flight leaving the first airport of a route gets an odd number, its return the next even one.
@@ -13,7 +14,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const SEED = 0x4e5a_0123; // "NZ" 0123
-const OUTPUT = fileURLToPath(new URL('./schedule.json', import.meta.url));
+const OUTPUT = process.argv[2] ?? fileURLToPath(new URL('./schedule.json', import.meta.url));
 
 type Service = 'domestic' | 'regional' | 'tasman' | 'pacific' | 'long_haul';
 
@@ -350,6 +351,9 @@ const schedule = {
     disruption_horizon_days: 1,
     window_days: { past: 7, future: 60 },
     boarding_minutes: { domestic: 30, regional: 20, tasman: 45, pacific: 45, long_haul: 60 },
+    /** As in policies/check-in-and-boarding.md. */
+    check_in_closes_minutes: { domestic: 30, regional: 20, tasman: 60, pacific: 60, long_haul: 60 },
+    gate_shown_hours_before: 24,
     delay_reasons: [
       'late arrival of the incoming aircraft',
       'late arrival of the incoming aircraft',

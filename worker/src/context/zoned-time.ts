@@ -59,11 +59,13 @@ export function zonedToInstant(date: string, time: string, timeZone: string): Da
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
   const [hh, mm] = time.split(':').map(Number) as [number, number];
   const wall = Date.UTC(y, m - 1, d, hh, mm);
-  // Two passes: the offset at the first guess may differ from the offset at the answer (DST).
-  const first = wall - wallClock(new Date(wall), timeZone).offsetMinutes * 60_000;
-  const second = wall - wallClock(new Date(first), timeZone).offsetMinutes * 60_000;
-  const earlier = Math.min(first, second);
-  return new Date(wallClockMatches(earlier, date, time, timeZone) ? earlier : Math.max(first, second));
+  // The offsets a day before and a day after cover both sides of any transition that day.
+  const before = wall - wallClock(new Date(wall - 86_400_000), timeZone).offsetMinutes * 60_000;
+  const after = wall - wallClock(new Date(wall + 86_400_000), timeZone).offsetMinutes * 60_000;
+  const matching = [before, after].filter((ms) => wallClockMatches(ms, date, time, timeZone));
+  // Overlap: both match, take the earlier. Gap: neither does; the offset from before the gap
+  // lands the same distance past it (02:30 in a 02:00→03:00 gap is 03:30).
+  return new Date(matching.length > 0 ? Math.min(...matching) : before);
 }
 
 function wallClockMatches(ms: number, date: string, time: string, timeZone: string): boolean {

@@ -1,0 +1,73 @@
+import { StreamScrubber, type PiiVault, type WorkerMetrics } from '@chat/shared';
+import { ChunkCoalescer } from './chunk-coalescer.js';
+import type { LlmClient } from './llm-client.js';
+import type { ChatMessage } from './prompt-builder.js';
+import type { TurnPublisher } from './turn-publisher.js';
+
+/** What producing an answer reports, whichever way it was produced. */
+export interface ProducedAnswer {
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  /** Start of production to the first chunk, ms; null when the answer was empty. */
+  ttftMs: number | null;
+  /** 'stop' for a whole answer; 'length' when max_tokens cut it (such answers are not cached). */
+  finishReason: string | null;
+}
+
+/** Words per chunk when an answer that already exists (cache, fallback) is streamed. */
+const REPLAY_WORDS_PER_CHUNK = 6;
+
+/**
+ * Turns an answer into chunk frames on the turn's publisher: live from the LLM (through the PII
+ * scrubber and the chunk coalescer), or replayed from text that already exists (a cached or a
+ * fallback answer), so clients handle every answer the same way.
+ */
+export class AnswerStreamer {
+  private lastChunkAt: number | null = null;
+
+  /** Whether any chunk has gone out (a retry or a fallback would then contradict it). */
+  get sentAnything(): boolean {
+    return this.lastChunkAt !== null;
+  }
+
+  constructor(
+    private readonly publisher: TurnPublisher,
+    private readonly metrics: WorkerMetrics,
+    private readonly acceptedAt: number,
+    private readonly chunkWindowMs: number,
+  ) {}
+
+  async fromLlm(llm: LlmClient, messages: ChatMessage[], vault: PiiVault, signal: AbortSignal): Promise<ProducedAnswer> {
+    // Restores the user's own data in the answer and removes anyone else's, before publishing.
+    const scrubber = new StreamScrubber(vault);
+    const coalescer = new ChunkCoalescer(this.chunkWindowMs, this.publish);
+    let result;
+    try {
+      result = await llm.stream(messages, signal, (token) => coalescer.push(scrubber.push(token)));
+    } catch (err) {
+      coalescer.discard();
+      throw err;
+    }
+    coalescer.push(scrubber.end());
+    coalescer.end();
+    if (result.ttftMs !== null) this.metrics.markLlmFirstToken(result.ttftMs);
+    return { model: result.model, promptTokens: result.promptTokens, completionTokens: result.completionTokens, ttftMs: result.ttftMs, finishReason: result.finishReason };
+  }
+
+  /** Streams existing text as a quick run of chunks of a few words each. */
+  fromText(text: string, model: string): ProducedAnswer {
+    const started = performance.now();
+    const pieces = text.match(new RegExp(`(?:\\S+\\s*){1,${REPLAY_WORDS_PER_CHUNK}}|\\s+`, 'g')) ?? [];
+    for (const piece of pieces) this.publish(piece);
+    return { model, promptTokens: 0, completionTokens: 0, ttftMs: pieces.length > 0 ? performance.now() - started : null, finishReason: 'stop' };
+  }
+
+  private readonly publish = (text: string): void => {
+    const now = performance.now();
+    if (this.lastChunkAt === null) this.metrics.markFirstChunk(Date.now() - this.acceptedAt);
+    this.metrics.chunkPublished(this.lastChunkAt === null ? null : now - this.lastChunkAt);
+    this.lastChunkAt = now;
+    this.publisher.chunk(text);
+  };
+}

@@ -1,0 +1,196 @@
+/**
+ * Assembling a turn's context: routing, parallel guarded lookups, numbered passages (flight
+ * facts first), source statuses, and data versions that are stable hashes of what was used.
+ * The clock is pinned to Thursday 5 March 2026, 19:00 in Auckland.
+ */
+import t from 'tap';
+import {
+  ContextAssembler,
+  EmbeddedFlightSource,
+  EmbeddedPolicySource,
+  type FlightContext,
+  type FlightSource,
+  type PolicyHit,
+  type PolicySource,
+} from '../../src/context/index.js';
+
+const NOW = () => new Date('2026-03-05T06:00:00Z');
+const policy = new EmbeddedPolicySource();
+const flights = new EmbeddedFlightSource({ now: NOW });
+const assembler = (overrides: Partial<ConstructorParameters<typeof ContextAssembler>[0]> = {}) =>
+  new ContextAssembler({ policy, flight: flights, now: NOW, ...overrides });
+const NO_FLIGHT = { flight_no: null, date: null };
+const HASH = /^[0-9a-f]{16}$/;
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
+
+t.test('a flight status question: one flight passage, policy skipped', async (t) => {
+  const context = await assembler().assemble({ message: 'Is flight NZ123 from Auckland to Sydney on time?', session: NO_FLIGHT });
+  t.equal(context.queryType, 'flight_status');
+  t.strictSame(context.sourcesStatus, { policy: 'skipped', flight: 'ok' });
+  t.strictSame(context.flightQuery, { flight_no: 'NZ123' });
+  t.equal(context.flight?.status, 'boarding');
+  t.strictSame(context.passages, [
+    {
+      n: 1,
+      kind: 'flight',
+      title: 'Flight NZ123 status',
+      text:
+        'Aotearoa Air flight NZ123 from Auckland (AKL) to Sydney (SYD) on Thursday 5 March 2026 is boarding now at gate 3. ' +
+        'It is expected to depart Auckland at 19:30 local time and arrive in Sydney at 20:55 local time. ' +
+        'It departs from the International Terminal. The aircraft is an Airbus A320neo.',
+      source: 'flight-status/NZ123/next',
+      score: 1,
+      category: 'flight-status',
+    },
+  ]);
+  t.equal(context.dataVersions.policy, null);
+  t.match(context.dataVersions.flight, HASH);
+  t.strictSame(context.degraded, {});
+  t.equal(context.timingsMs.policy, null);
+});
+
+t.test('a cancelled flight and a refund question: flight facts [1], then the policies', async (t) => {
+  const context = await assembler().assemble({ message: 'My flight got cancelled, can I get a refund?', session: { flight_no: 'nz119', date: '2026-03-05' } });
+  t.equal(context.queryType, 'both');
+  t.strictSame(context.sourcesStatus, { policy: 'ok', flight: 'ok' });
+  t.equal(
+    context.passages[0]!.text,
+    'Aotearoa Air flight NZ119 from Auckland (AKL) to Sydney (SYD) on Thursday 5 March 2026 has been cancelled because of air traffic control restrictions at Sydney. ' +
+      'It was scheduled to depart Auckland at 13:05 local time and arrive in Sydney at 14:30 local time. The aircraft is an Airbus A321neo.',
+  );
+  t.strictSame(
+    context.passages.map((p) => [p.n, p.kind, p.source]),
+    [
+      [1, 'flight', 'flight-status/NZ119/2026-03-05'],
+      [2, 'policy', 'cancellations.md'],
+      [3, 'policy', 'refunds-and-travel-credits.md'],
+      [4, 'policy', 'refunds-and-travel-credits.md'],
+    ],
+  );
+  t.match(context.dataVersions, { policy: HASH, flight: HASH });
+});
+
+t.test('a policy question: no flight lookup even with a session flight', async (t) => {
+  const context = await assembler().assemble({ message: 'can my dog fly in the cabin', session: { flight_no: 'NZ123', date: null } });
+  t.equal(context.queryType, 'policy');
+  t.strictSame(context.sourcesStatus, { policy: 'ok', flight: 'skipped' });
+  t.strictSame(
+    context.passages.map((p) => [p.n, p.title, p.source]),
+    [
+      [1, 'Travelling with pets — Can pets travel in the cabin', 'travelling-with-pets.md'],
+      [2, 'Special assistance — Assistance dogs', 'special-assistance.md'],
+      [3, 'Travelling with pets', 'travelling-with-pets.md'],
+    ],
+  );
+  t.equal(context.flight, null);
+  t.strictSame(context.dataVersions.flight, null);
+});
+
+t.test('a general message asks no source', async (t) => {
+  let calls = 0;
+  const counting: PolicySource & FlightSource = {
+    search: async () => (calls++, []),
+    getFlightContext: async () => (calls++, null),
+  };
+  const context = await assembler({ policy: counting, flight: counting }).assemble({ message: 'Can you help me with my booking?', session: { flight_no: 'NZ123', date: null } });
+  t.strictSame(
+    { queryType: context.queryType, passages: context.passages, sourcesStatus: context.sourcesStatus, dataVersions: context.dataVersions },
+    { queryType: 'general', passages: [], sourcesStatus: { policy: 'skipped', flight: 'skipped' }, dataVersions: { policy: null, flight: null } },
+  );
+  t.equal(calls, 0);
+});
+
+t.test('an unknown flight: the source answered, so a "not found" passage, and a version', async (t) => {
+  const context = await assembler().assemble({ message: 'what gate is nz0999 tmrw', session: NO_FLIGHT });
+  t.strictSame(context.sourcesStatus, { policy: 'skipped', flight: 'ok' });
+  t.equal(context.flight, null);
+  t.equal(
+    context.passages[0]!.text,
+    'No Aotearoa Air flight NZ999 was found in the schedule on Friday 6 March 2026. The flight number or the date may be wrong, or the flight may be operated by another airline.',
+  );
+  t.equal(context.passages[0]!.score, 0);
+  t.match(context.dataVersions.flight, HASH);
+});
+
+t.test('data versions: stable across processes, equal for equal content, different for different content', async (t) => {
+  const fresh = () =>
+    new ContextAssembler({ policy: new EmbeddedPolicySource(), flight: new EmbeddedFlightSource({ now: NOW }), now: NOW });
+  const message = 'my flight was delayed 4 hours what do I get';
+  const session = { flight_no: 'NZ421', date: '2026-03-05' };
+  const a = await fresh().assemble({ message, session });
+  const b = await fresh().assemble({ message, session });
+  t.strictSame(a.dataVersions, b.dataVersions, 'two independent assemblers agree');
+  t.strictSame(a.passages, b.passages);
+
+  const rephrased = await fresh().assemble({ message: 'My flight was DELAYED 4 hours!! what do i get?', session });
+  t.strictSame(rephrased.dataVersions, a.dataVersions, 'same passages used, same versions');
+
+  const otherTopic = await fresh().assemble({ message: 'my flight is delayed, can I bring my power bank?', session });
+  t.not(otherTopic.dataVersions.policy, a.dataVersions.policy, 'other passages, other policy version');
+  t.equal(otherTopic.dataVersions.flight, a.dataVersions.flight, 'same flight record, same flight version');
+
+  const later = await new ContextAssembler({ policy, flight: new EmbeddedFlightSource({ now: () => new Date('2026-03-05T09:00:00Z') }), now: NOW }).assemble({ message, session });
+  t.equal(later.flight?.status, 'departed');
+  t.not(later.dataVersions.flight, a.dataVersions.flight, 'the flight moved on: a new flight version');
+});
+
+t.test('sources run in parallel, each with its own timeout', async (t) => {
+  const slowPolicy: PolicySource = { search: async (_q, _k, signal) => (await sleep(300, signal), []) };
+  const slowFlight: FlightSource = { getFlightContext: async (_q, signal) => (await sleep(300, signal), null) };
+  const started = performance.now();
+  const context = await assembler({ policy: slowPolicy, flight: slowFlight, policyTimeoutMs: 2000, flightTimeoutMs: 2000 }).assemble({ message: 'NZ123 was cancelled, refund?', session: NO_FLIGHT });
+  const elapsed = performance.now() - started;
+  t.strictSame(context.sourcesStatus, { policy: 'ok', flight: 'ok' });
+  t.ok(elapsed < 580, `each took 300 ms, together ${Math.round(elapsed)} ms`);
+
+  const stuck: FlightSource = { getFlightContext: () => new Promise<FlightContext | null>(() => undefined) };
+  const started2 = performance.now();
+  const degraded = await assembler({ flight: stuck, flightTimeoutMs: 150 }).assemble({ message: 'is NZ123 on time', session: NO_FLIGHT });
+  t.ok(performance.now() - started2 < 1000, 'a source that ignores its signal still settles at the timeout');
+  t.strictSame(degraded.degraded, { flight: { reason: 'timeout', detail: 'flight: no answer within 150 ms' } });
+});
+
+t.test('a source that throws degrades; the turn’s abort degrades both; assemble never rejects', async (t) => {
+  const broken: PolicySource = {
+    search: () => {
+      throw new TypeError('index not built');
+    },
+  };
+  const context = await assembler({ policy: broken }).assemble({ message: 'how much can I check in', session: NO_FLIGHT });
+  t.strictSame(context.sourcesStatus, { policy: 'degraded', flight: 'skipped' });
+  t.strictSame(context.degraded, { policy: { reason: 'error', detail: 'policy: index not built' } });
+  t.strictSame(context.passages, []);
+  t.equal(context.dataVersions.policy, null);
+
+  const turn = new AbortController();
+  turn.abort(new Error('cancelled'));
+  const aborted = await assembler().assemble({ message: 'NZ123 was cancelled, refund?', session: NO_FLIGHT }, turn.signal);
+  t.strictSame(aborted.sourcesStatus, { policy: 'degraded', flight: 'degraded' });
+  t.equal(aborted.degraded.policy?.reason, 'aborted');
+  t.equal(aborted.degraded.flight?.reason, 'aborted');
+});
+
+t.test('weak policy hits are dropped, k is honoured', async (t) => {
+  const hit = (title: string, score: number): PolicyHit => ({ title, snippet: `${title} text.`, source: `${title}.md`, category: 'c', score });
+  const fixed: PolicySource = { search: async () => [hit('b', 5), hit('a', 10), hit('c', 3), hit('d', 9)] };
+  const context = await assembler({ policy: fixed, k: 3 }).assemble({ message: 'baggage fees', session: NO_FLIGHT });
+  t.strictSame(
+    context.passages.map((p) => [p.n, p.title, p.score]),
+    [
+      [1, 'a', 10],
+      [2, 'd', 9],
+      [3, 'b', 5],
+    ],
+    'best 3 by score; 3 is below 35% of 10 anyway',
+  );
+  const strict = await assembler({ policy: fixed, k: 4, minRelativeScore: 0.6 }).assemble({ message: 'baggage fees', session: NO_FLIGHT });
+  t.strictSame(strict.passages.map((p) => p.title), ['a', 'd']);
+});
