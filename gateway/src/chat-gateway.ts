@@ -5,6 +5,7 @@ import {
   GatewayRateLimits,
   RedisKeys,
   SessionStore,
+  TurnLog,
   cacheRedisUrl,
   createLogger,
   createMetricsRegistry,
@@ -21,16 +22,18 @@ import {
 import { SessionAccess } from './auth/session-access.js';
 import { respondError } from './http/respond.js';
 import { restRoute } from './http/rest-route.js';
-import { sendMessageHandler } from './routes/message-routes.js';
+import { cancelTurnHandler, sendMessageHandler } from './routes/message-routes.js';
 import { healthHandler, metricsHandler, statsHandler } from './routes/ops-routes.js';
 import { OpsAccess } from './routes/ops-page-access.js';
 import { createSessionHandler, createTicketHandler, getSessionHandler } from './routes/session-routes.js';
 import { StaticSite, findWebRoot, registerStaticRoutes } from './routes/static-routes.js';
 import { SessionRelay } from './session-relay.js';
+import { TurnCanceller } from './turn-canceller.js';
 import { TurnIntake } from './turn-intake.js';
 import { loadUws, type UwsBuild } from './uws-loader.js';
 import type { HttpResponse, TemplatedApp, us_listen_socket } from './uws-types.js';
 import { chatSocketBehavior } from './ws/chat-socket-handler.js';
+import { SocketResume } from './ws/socket-resume.js';
 import { SocketRegistry } from './ws/socket-registry.js';
 
 export interface ChatGatewayOptions {
@@ -58,8 +61,10 @@ export class ChatGateway {
   private readonly queueConnection: Redis;
   private readonly queue: TurnQueue;
   private readonly relay: SessionRelay;
+  private readonly turnLog: TurnLog;
   private readonly sockets: SocketRegistry;
   private readonly limits: GatewayRateLimits;
+  private readonly canceller: TurnCanceller;
   private readonly access: SessionAccess;
   private listenSocket: us_listen_socket | null = null;
   private draining = false;
@@ -86,9 +91,11 @@ export class ChatGateway {
 
     const store = new SessionStore(this.redis, keys, config.session.ttlSeconds);
     this.limits = new GatewayRateLimits(this.redis, keys, config.limits);
+    this.canceller = new TurnCanceller(this.redis, keys, this.logger);
     this.access = SessionAccess.fromConfig(config, this.redis, keys);
     this.app = this.uwsBuild.uws.App();
-    this.relay = new SessionRelay(this.subscriber, keys, this.app, this.metrics, this.logger);
+    this.turnLog = new TurnLog(this.redis, keys, { ttlSeconds: config.turn.resumeWindowSeconds, maxFrames: config.turn.logMaxFrames });
+    this.relay = new SessionRelay({ subscriber: this.subscriber, keys, app: this.app, metrics: this.metrics, logger: this.logger, turnLog: this.turnLog, store });
     this.sockets = new SocketRegistry(store, this.metrics, this.logger, config.gateway.socketLeaseMs);
     const intake = new TurnIntake(
       store,
@@ -105,7 +112,7 @@ export class ChatGateway {
     const { config, metrics, logger } = this;
     const deps = { metrics, logger };
     const access = this.access;
-    const sessionDeps = { store, sessionLimit: this.limits.sessions, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns, access };
+    const sessionDeps = { store, turnLog: this.turnLog, sessionLimit: this.limits.sessions, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns, access };
     const opsDeps = {
       redis: this.redis,
       metrics,
@@ -132,6 +139,10 @@ export class ChatGateway {
           deps,
         ),
       )
+      .post(
+        '/chat/cancel',
+        restRoute('POST /chat/cancel', 0, cancelTurnHandler({ canceller: this.canceller, access, maxBodyBytes: config.gateway.maxBodyBytes }), deps),
+      )
       .get('/health', restRoute('GET /health', 0, healthHandler(opsDeps), deps))
       .get('/metrics', restRoute('GET /metrics', 0, metricsHandler(opsDeps), deps))
       .get('/stats', opsAccess.guard('GET /stats', restRoute('GET /stats', 0, statsHandler(opsDeps), deps), metrics))
@@ -148,7 +159,9 @@ export class ChatGateway {
             logger,
             accepting: () => !this.draining,
             connectLimit: this.limits.connects,
+            canceller: this.canceller,
             access,
+            resume: new SocketResume({ relay: this.relay, turnLog: this.turnLog, metrics, logger }),
           },
           {
             gatewayId: this.gatewayId,
@@ -163,7 +176,7 @@ export class ChatGateway {
         ),
       )
       .any('/*', (res: HttpResponse, req) => {
-        const known = ['/chat/session', '/chat/message', '/chat/ticket', '/health', '/metrics', '/stats'].includes(req.getUrl());
+        const known = ['/chat/session', '/chat/message', '/chat/cancel', '/chat/ticket', '/health', '/metrics', '/stats'].includes(req.getUrl());
         const exchange = { res, aborted: false, responded: false, status: 0 };
         res.onAborted(() => {
           exchange.aborted = true;

@@ -1,8 +1,24 @@
-import { FrameKind, readEnvelopeHeader, ENVELOPE_HEADER_BYTES, type GatewayMetrics, type Logger, type Redis, type RedisKeys, type OutboundFrameKind } from '@chat/shared';
+import {
+  FrameKind,
+  endsTurn,
+  envelopeMessageId,
+  readEnvelopeHeader,
+  type EnvelopeHeader,
+  type GatewayMetrics,
+  type Logger,
+  type OutboundFrameKind,
+  type Redis,
+  type RedisKeys,
+  type SessionStore,
+  type TurnLog,
+} from '@chat/shared';
 import type { TemplatedApp } from './uws-types.js';
 
 /** Receives the frames of a session's turns on this gateway (REST `?wait=1` and SSE use it). */
 export type TurnFrameListener = (kind: FrameKind, frame: Buffer) => void;
+
+/** Receives every envelope of a session as it arrives (a resuming socket buffers them). */
+export type EnvelopeTap = (envelope: Buffer, header: EnvelopeHeader) => void;
 
 interface SessionSubscription {
   sessionId: string;
@@ -11,36 +27,56 @@ interface SessionSubscription {
   refs: number;
   ready: Promise<void>;
   listeners: Set<TurnFrameListener>;
+  taps: Set<EnvelopeTap>;
+  /** The last envelope relayed: which turn, how far, whether it ended (to fill a hole). */
+  last: Buffer | null;
+  /** While non-null, frames are held here instead of relayed (the subscription is recovering). */
+  held: Buffer[] | null;
 }
 
 const KIND_NAMES: Record<number, OutboundFrameKind> = {
   [FrameKind.chunk]: 'chunk',
   [FrameKind.complete]: 'complete',
   [FrameKind.error]: 'error',
+  [FrameKind.reset]: 'reset',
 };
+
+export interface SessionRelayDeps {
+  subscriber: Redis;
+  keys: RedisKeys;
+  app: TemplatedApp;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  turnLog: TurnLog;
+  store: SessionStore;
+}
 
 /**
  * Relays session channels from Redis to this gateway's sockets. The gateway subscribes to a
  * session's channel while it holds at least one socket (or REST listener) of that session and
  * unsubscribes when the last one leaves.
  *
- * Per frame it does the least it can: one map lookup, read the 9-byte envelope header, and hand
- * the frame's bytes to uWS, which fans them out to every socket subscribed to the session's
- * topic. The JSON is never parsed or re-encoded on this path.
+ * Per frame it does the least it can: one map lookup, read the envelope header, and hand the
+ * frame's bytes to uWS, which fans them out to every socket subscribed to the session's topic.
+ * The JSON is never parsed or re-encoded on this path.
+ *
+ * Pub/sub is at-most-once: frames published while the subscriber connection is down are gone.
+ * From the moment it drops, frames are held; once it is back, each subscribed session's turns
+ * in progress are read back from their logs after the last seq relayed here, sent, and then the
+ * held frames newer than that: the sockets see no gap and no duplicate.
  */
 export class SessionRelay {
   private readonly bySession = new Map<string, SessionSubscription>();
   private readonly byChannel = new Map<string, SessionSubscription>();
   private malformedLogged = false;
+  private connectedBefore = false;
+  private recovering = false;
 
-  constructor(
-    private readonly subscriber: Redis,
-    private readonly keys: RedisKeys,
-    private readonly app: TemplatedApp,
-    private readonly metrics: GatewayMetrics,
-    private readonly logger: Logger,
-  ) {
-    subscriber.on('messageBuffer', this.onMessage);
+  constructor(private readonly deps: SessionRelayDeps) {
+    deps.subscriber.on('messageBuffer', this.onMessage);
+    deps.subscriber.on('close', this.onConnectionLost);
+    deps.subscriber.on('ready', this.onConnectionReady);
+    if (deps.subscriber.status === 'ready') this.connectedBefore = true;
   }
 
   /** Number of session channels subscribed. */
@@ -55,16 +91,19 @@ export class SessionRelay {
       existing.refs++;
       return;
     }
-    const channel = this.keys.sessionChannel(sessionId);
+    const channel = this.deps.keys.sessionChannel(sessionId);
     const subscription: SessionSubscription = {
       sessionId,
       channel,
       refs: 1,
       listeners: new Set(),
-      ready: this.subscriber.subscribe(channel).then(
+      taps: new Set(),
+      last: null,
+      held: null,
+      ready: this.deps.subscriber.subscribe(channel).then(
         () => undefined,
         (err: unknown) => {
-          this.logger.warn({ err: String(err), session_id: sessionId }, 'subscribe failed');
+          this.deps.logger.warn({ err: String(err), session_id: sessionId }, 'subscribe failed');
           throw err;
         },
       ),
@@ -73,7 +112,7 @@ export class SessionRelay {
     subscription.ready.catch(() => {});
     this.bySession.set(sessionId, subscription);
     this.byChannel.set(channel, subscription);
-    this.metrics.setSubscriptions(this.bySession.size);
+    this.deps.metrics.setSubscriptions(this.bySession.size);
   }
 
   /** Drops one user; unsubscribes when it was the last. */
@@ -83,9 +122,9 @@ export class SessionRelay {
     if (--subscription.refs > 0) return;
     this.bySession.delete(sessionId);
     this.byChannel.delete(subscription.channel);
-    this.metrics.setSubscriptions(this.bySession.size);
-    this.subscriber.unsubscribe(subscription.channel).catch((err: unknown) => {
-      this.logger.warn({ err: String(err), session_id: sessionId }, 'unsubscribe failed');
+    this.deps.metrics.setSubscriptions(this.bySession.size);
+    this.deps.subscriber.unsubscribe(subscription.channel).catch((err: unknown) => {
+      this.deps.logger.warn({ err: String(err), session_id: sessionId }, 'unsubscribe failed');
     });
   }
 
@@ -111,19 +150,32 @@ export class SessionRelay {
     };
   }
 
+  /**
+   * Sees every envelope the session's subscription relays from now on (the caller must hold a
+   * retain on the session); returns the function that stops.
+   */
+  tap(sessionId: string, tap: EnvelopeTap): () => void {
+    const subscription = this.bySession.get(sessionId);
+    if (!subscription) throw new Error(`not subscribed to session ${sessionId}`);
+    subscription.taps.add(tap);
+    return () => subscription.taps.delete(tap);
+  }
+
   /** Unsubscribes from everything (shutdown). */
   async close(): Promise<void> {
-    this.subscriber.off('messageBuffer', this.onMessage);
+    this.deps.subscriber.off('messageBuffer', this.onMessage);
+    this.deps.subscriber.off('close', this.onConnectionLost);
+    this.deps.subscriber.off('ready', this.onConnectionReady);
     this.bySession.clear();
     this.byChannel.clear();
-    this.metrics.setSubscriptions(0);
+    this.deps.metrics.setSubscriptions(0);
   }
 
   private recordTurnEnd(kind: FrameKind, frame: Buffer): void {
     try {
       const parsed = JSON.parse(frame.toString('utf8')) as { code?: string; metadata?: { ttft_ms?: number; response_time_ms?: number } };
-      if (kind === FrameKind.complete) this.metrics.turnCompleted(parsed.metadata?.ttft_ms ?? 0, parsed.metadata?.response_time_ms ?? 0);
-      else this.metrics.turnFailed(parsed.code ?? 'unknown');
+      if (kind === FrameKind.complete) this.deps.metrics.turnCompleted(parsed.metadata?.ttft_ms ?? 0, parsed.metadata?.response_time_ms ?? 0);
+      else this.deps.metrics.turnFailed(parsed.code ?? 'unknown');
     } catch {
       // A frame we cannot read is still relayed; it just goes uncounted.
     }
@@ -132,19 +184,113 @@ export class SessionRelay {
   private readonly onMessage = (channel: Buffer, payload: Buffer): void => {
     const subscription = this.byChannel.get(channel.toString('latin1'));
     if (!subscription) return; // unsubscribed while the message was in flight
-    const header = readEnvelopeHeader(payload);
+    if (subscription.held) {
+      subscription.held.push(payload);
+      return;
+    }
+    this.relay(subscription, payload);
+  };
+
+  /** Hands one envelope to the session's sockets, listeners and taps. */
+  private relay(subscription: SessionSubscription, payload: Buffer, header: EnvelopeHeader | null = readEnvelopeHeader(payload)): void {
     if (!header) {
-      if (!this.malformedLogged) this.logger.warn({ channel: subscription.channel }, 'dropped a message that is not a frame envelope');
+      if (!this.malformedLogged) this.deps.logger.warn({ channel: subscription.channel }, 'dropped a message that is not a frame envelope');
       this.malformedLogged = true;
       return;
     }
-    const frame = payload.subarray(ENVELOPE_HEADER_BYTES);
-    this.app.publish(subscription.sessionId, frame, false);
-    this.metrics.frameRelayed(KIND_NAMES[header.kind]!, Date.now() - header.publishedAtMs);
+    const frame = payload.subarray(header.bodyOffset);
+    subscription.last = payload;
+    this.deps.app.publish(subscription.sessionId, frame, false);
+    this.deps.metrics.frameRelayed(KIND_NAMES[header.kind]!, Date.now() - header.publishedAtMs);
     // Once per turn (never per token) the last frame is read for the per-turn figures.
-    if (header.kind !== FrameKind.chunk) this.recordTurnEnd(header.kind, frame);
+    if (endsTurn(header.kind)) this.recordTurnEnd(header.kind, frame);
     if (subscription.listeners.size > 0) {
       for (const listener of subscription.listeners) listener(header.kind, frame);
     }
+    if (subscription.taps.size > 0) {
+      for (const tap of subscription.taps) tap(payload, header);
+    }
+  }
+
+  /** The subscriber connection dropped: hold every frame until the hole is filled. */
+  private readonly onConnectionLost = (): void => {
+    for (const subscription of this.bySession.values()) subscription.held ??= [];
   };
+
+  private readonly onConnectionReady = (): void => {
+    if (!this.connectedBefore) {
+      this.connectedBefore = true;
+      return;
+    }
+    void this.recover();
+  };
+
+  /**
+   * After a reconnect: re-subscribe (and wait for Redis to confirm), then, per session, send
+   * what its turns logged after the last frame relayed here, then the frames held meanwhile
+   * that are newer. A session whose recovery fails has its held frames relayed as they are.
+   */
+  private async recover(): Promise<void> {
+    if (this.recovering) return;
+    this.recovering = true;
+    try {
+      const subscriptions = [...this.bySession.values()];
+      for (const subscription of subscriptions) subscription.held ??= [];
+      if (subscriptions.length > 0) await this.deps.subscriber.subscribe(...subscriptions.map((s) => s.channel));
+      let recovered = 0;
+      for (const subscription of subscriptions) {
+        try {
+          recovered += await this.fillHole(subscription);
+        } catch (err) {
+          this.deps.logger.warn({ err: String(err), session_id: subscription.sessionId }, 'could not fill a session channel hole from its turn log');
+        } finally {
+          const held = subscription.held ?? [];
+          subscription.held = null;
+          for (const payload of held) this.relay(subscription, payload);
+        }
+      }
+      this.deps.metrics.framesRecoveredFromLog('resubscribe', recovered);
+      this.deps.logger.info({ sessions: subscriptions.length, frames_recovered: recovered }, 'session subscriptions restored after a reconnect');
+    } catch (err) {
+      // Subscribing failed (Redis went away again): the next 'ready' retries.
+      this.deps.logger.warn({ err: String(err) }, 'restoring session subscriptions failed');
+      for (const subscription of this.bySession.values()) {
+        const held = subscription.held ?? [];
+        subscription.held = null;
+        for (const payload of held) this.relay(subscription, payload);
+      }
+    } finally {
+      this.recovering = false;
+    }
+  }
+
+  /**
+   * Sends a session's missed frames from its turns' logs: the turn relayed last (after its last
+   * seq, unless it had ended) and every unanswered turn of the session (from its start). Held
+   * frames already covered are dropped from `held`. Returns the number of frames sent.
+   */
+  private async fillHole(subscription: SessionSubscription): Promise<number> {
+    const after = new Map<string, number>();
+    const last = subscription.last ? readEnvelopeHeader(subscription.last) : null;
+    if (subscription.last && last && !endsTurn(last.kind)) after.set(envelopeMessageId(subscription.last), last.seq);
+    for (const messageId of await this.deps.store.unansweredTurns(subscription.sessionId)) if (!after.has(messageId)) after.set(messageId, -1);
+    let sent = 0;
+    const sentUpTo = new Map<string, number>();
+    for (const [messageId, afterSeq] of after) {
+      const read = await this.deps.turnLog.read(subscription.sessionId, messageId, afterSeq);
+      for (const frame of read.frames) {
+        this.relay(subscription, frame.envelope);
+        sentUpTo.set(messageId, frame.seq);
+        sent++;
+      }
+    }
+    if (subscription.held && sentUpTo.size > 0) {
+      subscription.held = subscription.held.filter((payload) => {
+        const header = readEnvelopeHeader(payload);
+        const upTo = header ? sentUpTo.get(envelopeMessageId(payload)) : undefined;
+        return upTo === undefined || header!.seq > upTo;
+      });
+    }
+    return sent;
+  }
 }

@@ -22,6 +22,8 @@ export const ERRORS = {
   too_many_connections: { status: 429, message: 'Too many sockets are open for this session.' },
   rate_limited: { status: 429, message: 'Too many requests; slow down.' },
   llm_unavailable: { status: 502, message: 'The language model could not answer; please try again.' },
+  cancelled: { status: 409, message: 'The answer was cancelled.' },
+  resume_unavailable: { status: 410, message: 'That answer can no longer be resumed; its finished text is in GET /chat/session/:id.' },
   llm_stream_interrupted: { status: 502, message: 'The answer was interrupted; please ask again.' },
   timeout: { status: 504, message: 'The answer took too long.' },
   queue_unavailable: { status: 503, message: 'The service cannot take messages right now.' },

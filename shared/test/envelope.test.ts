@@ -1,20 +1,27 @@
-/** The channel envelope: a 9-byte header, then the frame bytes, untouched. */
+/** The channel envelope: a small header (kind, time, seq, message id), then the frame bytes, untouched. */
 import t from 'tap';
-import { ENVELOPE_HEADER_BYTES, FrameKind, encodeEnvelope, envelopeBody, readEnvelopeHeader } from '../src/protocol/envelope.js';
+import { FrameKind, NO_SEQ, encodeEnvelope, envelopeBody, envelopeMessageId, readEnvelopeHeader } from '../src/protocol/envelope.js';
 import { ChunkFrameEncoder } from '../src/protocol/frames.js';
 import { validators } from '../src/protocol/validators.js';
 
-t.test('round trip keeps kind, time and bytes', async (t) => {
+t.test('round trip keeps kind, time, seq, message id and bytes', async (t) => {
   const json = JSON.stringify({ type: 'chunk', content: 'Kia ora — “quotes” and emoji 🛫' });
-  const payload = encodeEnvelope(FrameKind.chunk, json, 1_700_000_000_123.5);
-  t.equal(payload.length, ENVELOPE_HEADER_BYTES + Buffer.byteLength(json));
-  t.same(readEnvelopeHeader(payload), { kind: FrameKind.chunk, publishedAtMs: 1_700_000_000_123.5 });
+  const payload = encodeEnvelope(FrameKind.chunk, json, 1_700_000_000_123.5, 41, 'msg-abc');
+  t.equal(payload.length, 14 + 'msg-abc'.length + Buffer.byteLength(json));
+  t.same(readEnvelopeHeader(payload), { kind: FrameKind.chunk, publishedAtMs: 1_700_000_000_123.5, seq: 41, bodyOffset: 21 });
+  t.equal(envelopeMessageId(payload), 'msg-abc');
   t.equal(envelopeBody(payload).toString('utf8'), json);
+  const outside = encodeEnvelope(FrameKind.error, '{"type":"error"}');
+  t.equal(readEnvelopeHeader(outside)?.seq, NO_SEQ, 'a frame outside a turn has no seq');
+  t.equal(envelopeMessageId(outside), '');
+  t.equal(envelopeBody(outside).toString(), '{"type":"error"}');
 });
 
 t.test('payloads that are not envelopes are recognised', async (t) => {
   t.equal(readEnvelopeHeader(Buffer.from('{"type":"chunk"}')), null, 'plain JSON');
   t.equal(readEnvelopeHeader(Buffer.alloc(5)), null, 'too short');
+  const truncated = encodeEnvelope(FrameKind.chunk, '{}', 1, 0, 'm1').subarray(0, 16);
+  t.equal(readEnvelopeHeader(truncated), null, 'cut inside the message id');
   const bad = encodeEnvelope(FrameKind.complete, '{}');
   bad[0] = 99;
   t.equal(readEnvelopeHeader(bad), null, 'unknown kind');

@@ -85,9 +85,32 @@ t.test('a provider 429 waits and retries without using up attempts', async (t) =
   t.equal(llm.requests, 3);
 });
 
-t.test('a stream cut mid-answer ends with llm_stream_interrupted after the chunks already sent', async (t) => {
+t.test('a stream cut mid-answer is retried: a reset frame, then one whole answer', async (t) => {
   const llm = await startScriptedLlm(t, ['drop-mid-stream', 'ok']);
-  const stack = await startInProcessStack(t, { config: { llm: { baseUrl: llm.baseUrl }, worker: { jobAttempts: 3 } } });
+  const stack = await startInProcessStack(t, { config: { llm: { baseUrl: llm.baseUrl }, worker: { jobAttempts: 3, backoffMs: 50 } } });
+  const socket = await TestSocket.open(stack.wsUrl(await createSession(stack.httpUrl()), 'c'));
+  t.teardown(() => socket.close());
+  socket.send({ message: 'Hello' });
+  const { end } = await socket.turn(null);
+  t.equal(end.type, 'complete', 'the second attempt answered');
+  const frames = socket.frames.filter((f) => f.message_id === end.message_id);
+  const resetAt = frames.findIndex((f) => f.type === 'reset');
+  t.ok(resetAt > 0, 'a reset frame came after the first attempt\'s chunks');
+  const partial = frames.slice(0, resetAt).filter((f) => f.type === 'chunk').map((f) => f.content).join('');
+  // The last word may still sit in the PII scrubber's hold-back when the stream breaks.
+  t.ok(partial.length > 0 && 'The scripted model'.startsWith(partial), `the partial answer came first, in order ("${partial}")`);
+  const after = frames.slice(resetAt + 1).filter((f) => f.type === 'chunk');
+  t.equal(after.map((c) => c.content).join(''), end.content, 'the chunks after the reset are the whole answer');
+  const seqs = frames.filter((f) => f.type !== 'complete').map((f) => f.seq);
+  t.same(seqs, seqs.map((_, i) => i), 'seq runs on across attempts with no gap and no duplicate');
+  t.equal(end.seq, frames.length - 1, 'complete carries the next seq');
+  t.equal(llm.requests, 2);
+  t.equal(frames.filter((f) => f.type === 'complete' || f.type === 'error').length, 1, 'exactly one ending');
+});
+
+t.test('a stream cut mid-answer with no attempt left ends with llm_stream_interrupted after the chunks sent', async (t) => {
+  const llm = await startScriptedLlm(t, ['drop-mid-stream', 'ok']);
+  const stack = await startInProcessStack(t, { config: { llm: { baseUrl: llm.baseUrl }, worker: { jobAttempts: 1 } } });
   const socket = await TestSocket.open(stack.wsUrl(await createSession(stack.httpUrl()), 'c'));
   t.teardown(() => socket.close());
   socket.send({ message: 'Hello' });
@@ -95,8 +118,7 @@ t.test('a stream cut mid-answer ends with llm_stream_interrupted after the chunk
   t.equal(end.type, 'error');
   t.equal(end.code, 'llm_stream_interrupted');
   const partial = chunks.map((c) => c.content).join('');
-  // The last word may still sit in the PII scrubber's hold-back when the stream breaks.
   t.ok(partial.length > 0 && 'The scripted model'.startsWith(partial), `the partial answer came first, in order ("${partial}")`);
   await settle();
-  t.equal(llm.requests, 1, 'not retried: a retry would restart an answer the client already shows');
+  t.equal(llm.requests, 1, 'no attempt left: not retried');
 });

@@ -4,6 +4,7 @@ import {
   RedisRateLimit,
   SessionStore,
   TURN_QUEUE_NAME,
+  TurnLog,
   WorkerMetrics,
   cacheRedisUrl,
   createLogger,
@@ -26,6 +27,7 @@ import { LlmClient } from './llm-client.js';
 import { ResponseCache } from './response-cache.js';
 import { MetricsServer } from './metrics-server.js';
 import { TurnProcessor } from './turn-processor.js';
+import { TurnStops } from './turn-stops.js';
 
 export interface ChatWorkerOptions {
   config: Readonly<Config>;
@@ -48,6 +50,9 @@ export class ChatWorker {
   private readonly queueConnection: Redis;
   private readonly workerConnection: Redis;
   private readonly publisher: Redis;
+  /** Subscriber connection: the control channel (cancels). */
+  private readonly control: Redis;
+  private readonly stops: TurnStops;
   private readonly queue: TurnQueue;
   private worker: Worker<TurnJobData, void, 'turn'> | null = null;
   private metricsServer: MetricsServer | null = null;
@@ -66,6 +71,8 @@ export class ChatWorker {
     this.workerConnection = createRedisConnection(queueRedisUrl(config), { name: 'worker-bullmq', forBullmq: true, logger: this.logger });
     this.publisher = createRedisConnection(cacheRedisUrl(config), { name: 'worker-publisher', logger: this.logger });
     this.queue = createTurnQueue(config, this.queueConnection);
+    this.control = createRedisConnection(cacheRedisUrl(config), { name: 'worker-control', logger: this.logger });
+    this.stops = new TurnStops(this.control, this.keys.cancelChannel, this.logger);
   }
 
   async start(): Promise<void> {
@@ -81,8 +88,6 @@ export class ChatWorker {
     });
     const processor = new TurnProcessor(
       {
-        redis: this.publisher,
-        keys: this.keys,
         store: new SessionStore(this.publisher, this.keys, config.session.ttlSeconds),
         queue: this.queue,
         llm,
@@ -91,6 +96,8 @@ export class ChatWorker {
         worker: () => this.worker,
         context: this.createContextAssembler(),
         cache: new ResponseCache(this.publisher, this.keys, config.session.cacheTtlSeconds),
+        turnLog: new TurnLog(this.publisher, this.keys, { ttlSeconds: config.turn.resumeWindowSeconds, maxFrames: config.turn.logMaxFrames }),
+        stops: this.stops,
         tokenBudget:
           config.limits.llmTokensPerMinute > 0
             ? new RedisRateLimit(this.publisher, this.keys.rateLimitPrefix('llm-tokens'), config.limits.llmTokensPerMinute, 60)
@@ -106,6 +113,7 @@ export class ChatWorker {
         offlineModel: usesOfflineModel(config),
         maxTokens: config.llm.maxTokens,
         fallback: config.llm.fallback,
+        deadlineMs: config.turn.deadlineMs,
       },
     );
     this.worker = new Worker<TurnJobData, void, 'turn'>(TURN_QUEUE_NAME, processor.process, {
@@ -113,6 +121,12 @@ export class ChatWorker {
       prefix: this.keys.bullPrefix,
       concurrency: config.worker.concurrency,
       autorun: false,
+      // A worker killed mid-answer holds its turn until the lock lapses; BullMQ's defaults
+      // (30 s lock, 30 s stalled check) would leave its clients waiting up to a minute. With
+      // these the turn moves to another worker within seconds (the lock is renewed at half).
+      lockDuration: config.worker.lockMs,
+      stalledInterval: config.worker.stalledIntervalMs,
+      maxStalledCount: Math.max(1, config.worker.jobAttempts - 1),
       // BullMQ's limiter is global to the queue: all workers together start at most this many
       // turns a minute, and the rest wait in the queue rather than fail at the provider. It is
       // always set, because BullMQ honours `worker.rateLimit()` (provider 429s, the token
@@ -124,6 +138,7 @@ export class ChatWorker {
       this.metricsServer = new MetricsServer(this.metrics.registry, () => this.health());
       this.metricsPort = await this.metricsServer.listen(config.worker.metricsPort, config.worker.metricsHost);
     }
+    await this.stops.start();
     await this.worker.waitUntilReady();
     void this.worker.run().catch((err: unknown) => this.logger.error({ err: String(err) }, 'worker stopped'));
     this.logger.info(
@@ -194,8 +209,9 @@ export class ChatWorker {
         timeoutMs: 2000,
       },
       { name: 'close queue', run: () => this.queue.close(), timeoutMs: 2000 },
+      { name: 'stop cancel listener', run: () => this.stops.close() },
       { name: 'close metrics', run: () => this.metricsServer?.close() },
-      ...[this.publisher, this.queueConnection, this.workerConnection].map((connection) => ({
+      ...[this.publisher, this.queueConnection, this.workerConnection, this.control].map((connection) => ({
         name: 'close redis',
         run: () => closeRedis(connection),
         timeoutMs: 2000,

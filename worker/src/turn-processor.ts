@@ -2,13 +2,12 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 
 import {
   PiiVault,
-  RedisKeys,
+  type TurnLog,
   SessionStore,
   type CompleteMetadata,
   type ErrorCode,
   type HistoryEntry,
   type Logger,
-  type Redis,
   type RedisRateLimit,
   type TurnJobData,
   type TurnQueue,
@@ -21,7 +20,8 @@ import { classifyLlmError, type LlmClient } from './llm-client.js';
 import { PROMPT_VERSION, buildPrompt, type ChatMessage, type HistoryBudget } from './prompt-builder.js';
 import { normaliseQuestion, type CacheKey, type ResponseCache } from './response-cache.js';
 import { tokenCounterFor } from './token-counter.js';
-import { TurnPublisher } from './turn-publisher.js';
+import { TurnLostError, TurnPublisher } from './turn-publisher.js';
+import { TurnStopped, type TurnStops } from './turn-stops.js';
 
 export interface TurnProcessorOptions {
   /** Past turns read for the prompt (then trimmed to the token budget). */
@@ -42,14 +42,14 @@ export interface TurnProcessorOptions {
   maxTokens: number;
   /** Answer with the grounded extractive answer when the LLM fails for good. */
   fallback: boolean;
+  /** A turn still running this long after it was accepted is stopped with a `timeout` error, ms. */
+  deadlineMs: number;
 }
 
 /** How a fallback answer introduces itself, so nobody mistakes it for the assistant's own words. */
 export const FALLBACK_NOTICE = '(Our assistant is unavailable right now; this answer is taken directly from our documents and flight data.)';
 
 export interface TurnProcessorDeps {
-  redis: Redis;
-  keys: RedisKeys;
   store: SessionStore;
   queue: TurnQueue;
   llm: LlmClient;
@@ -62,6 +62,10 @@ export interface TurnProcessorDeps {
   /** Policy passages and flight facts for the prompt. */
   context: ContextAssembler;
   cache: ResponseCache;
+  /** The turns' frame logs: claim ownership, append and publish. */
+  turnLog: TurnLog;
+  /** Cancels and deadlines of the turns running here. */
+  stops: TurnStops;
 }
 
 /**
@@ -84,25 +88,42 @@ export class TurnProcessor {
     const data = job.data;
     if (!(await this.isHeadOfSession(job, token))) return;
 
-    const { metrics, logger } = this.deps;
+    const { metrics, logger, turnLog } = this.deps;
     const log = logger.child({ session_id: data.session_id, message_id: data.message_id, attempt: job.attemptsMade + 1 });
+    // Take ownership of the turn's frames: any earlier attempt still writing is refused from now on.
+    const claim = await turnLog.claim(data.session_id, data.message_id);
+    if (claim.status === 'ended') {
+      // An earlier run (or the gateway, at the deadline) already ended it: its clients have
+      // their ending. Only make sure the session moves on.
+      log.info('turn already ended; nothing to answer');
+      await this.releaseSession(data);
+      return;
+    }
+    const controller = new AbortController();
+    const untrack = this.deps.stops.track(data.session_id, data.message_id, controller, data.accepted_at + this.options.deadlineMs);
+    const publisher = new TurnPublisher(turnLog, data.session_id, data.message_id, claim, (lost) => controller.abort(lost));
     const startedAt = Date.now();
     metrics.turnStarted(startedAt - data.accepted_at);
-    const publisher = new TurnPublisher(this.deps.redis, this.deps.keys.sessionChannel(data.session_id), data.session_id, data.message_id);
     try {
-      await this.answer(job, publisher, startedAt, log);
+      if (claim.status === 'cancelled') throw new TurnStopped('cancelled');
+      await this.answer(job, publisher, controller.signal, startedAt, log);
       metrics.turnEnded('completed');
     } catch (err) {
-      const outcome = await this.handleFailure(job, publisher, err, log);
-      metrics.turnEnded(outcome === 'failed' ? 'failed' : 'retried');
+      const outcome = await this.handleFailure(job, publisher, stopReason(controller.signal) ?? err, log);
+      metrics.turnEnded(outcome === 'rate_limited' ? 'retried' : outcome);
       if (outcome === 'rate_limited') throw Worker.RateLimitError();
+      // Cancelled, timed out or taken over: the turn is over for this job, and not a failure
+      // an operator must look at (no dead letter, no retry).
+      if (outcome === 'cancelled' || outcome === 'timeout' || outcome === 'superseded') return;
       // A retried turn rethrows as is (BullMQ backs off and tries again); a failed one has
       // already told its clients, so BullMQ must not retry it.
       throw outcome === 'retried' ? err : asUnrecoverable(err);
+    } finally {
+      untrack();
     }
   };
 
-  private async answer(job: Job<TurnJobData, void, 'turn'>, publisher: TurnPublisher, startedAt: number, log: Logger): Promise<void> {
+  private async answer(job: Job<TurnJobData, void, 'turn'>, publisher: TurnPublisher, signal: AbortSignal, startedAt: number, log: Logger): Promise<void> {
     const data = job.data;
     const { store, metrics } = this.deps;
     const loaded = await store.getWithHistory(data.session_id, this.options.promptHistoryTurns);
@@ -112,9 +133,9 @@ export class TurnProcessor {
     // the LLM or a log line.
     const vault = new PiiVault();
     const question = vault.scrub(data.message);
-    const abort = new AbortController();
     const session = loaded.session.context;
-    const context = await this.deps.context.assemble({ message: question, session: { flight_no: session.flight_no, date: session.date } }, abort.signal);
+    const context = await this.deps.context.assemble({ message: question, session: { flight_no: session.flight_no, date: session.date } }, signal);
+    signal.throwIfAborted();
     const messages = buildPrompt(session, loaded.history, data.message, vault, this.historyBudget, formatContextBlock(context));
     const grounding: Pick<CompleteMetadata, 'query_type' | 'sources' | 'context_status'> = {
       query_type: context.queryType,
@@ -128,9 +149,10 @@ export class TurnProcessor {
     let extra: Partial<CompleteMetadata> = {};
     if (!cacheKey) {
       metrics.cacheLookup('bypass');
-      ({ produced, extra } = await this.generate(job, streamer, messages, vault, abort.signal, log));
+      ({ produced, extra } = await this.generate(job, streamer, messages, vault, signal, log));
     } else {
-      const claim = (await this.deps.cache.get(cacheKey)) ?? (await this.deps.cache.acquire(cacheKey, abort.signal));
+      const claim = (await this.deps.cache.get(cacheKey)) ?? (await this.deps.cache.acquire(cacheKey, signal));
+      signal.throwIfAborted();
       if (claim !== 'compute') {
         metrics.cacheLookup('hit', claim.metadata.prompt_tokens + claim.metadata.completion_tokens);
         produced = streamer.fromText(claim.content, claim.metadata.model);
@@ -138,7 +160,7 @@ export class TurnProcessor {
       } else {
         metrics.cacheLookup('miss');
         try {
-          ({ produced, extra } = await this.generate(job, streamer, messages, vault, abort.signal, log));
+          ({ produced, extra } = await this.generate(job, streamer, messages, vault, signal, log));
           // Only whole, real answers are shared: never a fallback, a cut-off or a failed one.
           if (!extra.fallback && produced.finishReason === 'stop' && publisher.text.length > 0 && vault.size === 0) {
             await this.deps.cache.set(cacheKey, {
@@ -205,7 +227,8 @@ export class TurnProcessor {
     try {
       return { produced: await streamer.fromLlm(this.deps.llm, messages, vault, signal), extra: {} };
     } catch (err) {
-      if (!this.options.fallback || this.willRetry(job, err) || streamer.sentAnything) throw err;
+      // A stop from outside (cancel, deadline, a newer attempt) is not an LLM failure to cover.
+      if (signal.aborted || !this.options.fallback || this.willRetry(job, err) || streamer.sentAnything) throw err;
       log.warn({ err: err instanceof Error ? err.message : String(err) }, 'LLM failed; answering with the grounded fallback');
       this.deps.metrics.fallbackAnswer();
       const text = `${FALLBACK_NOTICE} ${vault.restore(composeGroundedAnswer(messages))}`;
@@ -265,11 +288,19 @@ export class TurnProcessor {
     publisher: TurnPublisher,
     err: unknown,
     log: Logger,
-  ): Promise<'failed' | 'retried' | 'rate_limited'> {
+  ): Promise<'failed' | 'retried' | 'rate_limited' | 'cancelled' | 'timeout' | 'superseded'> {
     const data = job.data;
+    const attemptsLeft = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     let code: ErrorCode;
     let retry = false;
-    if (err instanceof BudgetWait) {
+    if (err instanceof TurnLostError && (err.reason === 'superseded' || err.reason === 'ended')) {
+      // A newer attempt owns the turn (this worker was paused past its lock, or the gateway
+      // ended the turn at its deadline): it speaks for the turn now, this one stops quietly.
+      log.warn({ reason: err.reason }, 'turn taken over by a newer attempt; this attempt stops');
+      return 'superseded';
+    } else if (err instanceof TurnStopped) {
+      code = err.code;
+    } else if (err instanceof BudgetWait) {
       const worker = this.deps.worker();
       if (worker) {
         await worker.rateLimit(err.retryAfterMs);
@@ -278,14 +309,15 @@ export class TurnProcessor {
       code = 'llm_unavailable';
     } else if (err instanceof TurnError) {
       code = err.code;
-    } else if (publisher.chunkCount > 0) {
-      // Part of the answer is already on the clients' screens; a retry would restart it. Until
-      // streams are resumable with a reset frame, end the turn with a clear error instead.
+    } else if (err instanceof TurnLostError) {
+      // The turn's log state is gone or out of step (Redis restarted mid-turn): a new attempt
+      // claims it afresh and starts with a reset frame.
       code = 'llm_stream_interrupted';
+      retry = attemptsLeft;
     } else {
       const kind = classifyLlmError(err);
-      code = 'llm_unavailable';
-      if (kind.kind === 'rate_limited') {
+      code = publisher.chunkCount > 0 ? 'llm_stream_interrupted' : 'llm_unavailable';
+      if (kind.kind === 'rate_limited' && publisher.chunkCount === 0) {
         const worker = this.deps.worker();
         if (worker) {
           // The whole queue waits, not just this job: every worker would hit the same limit.
@@ -295,8 +327,9 @@ export class TurnProcessor {
           return 'rate_limited';
         }
       }
-      const attempts = job.opts.attempts ?? 1;
-      retry = kind.kind !== 'permanent' && job.attemptsMade + 1 < attempts;
+      // A stream cut part-way is retried too: the next attempt's reset frame tells clients to
+      // drop the partial text, so they still see one coherent answer.
+      retry = kind.kind !== 'permanent' && attemptsLeft;
     }
     this.deps.metrics.error(code);
     const errMessage = err instanceof Error ? err.message : String(err);
@@ -304,13 +337,17 @@ export class TurnProcessor {
       log.warn({ err: errMessage, code }, 'turn failed; will retry');
       return 'retried';
     }
-    log.error({ err: errMessage, code }, 'turn failed');
+    if (code === 'cancelled' || code === 'timeout') log.info({ code }, 'turn stopped');
+    else log.error({ err: errMessage, code }, 'turn failed');
     try {
       await publisher.error(code, err instanceof TurnError ? err.message : undefined);
+    } catch (publishErr) {
+      if (publishErr instanceof TurnLostError && (publishErr.reason === 'superseded' || publishErr.reason === 'ended')) return 'superseded';
+      throw publishErr;
     } finally {
       await this.releaseSession(data);
     }
-    return 'failed';
+    return code === 'cancelled' || code === 'timeout' ? code : 'failed';
   }
 
   /**
@@ -371,6 +408,12 @@ export class TurnError extends Error {
     super(message);
     this.name = 'TurnError';
   }
+}
+
+/** The reason the turn's signal was aborted with, when it was stopped from outside. */
+function stopReason(signal: AbortSignal): TurnStopped | TurnLostError | null {
+  const reason: unknown = signal.aborted ? signal.reason : null;
+  return reason instanceof TurnStopped || reason instanceof TurnLostError ? reason : null;
 }
 
 function asUnrecoverable(err: unknown): Error {

@@ -4,38 +4,59 @@ import {
   completeFrame,
   encodeEnvelope,
   errorFrame,
+  resetFrame,
+  type AppendMode,
+  type AppendResult,
   type CompleteMetadata,
   type ErrorCode,
-  type Redis,
+  type TurnClaim,
+  type TurnLog,
 } from '@chat/shared';
 
+/** This attempt no longer owns the turn: a newer attempt took over, or the turn already ended. */
+export class TurnLostError extends Error {
+  constructor(readonly reason: Exclude<AppendResult, 'written'>) {
+    super(`the turn's frames were refused: ${reason}`);
+    this.name = 'TurnLostError';
+  }
+}
+
 /**
- * Publishes the frames of one turn on its session's channel, in order. Chunk publishes are not
- * awaited one by one (ioredis keeps a connection's commands in order and pipelines them); the
- * turn awaits the last one before it reports completion, and a failed publish fails the turn.
+ * Writes the frames of one attempt at a turn: each is appended to the turn's log and published
+ * on the session channel in one script call, with the next seq and this attempt's epoch, so an
+ * attempt that lost ownership can never interleave with the one that replaced it.
+ *
+ * Appends are not awaited one by one (ioredis keeps a connection's commands in order and
+ * pipelines them); the turn awaits the last one before it reports completion. The first refused
+ * append calls `onLost` once (the caller aborts the LLM request) and fails `flushed()`.
  */
 export class TurnPublisher {
   private readonly encoder: ChunkFrameEncoder;
-  private seq = 0;
+  private nextSeq: number;
+  private chunks = 0;
   private content = '';
-  private lastPublish: Promise<unknown> = Promise.resolve();
-  private publishError: unknown = null;
+  private lastAppend: Promise<unknown> = Promise.resolve();
+  private failure: unknown = null;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly channel: string,
+    private readonly log: TurnLog,
     private readonly sessionId: string,
     private readonly messageId: string,
+    private readonly claim: TurnClaim,
+    private readonly onLost: (err: TurnLostError) => void,
   ) {
     this.encoder = new ChunkFrameEncoder(sessionId, messageId);
+    this.nextSeq = claim.nextSeq;
+    // An earlier attempt already sent frames: clients drop its partial text before ours.
+    if (claim.nextSeq > 0) this.send(FrameKind.reset, JSON.stringify(resetFrame(sessionId, messageId, this.nextSeq)), 'reset', '');
   }
 
-  /** Number of chunks published so far. */
+  /** Chunks published by this attempt. */
   get chunkCount(): number {
-    return this.seq;
+    return this.chunks;
   }
 
-  /** Everything published so far, concatenated. */
+  /** This attempt's answer so far, concatenated. */
   get text(): string {
     return this.content;
   }
@@ -43,30 +64,40 @@ export class TurnPublisher {
   chunk(text: string): void {
     const now = Date.now();
     this.content += text;
-    this.send(encodeEnvelope(FrameKind.chunk, this.encoder.encode(text, this.seq++, now), now));
+    this.chunks++;
+    this.send(FrameKind.chunk, this.encoder.encode(text, this.nextSeq, now), 'chunk', text, now);
   }
 
   async complete(metadata: CompleteMetadata): Promise<void> {
-    const frame = completeFrame(this.sessionId, this.messageId, this.content, metadata);
-    this.send(encodeEnvelope(FrameKind.complete, JSON.stringify(frame)));
+    this.send(FrameKind.complete, JSON.stringify(completeFrame(this.sessionId, this.messageId, this.content, metadata, this.nextSeq)), 'end', '');
     await this.flushed();
   }
 
   async error(code: ErrorCode, content?: string): Promise<void> {
-    const frame = errorFrame(code, this.sessionId, content === undefined ? { messageId: this.messageId } : { messageId: this.messageId, content });
-    this.send(encodeEnvelope(FrameKind.error, JSON.stringify(frame)));
+    const frame = errorFrame(code, this.sessionId, { messageId: this.messageId, seq: this.nextSeq, ...(content === undefined ? {} : { content }) });
+    this.send(FrameKind.error, JSON.stringify(frame), 'end', '');
     await this.flushed();
   }
 
-  /** Resolves when every publish so far has reached Redis; rejects if one failed. */
+  /** Resolves when every frame so far is in the log and published; rejects if one was not. */
   async flushed(): Promise<void> {
-    await this.lastPublish;
-    if (this.publishError !== null) throw this.publishError;
+    await this.lastAppend;
+    if (this.failure !== null) throw this.failure;
   }
 
-  private send(payload: Buffer): void {
-    this.lastPublish = this.redis.publish(this.channel, payload).catch((err: unknown) => {
-      this.publishError ??= err;
-    });
+  private send(kind: FrameKind, json: string, mode: AppendMode, text: string, now: number = Date.now()): void {
+    const seq = this.nextSeq++;
+    const envelope = encodeEnvelope(kind, json, now, seq, this.messageId);
+    this.lastAppend = this.log.append(this.sessionId, this.messageId, this.claim.epoch, seq, envelope, mode, text).then(
+      (result) => {
+        if (result === 'written' || this.failure !== null) return;
+        const lost = new TurnLostError(result);
+        this.failure = lost;
+        this.onLost(lost);
+      },
+      (err: unknown) => {
+        this.failure ??= err;
+      },
+    );
   }
 }

@@ -2,6 +2,7 @@ import {
   ERRORS,
   FrameKind,
   ServiceError,
+  endsTurn,
   restErrorBody,
   validators,
   type CompleteFrame,
@@ -15,6 +16,7 @@ import { readJsonBody } from '../http/read-body.js';
 import { respondJson, statusLine, type HttpExchange } from '../http/respond.js';
 import type { RestRequest } from '../http/rest-route.js';
 import type { SessionRelay } from '../session-relay.js';
+import type { TurnCanceller } from '../turn-canceller.js';
 import type { TurnIntake } from '../turn-intake.js';
 
 export interface MessageRoutesDeps {
@@ -32,6 +34,7 @@ const SSE_EVENT_NAMES: Record<FrameKind, string> = {
   [FrameKind.chunk]: 'chunk',
   [FrameKind.complete]: 'complete',
   [FrameKind.error]: 'error',
+  [FrameKind.reset]: 'reset',
 };
 
 /**
@@ -104,7 +107,7 @@ export function sendMessageHandler(deps: MessageRoutesDeps) {
           if (waitFinished || frame.indexOf(ownTurn) === -1) return;
           if (streamer) {
             streamer.frame(kind, frame);
-            if (kind !== FrameKind.chunk) {
+            if (endsTurn(kind)) {
               streamer.end();
               settle();
             }
@@ -186,4 +189,26 @@ class SseStreamer {
     if (this.exchange.aborted) return;
     this.exchange.res.cork(() => this.exchange.res.end());
   }
+}
+
+export interface CancelRouteDeps {
+  canceller: TurnCanceller;
+  access: SessionAccess;
+  maxBodyBytes: number;
+}
+
+/**
+ * `POST /chat/cancel {session_id, message_id}`: stops a turn's generation wherever it runs.
+ * 202 once the request is delivered; every socket of the session then sees the turn end with an
+ * `error` frame `cancelled` (or its normal end, if it finished first).
+ */
+export function cancelTurnHandler(deps: CancelRouteDeps) {
+  return async (exchange: HttpExchange, request: RestRequest): Promise<void> => {
+    const body = await readJsonBody(exchange, request.headers, deps.maxBodyBytes);
+    const checked = validators.cancelTurn(body);
+    if (!checked.ok) throw new ServiceError('validation_failed', 'The cancel request has invalid fields.', checked.fields);
+    await deps.access.checkRest(request.headers.authorization, checked.value.session_id);
+    await deps.canceller.cancel(checked.value.session_id, checked.value.message_id);
+    respondJson(exchange, 202, { status: 'cancel_requested', session_id: checked.value.session_id, message_id: checked.value.message_id });
+  };
 }

@@ -9,6 +9,8 @@ import {
   type RedisRateLimit,
   type SessionStore,
   type SocketTicketResponse,
+  type TurnInProgress,
+  type TurnLog,
 } from '@chat/shared';
 import type { SessionAccess } from '../auth/session-access.js';
 import { readJsonBody } from '../http/read-body.js';
@@ -17,6 +19,8 @@ import type { RestRequest } from '../http/rest-route.js';
 
 export interface SessionRoutesDeps {
   store: SessionStore;
+  /** Turns in progress: how far each got. */
+  turnLog: TurnLog;
   /** Session creations per client address. */
   sessionLimit: RedisRateLimit;
   maxBodyBytes: number;
@@ -71,9 +75,24 @@ export function getSessionHandler(deps: SessionRoutesDeps) {
     await deps.access.checkRest(request.headers.authorization, sessionId);
     const found = await deps.store.getWithHistory(sessionId, deps.historyMaxTurns);
     if (!found) throw new ServiceError('session_not_found');
-    const response: GetSessionResponse = { session_id: sessionId, context: found.session.context, history: found.history };
+    const inProgress = await turnsInProgress(deps, sessionId);
+    const response: GetSessionResponse = { session_id: sessionId, context: found.session.context, history: found.history, in_progress: inProgress };
     respondJson(exchange, 200, response);
   };
+}
+
+/**
+ * The session's unanswered turns, oldest first, with how far each got: a client that lost its
+ * socket and its state resumes from `seq` (or just shows `content`).
+ */
+async function turnsInProgress(deps: Pick<SessionRoutesDeps, 'store' | 'turnLog'>, sessionId: string): Promise<TurnInProgress[]> {
+  const messageIds = await deps.store.unansweredTurns(sessionId);
+  return Promise.all(
+    messageIds.map(async (messageId): Promise<TurnInProgress> => {
+      const progress = await deps.turnLog.peek(sessionId, messageId);
+      return { message_id: messageId, state: progress.nextSeq > 0 ? 'streaming' : 'queued', seq: progress.nextSeq - 1, content: progress.text };
+    }),
+  );
 }
 
 /** `POST /chat/ticket` (Authorization: Bearer <token>): a single-use ticket for the socket URL. */

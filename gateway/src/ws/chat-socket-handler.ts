@@ -3,8 +3,10 @@ import {
   ServiceError,
   errorFrame,
   isValidId,
+  isoNow,
   pongFrame,
   validators,
+  type CancelAckFrame,
   type ErrorCode,
   type GatewayMetrics,
   type Logger,
@@ -14,12 +16,14 @@ import {
 import type { SessionAccess, SocketCredentials } from '../auth/session-access.js';
 import { remoteAddressOf } from '../http/remote-address.js';
 import type { SessionRelay } from '../session-relay.js';
+import type { TurnCanceller } from '../turn-canceller.js';
 import type { TurnIntake } from '../turn-intake.js';
 import type { Uws } from '../uws-loader.js';
 import type { HttpRequest, HttpResponse, WebSocketBehavior, us_socket_context_t } from '../uws-types.js';
 import { InboundBudget } from './inbound-budget.js';
 import type { ChatSocket, SocketData, SocketRejection } from './socket-data.js';
 import type { SocketRegistry } from './socket-registry.js';
+import type { ResumePoint, SocketResume } from './socket-resume.js';
 
 export interface ChatSocketOptions {
   gatewayId: string;
@@ -44,8 +48,11 @@ export interface ChatSocketDeps {
   accepting: () => boolean;
   /** Connection attempts per client address. */
   connectLimit: RedisRateLimit;
+  canceller: TurnCanceller;
   /** Origin allow-list and, with AUTH_REQUIRED, the session token or ticket. */
   access: SessionAccess;
+  /** Replays the frames a reconnecting socket missed. */
+  resume: SocketResume;
 }
 
 /**
@@ -70,19 +77,21 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
     const secKey = req.getHeader('sec-websocket-key');
     const secProtocol = req.getHeader('sec-websocket-protocol');
     const secExtensions = req.getHeader('sec-websocket-extensions');
+    const query = new URLSearchParams(readQuery(req));
     // Credentials: read, checked, never logged.
     const credentials: SocketCredentials = {
       origin: req.getHeader('origin'),
       authorization: req.getHeader('authorization'),
-      ticket: new URLSearchParams(readQuery(req)).get('ticket'),
+      ticket: query.get('ticket'),
     };
+    const resumeFrom = resumePointOf(query);
     const remoteAddress = remoteAddressOf(res);
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
     const member = `${options.gatewayId}/${(++connectionCounter).toString(36)}`;
-    const data: SocketData = { sessionId, clientId, member, rejection: null, closed: false, ...budget.initial(Date.now()) };
+    const data: SocketData = { sessionId, clientId, member, rejection: null, closed: false, resumeFrom, resuming: false, ...budget.initial(Date.now()) };
 
     let claimed = false;
     if (!deps.accepting()) {
@@ -164,9 +173,16 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       ws.end(data.rejection.closeCode, data.rejection.code);
       return;
     }
-    ws.subscribe(data.sessionId);
     deps.registry.add(ws);
     deps.relay.retain(data.sessionId);
+    const resumeFrom = data.resumeFrom;
+    if (resumeFrom === null || resumeFrom === 'invalid') {
+      ws.subscribe(data.sessionId);
+      if (resumeFrom === 'invalid') sendError(ws, 'validation_failed', 'resume needs ?resume=<message_id>&seq=<integer ≥ -1>; streaming live instead.');
+      return;
+    }
+    deps.metrics.frameIn('resume');
+    void deps.resume.resume(ws, resumeFrom);
   };
 
   const message = (ws: ChatSocket, raw: ArrayBuffer, isBinary: boolean): void => {
@@ -212,9 +228,38 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       ws.send(JSON.stringify(pongFrame()), false);
       return;
     }
+    if (type === 'cancel') {
+      const cancel = validators.cancelFrame(frame);
+      if (!cancel.ok) {
+        deps.metrics.frameIn('invalid');
+        sendError(ws, 'validation_failed', describeFields(cancel.fields));
+        return;
+      }
+      deps.metrics.frameIn('cancel');
+      void cancelTurn(ws, data, cancel.value.message_id);
+      return;
+    }
+    if (type === 'resume') {
+      const resume = validators.resumeFrame(frame);
+      if (!resume.ok) {
+        deps.metrics.frameIn('invalid');
+        sendError(ws, 'validation_failed', describeFields(resume.fields));
+        return;
+      }
+      if (data.resuming) {
+        deps.metrics.frameIn('invalid');
+        sendError(ws, 'validation_failed', 'A resume is already in progress on this socket.');
+        return;
+      }
+      deps.metrics.frameIn('resume');
+      // Off the topic until the missed frames are out; live frames are buffered meanwhile.
+      ws.unsubscribe(data.sessionId);
+      void deps.resume.resume(ws, { messageId: resume.value.message_id, seq: resume.value.seq });
+      return;
+    }
     if (type !== undefined && type !== 'message') {
       deps.metrics.frameIn('invalid');
-      sendError(ws, 'unknown_frame', `Unknown frame type ${JSON.stringify(type).slice(0, 40)}; expected "message" or "ping".`);
+      sendError(ws, 'unknown_frame', `Unknown frame type ${JSON.stringify(type).slice(0, 40)}; expected "message", "ping", "cancel" or "resume".`);
       return;
     }
     const checked = validators.chatFrame(frame);
@@ -241,6 +286,20 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
         deps.logger.error({ err: String(err), session_id: data.sessionId }, 'turn intake failed');
         ws.cork(() => sendError(ws, 'internal_error'));
       }
+    }
+  };
+
+  /** Cancels a turn of this socket's session and acknowledges to this socket only. */
+  const cancelTurn = async (ws: ChatSocket, data: SocketData, messageId: string): Promise<void> => {
+    try {
+      await deps.canceller.cancel(data.sessionId, messageId);
+      if (data.closed) return;
+      const ack: CancelAckFrame = { type: 'cancel_ack', session_id: data.sessionId, message_id: messageId, timestamp: isoNow() };
+      ws.cork(() => ws.send(JSON.stringify(ack), false));
+    } catch (err) {
+      if (data.closed) return;
+      const code = err instanceof ServiceError ? err.code : 'internal_error';
+      ws.cork(() => sendError(ws, code, err instanceof ServiceError ? err.message : undefined));
     }
   };
 
@@ -309,6 +368,16 @@ function readQuery(req: HttpRequest): string {
   } catch {
     return req.getUrl().split('?')[1] ?? '';
   }
+}
+
+/** `?resume=<message_id>&seq=<n>` (seq defaults to -1: the whole turn); null when absent. */
+function resumePointOf(query: URLSearchParams): ResumePoint | 'invalid' | null {
+  const messageId = query.get('resume');
+  if (messageId === null) return null;
+  const seqText = query.get('seq') ?? '-1';
+  const seq = /^-?\d{1,10}$/.test(seqText) ? Number(seqText) : Number.NaN;
+  const checked = validators.resumeFrame({ type: 'resume', message_id: messageId, seq });
+  return checked.ok ? { messageId: checked.value.message_id, seq: checked.value.seq } : 'invalid';
 }
 
 function describeFields(fields: { field: string; message: string }[]): string {

@@ -18,6 +18,10 @@ export interface SocketData {
   rejection: SocketRejection | null;
   /** True from the close event on: uWS forbids any call on a closed socket. */
   closed: boolean;
+  /** Set from the URL (`?resume=<message_id>&seq=<n>`): replay that turn's missed frames on open. */
+  resumeFrom: { messageId: string; seq: number } | 'invalid' | null;
+  /** True while missed frames are replayed; the socket is off the session topic meanwhile. */
+  resuming: boolean;
   /** Inbound frame budget (token bucket). Negative = debt run up by a flooding client. */
   tokens: number;
   tokensAt: number;

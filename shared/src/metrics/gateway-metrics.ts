@@ -10,8 +10,8 @@ export type ConnectionResult =
   | 'unauthorized'
   | 'forbidden'
   | 'unavailable';
-export type InboundFrameKind = 'message' | 'ping' | 'invalid' | 'rate_limited';
-export type OutboundFrameKind = 'chunk' | 'complete' | 'error';
+export type InboundFrameKind = 'message' | 'ping' | 'cancel' | 'resume' | 'invalid' | 'rate_limited';
+export type OutboundFrameKind = 'chunk' | 'complete' | 'error' | 'reset';
 
 /**
  * The gateway's metrics behind domain methods, so call sites say what happened and never touch
@@ -33,6 +33,8 @@ export class GatewayMetrics {
   private readonly turnFirstChunk: Histogram;
   private readonly turnResponse: Histogram;
   private readonly turnsEnded: Counter<'outcome'>;
+  private readonly resumes: Counter<'outcome'>;
+  private readonly framesRecovered: Counter<'why'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -50,10 +52,13 @@ export class GatewayMetrics {
     this.turnFirstChunk = new Histogram({ name: 'chat_gateway_turn_ttft_seconds', help: 'Time to first token of turns relayed here, as the worker measured it (from complete.metadata)', buckets: LATENCY_BUCKETS, registers });
     this.turnResponse = new Histogram({ name: 'chat_gateway_turn_response_seconds', help: 'Accept to complete of turns relayed here (from complete.metadata)', buckets: LATENCY_BUCKETS, registers });
     this.turnsEnded = new Counter({ name: 'chat_gateway_turns_ended_total', help: 'Turns relayed here by how they ended (complete, or the error code)', labelNames: ['outcome'], registers });
+    this.resumes = new Counter({ name: 'chat_gateway_resumes_total', help: 'Socket resumes by outcome: replayed from the turn log, snapshot (log cut short), unavailable (log gone)', labelNames: ['outcome'], registers });
+    this.framesRecovered = new Counter({ name: 'chat_gateway_frames_recovered_total', help: 'Frames read back from turn logs: for resuming sockets, or to fill a hole after the subscription connection dropped', labelNames: ['why'], registers });
     this.framesOutByKind = {
       chunk: this.framesOut.labels('chunk'),
       complete: this.framesOut.labels('complete'),
       error: this.framesOut.labels('error'),
+      reset: this.framesOut.labels('reset'),
     };
   }
 
@@ -118,6 +123,12 @@ export class GatewayMetrics {
   }
   turnAccepted(via: 'ws' | 'rest'): void {
     this.turnsAccepted.inc({ via });
+  }
+  resumed(outcome: 'replayed' | 'snapshot' | 'unavailable'): void {
+    this.resumes.inc({ outcome });
+  }
+  framesRecoveredFromLog(why: 'resume' | 'resubscribe', count: number): void {
+    if (count > 0) this.framesRecovered.inc({ why }, count);
   }
   slowConsumerClosed(): void {
     this.slowConsumerCloses.inc();

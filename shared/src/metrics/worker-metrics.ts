@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { LATENCY_BUCKETS } from './registry.js';
 
-export type TurnOutcome = 'completed' | 'failed' | 'retried' | 'deferred';
+export type TurnOutcome = 'completed' | 'failed' | 'retried' | 'deferred' | 'cancelled' | 'timeout' | 'superseded';
 
 /** The worker's metrics behind domain methods. */
 export class WorkerMetrics {

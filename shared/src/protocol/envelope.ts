@@ -1,46 +1,78 @@
 /**
- * What travels on a session's pub/sub channel: a 9-byte header, then the client frame's JSON
- * exactly as the client will receive it.
+ * What travels on a session's pub/sub channel and sits in a turn's log: a small binary header,
+ * then the client frame's JSON exactly as the client will receive it.
  *
- *   byte 0      frame kind (FrameKind)
- *   bytes 1-8   publish time, epoch ms, float64 little-endian
- *   bytes 9-    the frame, UTF-8 JSON, forwarded to sockets byte for byte
+ *   byte 0        frame kind (FrameKind)
+ *   bytes 1-8     publish time, epoch ms, float64 little-endian
+ *   bytes 9-12    seq of the frame within its turn, uint32 little-endian (NO_SEQ outside a turn)
+ *   byte 13       length n of the message id (0 outside a turn)
+ *   bytes 14-     the message id (n bytes, ASCII), then the frame, UTF-8 JSON, forwarded to
+ *                 sockets byte for byte
  *
- * The header lets a gateway route and measure a frame (delivery lag, end of turn) without
- * parsing JSON on the per-token path; the body is never re-encoded.
+ * The header lets a gateway route, order and measure a frame (delivery lag, end of turn, the
+ * last seq relayed, which frames a resuming socket still needs) without parsing JSON on the
+ * per-token path; the body is never re-encoded.
  */
 export const FrameKind = {
   chunk: 1,
   complete: 2,
   error: 3,
+  /** A new attempt took the turn over: clients drop the partial text they have for it. */
+  reset: 4,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
-export const ENVELOPE_HEADER_BYTES = 9;
+/** The seq of a frame that belongs to no turn. */
+export const NO_SEQ = 0xffffffff;
 
-export function encodeEnvelope(kind: FrameKind, frameJson: string, publishedAtMs: number = Date.now()): Buffer {
+const FIXED_HEADER_BYTES = 14;
+const MAX_MESSAGE_ID_BYTES = 255;
+
+export function encodeEnvelope(kind: FrameKind, frameJson: string, publishedAtMs: number = Date.now(), seq: number = NO_SEQ, messageId = ''): Buffer {
+  const idBytes = messageId.length; // ids are ASCII (validated id alphabet)
+  if (idBytes > MAX_MESSAGE_ID_BYTES) throw new RangeError('message id too long for an envelope');
   const bodyBytes = Buffer.byteLength(frameJson);
-  const buf = Buffer.allocUnsafe(ENVELOPE_HEADER_BYTES + bodyBytes);
+  const headerBytes = FIXED_HEADER_BYTES + idBytes;
+  const buf = Buffer.allocUnsafe(headerBytes + bodyBytes);
   buf[0] = kind;
   buf.writeDoubleLE(publishedAtMs, 1);
-  buf.write(frameJson, ENVELOPE_HEADER_BYTES, bodyBytes, 'utf8');
+  buf.writeUInt32LE(seq, 9);
+  buf[13] = idBytes;
+  if (idBytes > 0) buf.write(messageId, FIXED_HEADER_BYTES, idBytes, 'latin1');
+  buf.write(frameJson, headerBytes, bodyBytes, 'utf8');
   return buf;
 }
 
 export interface EnvelopeHeader {
   kind: FrameKind;
   publishedAtMs: number;
+  /** Seq within the turn; NO_SEQ for a frame outside a turn. */
+  seq: number;
+  /** Where the frame's JSON starts. */
+  bodyOffset: number;
 }
 
 /** Reads the header; returns null for a payload that is not an envelope (too short, bad kind). */
 export function readEnvelopeHeader(payload: Buffer): EnvelopeHeader | null {
-  if (payload.length <= ENVELOPE_HEADER_BYTES) return null;
+  if (payload.length <= FIXED_HEADER_BYTES) return null;
   const kind = payload[0];
-  if (kind !== FrameKind.chunk && kind !== FrameKind.complete && kind !== FrameKind.error) return null;
-  return { kind, publishedAtMs: payload.readDoubleLE(1) };
+  if (kind !== FrameKind.chunk && kind !== FrameKind.complete && kind !== FrameKind.error && kind !== FrameKind.reset) return null;
+  const bodyOffset = FIXED_HEADER_BYTES + payload[13]!;
+  if (payload.length <= bodyOffset) return null;
+  return { kind, publishedAtMs: payload.readDoubleLE(1), seq: payload.readUInt32LE(9), bodyOffset };
+}
+
+/** The message id of an envelope ('' outside a turn). Decoded only when a caller needs it. */
+export function envelopeMessageId(payload: Buffer): string {
+  return payload.toString('latin1', FIXED_HEADER_BYTES, FIXED_HEADER_BYTES + payload[13]!);
 }
 
 /** The frame bytes of an envelope, without copying. */
-export function envelopeBody(payload: Buffer): Buffer {
-  return payload.subarray(ENVELOPE_HEADER_BYTES);
+export function envelopeBody(payload: Buffer, header: EnvelopeHeader | null = readEnvelopeHeader(payload)): Buffer {
+  return payload.subarray(header ? header.bodyOffset : payload.length);
+}
+
+/** Whether the frame ends its turn. */
+export function endsTurn(kind: FrameKind): boolean {
+  return kind === FrameKind.complete || kind === FrameKind.error;
 }

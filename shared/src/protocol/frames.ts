@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../errors.js';
 import { errorMessage } from '../errors.js';
-import type { CompleteFrame, CompleteMetadata, ErrorFrame, PongFrame } from './schemas.js';
+import type { CompleteFrame, CompleteMetadata, ErrorFrame, PongFrame, ResetFrame, SnapshotFrame } from './schemas.js';
 
 /** ISO-8601 time, as the original service's frames carried. */
 export function isoNow(ms: number = Date.now()): string {
@@ -24,14 +24,24 @@ export class ChunkFrameEncoder {
   }
 }
 
-export function completeFrame(sessionId: string, messageId: string, content: string, metadata: CompleteMetadata): CompleteFrame {
-  return { type: 'complete', content, session_id: sessionId, message_id: messageId, timestamp: isoNow(), metadata };
+export function completeFrame(sessionId: string, messageId: string, content: string, metadata: CompleteMetadata, seq?: number): CompleteFrame {
+  const frame: CompleteFrame = { type: 'complete', content, session_id: sessionId, message_id: messageId, timestamp: isoNow(), metadata };
+  if (seq !== undefined) frame.seq = seq;
+  return frame;
+}
+
+export function resetFrame(sessionId: string, messageId: string, seq: number): ResetFrame {
+  return { type: 'reset', session_id: sessionId, message_id: messageId, seq, timestamp: isoNow() };
+}
+
+export function snapshotFrame(sessionId: string, messageId: string, content: string, seq: number): SnapshotFrame {
+  return { type: 'snapshot', session_id: sessionId, message_id: messageId, content, seq, timestamp: isoNow() };
 }
 
 export function errorFrame(
   code: ErrorCode,
   sessionId: string | null,
-  extra: { messageId?: string; content?: string; retryAfterMs?: number } = {},
+  extra: { messageId?: string; content?: string; retryAfterMs?: number; seq?: number } = {},
 ): ErrorFrame {
   const frame: ErrorFrame = {
     type: 'error',
@@ -41,6 +51,7 @@ export function errorFrame(
     timestamp: isoNow(),
   };
   if (extra.messageId !== undefined) frame.message_id = extra.messageId;
+  if (extra.seq !== undefined) frame.seq = extra.seq;
   if (extra.retryAfterMs !== undefined) frame.retry_after_ms = extra.retryAfterMs;
   return frame;
 }

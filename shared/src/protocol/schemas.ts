@@ -53,6 +53,31 @@ export type ChatInFrame = Static<typeof ChatInFrame>;
 export const PingInFrame = Type.Object({ type: Type.Literal('ping') });
 export type PingInFrame = Static<typeof PingInFrame>;
 
+/** Stops a turn's generation, whichever gateway and worker it is on. */
+export const CancelInFrame = Type.Object({ type: Type.Literal('cancel'), message_id: MessageId });
+export type CancelInFrame = Static<typeof CancelInFrame>;
+
+/**
+ * Asks for the frames of a turn after `seq` (the last one this client saw; -1 for none): the
+ * gateway replays them from the turn's log, then goes on live. Also accepted as the socket URL
+ * parameters `?resume=<message_id>&seq=<n>`.
+ */
+export const ResumeInFrame = Type.Object({ type: Type.Literal('resume'), message_id: MessageId, seq: Type.Integer({ minimum: -1, maximum: 0xfffffffe }) });
+export type ResumeInFrame = Static<typeof ResumeInFrame>;
+
+/** `POST /chat/cancel`. */
+export const CancelTurnBody = Type.Object({ session_id: Id, message_id: MessageId }, { additionalProperties: false });
+export type CancelTurnBody = Static<typeof CancelTurnBody>;
+
+/** The canceller's acknowledgement (the turn itself then ends with an `error` frame `cancelled`). */
+export const CancelAckFrame = Type.Object({
+  type: Type.Literal('cancel_ack'),
+  session_id: Type.String(),
+  message_id: Type.String(),
+  timestamp: Type.String(),
+});
+export type CancelAckFrame = Static<typeof CancelAckFrame>;
+
 // ---------------------------------------------------------------- frames, server → client
 
 export const SessionContext = Type.Object({
@@ -102,6 +127,8 @@ export const CompleteFrame = Type.Object({
   content: Type.String(),
   session_id: Type.String(),
   message_id: Type.String(),
+  /** Its place in the turn's frames (after the last chunk): what a client resumes from. */
+  seq: Type.Optional(Type.Integer({ minimum: 0 })),
   timestamp: Type.String(),
   metadata: CompleteMetadata,
 });
@@ -113,15 +140,44 @@ export const ErrorFrame = Type.Object({
   content: Type.String(),
   session_id: Type.Union([Type.String(), Type.Null()]),
   message_id: Type.Optional(Type.String()),
+  /** Set when the error ends a turn: its place in the turn's frames. */
+  seq: Type.Optional(Type.Integer({ minimum: 0 })),
   timestamp: Type.String(),
   retry_after_ms: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 export type ErrorFrame = Static<typeof ErrorFrame>;
 
+/**
+ * A new attempt took the turn over (its worker died or was replaced): clients drop the text
+ * they have for this message id; the chunks that follow are the answer, from its start.
+ */
+export const ResetFrame = Type.Object({
+  type: Type.Literal('reset'),
+  session_id: Type.String(),
+  message_id: Type.String(),
+  seq: Type.Integer({ minimum: 0 }),
+  timestamp: Type.String(),
+});
+export type ResetFrame = Static<typeof ResetFrame>;
+
+/**
+ * Sent to a resuming socket when the frames it missed are no longer all in the turn's log:
+ * the answer so far (replaces what the client has), as of `seq`; frames after `seq` follow.
+ */
+export const SnapshotFrame = Type.Object({
+  type: Type.Literal('snapshot'),
+  session_id: Type.String(),
+  message_id: Type.String(),
+  content: Type.String(),
+  seq: Type.Integer({ minimum: -1 }),
+  timestamp: Type.String(),
+});
+export type SnapshotFrame = Static<typeof SnapshotFrame>;
+
 export const PongFrame = Type.Object({ type: Type.Literal('pong'), timestamp: Type.String() });
 export type PongFrame = Static<typeof PongFrame>;
 
-export const OutFrame = Type.Union([ChunkFrame, CompleteFrame, ErrorFrame, PongFrame]);
+export const OutFrame = Type.Union([ChunkFrame, CompleteFrame, ErrorFrame, ResetFrame, SnapshotFrame, PongFrame, CancelAckFrame]);
 export type OutFrame = Static<typeof OutFrame>;
 
 // ---------------------------------------------------------------- REST responses
@@ -155,10 +211,24 @@ export const SocketTicketResponse = Type.Object({
 });
 export type SocketTicketResponse = Static<typeof SocketTicketResponse>;
 
+/** A turn accepted and not yet finished, as `GET /chat/session/:id` shows it. */
+export const TurnInProgress = Type.Object({
+  message_id: Type.String(),
+  /** queued: waiting for a worker (or for the turn ahead); streaming: frames are going out. */
+  state: Type.Union([Type.Literal('queued'), Type.Literal('streaming')]),
+  /** The last frame's seq (-1 before the first): resume from here. */
+  seq: Type.Integer({ minimum: -1 }),
+  /** The answer so far (since the last reset). */
+  content: Type.String(),
+});
+export type TurnInProgress = Static<typeof TurnInProgress>;
+
 export const GetSessionResponse = Type.Object({
   session_id: Type.String(),
   context: SessionContext,
   history: Type.Array(HistoryEntry),
+  /** Unanswered turns, oldest first: lets a client that lost everything pick the answer up. */
+  in_progress: Type.Array(TurnInProgress),
 });
 export type GetSessionResponse = Static<typeof GetSessionResponse>;
 

@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { TSchema, Static } from '@sinclair/typebox';
 import type { FieldError } from '../errors.js';
-import { ChatInFrame, CreateSessionBody, OutFrame, SendMessageBody, TurnJobData } from './schemas.js';
+import { CancelInFrame, CancelTurnBody, ChatInFrame, ResumeInFrame, CreateSessionBody, OutFrame, SendMessageBody, TurnJobData } from './schemas.js';
 
 /** A compiled validator: returns the typed value, or the list of bad fields. */
 export type Validator<T> = (value: unknown) => { ok: true; value: T } | { ok: false; fields: FieldError[] };
@@ -50,6 +50,9 @@ export const validators = {
   createSession: compileValidator(CreateSessionBody),
   sendMessage: compileValidator(SendMessageBody),
   chatFrame: compileValidator(ChatInFrame),
+  cancelFrame: compileValidator(CancelInFrame),
+  resumeFrame: compileValidator(ResumeInFrame),
+  cancelTurn: compileValidator(CancelTurnBody),
   outFrame: compileValidator(OutFrame),
   turnJob: compileValidator(TurnJobData),
 } as const;

@@ -2,3 +2,4 @@ export * from './redis-keys.js';
 export * from './connection.js';
 export * from './scripts.js';
 export * from './session-store.js';
+export * from './turn-log.js';

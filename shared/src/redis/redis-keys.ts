@@ -16,6 +16,10 @@ import { assertValidId } from '../ids.js';
  * - `sockets`  sorted set: one member per open socket (`<gatewayId>/<connectionId>`), scored by
  *              the lease expiry (ms). Enforces the per-session socket limit across gateways.
  * - `done:<messageId>` string: marks a turn written to history (makes the write idempotent).
+ * - `turn:<messageId>:state` hash: the turn's owner epoch (the attempt allowed to write), the
+ *              next seq, and `done` once it ended. `turn:<messageId>:log` stream: every frame
+ *              of the turn, id `<seq>-1`, for resume. `turn:<messageId>:text` string: the answer
+ *              so far (snapshots). All three expire after the resume window.
  * - `events`   pub/sub channel: the frames of every turn of the session.
  *
  * Other keys:
@@ -47,6 +51,25 @@ export class RedisKeys {
 
   private sessionTag(sessionId: string): string {
     return `${this.prefix}:{s:${assertValidId(sessionId, 'session id')}}`;
+  }
+
+  /** The keys of one turn's frame log (see the layout above), in the order the scripts take them. */
+  turnLog(sessionId: string, messageId: string): { state: string; log: string; text: string } {
+    const base = `${this.sessionTag(sessionId)}:turn:${assertValidId(messageId, 'message id')}`;
+    return { state: `${base}:state`, log: `${base}:log`, text: `${base}:text` };
+  }
+
+  /** Marks a turn as cancelled: a worker that has not started it yet skips it. */
+  turnCancel(sessionId: string, messageId: string): string {
+    return `${this.sessionTag(sessionId)}:cancel:${assertValidId(messageId, 'message id')}`;
+  }
+
+  /**
+   * The one control channel every worker listens on: cancel requests, as `<sessionId>/<messageId>`.
+   * Low volume (one message per cancel), so a single channel beats one per turn.
+   */
+  get cancelChannel(): string {
+    return `${this.prefix}:control:cancel`;
   }
 
   /** Pub/sub channel carrying every frame of one session. */

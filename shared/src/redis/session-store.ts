@@ -58,6 +58,11 @@ export class SessionStore {
     return this.redis.lindex(this.keys.session(sessionId, 'turns'), 0);
   }
 
+  /** Message ids of the session's unanswered turns, oldest first. */
+  async unansweredTurns(sessionId: string): Promise<string[]> {
+    return this.redis.lrange(this.keys.session(sessionId, 'turns'), 0, -1);
+  }
+
   /** Ends a socket's claim on a session slot. */
   async releaseSocket(sessionId: string, member: string): Promise<void> {
     await this.redis.zrem(this.keys.session(sessionId, 'sockets'), member);

@@ -1,0 +1,122 @@
+import type { Redis } from 'ioredis';
+import { readEnvelopeHeader } from '../protocol/envelope.js';
+import { LuaScript } from './lua-script.js';
+import type { RedisKeys } from './redis-keys.js';
+
+const claimTurn = new LuaScript('claim-turn-4.lua');
+const appendFrame = new LuaScript('append-frame-3.lua');
+
+/** Who may write a turn's frames, and from which seq. */
+export interface TurnClaim {
+  /** The writer's epoch: every append carries it; an older epoch is refused. */
+  epoch: number;
+  /** Seq of the next frame (> 0 when an earlier attempt already sent frames: send a reset first). */
+  nextSeq: number;
+  /** open: write the turn; ended: it already ended (a duplicate run); cancelled: cancelled before it started. */
+  status: 'open' | 'ended' | 'cancelled';
+}
+
+/** How one frame is applied to the turn's answer text. */
+export type AppendMode = 'chunk' | 'reset' | 'end';
+
+/** written; superseded: a newer attempt owns the turn; ended: it already ended; out_of_order; missing: its state is gone. */
+export type AppendResult = 'written' | 'superseded' | 'ended' | 'out_of_order' | 'missing';
+
+const APPEND_RESULTS: Record<string, AppendResult> = { '1': 'written', '-1': 'superseded', '-2': 'ended', '-3': 'out_of_order', '-4': 'missing' };
+
+/** One frame read back from a turn's log. */
+export interface LoggedFrame {
+  seq: number;
+  /** The envelope exactly as it was published. */
+  envelope: Buffer;
+}
+
+/** What a turn's log holds after a given seq. */
+export interface TurnLogRead {
+  /** False when the turn is unknown here (never started, or its log expired). */
+  known: boolean;
+  /** The turn has ended (its complete or error frame is in the log). */
+  ended: boolean;
+  /** Seq of the next frame to be written; the last written is nextSeq - 1. */
+  nextSeq: number;
+  /** Logged frames after the requested seq, in order. */
+  frames: LoggedFrame[];
+  /** True when `frames` covers every seq after the requested one with no gap (none trimmed). */
+  gapless: boolean;
+  /** The answer so far (since the last reset), for a snapshot when the log has a gap. */
+  text: string;
+}
+
+export interface TurnLogOptions {
+  /** Lifetime of a turn's keys after its last write, seconds: the resume window. */
+  ttlSeconds: number;
+  /** Frames kept per turn (approximate trim). */
+  maxFrames: number;
+}
+
+/**
+ * A turn's frames in Redis: the writer side (claim, then append-and-publish in one script) used
+ * by workers, and the reader side used by gateways to replay what a socket missed. Pub/sub is
+ * at-most-once; this log is what makes a turn's delivery recoverable.
+ */
+export class TurnLog {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly options: TurnLogOptions,
+  ) {}
+
+  async claim(sessionId: string, messageId: string): Promise<TurnClaim> {
+    const k = this.keys.turnLog(sessionId, messageId);
+    const reply = (await claimTurn.run(this.redis, [k.state, k.log, k.text, this.keys.turnCancel(sessionId, messageId)], [this.options.ttlSeconds])) as [number, number, number];
+    const status = reply[2] === 1 ? 'ended' : reply[2] === 2 ? 'cancelled' : 'open';
+    return { epoch: Number(reply[0]), nextSeq: Number(reply[1]), status };
+  }
+
+  /** Appends one frame and publishes it, if `epoch` still owns the turn and `seq` is next. */
+  async append(sessionId: string, messageId: string, epoch: number, seq: number, envelope: Buffer, mode: AppendMode, text: string): Promise<AppendResult> {
+    const k = this.keys.turnLog(sessionId, messageId);
+    const reply = await appendFrame.run(
+      this.redis,
+      [k.state, k.log, k.text],
+      [epoch, seq, envelope, this.keys.sessionChannel(sessionId), mode, text, this.options.maxFrames, this.options.ttlSeconds],
+    );
+    return APPEND_RESULTS[String(reply)] ?? 'missing';
+  }
+
+  /** The turn's progress without its frames: for `GET /chat/session/:id`. */
+  async peek(sessionId: string, messageId: string): Promise<{ known: boolean; ended: boolean; nextSeq: number; text: string }> {
+    const k = this.keys.turnLog(sessionId, messageId);
+    const replies = await this.redis.multi().hgetall(k.state).get(k.text).exec();
+    if (!replies) throw new Error('turn log read was aborted');
+    for (const [err] of replies) if (err) throw err;
+    const state = replies[0]![1] as Record<string, string>;
+    return { known: state.epoch !== undefined, ended: state.done !== undefined, nextSeq: Number(state.next ?? 0), text: (replies[1]![1] as string | null) ?? '' };
+  }
+
+  /** Everything a socket that last saw `afterSeq` (-1: nothing) needs, read atomically. */
+  async read(sessionId: string, messageId: string, afterSeq: number): Promise<TurnLogRead> {
+    const k = this.keys.turnLog(sessionId, messageId);
+    const replies = await this.redis
+      .multi()
+      .hgetall(k.state)
+      .xrangeBuffer(k.log, `${afterSeq + 1}-0`, '+')
+      .get(k.text)
+      .exec();
+    if (!replies) throw new Error('turn log read was aborted');
+    for (const [err] of replies) if (err) throw err;
+    const state = replies[0]![1] as Record<string, string>;
+    const entries = replies[1]![1] as Array<[Buffer, Buffer[]]>;
+    const text = (replies[2]![1] as string | null) ?? '';
+    const frames: LoggedFrame[] = [];
+    for (const [id, fields] of entries) {
+      const envelope = fields[1];
+      if (!envelope || !readEnvelopeHeader(envelope)) continue;
+      frames.push({ seq: Number.parseInt(id.toString('latin1'), 10), envelope });
+    }
+    const nextSeq = Number(state.next ?? 0);
+    const wanted = nextSeq - (afterSeq + 1);
+    const gapless = wanted <= 0 || (frames.length === wanted && frames[0]!.seq === afterSeq + 1);
+    return { known: state.epoch !== undefined, ended: state.done !== undefined, nextSeq, frames, gapless, text };
+  }
+}
