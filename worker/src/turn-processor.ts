@@ -151,7 +151,7 @@ export class TurnProcessor {
       metrics.cacheLookup('bypass');
       ({ produced, extra } = await this.generate(job, streamer, messages, vault, signal, log));
     } else {
-      const claim = (await this.deps.cache.get(cacheKey)) ?? (await this.deps.cache.acquire(cacheKey, signal));
+      const claim = (await this.deps.cache.get(cacheKey)) ?? (await this.deps.cache.acquire(cacheKey, signal, data.message_id));
       signal.throwIfAborted();
       if (claim !== 'compute') {
         metrics.cacheLookup('hit', claim.metadata.prompt_tokens + claim.metadata.completion_tokens);

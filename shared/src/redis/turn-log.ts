@@ -33,7 +33,7 @@ export interface LoggedFrame {
 
 /** What a turn's log holds after a given seq. */
 export interface TurnLogRead {
-  /** False when the turn is unknown here (never started, or its log expired). */
+  /** False when the turn is unknown here (never accepted, or its log expired). */
   known: boolean;
   /** The turn has ended (its complete or error frame is in the log). */
   ended: boolean;
@@ -102,12 +102,15 @@ export class TurnLog {
       .hgetall(k.state)
       .xrangeBuffer(k.log, `${afterSeq + 1}-0`, '+')
       .get(k.text)
+      .lpos(this.keys.session(sessionId, 'turns'), messageId)
       .exec();
     if (!replies) throw new Error('turn log read was aborted');
     for (const [err] of replies) if (err) throw err;
     const state = replies[0]![1] as Record<string, string>;
     const entries = replies[1]![1] as Array<[Buffer, Buffer[]]>;
     const text = (replies[2]![1] as string | null) ?? '';
+    // Accepted and still waiting for a worker: known, nothing written yet.
+    const queued = replies[3]![1] !== null;
     const frames: LoggedFrame[] = [];
     for (const [id, fields] of entries) {
       const envelope = fields[1];
@@ -117,6 +120,6 @@ export class TurnLog {
     const nextSeq = Number(state.next ?? 0);
     const wanted = nextSeq - (afterSeq + 1);
     const gapless = wanted <= 0 || (frames.length === wanted && frames[0]!.seq === afterSeq + 1);
-    return { known: state.epoch !== undefined, ended: state.done !== undefined, nextSeq, frames, gapless, text };
+    return { known: state.epoch !== undefined || queued, ended: state.done !== undefined, nextSeq, frames, gapless, text };
   }
 }

@@ -20,9 +20,13 @@ export class TestSocket {
   readonly closed: Promise<{ code: number; reason: string }>;
   private readonly waiters = new Set<() => void>();
 
+  /** How the socket closed, once it has (for failure messages). */
+  private closedWith: string | null = null;
+
   private constructor(readonly ws: WebSocket) {
     this.closed = new Promise((resolve) => {
       ws.on('close', (code, reason) => {
+        this.closedWith = `${code} ${reason.toString()}`.trim();
         resolve({ code, reason: reason.toString() });
         this.wake();
       });
@@ -63,7 +67,8 @@ export class TestSocket {
       if (found) return found;
       const remaining = deadline - Date.now();
       if (remaining <= 0 || this.ws.readyState === WebSocket.CLOSED) {
-        throw new Error(`timed out waiting for ${description}; frames so far: ${JSON.stringify(this.frames.map((f) => f.type))}`);
+        const why = this.closedWith === null ? 'timed out' : `socket closed (${this.closedWith})`;
+        throw new Error(`${why} waiting for ${description}; frames so far: ${JSON.stringify(this.frames.map((f) => f.type))}`);
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, remaining);
