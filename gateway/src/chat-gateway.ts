@@ -25,6 +25,7 @@ import { restRoute } from './http/rest-route.js';
 import { cancelTurnHandler, sendMessageHandler } from './routes/message-routes.js';
 import { healthHandler, metricsHandler, statsHandler } from './routes/ops-routes.js';
 import { OpsAccess } from './routes/ops-page-access.js';
+import { listDeadLettersHandler, replayDeadLetterHandler } from './routes/dead-letter-routes.js';
 import { createSessionHandler, createTicketHandler, getSessionHandler } from './routes/session-routes.js';
 import { StaticSite, findWebRoot, registerStaticRoutes } from './routes/static-routes.js';
 import { SessionRelay } from './session-relay.js';
@@ -62,6 +63,7 @@ export class ChatGateway {
   private readonly queue: TurnQueue;
   private readonly relay: SessionRelay;
   private readonly turnLog: TurnLog;
+  private readonly keys: RedisKeys;
   private readonly sockets: SocketRegistry;
   private readonly limits: GatewayRateLimits;
   private readonly canceller: TurnCanceller;
@@ -82,6 +84,7 @@ export class ChatGateway {
     if (!this.uwsBuild.native) this.logger.warn({ skipped: this.uwsBuild.skipped }, 'uWebSockets.js JavaScript shim in use: performance will be poor');
 
     const keys = new RedisKeys(config.redis.prefix);
+    this.keys = keys;
     this.metrics = new GatewayMetrics(createMetricsRegistry('gateway'));
     this.redis = createRedisConnection(cacheRedisUrl(config), { name: `gateway-${this.gatewayId}`, logger: this.logger });
     this.subscriber = createRedisConnection(cacheRedisUrl(config), { name: `gateway-sub-${this.gatewayId}`, logger: this.logger });
@@ -123,6 +126,14 @@ export class ChatGateway {
     };
     // The chat page (/), the operator view (/ops) and their assets, read from web/ once, here.
     const opsAccess = new OpsAccess(config.ops.token);
+    const deadLetterDeps = {
+      queue: this.queue,
+      store,
+      redis: this.redis,
+      keys: this.keys,
+      sessionTtlSeconds: config.session.ttlSeconds,
+      replayAllowed: opsAccess.tokenRequired,
+    };
     const webRoot = findWebRoot();
     const site = webRoot ? StaticSite.load(webRoot, { ops: config.ops.enabled }) : new StaticSite();
     registerStaticRoutes(this.app, { site, opsAccess, opsEnabled: config.ops.enabled, metrics, logger });
@@ -146,6 +157,11 @@ export class ChatGateway {
       .get('/health', restRoute('GET /health', 0, healthHandler(opsDeps), deps))
       .get('/metrics', restRoute('GET /metrics', 0, metricsHandler(opsDeps), deps))
       .get('/stats', opsAccess.guard('GET /stats', restRoute('GET /stats', 0, statsHandler(opsDeps), deps), metrics))
+      .get('/ops/dead-letters', opsAccess.guard('GET /ops/dead-letters', restRoute('GET /ops/dead-letters', 0, listDeadLettersHandler(deadLetterDeps), deps), metrics))
+      .post(
+        '/ops/dead-letters/:messageId/replay',
+        opsAccess.guard('POST /ops/dead-letters/:id/replay', restRoute('POST /ops/dead-letters/:id/replay', 1, replayDeadLetterHandler(deadLetterDeps), deps), metrics),
+      )
       .ws(
         '/ws/:sessionId/:clientId',
         chatSocketBehavior(

@@ -14,14 +14,13 @@
  */
 const SUPPORTS = {
   /**
-   * Replay an answer in progress after a reconnect. Not implemented by the service yet: a socket
-   * that reconnects only receives the frames published after it is back, so an answer that was
-   * streaming when the connection dropped is recovered from the session history once it has
-   * finished (see recoverInterruptedTurns). With resume, reconnect() sends a resume frame instead.
+   * Replay an answer in progress after a reconnect: reconnect() sends a resume frame with the
+   * last seq this window saw, and the service sends exactly the frames it missed (or a snapshot).
+   * Off, an interrupted answer is recovered from the session history once it has finished.
    */
-  resume: false,
+  resume: true,
   /** Cancel a running answer: shows the Stop button, which sends a cancel frame. */
-  cancel: false,
+  cancel: true,
 };
 
 const STORAGE_KEY = 'chat.session';
@@ -424,6 +423,20 @@ function onChunk(frame) {
   scrollToEnd(stick);
 }
 
+/**
+ * `reset`: another attempt took the answer over, so the text so far is dropped. `snapshot`: a
+ * resume whose missed frames were no longer all kept, so the answer so far replaces the text.
+ */
+function onRestart(frame) {
+  const turn = turnFor(frame.message_id);
+  if (turn.state === 'complete' || turn.state === 'error') return;
+  if (frame.seq < turn.nextSeq - 1 || (frame.type === 'reset' && frame.seq < turn.nextSeq)) return; // seen already
+  turn.textEl.textContent = frame.type === 'snapshot' ? String(frame.content) : '';
+  turn.nextSeq = frame.seq + 1;
+  turn.gap = false;
+  setTurnNote(turn, null);
+}
+
 function onComplete(frame) {
   const turn = turnFor(frame.message_id);
   const stick = isNearEnd();
@@ -508,6 +521,13 @@ function onError(frame) {
     showComposerNotice(text, code);
     return;
   }
+  if (code === 'resume_unavailable' && turn.interrupted) {
+    // The service no longer has this answer's frames: it is in the session history once finished.
+    state.recoveryPolls = 0;
+    clearTimeout(state.recoveryTimer);
+    state.recoveryTimer = window.setTimeout(pollHistory, 500);
+    return;
+  }
   const stick = isNearEnd();
   turn.state = 'error';
   turn.interrupted = false;
@@ -576,6 +596,8 @@ function describeError(code, content, retryAfterMs) {
       return 'The assistant is unavailable right now. Please try again in a moment.';
     case 'llm_stream_interrupted':
       return 'The answer was interrupted. Please ask again.';
+    case 'cancelled':
+      return 'You stopped this answer.';
     case 'queue_unavailable':
     case 'service_unavailable':
       return 'The service is busy or restarting. Please try again shortly.';
@@ -697,6 +719,7 @@ async function connect() {
       return;
     }
     if (frame.type === 'chunk') onChunk(frame);
+    else if (frame.type === 'reset' || frame.type === 'snapshot') onRestart(frame);
     else if (frame.type === 'complete') onComplete(frame);
     else if (frame.type === 'error') onError(frame);
   });
@@ -787,7 +810,7 @@ function recoverInterruptedTurns() {
   for (const turn of waiting) setTurnNote(turn, 'Reconnected. Waiting for the rest of this answer…');
   if (waiting.length === 0) return;
   if (SUPPORTS.resume) {
-    for (const turn of waiting) state.socket?.send(JSON.stringify({ type: 'resume', message_id: turn.id, from_seq: turn.nextSeq }));
+    for (const turn of waiting) state.socket?.send(JSON.stringify({ type: 'resume', message_id: turn.id, seq: turn.nextSeq - 1 }));
     return;
   }
   state.recoveryPolls = 0;
