@@ -66,14 +66,12 @@ t.test('every answer is exactly answerTokens long; the stream and the plain answ
   t.match(server.stats(), { requests: 3, completion_tokens: 3000 });
 });
 
-t.test('60 000 tokens, unpaced, arrive whole and quickly', async (t) => {
+t.test('60 000 tokens, unpaced, arrive whole', async (t) => {
   const { client } = await startServer(t, { ...unpaced, answerTokens: 60_000, fillToAnswerTokens: true });
-  const started = performance.now();
+  // How fast is the benchmark's business (pnpm bench), not this test's: a loaded CI box may be slow.
   const streamed = await stream(client);
-  const ms = performance.now() - started;
   t.equal(streamed.deltas.length, 60_000);
   t.match(streamed.usage, { completion_tokens: 60_000 });
-  t.ok(ms < 8000, `streamed in ${Math.round(ms)} ms`);
   const plain = await complete(client);
   t.equal(plain.choices[0]!.message.content, streamed.deltas.join(''));
   t.equal(plain.usage!.completion_tokens, 60_000);
