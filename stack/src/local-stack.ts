@@ -18,6 +18,8 @@ export interface LocalStackOptions {
   env?: NodeJS.ProcessEnv;
   /** Forward the parts' log lines to this process's output. Default: true. */
   forwardOutput?: boolean;
+  /** How long each part may take to say it is ready, ms (a loaded CI box is slow). Default: 20 000. */
+  readyTimeoutMs?: number;
 }
 
 export interface RunningStack {
@@ -79,6 +81,7 @@ export class LocalStack {
           args: [ENTRY_POINTS.offlineLlm],
           env: baseEnv,
           forwardOutput,
+          ...this.readyTimeout(),
         });
         await this.offlineLlm.ready;
         running.offlineLlmUrl = `http://127.0.0.1:${port}/v1`;
@@ -95,6 +98,7 @@ export class LocalStack {
             // Each worker on the host needs its own metrics port; 0 lets the OS pick.
             env: { ...baseEnv, WORKER_METRICS_PORT: String(workerMetricsBase === 0 ? 0 : workerMetricsBase + i) },
             forwardOutput,
+            ...this.readyTimeout(),
           }),
         );
       }
@@ -106,6 +110,7 @@ export class LocalStack {
             args: [ENTRY_POINTS.gateway],
             env: baseEnv,
             forwardOutput,
+            ...this.readyTimeout(),
           }),
         );
       }
@@ -118,6 +123,10 @@ export class LocalStack {
       await this.stop();
       throw err;
     }
+  }
+
+  private readyTimeout(): { readyTimeoutMs?: number } {
+    return this.options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: this.options.readyTimeoutMs };
   }
 
   /** Stops gateways first (clients reconnect elsewhere), then workers, the model and Redis. */

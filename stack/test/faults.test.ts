@@ -24,6 +24,8 @@ async function startStack(t: Test, gateways: number, workers: number): Promise<R
     gateways,
     workers,
     forwardOutput: false,
+    // Five processes starting at once on a 2-core box that also runs other test files.
+    readyTimeoutMs: 60_000,
     env: {
       PATH: process.env.PATH,
       PORT: String(port),

@@ -44,6 +44,7 @@ t.test('separate processes: the start command layout (Redis, offline model, 2 ga
     gateways: 2,
     workers: 2,
     forwardOutput: false,
+    readyTimeoutMs: 60_000,
     env: {
       PATH: process.env.PATH,
       PORT: String(port),
