@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { findFreePort } from '@chat/shared/dev';
 import { LocalStack, type RunningStack } from '@chat/stack';
 import { childProcesses } from './proc-stats.js';
@@ -17,6 +18,9 @@ export const BENCH_LIMITS_ENV: Readonly<Record<string, string>> = Object.freeze(
   LLM_TOKENS_PER_MINUTE: '1000000000',
 });
 
+/** The preload hooks beside this file (built: process-hooks.js). */
+const PROCESS_HOOKS = new URL(`./process-hooks${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+
 export interface BenchStackOptions {
   gateways: number;
   workers: number;
@@ -26,6 +30,8 @@ export interface BenchStackOptions {
   logs?: boolean;
   /** Write a V8 CPU profile of every gateway, worker and the offline model into this directory. */
   cpuProfDir?: string | undefined;
+  /** Let SIGUSR2 run a full GC in the stack's processes (the capacity scenario's memory reading). */
+  gcOnSignal?: boolean;
 }
 
 /** Role and pid of each process of the stack (what the CPU meter and the memory figures read). */
@@ -60,9 +66,12 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   };
   const childEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...env };
   if (options.cpuProfDir) {
+    // `--cpu-prof` is refused in NODE_OPTIONS; the hook drives the same V8 profiler from inside.
     mkdirSync(options.cpuProfDir, { recursive: true });
-    childEnv.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${options.cpuProfDir}`;
+    childEnv.BENCH_CPU_PROF_DIR = resolve(options.cpuProfDir);
   }
+  if (options.gcOnSignal) childEnv.BENCH_GC_ON_SIGUSR2 = '1';
+  if (options.cpuProfDir || options.gcOnSignal) childEnv.NODE_OPTIONS = `--import=${PROCESS_HOOKS}`;
   const stack = new LocalStack({ gateways: options.gateways, workers: options.workers, env: childEnv, forwardOutput: options.logs ?? false });
   const running = await stack.start();
   const processes: StackProcess[] = [

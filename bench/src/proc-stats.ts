@@ -50,15 +50,41 @@ export function childProcesses(parent: number = process.pid): Array<{ pid: numbe
   return out;
 }
 
-/** A named set of processes whose CPU use is sampled around a window. */
+/** CPU time the whole machine spent busy (all cores, user + system + irq), ms. */
+export function machineBusyMs(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** The one-minute load average. */
+export function loadAverage(): number {
+  try {
+    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * A named set of processes whose CPU use is sampled around a window. The rest of the machine's
+ * busy time is reported as `other`: on a shared machine, load that is not the benchmark's.
+ */
 export class CpuMeter {
   private start = new Map<string, number>();
   private startedAt = 0;
 
   constructor(private readonly processes: () => Array<{ role: string; pid: number }>) {}
 
+  private machineStart = 0;
+
   begin(): void {
     this.startedAt = performance.now();
+    this.machineStart = machineBusyMs();
     this.start = new Map();
     for (const { role, pid } of this.processes()) this.start.set(`${role}\0${pid}`, cpuMs(pid) ?? 0);
   }
@@ -73,6 +99,9 @@ export class CpuMeter {
       if (before === undefined || now === null) continue;
       byRole[role] = (byRole[role] ?? 0) + ((now - before) / elapsed) * 100;
     }
+    const ours = Object.values(byRole).reduce((a, b) => a + b, 0);
+    const machine = ((machineBusyMs() - this.machineStart) / elapsed) * 100;
+    byRole.other = Math.max(0, machine - ours);
     for (const role of Object.keys(byRole)) byRole[role] = Math.round(byRole[role]!);
     return byRole;
   }

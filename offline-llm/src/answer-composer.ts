@@ -111,9 +111,8 @@ function extractiveAnswer(question: string, passages: readonly ContextPassage[])
   const scored: ScoredSentence[] = [];
   let order = 0;
   for (const passage of passages) {
-    const titleTerms = passage.title ? terms(passage.title) : new Set<string>();
-    for (const sentence of passage.text.split(SENTENCE_END)) {
-      const words = terms(sentence);
+    const titleTerms = passage.title ? cachedTerms(passage.title) : EMPTY_TERMS;
+    for (const { sentence, words } of passageSentences(passage.text)) {
       let score = 0;
       for (const term of asked) {
         // A word of the title counts half: it says the passage is on topic, not this sentence.
@@ -216,6 +215,37 @@ const STOPWORDS = new Set(
     'am get got hi hello hey thanks thank want need know tell'
   ).split(' '),
 );
+
+/**
+ * Passages repeat from prompt to prompt (the same policy documents, the same flight record),
+ * questions do not: a passage's sentences and their terms are kept, so a request only analyses
+ * its question. Under load this analysis was most of the offline model's own CPU per request.
+ * Bounded; dropped whole when full.
+ */
+const ANALYSED_TEXTS_MAX = 2048;
+const analysedPassages = new Map<string, ReadonlyArray<{ sentence: string; words: ReadonlySet<string> }>>();
+const analysedTitles = new Map<string, ReadonlySet<string>>();
+const EMPTY_TERMS: ReadonlySet<string> = new Set();
+
+function passageSentences(text: string): ReadonlyArray<{ sentence: string; words: ReadonlySet<string> }> {
+  let sentences = analysedPassages.get(text);
+  if (!sentences) {
+    sentences = text.split(SENTENCE_END).map((sentence) => ({ sentence, words: terms(sentence) }));
+    if (analysedPassages.size >= ANALYSED_TEXTS_MAX) analysedPassages.clear();
+    analysedPassages.set(text, sentences);
+  }
+  return sentences;
+}
+
+function cachedTerms(title: string): ReadonlySet<string> {
+  let words = analysedTitles.get(title);
+  if (!words) {
+    words = terms(title);
+    if (analysedTitles.size >= ANALYSED_TEXTS_MAX) analysedTitles.clear();
+    analysedTitles.set(title, words);
+  }
+  return words;
+}
 
 /** Content words of a text, normalized, as a set. */
 export function terms(text: string): Set<string> {

@@ -35,6 +35,9 @@ export function normaliseQuestion(question: string): string {
  * the same question costs one LLM call.
  */
 export class ResponseCache {
+  /** Keys whose lock `set` already deleted (their holder's `release` has nothing left to do). */
+  private readonly released = new WeakSet<CacheKey>();
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
@@ -58,35 +61,56 @@ export class ResponseCache {
     return raw === null ? null : (JSON.parse(raw) as CachedAnswer);
   }
 
+  /**
+   * Stores the answer. Only the lock's holder stores, and it releases right after: the lock goes
+   * in the same round trip, and the `release` that follows costs nothing.
+   */
   async set(key: CacheKey, answer: CachedAnswer): Promise<void> {
-    await this.redis.set(key.answer, JSON.stringify(answer), 'EX', this.ttlSeconds);
+    await this.exec(this.redis.pipeline().set(key.answer, JSON.stringify(answer), 'EX', this.ttlSeconds).del(key.lock));
+    this.released.add(key);
   }
 
   /**
    * Takes the right to compute this answer. Resolves `'compute'` for the one caller that got
    * the lock (it must call `release` when done, cached or not), or the cached answer once
    * another caller has stored it, or `'compute'` anyway when the holder gave up without one.
+   * `owner` names the turn (its message id): a retry of the same turn takes over the lock its
+   * dead or replaced earlier attempt left, instead of waiting for it to expire.
    */
-  async acquire(key: CacheKey, signal?: AbortSignal): Promise<'compute' | CachedAnswer> {
+  async acquire(key: CacheKey, signal?: AbortSignal, owner = '1'): Promise<'compute' | CachedAnswer> {
     const deadline = Date.now() + this.lockMs;
     for (;;) {
-      if ((await this.redis.set(key.lock, '1', 'PX', this.lockMs, 'NX')) === 'OK') {
-        // A racer may have stored the answer between our miss and the lock.
-        const cached = await this.get(key);
+      // One round trip: take the lock and read the answer a racer may have stored meanwhile
+      // (the keys share a hash tag, so this holds on a Cluster too).
+      const [locked, raw, holder] = await this.exec(this.redis.pipeline().set(key.lock, owner, 'PX', this.lockMs, 'NX').get(key.answer).get(key.lock));
+      const cached = typeof raw === 'string' ? (JSON.parse(raw) as CachedAnswer) : null;
+      if (locked === 'OK') {
         if (cached) {
           await this.release(key);
           return cached;
         }
         return 'compute';
       }
-      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
-      const cached = await this.get(key);
       if (cached) return cached;
+      // The lock is this turn's own, taken by an earlier attempt that died or was replaced:
+      // waiting for it would wait for a dead worker.
+      if (holder === owner && owner !== '1') return 'compute';
       if (signal?.aborted || Date.now() > deadline) return 'compute';
+      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
     }
   }
 
   async release(key: CacheKey): Promise<void> {
+    if (this.released.delete(key)) return; // `set` already dropped the lock
     await this.redis.del(key.lock);
+  }
+
+  /** Runs a pipeline; returns each command's reply, throwing the first command error. */
+  private async exec(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([err, reply]) => {
+      if (err) throw err;
+      return reply;
+    });
   }
 }

@@ -4,11 +4,69 @@ import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
 export type TokenCounter = (text: string) => number;
 
 /**
+ * Texts whose count is remembered. A turn counts its whole prompt (the token budget) and each
+ * past turn it considers (the history budget); most of those texts were counted for the turn
+ * before: the system prompt of the same flight, the same past turns. BPE costs tens of
+ * microseconds per hundred characters, a Map lookup a hash of the string.
+ */
+const MEMO_ENTRIES = 10_000;
+
+/**
  * The tokenizer of the configured model (the real BPE, not a characters-per-token guess), so
  * the history budget means the same thing the provider bills. GPT-4o, 4.1, 5 and the o-series
  * use o200k_base; older chat models use cl100k_base, which is also the fallback for unknown
- * (e.g. self-hosted OpenAI-compatible) models.
+ * (e.g. self-hosted OpenAI-compatible) models. Counts are memoised per text (see MEMO_ENTRIES).
  */
 export function tokenCounterFor(model: string): TokenCounter {
-  return /^(gpt-4o|gpt-4\.1|gpt-5|o\d)/.test(model) ? countO200k : countCl100k;
+  return memoised(/^(gpt-4o|gpt-4\.1|gpt-5|o\d)/.test(model) ? countO200k : countCl100k, MEMO_ENTRIES);
+}
+
+/** `count` with its last `entries` results remembered, least recently used dropped first. */
+export function memoised(count: TokenCounter, entries: number): TokenCounter {
+  const memo = new LruMap<string, number>(entries);
+  return (text) => {
+    let tokens = memo.get(text);
+    if (tokens === undefined) {
+      tokens = count(text);
+      memo.set(text, tokens);
+    }
+    return tokens;
+  };
+}
+
+/**
+ * A cache of about `capacity` recently used entries, in two generations: entries go into the
+ * young Map; when it is full it becomes the old one (the previous old one is dropped whole), and
+ * an old entry that is used again moves back to the young. Every operation is a plain Map get or
+ * set: a strict LRU (delete and re-insert on each hit) leaves the Map's hash table full of
+ * deleted slots, and its eviction must iterate past them, which showed in the profiles.
+ */
+export class LruMap<K, V> {
+  private young = new Map<K, V>();
+  private old = new Map<K, V>();
+  private readonly generation: number;
+
+  constructor(readonly capacity: number) {
+    this.generation = Math.max(1, Math.ceil(capacity / 2));
+  }
+
+  get size(): number {
+    return this.young.size + this.old.size;
+  }
+
+  get(key: K): V | undefined {
+    const value = this.young.get(key);
+    if (value !== undefined) return value;
+    const aged = this.old.get(key);
+    if (aged !== undefined) this.set(key, aged);
+    return aged;
+  }
+
+  set(key: K, value: V): void {
+    if (this.young.size >= this.generation && !this.young.has(key)) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(key, value);
+  }
 }

@@ -21,8 +21,12 @@ async function handle(message: ParentMessage): Promise<void> {
       const result = await openSockets(message, idPrefix, sockets);
       // A refused socket opens, reads an error frame and is closed at once: give that a moment.
       await new Promise((resolve) => setTimeout(resolve, 300));
-      for (const socket of sockets.slice(before)) {
-        if (socket.closedCode === null) continue;
+      const fresh = sockets.splice(before);
+      for (const socket of fresh) {
+        if (socket.closedCode === null) {
+          sockets.push(socket);
+          continue;
+        }
         result.opened--;
         result.failed++;
         const reason = `socket: closed ${socket.closedCode}`;
@@ -40,11 +44,19 @@ async function handle(message: ParentMessage): Promise<void> {
       return;
     }
     case 'close': {
+      // Sockets the server closed before we asked: they should be none.
+      const codes: Record<string, number> = {};
+      let alreadyClosed = 0;
+      for (const socket of sockets) {
+        if (socket.closedCode === null) continue;
+        alreadyClosed++;
+        codes[String(socket.closedCode)] = (codes[String(socket.closedCode)] ?? 0) + 1;
+      }
       for (const socket of sockets) socket.close();
       const deadline = Date.now() + 3000;
       while (sockets.some((s) => s.closedCode === null) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       sockets.length = 0;
-      reply({ type: 'closed' });
+      reply({ type: 'closed', alreadyClosed, codes });
       return;
     }
   }

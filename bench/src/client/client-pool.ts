@@ -129,9 +129,19 @@ export class ClientPool {
     return merged;
   }
 
-  /** Closes every socket (the children stay up for the next step). */
-  async closeSockets(): Promise<void> {
-    await Promise.all(this.children.map((child) => child.request({ type: 'close' })));
+  /**
+   * Closes every socket (the children stay up for the next step). Returns how many the server
+   * had closed before, by close code.
+   */
+  async closeSockets(): Promise<{ alreadyClosed: number; codes: Record<string, number> }> {
+    const replies = await Promise.all(this.children.map((child) => child.request({ type: 'close' })));
+    const merged = { alreadyClosed: 0, codes: {} as Record<string, number> };
+    for (const reply of replies) {
+      if (reply.type !== 'closed') throw new Error(`unexpected reply ${reply.type}`);
+      merged.alreadyClosed += reply.alreadyClosed;
+      mergeCounts(merged.codes, reply.codes);
+    }
+    return merged;
   }
 
   /** Ends the children. Safe to call twice. */

@@ -7,8 +7,9 @@ interface Frame {
   content?: string;
   message_id?: string;
   seq?: number;
+  timestamp?: string;
   code?: string;
-  metadata?: { ttft_ms?: number; response_time_ms?: number; queue_wait_ms?: number; completion_tokens?: number };
+  metadata?: { ttft_ms?: number; response_time_ms?: number; queue_wait_ms?: number; completion_tokens?: number; from_cache?: boolean };
 }
 
 /** One turn in flight on a socket. */
@@ -17,6 +18,9 @@ interface Turn {
   sentAt: number;
   measured: boolean;
   firstChunkAt: number;
+  /** Epoch ms the first chunk arrived, and the publish time it carried. */
+  firstChunkEpoch: number;
+  firstChunkStamp: string;
   nextSeq: number;
   text: string;
   timer: NodeJS.Timeout;
@@ -113,6 +117,8 @@ export class LoadSocket {
       sentAt: now,
       measured,
       firstChunkAt: 0,
+      firstChunkEpoch: 0,
+      firstChunkStamp: '',
       nextSeq: 0,
       text: '',
       timer: setTimeout(() => this.endTurn(false, 'timeout'), plan.turnTimeoutMs),
@@ -120,7 +126,9 @@ export class LoadSocket {
     this.lastSendAt = now;
     this.result!.totalTurns++;
     if (measured) this.result!.sent++;
-    this.ws.send(`{"message":${JSON.stringify(plan.message)},"message_id":"${messageId}"}`);
+    // Every question is unique (its message id appended), so the worker's response cache never
+    // answers it: the benchmark measures the path through the model.
+    this.ws.send(`{"message":${JSON.stringify(`${plan.message} (ref ${messageId})`)},"message_id":"${messageId}"}`);
   };
 
   private readonly onMessage = (data: RawData): void => {
@@ -144,7 +152,11 @@ export class LoadSocket {
         this.endTurn(false, 'mismatch');
         return;
       }
-      if (turn.nextSeq === 0) turn.firstChunkAt = now;
+      if (turn.nextSeq === 0) {
+        turn.firstChunkAt = now;
+        turn.firstChunkEpoch = Date.now();
+        turn.firstChunkStamp = frame.timestamp ?? '';
+      }
       turn.nextSeq++;
       turn.text += frame.content ?? '';
       return;
@@ -166,9 +178,13 @@ export class LoadSocket {
         samples.firstChunk.push(firstChunk);
         samples.turn.push(total);
         samples.modelFirst.push(modelFirst);
+        samples.queueWait.push(meta.queue_wait_ms ?? 0);
+        const stamp = Date.parse(turn.firstChunkStamp);
+        if (Number.isFinite(stamp)) samples.relayFirst.push(turn.firstChunkEpoch - stamp);
         samples.addedFirst.push(firstChunk - modelFirst);
         samples.addedTotal.push(total - llmStream);
         result.tokensOk += meta.completion_tokens ?? 0;
+        if (meta.from_cache) result.fromCache++;
         result.charsOk += turn.text.length;
       }
       this.endTurn(true, null);
@@ -192,7 +208,10 @@ export class LoadSocket {
         result.failed++;
         result.failures[failure!] = (result.failures[failure!] ?? 0) + 1;
       }
+    } else if (!ok) {
+      result.unmeasuredFailures[failure!] = (result.unmeasuredFailures[failure!] ?? 0) + 1;
     }
+    if (!ok && process.env.BENCH_DEBUG) process.stderr.write(`turn ${turn.messageId} on session ${this.sessionId} failed: ${failure}\n`);
     if (this.closedCode !== null) return;
     this.schedule(this.plan!.thinkMs);
   }

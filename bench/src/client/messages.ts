@@ -76,6 +76,10 @@ export interface TurnSamples {
   turn: number[];
   /** The LLM's own time to first token as the worker saw it, ms. */
   modelFirst: number[];
+  /** Gateway accept → worker start (`complete.metadata.queue_wait_ms`), ms. */
+  queueWait: number[];
+  /** The first chunk's publish time (its `timestamp`, set by the worker) → received, ms (ms resolution). */
+  relayFirst: number[];
 }
 
 export interface ChatResult {
@@ -95,8 +99,12 @@ export interface ChatResult {
   /** Tokens and characters of measured successful turns (tokens per character). */
   tokensOk: number;
   charsOk: number;
+  /** Measured turns the worker answered from its response cache (should be 0: questions are unique). */
+  fromCache: number;
   /** Turns of every phase, warm-up included. */
   totalTurns: number;
+  /** Failures of turns outside the window (warm-up), by reason: reported, never hidden. */
+  unmeasuredFailures: Record<string, number>;
   samples: TurnSamples;
 }
 
@@ -104,11 +112,11 @@ export type ChildMessage =
   | { type: 'ready' }
   | { type: 'opened'; result: OpenResult }
   | { type: 'chatted'; result: ChatResult }
-  | { type: 'closed' }
+  | { type: 'closed'; alreadyClosed: number; codes: Record<string, number> }
   | { type: 'failed'; error: string };
 
 export function emptySamples(): TurnSamples {
-  return { addedFirst: [], addedTotal: [], firstChunk: [], turn: [], modelFirst: [] };
+  return { addedFirst: [], addedTotal: [], firstChunk: [], turn: [], modelFirst: [], queueWait: [], relayFirst: [] };
 }
 
 export function emptyChatResult(): ChatResult {
@@ -122,7 +130,9 @@ export function emptyChatResult(): ChatResult {
     charsInWindow: 0,
     tokensOk: 0,
     charsOk: 0,
+    fromCache: 0,
     totalTurns: 0,
+    unmeasuredFailures: {},
     samples: emptySamples(),
   };
 }
@@ -138,7 +148,9 @@ export function mergeChatResult(into: ChatResult, from: ChatResult): ChatResult 
   into.charsInWindow += from.charsInWindow;
   into.tokensOk += from.tokensOk;
   into.charsOk += from.charsOk;
+  into.fromCache += from.fromCache;
   into.totalTurns += from.totalTurns;
+  mergeCounts(into.unmeasuredFailures, from.unmeasuredFailures);
   for (const key of Object.keys(into.samples) as Array<keyof TurnSamples>) {
     for (const value of from.samples[key]) into.samples[key].push(value);
   }

@@ -3,6 +3,9 @@ import WebSocket from 'ws';
 import { LoadSocket } from './load-socket.js';
 import type { OpenCommand, OpenResult } from './messages.js';
 
+/** Sockets opened by this process so far: message ids must never repeat (a repeated id is answered once). */
+let socketSerial = 0;
+
 const SESSION_BODY = JSON.stringify({ customer_name: 'Bench Traveller', customer_email: 'bench@example.com', flight_no: 'NZ123' });
 
 /**
@@ -19,7 +22,6 @@ export async function openSockets(command: OpenCommand, idPrefix: string, into: 
   const agents = command.localAddresses.map((localAddress) => ({ localAddress, agent: new Agent({ keepAlive: true, maxSockets: 8 }) }));
   let next = 0;
   let opened = 0;
-  const base = into.length;
   const runOne = async (): Promise<void> => {
     for (;;) {
       const i = next++;
@@ -34,7 +36,7 @@ export async function openSockets(command: OpenCommand, idPrefix: string, into: 
       }
       try {
         const ws = await openSocket(`${command.wsUrl}/ws/${sessionId}/bench-${i}`, localAddress, command.openTimeoutMs);
-        into.push(new LoadSocket(ws, sessionId, `${idPrefix}s${(base + i).toString(36)}`));
+        into.push(new LoadSocket(ws, sessionId, `${idPrefix}s${(socketSerial++).toString(36)}`));
         opened++;
       } catch (err) {
         fail(`socket: ${err instanceof Error ? err.message : String(err)}`);

@@ -60,8 +60,34 @@ const URL = /\b(?:https?:\/\/|www\.)[^\s<>"')\]]+/gi;
 const CITATION = /\[(\d{1,4})\]/g;
 const SENTENCE = /(?<=[.!?])\s+(?=\S)/;
 
+/**
+ * Results by input, per cap. Passages repeat from turn to turn (the same policy documents, the
+ * same flight record), and the dozen instruction patterns run over every sentence of each were a
+ * visible share of the worker's CPU per turn. The function is pure, so a result is reused as is
+ * (frozen: it is shared). Bounded; dropped whole when full.
+ */
+const NEUTRALISED_MAX = 4096;
+const neutralised = new Map<number, Map<string, Readonly<NeutralisedText>>>();
+let neutralisedCount = 0;
+
 /** Neutralises untrusted text for a prompt, as described above; `maxChars` caps the result. */
-export function neutraliseUntrustedText(input: string, maxChars = 2000): NeutralisedText {
+export function neutraliseUntrustedText(input: string, maxChars = 2000): Readonly<NeutralisedText> {
+  let byInput = neutralised.get(maxChars);
+  const known = byInput?.get(input);
+  if (known) return known;
+  const result = Object.freeze(neutraliseUncached(input, maxChars));
+  if (neutralisedCount >= NEUTRALISED_MAX) {
+    neutralised.clear();
+    neutralisedCount = 0;
+    byInput = undefined;
+  }
+  if (!byInput) neutralised.set(maxChars, (byInput = new Map()));
+  byInput.set(input, result);
+  neutralisedCount++;
+  return result;
+}
+
+function neutraliseUncached(input: string, maxChars: number): NeutralisedText {
   let removed = 0;
   const count = (pattern: RegExp, replacement: string) => (text: string) =>
     text.replace(pattern, (...args: unknown[]) => {

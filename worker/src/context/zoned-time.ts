@@ -38,7 +38,48 @@ export interface WallClock {
 
 const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
 
+/**
+ * A zone's UTC offset only changes at its transitions, and those fall on whole quarter hours of
+ * UTC (every offset in use is a multiple of 15 minutes, and transitions happen on a local whole
+ * or half hour). So the offset read once for a quarter hour of UTC holds for all of it, and the
+ * wall clock is then plain arithmetic. This matters: one flight lookup reads the wall clock
+ * dozens of times (ten days of candidates, four zone conversions each), and ICU's
+ * `formatToParts` was the worker's most expensive context step under load.
+ */
+const OFFSET_BUCKET_MS = 15 * 60_000;
+/** Offsets kept; the cache is dropped whole when full (a few hundred are in use at a time). */
+const OFFSET_CACHE_MAX = 4096;
+const offsets = new Map<string, number>();
+
+/** Offset from UTC in minutes of `timeZone` at `ms`, through the quarter-hour cache. */
+function offsetMinutesAt(ms: number, timeZone: string): number {
+  const key = `${timeZone}|${Math.floor(ms / OFFSET_BUCKET_MS)}`;
+  let offset = offsets.get(key);
+  if (offset === undefined) {
+    offset = icuWallClock(new Date(ms), timeZone).offsetMinutes;
+    if (offsets.size >= OFFSET_CACHE_MAX) offsets.clear();
+    offsets.set(key, offset);
+  }
+  return offset;
+}
+
 export function wallClock(instant: Date, timeZone: string): WallClock {
+  const ms = instant.getTime();
+  if (!Number.isFinite(ms)) return icuWallClock(instant, timeZone); // let ICU report the bad date as before
+  const offsetMinutes = offsetMinutesAt(ms, timeZone);
+  // The wall clock is the instant shifted by the offset, read as UTC (seconds truncated, as ICU does).
+  const local = new Date(Math.floor(ms / 1000) * 1000 + offsetMinutes * 60_000);
+  const day = local.getUTCDay();
+  return {
+    date: `${local.getUTCFullYear()}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}`,
+    time: `${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}`,
+    isoWeekday: day === 0 ? 7 : day,
+    offsetMinutes,
+  };
+}
+
+/** The wall clock as ICU reads it: the reference the cached path is built on. */
+export function icuWallClock(instant: Date, timeZone: string): WallClock {
   const parts: Record<string, string> = {};
   for (const part of formatter(timeZone).formatToParts(instant)) parts[part.type] = part.value;
   const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));

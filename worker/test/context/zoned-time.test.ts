@@ -31,3 +31,25 @@ t.test('wall clock, weekdays and date arithmetic', async (t) => {
   t.equal(daysBetween('2026-03-29', '2026-03-28'), -1);
   t.strictSame(['2026-02-28', '2028-02-29', '2026-02-29', '2026-13-01', '26-01-01'].map(isCalendarDate), [true, true, false, false, false]);
 });
+
+t.test('the cached wall clock agrees with ICU, across DST changes and odd offsets', async (t) => {
+  const { icuWallClock } = await import('../../src/context/zoned-time.js');
+  const zones = ['Pacific/Auckland', 'Pacific/Chatham', 'Australia/Lord_Howe', 'Asia/Kolkata', 'Asia/Kathmandu', 'America/New_York', 'Europe/London', 'Pacific/Rarotonga'];
+  // Every 7 minutes and 13 seconds through the weeks around the 2026 transitions of these zones.
+  const spans = [
+    ['2026-03-06T00:00:00Z', '2026-04-07T00:00:00Z'],
+    ['2026-09-25T00:00:00Z', '2026-11-03T00:00:00Z'],
+  ];
+  let mismatches = 0;
+  let checked = 0;
+  for (const [from, to] of spans) {
+    for (let ms = Date.parse(from!); ms < Date.parse(to!); ms += 433_000) {
+      for (const zone of zones) {
+        const instant = new Date(ms);
+        checked++;
+        if (JSON.stringify(wallClock(instant, zone)) !== JSON.stringify(icuWallClock(instant, zone))) mismatches++;
+      }
+    }
+  }
+  t.equal(mismatches, 0, `all ${checked} readings agree`);
+});

@@ -1,0 +1,148 @@
+import { parseArgs } from 'node:util';
+
+export const SCENARIOS = ['overhead', 'relay', 'capacity', 'turn-rate', 'scale-out'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** Everything `pnpm bench` can be told; each field's default is the issue's full size. */
+export interface BenchOptions {
+  /** Scenarios to run, in order. Default: all five. */
+  scenarios: ScenarioName[];
+  /** overhead: concurrent sessions per step. Default: 1, 100, 1000, 5000. */
+  sessions: number[];
+  /** relay: concurrent streams. Default: 200. */
+  streams: number;
+  /** relay: tokens per answer. Default: 1000. */
+  relayTokens: number;
+  /** capacity: sockets on one gateway, per step. Default: 10 000, 19 000. */
+  sockets: number[];
+  /** capacity: sockets across `multiGateways` gateways. Default: 50 000 (0 = skip). */
+  multiSockets: number;
+  /** capacity: gateways of the multi-gateway step. Default: 3. */
+  multiGateways: number;
+  /** capacity: share of sockets that chat, %. Default: 1. */
+  chattingPercent: number;
+  /** turn-rate: concurrent chatting sessions per step. Default: 50, 100, 200, 400, 800. */
+  concurrency: number[];
+  /** turn-rate: tokens per answer. Default: 20. */
+  turnTokens: number;
+  /** Measurement window of each step, s. Default: per scenario (overhead 15, relay 15, capacity 20, turn-rate 10). */
+  durationS: number | null;
+  /** Warm-up before each window, s. Default: 3. */
+  warmupS: number;
+  /** Load-client processes. Default: 2 (capacity: enough for ≤ 12 500 sockets each). */
+  clients: number | null;
+  /** Source addresses 127.0.0.2… the sockets bind to. Default: one per 20 000 sockets, at least 1. */
+  addresses: number | null;
+  /** Gateways × workers of overhead, relay and turn-rate. Default: 1 × 1. */
+  gateways: number;
+  workers: number;
+  /** Where the JSON report and the chart go. Default: docs/charts. */
+  outDir: string;
+  /** Profile the stack's processes with `--cpu-prof` into this directory. */
+  cpuProfDir: string | null;
+  /** Forward the stack's log lines. */
+  logs: boolean;
+}
+
+export const HELP = `pnpm bench [options]    (build first: pnpm build)
+
+  --scenario LIST        overhead,relay,capacity,turn-rate,scale-out or all (default all)
+  --sessions LIST        overhead: concurrent sessions per step (default 1,100,1000,5000)
+  --streams N            relay: concurrent streams (default 200)
+  --relay-tokens N       relay: tokens per answer (default 1000)
+  --sockets LIST         capacity: sockets on one gateway per step (default 10000,19000)
+  --multi-sockets N      capacity: sockets across several gateways (default 50000; 0 skips)
+  --multi-gateways N     capacity: gateways of that step (default 3)
+  --chatting-percent P   capacity: share of sockets that chat (default 1)
+  --concurrency LIST     turn-rate: chatting sessions per step (default 50,100,200,400,800)
+  --turn-tokens N        turn-rate: tokens per answer (default 20)
+  --duration S           measurement window per step, seconds (default per scenario)
+  --warmup S             warm-up before each window, seconds (default 3)
+  --clients N            load-client processes (default 2; capacity: one per 12 500 sockets)
+  --addresses N          source addresses 127.0.0.2… (default one per 20 000 sockets)
+  --gateways N --workers N   layout of overhead, relay, turn-rate (default 1 and 1)
+  --out DIR              JSON report and chart directory (default docs/charts)
+  --cpu-prof DIR         profile gateways, workers and the offline model (node --cpu-prof)
+  --logs                 forward the stack's log lines
+  --help
+`;
+
+export class UsageError extends Error {}
+
+export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      scenario: { type: 'string', default: 'all' },
+      sessions: { type: 'string', default: '1,100,1000,5000' },
+      streams: { type: 'string', default: '200' },
+      'relay-tokens': { type: 'string', default: '1000' },
+      sockets: { type: 'string', default: '10000,19000' },
+      'multi-sockets': { type: 'string', default: '50000' },
+      'multi-gateways': { type: 'string', default: '3' },
+      'chatting-percent': { type: 'string', default: '1' },
+      concurrency: { type: 'string', default: '50,100,200,400,800' },
+      'turn-tokens': { type: 'string', default: '20' },
+      duration: { type: 'string' },
+      warmup: { type: 'string', default: '3' },
+      clients: { type: 'string' },
+      addresses: { type: 'string' },
+      gateways: { type: 'string', default: '1' },
+      workers: { type: 'string', default: '1' },
+      out: { type: 'string', default: defaultOutDir },
+      'cpu-prof': { type: 'string' },
+      logs: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) throw new UsageError(HELP);
+  const scenarioList = values.scenario === 'all' ? [...SCENARIOS] : values.scenario.split(',').map((s) => s.trim());
+  for (const s of scenarioList) {
+    if (!(SCENARIOS as readonly string[]).includes(s)) throw new UsageError(`unknown scenario "${s}"; pick from ${SCENARIOS.join(', ')} or all`);
+  }
+  return {
+    scenarios: scenarioList as ScenarioName[],
+    sessions: intList('--sessions', values.sessions, 1),
+    streams: int('--streams', values.streams, 1),
+    relayTokens: int('--relay-tokens', values['relay-tokens'], 1),
+    sockets: intList('--sockets', values.sockets, 1),
+    multiSockets: int('--multi-sockets', values['multi-sockets'], 0),
+    multiGateways: int('--multi-gateways', values['multi-gateways'], 1),
+    chattingPercent: num('--chatting-percent', values['chatting-percent'], 0, 100),
+    concurrency: intList('--concurrency', values.concurrency, 1),
+    turnTokens: int('--turn-tokens', values['turn-tokens'], 1),
+    durationS: values.duration === undefined ? null : num('--duration', values.duration, 0.5, 3600),
+    warmupS: num('--warmup', values.warmup, 0, 600),
+    clients: values.clients === undefined ? null : int('--clients', values.clients, 1),
+    addresses: values.addresses === undefined ? null : int('--addresses', values.addresses, 1, 250),
+    gateways: int('--gateways', values.gateways, 1),
+    workers: int('--workers', values.workers, 1),
+    outDir: values.out,
+    cpuProfDir: values['cpu-prof'] ?? null,
+    logs: values.logs,
+  };
+}
+
+function int(flag: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`${flag} takes a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''} (got "${text}")`);
+  return value;
+}
+
+function num(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`${flag} takes a number from ${min} to ${max} (got "${text}")`);
+  return value;
+}
+
+function intList(flag: string, text: string, min: number): number[] {
+  const list = text.split(',').map((part) => int(flag, part.trim(), min));
+  if (list.length === 0) throw new UsageError(`${flag} needs at least one value`);
+  return list;
+}
+
+/** Source addresses 127.0.0.2, 127.0.0.3, … (127.0.0.1 is left to everything else). */
+export function sourceAddresses(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `127.0.0.${2 + i}`);
+}

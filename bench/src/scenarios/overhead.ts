@@ -1,0 +1,128 @@
+import { sourceAddresses } from '../bench-options.js';
+import { formatCpu, runChatWindow, type WindowFigures } from '../chat-window.js';
+import { fmtInt, fmtPct, type ScenarioReport, type TargetCheck } from '../report.js';
+import type { RunContext } from '../run-context.js';
+import type { ChartPanel } from '../svg-chart.js';
+
+/** Realistic pacing: the offline model's defaults, every answer padded to 120 tokens (2.4 s a turn). */
+export const OVERHEAD_MODEL_ENV = {
+  OFFLINE_LLM_TTFT_MS: '400',
+  OFFLINE_LLM_TOKENS_PER_SECOND: '60',
+  OFFLINE_LLM_ANSWER_TOKENS: '120',
+  OFFLINE_LLM_FILL: 'true',
+};
+
+export interface OverheadOutcome {
+  report: ScenarioReport;
+  /** Chart panels: time added to the first token and to the whole answer, against sessions. */
+  panels: ChartPanel[];
+}
+
+/**
+ * Scenario 1, overhead: N sessions each with one socket, each sending its next turn as soon
+ * as the last completes, against the offline model at 400 ms to the first token and 60 tokens/s.
+ * What the pipeline adds is the client's time minus the model's own, per turn:
+ *
+ *   added to first token = client send → first chunk  −  LLM time to first token (worker-measured)
+ *   added to the answer  = client send → complete     −  LLM stream time (worker-measured)
+ *
+ * The LLM times come from the turn's `complete.metadata` (ttft_ms; response_time_ms − queue_wait_ms),
+ * so the offline model's timer-wheel granularity is not counted against the pipeline.
+ */
+export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
+  const levels = ctx.options.sessions;
+  const largest = Math.max(...levels);
+  const env = { ...OVERHEAD_MODEL_ENV, WORKER_CONCURRENCY: String(Math.max(200, largest + 100)) };
+  const layout = { gateways: ctx.options.gateways, workers: ctx.options.workers, env };
+  const clients = ctx.options.clients ?? 2;
+  const addresses = sourceAddresses(ctx.options.addresses ?? Math.max(1, Math.ceil(largest / 20_000)));
+  const measureMs = ctx.durationMs(15);
+  // Every session's first turn starts within one turn's length, so the load is even from the start.
+  const warmupMs = Math.max(ctx.warmupMs, 2500);
+  const steps: Array<{ sessions: number; open: { opened: number; failed: number; failures: Record<string, number>; ms: number }; figures: WindowFigures }> = [];
+
+  await ctx.withStack(layout, clients, async (stack, pool, processes) => {
+    for (const sessions of levels) {
+      ctx.log(`  overhead: ${sessions} session(s): opening…`);
+      const open = await pool.open({ httpUrl: stack.running.httpUrl, wsUrl: stack.running.wsUrl, sockets: sessions, localAddresses: addresses });
+      ctx.log(`    opened ${open.opened}/${sessions} in ${Math.round(open.ms)} ms; chatting ${measureMs / 1000} s after ${warmupMs / 1000} s warm-up…`);
+      const figures = await runChatWindow(pool, processes, { chatting: open.opened, warmupMs, measureMs, staggerMs: 2500 });
+      if (open.failed > 0) {
+        figures.failed += open.failed;
+        figures.sent += open.failed;
+        for (const [k, v] of Object.entries(open.failures)) figures.failures[k] = (figures.failures[k] ?? 0) + v;
+        figures.successPercent = Math.floor((figures.ok / figures.sent) * 10_000) / 100;
+      }
+      steps.push({ sessions, open, figures });
+      ctx.log(`    ${figures.ok}/${figures.sent} ok, added first ${fmtPct(figures.addedFirstMs)} ms, cpu ${formatCpu(figures.cpuPercent)}`);
+      await pool.closeSockets();
+    }
+  });
+
+  const targets: TargetCheck[] = [];
+  const at1000 = steps.find((s) => s.sessions === 1000);
+  targets.push({
+    name: 'time added to first token at 1000 concurrent streams',
+    target: 'p50 ≤ 2 ms, p99 ≤ 10 ms',
+    measured: at1000 ? `p50 ${at1000.figures.addedFirstMs.p50} ms, p99 ${at1000.figures.addedFirstMs.p99} ms` : 'not run (no 1000-session step)',
+    met: at1000 ? (at1000.figures.addedFirstMs.p50 ?? Infinity) <= 2 && (at1000.figures.addedFirstMs.p99 ?? Infinity) <= 10 : null,
+  });
+  const at5000 = steps.find((s) => s.sessions === 5000);
+  targets.push({
+    name: '100 % success at 5000 concurrent sessions',
+    target: '100 %',
+    measured: at5000 ? `${at5000.figures.successPercent} % of ${at5000.figures.sent} turns` : 'not run (no 5000-session step)',
+    met: at5000 ? at5000.figures.failed === 0 && at5000.figures.sent > 0 : null,
+  });
+
+  const report: ScenarioReport = {
+    scenario: 'overhead',
+    title: 'overhead: time the pipeline adds (offline model 400 ms TTFT, 60 tokens/s, 120-token answers)',
+    parameters: { sessions: levels, measureMs, warmupMs, clients, sourceAddresses: addresses, message: 'one turn per session at a time, no think time' },
+    stacks: [],
+    steps: steps.map((s) => ({ sessions: s.sessions, open: s.open, ...s.figures })),
+    table: {
+      columns: ['sessions', 'turns', 'success %', 'added 1st p50/p95/p99 ms', 'added total p50/p95/p99 ms', 'client 1st chunk p50/p99 ms', 'model ttft p50 ms', 'queue wait p50/p99 ms', 'relay 1st p50/p99 ms', 'turns/s', 'cpu % by role (other = not the benchmark)'],
+      rows: steps.map((s) => [
+        fmtInt(s.sessions),
+        fmtInt(s.figures.sent),
+        s.figures.successPercent.toFixed(2),
+        fmtPct(s.figures.addedFirstMs),
+        fmtPct(s.figures.addedTotalMs),
+        `${s.figures.firstChunkMs.p50 ?? '-'} / ${s.figures.firstChunkMs.p99 ?? '-'}`,
+        String(s.figures.modelFirstMs.p50 ?? '-'),
+        `${s.figures.queueWaitMs.p50 ?? '-'} / ${s.figures.queueWaitMs.p99 ?? '-'}`,
+        `${s.figures.relayFirstMs.p50 ?? '-'} / ${s.figures.relayFirstMs.p99 ?? '-'}`,
+        String(s.figures.turnsPerSecond),
+        formatCpu(s.figures.cpuPercent),
+      ]),
+    },
+    targets,
+    notes: [
+      'each question carries its message id, so the response cache never answers it: every turn goes through the model',
+      ...failureNotes(steps.map((s) => ({ label: `${s.sessions} sessions`, failures: s.figures.failures, warmup: s.figures.warmupFailures }))),
+      ...steps.filter((s) => s.figures.fromCache > 0).map((s) => `${s.sessions} sessions: ${s.figures.fromCache} answers came from the response cache`),
+    ],
+  };
+  const panels: ChartPanel[] = [
+    {
+      title: 'time added to the first token',
+      points: steps.map((s) => ({ x: s.sessions, ...s.figures.addedFirstMs })),
+      targets: [
+        { value: 10, label: 'p99 target 10 ms' },
+        { value: 2, label: 'p50 target 2 ms' },
+      ],
+    },
+    { title: 'time added to the whole answer', points: steps.map((s) => ({ x: s.sessions, ...s.figures.addedTotalMs })) },
+  ];
+  return { report, panels };
+}
+
+/** Failures by reason, and those of warm-up turns (not in the success rate, never hidden). */
+export function failureNotes(list: Array<{ label: string; failures: Record<string, number>; warmup?: Record<string, number> }>): string[] {
+  const fmt = (counts: Record<string, number>) => Object.entries(counts).map(([k, v]) => `${k} × ${v}`).join(', ');
+  return list.flatMap((entry) => [
+    ...(Object.keys(entry.failures).length > 0 ? [`${entry.label}: failures ${fmt(entry.failures)}`] : []),
+    ...(entry.warmup && Object.keys(entry.warmup).length > 0 ? [`${entry.label}: warm-up failures ${fmt(entry.warmup)}`] : []),
+  ]);
+}

@@ -1,0 +1,85 @@
+import { sourceAddresses } from '../bench-options.js';
+import { formatCpu, runChatWindow, type WindowFigures } from '../chat-window.js';
+import { fmtInt, type ScenarioReport } from '../report.js';
+import type { RunContext } from '../run-context.js';
+import { failureNotes } from './overhead.js';
+
+export interface TurnRateRun {
+  gateways: number;
+  workers: number;
+  steps: Array<{ concurrency: number; figures: WindowFigures }>;
+  /** The step with the most completed turns/s among those at 100 % success; null if none. */
+  best: { concurrency: number; figures: WindowFigures } | null;
+}
+
+/**
+ * Turn rate on a fresh stack: short answers (`turnTokens` tokens, no model delay); for each
+ * concurrency of the ladder, that many sessions each send their next turn as soon as the last
+ * completes (at most one send per 60 ms per socket, under the gateway's 20 frames/s). The ladder
+ * stops at the first step below 100 % success.
+ */
+export async function measureTurnRate(ctx: RunContext, gateways: number, workers: number): Promise<TurnRateRun> {
+  const ladder = ctx.options.concurrency;
+  const env = {
+    OFFLINE_LLM_TTFT_MS: '0',
+    OFFLINE_LLM_TOKENS_PER_SECOND: '0',
+    OFFLINE_LLM_ANSWER_TOKENS: String(ctx.options.turnTokens),
+    OFFLINE_LLM_FILL: 'true',
+    WORKER_CONCURRENCY: String(Math.max(200, Math.ceil(Math.max(...ladder) / workers))),
+  };
+  const clients = ctx.options.clients ?? 2;
+  const measureMs = ctx.durationMs(10);
+  const steps: TurnRateRun['steps'] = [];
+  await ctx.withStack({ gateways, workers, env }, clients, async (stack, pool, processes) => {
+    const open = await pool.open({ httpUrl: stack.running.httpUrl, wsUrl: stack.running.wsUrl, sockets: Math.max(...ladder), localAddresses: sourceAddresses(1) });
+    for (const concurrency of ladder) {
+      const chatting = Math.min(concurrency, open.opened);
+      const figures = await runChatWindow(pool, processes, { chatting, warmupMs: ctx.warmupMs, measureMs, staggerMs: 200 });
+      steps.push({ concurrency, figures });
+      ctx.log(`  turn-rate ${gateways}×${workers} c=${concurrency}: ${figures.turnsPerSecond} turns/s, ${figures.successPercent} %, p99 ${figures.turnMs.p99} ms, cpu ${formatCpu(figures.cpuPercent)}`);
+      if (figures.failed > 0 || figures.sent === 0) break;
+    }
+    await pool.closeSockets();
+  });
+  const clean = steps.filter((s) => s.figures.failed === 0 && s.figures.sent > 0);
+  const best = clean.reduce<TurnRateRun['best']>((acc, s) => (!acc || s.figures.turnsPerSecond > acc.figures.turnsPerSecond ? s : acc), null);
+  return { gateways, workers, steps, best };
+}
+
+export const TURN_RATE_COLUMNS = ['layout', 'concurrency', 'turns sent', 'success %', 'turns/s', 'turn p50 ms', 'turn p99 ms', 'cpu % by role (other = not the benchmark)'];
+
+export function turnRateRows(run: TurnRateRun): string[][] {
+  return run.steps.map((s) => [
+    `${run.gateways}×${run.workers}`,
+    fmtInt(s.concurrency),
+    fmtInt(s.figures.sent),
+    s.figures.successPercent.toFixed(2),
+    String(s.figures.turnsPerSecond),
+    String(s.figures.turnMs.p50 ?? '-'),
+    String(s.figures.turnMs.p99 ?? '-'),
+    formatCpu(s.figures.cpuPercent),
+  ]);
+}
+
+/** Scenario 4, turn rate: see `measureTurnRate`. */
+export async function runTurnRate(ctx: RunContext): Promise<ScenarioReport> {
+  const run = await measureTurnRate(ctx, ctx.options.gateways, ctx.options.workers);
+  const best = run.best;
+  return {
+    scenario: 'turn-rate',
+    title: `turn rate: ${ctx.options.turnTokens}-token answers, no model delay`,
+    parameters: { concurrency: ctx.options.concurrency, tokensPerAnswer: ctx.options.turnTokens, measureMs: ctx.durationMs(10) },
+    stacks: [],
+    steps: run.steps.map((s) => ({ concurrency: s.concurrency, ...s.figures })),
+    table: { columns: TURN_RATE_COLUMNS, rows: turnRateRows(run) },
+    targets: [
+      {
+        name: 'completed turns per second at 100 % success',
+        target: '≥ 1000 turns/s',
+        measured: best ? `${best.figures.turnsPerSecond} turns/s at concurrency ${best.concurrency} (p99 turn ${best.figures.turnMs.p99} ms)` : 'no step at 100 % success',
+        met: best ? best.figures.turnsPerSecond >= 1000 : false,
+      },
+    ],
+    notes: failureNotes(run.steps.map((s) => ({ label: `concurrency ${s.concurrency}`, failures: s.figures.failures, warmup: s.figures.warmupFailures }))),
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The lean benchmark end to end at a tiny size: it starts the real stack (Redis, offline model,
+ * gateway and worker processes from their built dist/), drives it from load-client child
+ * processes, and writes a JSON report and the chart that parse and hold what a reader needs.
+ *
+ *   test ──runBench──▶ LocalStack (redis, offline-llm, gateway, worker)
+ *                          ▲
+ *     ClientPool ──fork──▶ client-main × 2 ──REST + ws──┘
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { CHART_FILE, parseBenchArgs, runBench, type BenchReport } from '../src/index.js';
+
+t.test('pnpm bench at tiny size: overhead and relay run and write a valid report and chart', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const options = parseBenchArgs(
+    ['--scenario', 'overhead,relay', '--sessions', '2', '--streams', '2', '--relay-tokens', '50', '--duration', '3', '--warmup', '0.5', '--out', out],
+    out,
+  );
+  const lines: string[] = [];
+  const outcome = await runBench(options, 'bench-smoke', (line) => lines.push(line));
+
+  const report = JSON.parse(readFileSync(outcome.reportPath, 'utf8')) as BenchReport;
+  t.equal(outcome.reportPath, join(out, 'bench-overhead+relay.json'));
+  t.equal(report.tool, '@chat/bench');
+  t.ok(report.machine.cores >= 1, `the machine's cores are reported (${report.machine.cores})`);
+  t.equal(report.versions.node, process.version);
+  t.ok(report.versions.packages.bullmq, 'the versions on the hot path are reported');
+  t.same(
+    report.scenarios.map((s) => s.scenario),
+    ['overhead', 'relay'],
+  );
+  for (const scenario of report.scenarios) {
+    t.ok(scenario.stacks.length >= 1 && scenario.stacks[0]!.env.OFFLINE_LLM_TTFT_MS !== undefined, `${scenario.scenario}: its stack config is reported`);
+    t.ok(scenario.table.rows.length >= 1, `${scenario.scenario}: a table row`);
+    for (const step of scenario.steps) {
+      const figures = step as { sent?: number; failed?: number; figures?: { sent: number; failed: number } };
+      const { sent, failed } = figures.figures ?? { sent: figures.sent ?? 0, failed: figures.failed ?? 0 };
+      t.ok(sent > 0, `${scenario.scenario}: turns were measured (${sent})`);
+      t.equal(failed, 0, `${scenario.scenario}: every measured turn succeeded`);
+    }
+  }
+  const overhead = report.scenarios[0]!.steps[0] as { sessions: number; addedFirstMs: { count: number; p50: number } };
+  t.equal(overhead.sessions, 2);
+  t.ok(overhead.addedFirstMs.count > 0 && overhead.addedFirstMs.p50 > 0, `time added to the first token measured (p50 ${overhead.addedFirstMs.p50} ms)`);
+  const relay = report.scenarios[1]!.steps[0] as { figures: { tokensPerSecond: number }; reference: { opsPerSecond: number } };
+  t.ok(relay.figures.tokensPerSecond > 0 && relay.reference.opsPerSecond > 0, 'relay tokens/s and the redis-benchmark reference measured');
+
+  const svg = readFileSync(join(out, CHART_FILE), 'utf8');
+  t.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  t.match(svg, /<polyline points="[\d., ]+"/, 'the chart has its percentile lines');
+  t.match(outcome.text, /time added to first token/, 'the printed table carries the verdicts');
+});

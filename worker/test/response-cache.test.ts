@@ -1,0 +1,39 @@
+/**
+ * The response cache against a real Redis: single flight (one holder computes, a racer gets its
+ * answer), the lock released whether or not an answer was stored.
+ */
+import t from 'tap';
+import { Redis as IORedis } from 'ioredis';
+import { RedisKeys, type Redis } from '@chat/shared';
+import { spawnRedisServer } from '@chat/shared/dev';
+import { ResponseCache, type CachedAnswer } from '../src/response-cache.js';
+
+const answer: CachedAnswer = { content: 'Two bags [1].', metadata: { model: 'm', prompt_tokens: 10, completion_tokens: 4 } } as CachedAnswer;
+
+t.test('one caller computes, a racer waits for its answer; set releases the lock', async (t) => {
+  const server = await spawnRedisServer();
+  const redis = new IORedis(server.port, '127.0.0.1') as unknown as Redis;
+  t.teardown(async () => {
+    redis.disconnect();
+    await server.stop();
+  });
+  const cache = new ResponseCache(redis, new RedisKeys(`t${Date.now().toString(36)}`), 60, 5_000, 10);
+  const key = cache.key({ question: 'how many bags', model: 'm', promptVersion: 'v', dataVersions: { policy: 'p1' }, sessionId: null });
+
+  t.equal(await cache.get(key), null, 'a miss');
+  t.equal(await cache.acquire(key), 'compute', 'the first caller computes');
+  const racer = cache.acquire(key);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  await cache.set(key, answer);
+  t.equal(await redis.exists(key.lock), 0, 'set dropped the lock with the answer');
+  await cache.release(key);
+  t.same(await racer, answer, 'the racer got the stored answer instead of computing');
+  t.same(await cache.get(key), answer);
+
+  const other = cache.key({ question: 'how many seats', model: 'm', promptVersion: 'v', dataVersions: {}, sessionId: null });
+  t.equal(await cache.acquire(other), 'compute');
+  await cache.release(other);
+  t.equal(await redis.exists(other.lock), 0, 'release without an answer drops the lock');
+  t.equal(await cache.acquire(other), 'compute', 'and the next caller may compute');
+  await cache.release(other);
+});
