@@ -507,7 +507,9 @@ t.test('k8s: every workload has probes, limits and a locked-down security contex
         t.ok(handler, `${name}: ${probeName} has a handler`);
         const port = isObj(handler) ? handler.port : undefined;
         if (port !== undefined) t.ok(ports.some((p) => p.name === port || p.containerPort === port), `${name}: ${probeName} port ${String(port)} is declared`);
-        if (isObj(probe.httpGet)) t.equal(probe.httpGet.path, '/health', `${name}: ${probeName} on /health`);
+        // Gateways are ready on the end-to-end canary (/ready); everything else on /health.
+        const path = name === 'gateway' && probeName === 'readinessProbe' ? '/ready' : '/health';
+        if (isObj(probe.httpGet)) t.equal(probe.httpGet.path, path, `${name}: ${probeName} on ${path}`);
       }
     }
   }

@@ -12,6 +12,8 @@ import {
   createRedisConnection,
   closeRedis,
   createTurnQueue,
+  createCanaryQueue,
+  type CanaryQueue,
   runShutdownSteps,
   queueRedisUrl,
   type Config,
@@ -23,11 +25,12 @@ import { SessionAccess } from './auth/session-access.js';
 import { respondError } from './http/respond.js';
 import { restRoute } from './http/rest-route.js';
 import { cancelTurnHandler, sendMessageHandler } from './routes/message-routes.js';
-import { healthHandler, metricsHandler, statsHandler } from './routes/ops-routes.js';
+import { healthHandler, metricsHandler, readyHandler, statsHandler } from './routes/ops-routes.js';
 import { OpsAccess } from './routes/ops-page-access.js';
 import { listDeadLettersHandler, replayDeadLetterHandler } from './routes/dead-letter-routes.js';
 import { createSessionHandler, createTicketHandler, getSessionHandler } from './routes/session-routes.js';
 import { StaticSite, findWebRoot, registerStaticRoutes } from './routes/static-routes.js';
+import { ReadinessCanary } from './readiness-canary.js';
 import { SessionRelay } from './session-relay.js';
 import { TurnCanceller } from './turn-canceller.js';
 import { TurnIntake } from './turn-intake.js';
@@ -64,6 +67,8 @@ export class ChatGateway {
   private readonly relay: SessionRelay;
   private readonly turnLog: TurnLog;
   private readonly keys: RedisKeys;
+  private readonly canaryQueue: CanaryQueue;
+  readonly readiness: ReadinessCanary;
   private readonly sockets: SocketRegistry;
   private readonly limits: GatewayRateLimits;
   private readonly canceller: TurnCanceller;
@@ -91,6 +96,12 @@ export class ChatGateway {
     this.queueConnection = createRedisConnection(queueRedisUrl(config), { name: `gateway-queue-${this.gatewayId}`, logger: this.logger });
     this.queue = createTurnQueue(config, this.queueConnection);
     this.metrics.trackQueueDepth(() => this.queueCounts());
+    this.canaryQueue = createCanaryQueue(config, this.queueConnection);
+    this.readiness = new ReadinessCanary(this.canaryQueue, this.subscriber, keys, this.metrics, this.logger, {
+      gatewayId: this.gatewayId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 128),
+      intervalMs: config.gateway.canaryIntervalMs,
+      maxAgeMs: config.gateway.canaryMaxAgeMs,
+    });
 
     const store = new SessionStore(this.redis, keys, config.session.ttlSeconds);
     this.limits = new GatewayRateLimits(this.redis, keys, config.limits);
@@ -123,6 +134,7 @@ export class ChatGateway {
       gatewayId: this.gatewayId,
       uwsBuild: this.uwsBuild,
       draining: () => this.draining,
+      readiness: () => this.readiness.status(),
     };
     // The chat page (/), the operator view (/ops) and their assets, read from web/ once, here.
     const opsAccess = new OpsAccess(config.ops.token);
@@ -155,6 +167,7 @@ export class ChatGateway {
         restRoute('POST /chat/cancel', 0, cancelTurnHandler({ canceller: this.canceller, access, maxBodyBytes: config.gateway.maxBodyBytes }), deps),
       )
       .get('/health', restRoute('GET /health', 0, healthHandler(opsDeps), deps))
+      .get('/ready', restRoute('GET /ready', 0, readyHandler(opsDeps), deps))
       .get('/metrics', restRoute('GET /metrics', 0, metricsHandler(opsDeps), deps))
       .get('/stats', opsAccess.guard('GET /stats', restRoute('GET /stats', 0, statsHandler(opsDeps), deps), metrics))
       .get('/ops/dead-letters', opsAccess.guard('GET /ops/dead-letters', restRoute('GET /ops/dead-letters', 0, listDeadLettersHandler(deadLetterDeps), deps), metrics))
@@ -192,7 +205,7 @@ export class ChatGateway {
         ),
       )
       .any('/*', (res: HttpResponse, req) => {
-        const known = ['/chat/session', '/chat/message', '/chat/cancel', '/chat/ticket', '/health', '/metrics', '/stats'].includes(req.getUrl());
+        const known = ['/chat/session', '/chat/message', '/chat/cancel', '/chat/ticket', '/health', '/ready', '/metrics', '/stats'].includes(req.getUrl());
         const exchange = { res, aborted: false, responded: false, status: 0 };
         res.onAborted(() => {
           exchange.aborted = true;
@@ -218,6 +231,7 @@ export class ChatGateway {
     this.listenSocket = listenSocket;
     this.port = this.uwsBuild.uws.us_socket_local_port(listenSocket);
     this.sockets.startLeaseRenewal();
+    await this.readiness.start();
     this.logger.info({ port: this.port, host, gateway_id: this.gatewayId, uws: this.uwsBuild.source }, 'gateway listening');
     return this.port;
   }
@@ -243,8 +257,10 @@ export class ChatGateway {
         },
       },
       { name: 'close sockets', run: () => this.sockets.closeAll('server shutting down; reconnect') },
+      { name: 'stop readiness canary', run: () => this.readiness.close() },
       { name: 'close relay', run: () => this.relay.close() },
       { name: 'close queue', run: () => this.queue.close(), timeoutMs: 2000 },
+      { name: 'close canary queue', run: () => this.canaryQueue.close(), timeoutMs: 2000 },
       ...[this.subscriber, this.redis, this.queueConnection].map((connection) => ({ name: 'close redis', run: () => closeRedis(connection), timeoutMs: 2000 })),
       // Anything left (keep-alive HTTP connections) goes with the app.
       { name: 'close app', run: () => this.app.close?.() },

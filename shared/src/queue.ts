@@ -27,3 +27,26 @@ export function createTurnQueue(config: Config, connection: ConnectionOptions): 
     defaultJobOptions: turnJobOptions(config),
   });
 }
+
+/** Name of the BullMQ queue of readiness canaries (apart from turns: a backlog of turns must not make every gateway unready). */
+export const CANARY_QUEUE_NAME = 'canary';
+
+/** A readiness canary: a worker publishes `nonce` on the sending gateway's canary channel. */
+export interface CanaryJobData {
+  gateway_id: string;
+  nonce: string;
+  /** Epoch ms when the gateway sent it; a worker drops canaries older than their usefulness. */
+  sent_at: number;
+}
+
+export type CanaryQueue = Queue<CanaryJobData, void, 'canary'>;
+
+/** The canary queue: one attempt, nothing kept afterwards. */
+export function createCanaryQueue(config: Config, connection: ConnectionOptions): CanaryQueue {
+  const keys = new RedisKeys(config.redis.prefix);
+  return new Queue<CanaryJobData, void, 'canary'>(CANARY_QUEUE_NAME, {
+    connection,
+    prefix: keys.bullPrefix,
+    defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: true },
+  });
+}

@@ -28,6 +28,7 @@ import { ResponseCache } from './response-cache.js';
 import { MetricsServer } from './metrics-server.js';
 import { TurnProcessor } from './turn-processor.js';
 import { TurnStops } from './turn-stops.js';
+import { CanaryResponder } from './canary-responder.js';
 
 export interface ChatWorkerOptions {
   config: Readonly<Config>;
@@ -53,6 +54,7 @@ export class ChatWorker {
   /** Subscriber connection: the control channel (cancels). */
   private readonly control: Redis;
   private readonly stops: TurnStops;
+  private readonly canaries: CanaryResponder;
   private readonly queue: TurnQueue;
   private worker: Worker<TurnJobData, void, 'turn'> | null = null;
   private metricsServer: MetricsServer | null = null;
@@ -73,6 +75,7 @@ export class ChatWorker {
     this.queue = createTurnQueue(config, this.queueConnection);
     this.control = createRedisConnection(cacheRedisUrl(config), { name: 'worker-control', logger: this.logger });
     this.stops = new TurnStops(this.control, this.keys.cancelChannel, this.logger);
+    this.canaries = new CanaryResponder(this.queueConnection, this.publisher, this.keys, this.logger);
   }
 
   async start(): Promise<void> {
@@ -139,6 +142,7 @@ export class ChatWorker {
       this.metricsPort = await this.metricsServer.listen(config.worker.metricsPort, config.worker.metricsHost);
     }
     await this.stops.start();
+    await this.canaries.start();
     await this.worker.waitUntilReady();
     void this.worker.run().catch((err: unknown) => this.logger.error({ err: String(err) }, 'worker stopped'));
     this.logger.info(
@@ -195,6 +199,8 @@ export class ChatWorker {
     const worker = this.worker;
     const { timeoutMs } = this.config.shutdown;
     await runShutdownSteps(this.logger, [
+      // A draining worker stops vouching for the pipeline at once; the others answer canaries.
+      { name: 'stop answering canaries', run: () => this.canaries.close(), timeoutMs: 2000 },
       {
         // Take no new jobs and let the turns in flight finish, up to the deadline.
         name: 'drain turns',

@@ -34,6 +34,10 @@ export class GatewayMetrics {
   private readonly turnResponse: Histogram;
   private readonly turnsEnded: Counter<'outcome'>;
   private readonly resumes: Counter<'outcome'>;
+  private readonly ready: Gauge;
+  private readySource: (() => boolean) | null = null;
+  private readonly canaryRoundTrip: Histogram;
+  private readonly slowMerges: Counter;
   private readonly framesRecovered: Counter<'why'>;
 
   constructor(readonly registry: Registry) {
@@ -54,6 +58,18 @@ export class GatewayMetrics {
     this.turnsEnded = new Counter({ name: 'chat_gateway_turns_ended_total', help: 'Turns relayed here by how they ended (complete, or the error code)', labelNames: ['outcome'], registers });
     this.resumes = new Counter({ name: 'chat_gateway_resumes_total', help: 'Socket resumes by outcome: replayed from the turn log, snapshot (log cut short), unavailable (log gone)', labelNames: ['outcome'], registers });
     this.framesRecovered = new Counter({ name: 'chat_gateway_frames_recovered_total', help: 'Frames read back from turn logs: for resuming sockets, or to fill a hole after the subscription connection dropped', labelNames: ['why'], registers });
+    const readySource = () => this.readySource;
+    this.ready = new Gauge({
+      name: 'chat_gateway_ready',
+      help: '1 while a readiness canary came back recently (enqueue → worker → channel → this gateway), else 0',
+      registers,
+      collect() {
+        const source = readySource();
+        if (source) this.set(source() ? 1 : 0);
+      },
+    });
+    this.canaryRoundTrip = new Histogram({ name: 'chat_gateway_canary_round_trip_seconds', help: 'Round trip of readiness canaries', buckets: LATENCY_BUCKETS, registers });
+    this.slowMerges = new Counter({ name: 'chat_gateway_slow_client_merged_chunks_total', help: 'Chunks merged into larger ones for sockets reading slower than the stream', registers });
     this.framesOutByKind = {
       chunk: this.framesOut.labels('chunk'),
       complete: this.framesOut.labels('complete'),
@@ -123,6 +139,16 @@ export class GatewayMetrics {
   }
   turnAccepted(via: 'ws' | 'rest'): void {
     this.turnsAccepted.inc({ via });
+  }
+  /** Where `chat_gateway_ready` is read at scrape time. */
+  trackReadiness(isReady: () => boolean): void {
+    this.readySource = isReady;
+  }
+  canaryReturned(roundTripMs: number): void {
+    this.canaryRoundTrip.observe(roundTripMs / 1000);
+  }
+  slowClientMerged(chunks: number): void {
+    this.slowMerges.inc(chunks);
   }
   resumed(outcome: 'replayed' | 'snapshot' | 'unavailable'): void {
     this.resumes.inc({ outcome });

@@ -72,6 +72,12 @@ export class RedisKeys {
     return `${this.prefix}:control:cancel`;
   }
 
+  /** Pub/sub channel on which workers answer one gateway's readiness canaries. */
+  canaryChannel(gatewayId: string): string {
+    if (!/^[A-Za-z0-9_.-]{1,128}$/.test(gatewayId)) throw new TypeError(`invalid gateway id: ${gatewayId}`);
+    return `${this.prefix}:canary:{g:${gatewayId}}`;
+  }
+
   /** Pub/sub channel carrying every frame of one session. */
   sessionChannel(sessionId: string): string {
     return this.session(sessionId, 'events');
