@@ -34,6 +34,7 @@ import { ReadinessCanary } from './readiness-canary.js';
 import { SessionRelay } from './session-relay.js';
 import { TurnCanceller } from './turn-canceller.js';
 import { TurnIntake } from './turn-intake.js';
+import { TurnWatchdog } from './turn-watchdog.js';
 import { loadUws, type UwsBuild } from './uws-loader.js';
 import type { HttpResponse, TemplatedApp, us_listen_socket } from './uws-types.js';
 import { chatSocketBehavior } from './ws/chat-socket-handler.js';
@@ -69,6 +70,7 @@ export class ChatGateway {
   private readonly keys: RedisKeys;
   private readonly canaryQueue: CanaryQueue;
   readonly readiness: ReadinessCanary;
+  private readonly watchdog: TurnWatchdog;
   private readonly sockets: SocketRegistry;
   private readonly limits: GatewayRateLimits;
   private readonly canceller: TurnCanceller;
@@ -110,6 +112,10 @@ export class ChatGateway {
     this.app = this.uwsBuild.uws.App();
     this.turnLog = new TurnLog(this.redis, keys, { ttlSeconds: config.turn.resumeWindowSeconds, maxFrames: config.turn.logMaxFrames });
     this.relay = new SessionRelay({ subscriber: this.subscriber, keys, app: this.app, metrics: this.metrics, logger: this.logger, turnLog: this.turnLog, store });
+    this.watchdog = new TurnWatchdog(this.queue, store, this.turnLog, this.metrics, this.logger, {
+      deadlineMs: config.turn.deadlineMs,
+      checkEveryMs: Math.max(100, Math.min(5000, Math.floor(config.turn.deadlineMs / 4))),
+    });
     this.sockets = new SocketRegistry(store, this.metrics, this.logger, config.gateway.socketLeaseMs);
     const intake = new TurnIntake(
       store,
@@ -118,6 +124,7 @@ export class ChatGateway {
       this.logger,
       { maxMessageLength: config.gateway.maxMessageLength, sessionTtlSeconds: config.session.ttlSeconds },
       this.limits.turns,
+      (data) => this.watchdog.watch(data),
     );
     this.routes(store, intake);
   }
@@ -232,6 +239,7 @@ export class ChatGateway {
     this.port = this.uwsBuild.uws.us_socket_local_port(listenSocket);
     this.sockets.startLeaseRenewal();
     await this.readiness.start();
+    this.watchdog.start();
     this.logger.info({ port: this.port, host, gateway_id: this.gatewayId, uws: this.uwsBuild.source }, 'gateway listening');
     return this.port;
   }
@@ -258,6 +266,7 @@ export class ChatGateway {
       },
       { name: 'close sockets', run: () => this.sockets.closeAll('server shutting down; reconnect') },
       { name: 'stop readiness canary', run: () => this.readiness.close() },
+      { name: 'stop turn watchdog', run: () => this.watchdog.close() },
       { name: 'close relay', run: () => this.relay.close() },
       { name: 'close queue', run: () => this.queue.close(), timeoutMs: 2000 },
       { name: 'close canary queue', run: () => this.canaryQueue.close(), timeoutMs: 2000 },

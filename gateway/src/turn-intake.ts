@@ -48,6 +48,8 @@ export class TurnIntake {
     private readonly limits: { maxMessageLength: number; sessionTtlSeconds: number },
     /** Chat turns per session per minute, counted in Redis across all gateways. */
     private readonly turnLimit: RedisRateLimit,
+    /** Told of every turn enqueued, to see that it ends (see TurnWatchdog). */
+    private readonly onEnqueued: (data: TurnJobData) => void = () => {},
   ) {}
 
   async accept(request: TurnRequest): Promise<AcceptedTurn> {
@@ -93,6 +95,7 @@ export class TurnIntake {
       throw new ServiceError('queue_unavailable');
     }
     this.metrics.turnAccepted(request.via);
+    this.onEnqueued(data);
     return { messageId, duplicate: false };
   }
 }

@@ -38,6 +38,9 @@ export class GatewayMetrics {
   private readySource: (() => boolean) | null = null;
   private readonly canaryRoundTrip: Histogram;
   private readonly slowMerges: Counter;
+  private readonly turnsRequeued: Counter;
+  private readonly turnsTimedOut: Counter;
+  private watchedTurnsSource: (() => number) | null = null;
   private readonly framesRecovered: Counter<'why'>;
 
   constructor(readonly registry: Registry) {
@@ -70,6 +73,18 @@ export class GatewayMetrics {
     });
     this.canaryRoundTrip = new Histogram({ name: 'chat_gateway_canary_round_trip_seconds', help: 'Round trip of readiness canaries', buckets: LATENCY_BUCKETS, registers });
     this.slowMerges = new Counter({ name: 'chat_gateway_slow_client_merged_chunks_total', help: 'Chunks merged into larger ones for sockets reading slower than the stream', registers });
+    this.turnsRequeued = new Counter({ name: 'chat_gateway_turns_requeued_total', help: 'Accepted turns whose job had vanished from the queue and was enqueued again', registers });
+    this.turnsTimedOut = new Counter({ name: 'chat_gateway_turns_timed_out_total', help: 'Turns this gateway ended with timeout because nobody ended them by the deadline', registers });
+    const watchedSource = () => this.watchedTurnsSource;
+    new Gauge({
+      name: 'chat_gateway_watched_turns',
+      help: 'Turns accepted here and not yet ended (in flight); a number that only grows is a leak',
+      registers,
+      collect() {
+        const source = watchedSource();
+        if (source) this.set(source());
+      },
+    });
     this.framesOutByKind = {
       chunk: this.framesOut.labels('chunk'),
       complete: this.framesOut.labels('complete'),
@@ -143,6 +158,15 @@ export class GatewayMetrics {
   /** Where `chat_gateway_ready` is read at scrape time. */
   trackReadiness(isReady: () => boolean): void {
     this.readySource = isReady;
+  }
+  trackWatchedTurns(count: () => number): void {
+    this.watchedTurnsSource = count;
+  }
+  turnRequeued(): void {
+    this.turnsRequeued.inc();
+  }
+  turnTimedOut(): void {
+    this.turnsTimedOut.inc();
   }
   canaryReturned(roundTripMs: number): void {
     this.canaryRoundTrip.observe(roundTripMs / 1000);

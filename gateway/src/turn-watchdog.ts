@@ -1,0 +1,126 @@
+import {
+  FrameKind,
+  encodeEnvelope,
+  errorFrame,
+  type GatewayMetrics,
+  type Logger,
+  type SessionStore,
+  type TurnJobData,
+  type TurnLog,
+  type TurnQueue,
+} from '@chat/shared';
+
+export interface TurnWatchdogOptions {
+  /** A turn not ended this long after it was accepted is ended here with `timeout`, ms. */
+  deadlineMs: number;
+  /** How often each watched turn is looked at, ms. */
+  checkEveryMs: number;
+}
+
+interface WatchedTurn {
+  data: TurnJobData;
+  nextCheckAt: number;
+}
+
+/**
+ * Makes sure no turn this gateway accepted is left hanging. Per watched turn, every few
+ * seconds: ended → forgotten; its job gone from the queue (lost in a Redis failover) → enqueued
+ * again under the same job id; past the deadline (plus a grace that lets the worker's own
+ * deadline speak first) → the gateway takes the turn over (a claim: any worker still writing is
+ * refused from then on), ends it with one `timeout` error and hands the session to its next turn.
+ *
+ * A gateway that dies takes its watch list with it; the workers' own deadline still ends turns
+ * that are running. Gauged as `chat_gateway_watched_turns`.
+ */
+export class TurnWatchdog {
+  private readonly watched = new Map<string, WatchedTurn>();
+  private timer: NodeJS.Timeout | null = null;
+  private checking = false;
+  private readonly graceMs: number;
+
+  constructor(
+    private readonly queue: TurnQueue,
+    private readonly store: SessionStore,
+    private readonly turnLog: TurnLog,
+    private readonly metrics: GatewayMetrics,
+    private readonly logger: Logger,
+    private readonly options: TurnWatchdogOptions,
+  ) {
+    this.graceMs = Math.min(5000, options.deadlineMs / 2);
+    metrics.trackWatchedTurns(() => this.watched.size);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.check(), Math.min(1000, this.options.checkEveryMs));
+    this.timer.unref();
+  }
+
+  watch(data: TurnJobData): void {
+    this.watched.set(data.message_id, { data, nextCheckAt: Date.now() + this.options.checkEveryMs });
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.watched.clear();
+  }
+
+  private async check(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      const now = Date.now();
+      for (const [messageId, turn] of this.watched) {
+        if (turn.nextCheckAt > now) continue;
+        turn.nextCheckAt = now + this.options.checkEveryMs;
+        try {
+          if (await this.checkTurn(turn.data, now)) this.watched.delete(messageId);
+        } catch (err) {
+          // Redis away: try again at the next check.
+          this.logger.debug({ err: String(err), message_id: messageId }, 'turn check failed');
+        }
+      }
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /** Returns true when the turn needs no more watching. */
+  private async checkTurn(data: TurnJobData, now: number): Promise<boolean> {
+    const { session_id: sessionId, message_id: messageId } = data;
+    const progress = await this.turnLog.peek(sessionId, messageId);
+    if (progress.ended) return true;
+    if (now > data.accepted_at + this.options.deadlineMs + this.graceMs) {
+      await this.endWithTimeout(data);
+      return true;
+    }
+    const state = await this.queue.getJobState(messageId);
+    if (state === 'unknown') {
+      // Lost (a failover dropped it). The same job id keeps it idempotent with any copy left.
+      await this.queue.add('turn', data, { jobId: messageId });
+      this.metrics.turnRequeued();
+      this.logger.warn({ session_id: sessionId, message_id: messageId }, 'turn job was gone from the queue: enqueued again');
+    }
+    return false;
+  }
+
+  private async endWithTimeout(data: TurnJobData): Promise<void> {
+    const { session_id: sessionId, message_id: messageId } = data;
+    const claim = await this.turnLog.claim(sessionId, messageId);
+    if (claim.status !== 'ended') {
+      const frame = errorFrame('timeout', sessionId, { messageId, seq: claim.nextSeq });
+      const envelope = encodeEnvelope(FrameKind.error, JSON.stringify(frame), Date.now(), claim.nextSeq, messageId);
+      const written = await this.turnLog.append(sessionId, messageId, claim.epoch, claim.nextSeq, envelope, 'end', '');
+      if (written === 'written') {
+        this.metrics.turnTimedOut();
+        this.logger.warn({ session_id: sessionId, message_id: messageId }, 'turn passed its deadline with no ending: ended with timeout');
+      }
+    }
+    await this.queue.remove(messageId).catch(() => 0);
+    const next = await this.store.scripts.finishTurn(sessionId, messageId);
+    if (next !== null) {
+      const job = await this.queue.getJob(next);
+      if (job && (await job.getState()) === 'delayed') await job.promote().catch(() => {});
+    }
+  }
+}
