@@ -38,6 +38,7 @@ import { TurnWatchdog } from './turn-watchdog.js';
 import { loadUws, type UwsBuild } from './uws-loader.js';
 import type { HttpResponse, TemplatedApp, us_listen_socket } from './uws-types.js';
 import { chatSocketBehavior } from './ws/chat-socket-handler.js';
+import { SlowClients } from './ws/slow-clients.js';
 import { SocketResume } from './ws/socket-resume.js';
 import { SocketRegistry } from './ws/socket-registry.js';
 
@@ -71,6 +72,7 @@ export class ChatGateway {
   private readonly canaryQueue: CanaryQueue;
   readonly readiness: ReadinessCanary;
   private readonly watchdog: TurnWatchdog;
+  private readonly slowClients: SlowClients;
   private readonly sockets: SocketRegistry;
   private readonly limits: GatewayRateLimits;
   private readonly canceller: TurnCanceller;
@@ -111,7 +113,8 @@ export class ChatGateway {
     this.access = SessionAccess.fromConfig(config, this.redis, keys);
     this.app = this.uwsBuild.uws.App();
     this.turnLog = new TurnLog(this.redis, keys, { ttlSeconds: config.turn.resumeWindowSeconds, maxFrames: config.turn.logMaxFrames });
-    this.relay = new SessionRelay({ subscriber: this.subscriber, keys, app: this.app, metrics: this.metrics, logger: this.logger, turnLog: this.turnLog, store });
+    this.slowClients = new SlowClients(() => this.sockets.all(), this.metrics, { softLimitBytes: config.gateway.slowClientBytes, sweepEveryMs: 200 });
+    this.relay = new SessionRelay({ slowClients: this.slowClients, subscriber: this.subscriber, keys, app: this.app, metrics: this.metrics, logger: this.logger, turnLog: this.turnLog, store });
     this.watchdog = new TurnWatchdog(this.queue, store, this.turnLog, this.metrics, this.logger, {
       deadlineMs: config.turn.deadlineMs,
       checkEveryMs: Math.max(100, Math.min(5000, Math.floor(config.turn.deadlineMs / 4))),
@@ -198,6 +201,7 @@ export class ChatGateway {
             canceller: this.canceller,
             access,
             resume: new SocketResume({ relay: this.relay, turnLog: this.turnLog, metrics, logger }),
+            slowClients: this.slowClients,
           },
           {
             gatewayId: this.gatewayId,
@@ -240,6 +244,7 @@ export class ChatGateway {
     this.sockets.startLeaseRenewal();
     await this.readiness.start();
     this.watchdog.start();
+    this.slowClients.start();
     this.logger.info({ port: this.port, host, gateway_id: this.gatewayId, uws: this.uwsBuild.source }, 'gateway listening');
     return this.port;
   }
@@ -267,6 +272,7 @@ export class ChatGateway {
       { name: 'close sockets', run: () => this.sockets.closeAll('server shutting down; reconnect') },
       { name: 'stop readiness canary', run: () => this.readiness.close() },
       { name: 'stop turn watchdog', run: () => this.watchdog.close() },
+      { name: 'stop slow-client sweep', run: () => this.slowClients.close() },
       { name: 'close relay', run: () => this.relay.close() },
       { name: 'close queue', run: () => this.queue.close(), timeoutMs: 2000 },
       { name: 'close canary queue', run: () => this.canaryQueue.close(), timeoutMs: 2000 },

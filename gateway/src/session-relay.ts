@@ -13,6 +13,7 @@ import {
   type TurnLog,
 } from '@chat/shared';
 import type { TemplatedApp } from './uws-types.js';
+import type { SlowClients } from './ws/slow-clients.js';
 
 /** Receives the frames of a session's turns on this gateway (REST `?wait=1` and SSE use it). */
 export type TurnFrameListener = (kind: FrameKind, frame: Buffer) => void;
@@ -49,6 +50,8 @@ export interface SessionRelayDeps {
   logger: Logger;
   turnLog: TurnLog;
   store: SessionStore;
+  /** Sockets reading slower than the stream get merged chunks from here, off the topic. */
+  slowClients: SlowClients;
 }
 
 /**
@@ -201,6 +204,7 @@ export class SessionRelay {
     const frame = payload.subarray(header.bodyOffset);
     subscription.last = payload;
     this.deps.app.publish(subscription.sessionId, frame, false);
+    if (this.deps.slowClients.hasSlow(subscription.sessionId)) this.deps.slowClients.deliver(subscription.sessionId, header.kind, frame);
     this.deps.metrics.frameRelayed(KIND_NAMES[header.kind]!, Date.now() - header.publishedAtMs);
     // Once per turn (never per token) the last frame is read for the per-turn figures.
     if (endsTurn(header.kind)) this.recordTurnEnd(header.kind, frame);

@@ -1,6 +1,7 @@
 /** PII detection, placeholders and the streaming scrubber, on realistic, messy text. */
 import t from 'tap';
-import { PiiVault, StreamScrubber, detectPii, passesLuhn } from '../src/pii/index.js';
+import { SeededRandom, fuzzSeed } from '../../stack/test/helpers/seeded-random.js';
+import { PiiVault, StreamScrubber, detectPii, detectPiiFully, mayContainPii, passesLuhn } from '../src/pii/index.js';
 
 t.test('detects each kind in messy text, and not the airline details around it', async (t) => {
   const text =
@@ -68,4 +69,128 @@ t.test('a number that ends a sentence is never split from its start', async (t) 
   for (const token of ['Ring', ' +64', ' 9', ' 379', ' 1234', '.', ' Thanks']) out += scrubber.push(token);
   out += scrubber.end();
   t.equal(out, 'Ring [phone removed]. Thanks');
+});
+
+/**
+ * A corpus for the early exit: realistic answer and question text with and without personal
+ * data, the same with every digit and `@` taken out, characters that look like digits or `@`
+ * but are not (superscripts, fractions, circled and Roman numerals, fullwidth `＠`), digits of
+ * other scripts, and seeded random strings around the characters the detectors key on.
+ */
+function earlyExitCorpus(): string[] {
+  const realistic = [
+    'hi!! my email is Ana.Smith+travel@Example.co.nz , ph 021 123 4567 (or +61 412 345 678).',
+    'Card 4111-1111-1111-1111 exp 12/27. passport no: LA1234567. Flight NZ123 on 2026-12-01 at 14:30',
+    'booking ABC123, seat 12A, 2 bags of 23kg, ref 1234567890123 (not a card).',
+    'Mail me at a@b.co or call 021 123 4567; again: a@b.co',
+    'IBAN GB82 WEST 1234 5698 7654 32, or DE89370400440532013000.',
+    'My passport number is 123456789 and my phone is (09) 379 1234.',
+    'Call +1 (415) 555-2671 or +44 20 7946 0958, or email ops@airline.example.',
+    'Your checked baggage allowance on this fare is two bags; carry-on must fit the sizer.',
+    'We will call [PHONE_1] or email [EMAIL_1] about the refund.',
+    'Ring ０２１ １２３ ４５６７ or ٠٢١ ١٢٣ ٤٥٦٧ or ۰۲۱ ۱۲۳ ۴۵۶۷ today.',
+    'Write to ana＠example.com; x² + y² = z², ½ price, ① ② ③, Ⅻ o’clock, ¹²³ ⁴⁵⁶.',
+    'Passport: LA one two three; call oh-two-one; email ana at example dot com.',
+    '',
+    ' ',
+    '+',
+    '() - . , ; : ! ?',
+  ];
+  const stripped = realistic.map((text) => text.replace(/[\p{Nd}@]/gu, ''));
+  const lettersForDigits = realistic.map((text) => text.replace(/\d/g, (d) => 'abcdefghij'[Number(d)]!));
+  const random = new SeededRandom(fuzzSeed('PII_FUZZ_SEED', 0x5eed));
+  const alphabets = [
+    // No digit, no '@': the early exit applies; the full path must find nothing either.
+    'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;:!?+-()[]_/#%&*\'"\n\t²³¹½¼¾①②③ⅫⅣ＠ｅｍａｉｌéüñßøΩЖ中文',
+    'passport PASSPORT NZ AU GB IBAN +-() .x ext',
+    // With digits and '@': the early exit does not apply; both paths must agree anyway.
+    '0123456789 +-()./@abcdefxyzNZGBpassport',
+    '٠١٢٣٤٥٦٧٨٩０１２３４５６７８９۰۱۲۳۴۵۶۷۸۹ +-()',
+    '0123456789 -',
+  ];
+  const fuzzed: string[] = [];
+  for (let i = 0; i < 600; i++) fuzzed.push(random.string(random.int(1, 80), random.pick(alphabets)));
+  // Real personal data with letters and symbols around it, then the same with its digits gone.
+  for (let i = 0; i < 200; i++) {
+    const pick = random.pick(realistic);
+    const filler = random.string(random.int(0, 20), alphabets[0]);
+    fuzzed.push(`${filler}${pick}${filler}`, `${filler}${pick}${filler}`.replace(/[\p{Nd}@]/gu, ''));
+  }
+  return [...realistic, ...stripped, ...lettersForDigits, ...fuzzed];
+}
+
+t.test('the early exit (no digit, no @) never misses what the full detection finds', async (t) => {
+  const corpus = earlyExitCorpus();
+  let exits = 0;
+  let detected = 0;
+  const misses: string[] = [];
+  for (const text of corpus) {
+    const full = detectPiiFully(text);
+    if (full.length > 0) detected++;
+    if (!mayContainPii(text)) {
+      exits++;
+      if (full.length > 0) misses.push(text);
+    }
+    t.same(detectPii(text), full, `same spans: ${JSON.stringify(text.slice(0, 60))}`);
+  }
+  t.same(misses, [], 'no text the early exit skips holds anything the full path finds');
+  t.ok(exits >= 300, `the corpus exercises the early exit (${exits} of ${corpus.length})`);
+  t.ok(detected >= 100, `and holds real detections (${detected})`);
+  // Each kind the detector knows needs a digit or an '@': check the corpus covers every kind.
+  const kinds = new Set(corpus.flatMap((text) => detectPiiFully(text).map((s) => s.kind)));
+  t.same([...kinds].sort(), ['CARD', 'EMAIL', 'IBAN', 'PASSPORT', 'PHONE'], 'every kind is found somewhere in the corpus');
+});
+
+t.test('cleaning a coalesced chunk once gives what cleaning each released piece gives (or removes more)', async (t) => {
+  const answers = [
+    'We will call [PHONE_1] or email agent.bob@airline.com or ring +64 9 379 1234 today. Your bag allowance is 23kg.',
+    'Flight NZ123 leaves at 14:30 from gate 12; write to [EMAIL_1] or call 021 123 4567 (yours) or 09 379 1234.',
+    'Card 4111 1111 1111 1111 was declined; passport LA1234567 noted. IBAN GB82 WEST 1234 5698 7654 32.',
+    'Nothing personal here at all, just a long answer about baggage, seats and meals on board.',
+  ];
+  const random = new SeededRandom(fuzzSeed('PII_FUZZ_SEED', 0xc0a1));
+  for (const answer of answers) {
+    for (let round = 0; round < 40; round++) {
+      // Split into tokens the way a model does (a word or a few characters at a time).
+      const tokens: string[] = [];
+      for (let at = 0; at < answer.length; ) {
+        const size = random.int(1, 6);
+        tokens.push(answer.slice(at, at + size));
+        at += size;
+      }
+      const vault = new PiiVault();
+      vault.scrub('my number is 021 123 4567 and my email is ana@example.com');
+      const perPiece = new StreamScrubber(vault);
+      const perChunk = new StreamScrubber(vault);
+      let expected = '';
+      let actual = '';
+      let pending = '';
+      for (const token of tokens) {
+        expected += perPiece.push(token);
+        pending += perChunk.release(token);
+        // A chunk boundary now and then, as the coalescer's window would make.
+        if (random.chance(0.3)) {
+          actual += perChunk.clean(pending);
+          pending = '';
+        }
+      }
+      expected += perPiece.end();
+      pending += perChunk.releaseRest();
+      actual += pending ? perChunk.clean(pending) : '';
+      if (answer.includes('passport')) {
+        // A passport number counts only with the word "passport" within 40 characters before it
+        // in the text scanned, and an IBAN written in groups is released group by group: a
+        // chunk that joins such pieces finds what the pieces alone miss (and let through). The
+        // only differences allowed are those extra removals.
+        const extra: Array<[string, string]> = [
+          ['LA1234567', '[passport removed]'],
+          ['GB82 WEST 1234 5698 7654 32', '[iban removed]'],
+        ];
+        const allowed = [0, 1, 2, 3].map((mask) => extra.reduce((text, [value, removed], i) => (mask & (1 << i) ? text.replace(value, removed) : text), expected));
+        t.ok(allowed.includes(actual), `same text, or more removed: ${JSON.stringify(actual)} vs ${JSON.stringify(expected)}`);
+      } else {
+        t.equal(actual, expected, `same text: ${answer.slice(0, 30)}… round ${round}`);
+      }
+    }
+  }
 });

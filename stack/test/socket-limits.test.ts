@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { CloseCode } from '@chat/shared';
 import { createSession, getJson } from './helpers/http-client.js';
 import { startInProcessStack } from './helpers/stack-harness.js';
+import { readTurn } from './helpers/turn-transcript.js';
 import { TestSocket } from './helpers/ws-client.js';
 
 t.test('the socket past the per-session limit gets an error and 4429; a freed slot is reusable', async (t) => {
@@ -138,6 +139,8 @@ t.test('a slow reader is disconnected at the backpressure limit; a fast one in t
   const { chunks, end } = await fast.turn(null, 60_000);
   t.equal(end.type, 'complete');
   t.equal(chunks.map((c) => c.content).join(''), end.content, 'the fast reader got every chunk');
+  t.same(readTurn(fast.frames, String(end.message_id)).problems, [], 'in order, no gap, no duplicate');
+  t.notOk(fast.frames.some((f) => f.type === 'reset'), 'in one attempt: no frame was refused on the way');
   (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
   const closed = await slow.waitForClose(10_000);
   t.not(closed.code, CloseCode.normal, `the slow reader was cut off (close ${closed.code})`);

@@ -403,7 +403,9 @@ function onChunk(frame) {
   const turn = turnFor(frame.message_id);
   if (turn.state === 'complete' || turn.state === 'error') return;
   if (frame.seq < turn.nextSeq) return; // seen already
-  if (frame.seq > turn.nextSeq || turn.gap) {
+  // A merged chunk (sent while this window read slowly) covers first_seq..seq.
+  const first = typeof frame.first_seq === 'number' ? frame.first_seq : frame.seq;
+  if (first > turn.nextSeq || turn.gap) {
     // Frames were published while this window was disconnected: the text has a hole. Wait for
     // `complete`, which carries the whole answer.
     if (!turn.gap) {

@@ -89,6 +89,10 @@ export class ChatWorker {
       maxTokens: config.llm.maxTokens,
       temperature: config.llm.temperature,
     });
+    const turnLog = new TurnLog(this.publisher, this.keys, { ttlSeconds: config.turn.resumeWindowSeconds, maxFrames: config.turn.logMaxFrames });
+    // Before the first turn: a turn's frames are pipelined, and a script missing from Redis's
+    // cache would make the first of them race (see LuaScript.load).
+    await turnLog.preload();
     const processor = new TurnProcessor(
       {
         store: new SessionStore(this.publisher, this.keys, config.session.ttlSeconds),
@@ -99,7 +103,7 @@ export class ChatWorker {
         worker: () => this.worker,
         context: this.createContextAssembler(),
         cache: new ResponseCache(this.publisher, this.keys, config.session.cacheTtlSeconds),
-        turnLog: new TurnLog(this.publisher, this.keys, { ttlSeconds: config.turn.resumeWindowSeconds, maxFrames: config.turn.logMaxFrames }),
+        turnLog,
         stops: this.stops,
         tokenBudget:
           config.limits.llmTokensPerMinute > 0

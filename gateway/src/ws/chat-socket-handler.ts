@@ -23,6 +23,7 @@ import type { HttpRequest, HttpResponse, WebSocketBehavior, us_socket_context_t 
 import { InboundBudget } from './inbound-budget.js';
 import type { ChatSocket, SocketData, SocketRejection } from './socket-data.js';
 import type { SocketRegistry } from './socket-registry.js';
+import type { SlowClients } from './slow-clients.js';
 import type { ResumePoint, SocketResume } from './socket-resume.js';
 
 export interface ChatSocketOptions {
@@ -53,6 +54,8 @@ export interface ChatSocketDeps {
   access: SessionAccess;
   /** Replays the frames a reconnecting socket missed. */
   resume: SocketResume;
+  /** Sockets reading slower than the stream. */
+  slowClients: SlowClients;
 }
 
 /**
@@ -253,6 +256,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       }
       deps.metrics.frameIn('resume');
       // Off the topic until the missed frames are out; live frames are buffered meanwhile.
+      deps.slowClients.forget(ws);
       ws.unsubscribe(data.sessionId);
       void deps.resume.resume(ws, { messageId: resume.value.message_id, seq: resume.value.seq });
       return;
@@ -306,6 +310,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
   const close = (ws: ChatSocket, code: number): void => {
     const data = ws.getUserData();
     data.closed = true;
+    deps.slowClients.forget(ws);
     if (data.rejection) return;
     if (deps.registry.remove(ws)) deps.logger.debug({ session_id: data.sessionId }, 'last socket of session left');
     deps.relay.release(data.sessionId);
@@ -337,6 +342,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
     upgrade,
     open,
     message,
+    drain: (ws: ChatSocket) => deps.slowClients.onDrain(ws),
     close,
   };
 }

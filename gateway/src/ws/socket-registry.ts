@@ -26,6 +26,11 @@ export class SocketRegistry {
     return this.bySession.size;
   }
 
+  /** Every open socket (for sweeps such as the slow-client check). */
+  *all(): Generator<ChatSocket> {
+    for (const sockets of this.bySession.values()) yield* sockets;
+  }
+
   /** Returns true when this is the session's first socket on this gateway. */
   add(ws: ChatSocket): boolean {
     const { sessionId } = ws.getUserData();

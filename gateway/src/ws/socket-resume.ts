@@ -86,12 +86,16 @@ export class SocketResume {
     } catch (err) {
       this.deps.logger.warn({ err: String(err), session_id: sessionId, message_id: point.messageId }, 'resume failed');
       if (data.closed) return;
-      ws.cork(() => {
-        ws.send(JSON.stringify(errorFrame('service_unavailable', sessionId, { messageId: point.messageId, content: 'The answer could not be resumed; try again.' })), false);
-        // Live frames still flow; what was buffered goes out so nothing newer is lost.
-        for (const envelope of buffered) ws.send(envelopeBody(envelope), false);
-        ws.subscribe(sessionId);
-      });
+      try {
+        ws.cork(() => {
+          ws.send(JSON.stringify(errorFrame('service_unavailable', sessionId, { messageId: point.messageId, content: 'The answer could not be resumed; try again.' })), false);
+          // Live frames still flow; what was buffered goes out so nothing newer is lost.
+          for (const envelope of buffered) ws.send(envelopeBody(envelope), false);
+          ws.subscribe(sessionId);
+        });
+      } catch {
+        // The replay itself overflowed the socket and uWS closed it: the client resumes again.
+      }
     } finally {
       untap();
       data.resuming = false;

@@ -21,6 +21,19 @@ const CARD_CANDIDATE = /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g;
 const PASSPORT = /passport[^\n]{0,40}?\b([A-Za-z]{1,2}\d{6,9}|\d{9})\b/gi;
 const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b/g;
 
+/**
+ * Every kind above needs a decimal digit (card, IBAN and passport numbers; a phone number, which
+ * libphonenumber reads only from decimal digits, ASCII or not: 0-9, fullwidth, Arabic-Indic) or
+ * an `@` (email). Text with neither cannot hold any of them, and most of a streamed answer is
+ * such text: it skips the patterns and libphonenumber's matcher, the costliest part.
+ */
+const MAY_HOLD_PII = /[\p{Nd}@]/u;
+
+/** False only when the text cannot contain any kind `detectPii` finds (no digit, no `@`). */
+export function mayContainPii(text: string): boolean {
+  return MAY_HOLD_PII.test(text);
+}
+
 /** The Luhn checksum every payment card number satisfies (and most random digit runs do not). */
 export function passesLuhn(digits: string): boolean {
   let sum = 0;
@@ -44,6 +57,15 @@ export function passesLuhn(digits: string): boolean {
  * Overlaps resolve to the span found first in this order: email, card, IBAN, passport, phone.
  */
 export function detectPii(text: string, defaultCountry: 'NZ' | 'AU' | 'US' | 'GB' = 'NZ'): PiiSpan[] {
+  if (!MAY_HOLD_PII.test(text)) return [];
+  return detectPiiFully(text, defaultCountry);
+}
+
+/**
+ * `detectPii` without the early exit: every pattern and validator, whatever the text. Exported
+ * for the test that proves the early exit never misses what this finds.
+ */
+export function detectPiiFully(text: string, defaultCountry: 'NZ' | 'AU' | 'US' | 'GB' = 'NZ'): PiiSpan[] {
   const spans: PiiSpan[] = [];
   const taken = (start: number, end: number) => spans.some((s) => start < s.end && end > s.start);
   const add = (kind: PiiKind, start: number, end: number) => {

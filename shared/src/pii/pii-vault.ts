@@ -33,6 +33,8 @@ export class PiiVault {
 
   /** Puts back the values of placeholders this vault issued; unknown placeholders stay as they are. */
   restore(text: string): string {
+    // Nothing issued, nothing to put back: the replace would return the text unchanged.
+    if (this.byPlaceholder.size === 0) return text;
     return text.replace(PLACEHOLDER, (placeholder) => this.byPlaceholder.get(placeholder) ?? placeholder);
   }
 

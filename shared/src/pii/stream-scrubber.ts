@@ -27,6 +27,24 @@ export class StreamScrubber {
 
   /** Takes the next piece of the answer; returns what is safe to send now (may be ''). */
   push(text: string): string {
+    const ready = this.release(text);
+    return ready ? this.clean(ready) : '';
+  }
+
+  /** Everything still held, cleaned; call once the stream has ended. */
+  end(): string {
+    const rest = this.releaseRest();
+    return rest ? this.clean(rest) : '';
+  }
+
+  /**
+   * The hold-back half of `push`: takes the next piece and returns the text it settles, not yet
+   * cleaned (may be ''). What it returns does not end inside a placeholder, a number or a word
+   * (short of a run longer than the hold-back), so consecutive released pieces may be joined and
+   * cleaned at once (`clean(a + b)`): the pieces of a coalesced chunk are then scanned once
+   * instead of once each. Joining only gives the detector more context, never less.
+   */
+  release(text: string): string {
     this.held += text;
     const tail = UNFINISHED_TAIL.exec(this.held);
     let cut = tail ? tail.index : this.held.length;
@@ -34,17 +52,21 @@ export class StreamScrubber {
     if (cut <= 0) return '';
     const ready = this.held.slice(0, cut);
     this.held = this.held.slice(cut);
-    return this.clean(ready);
+    return ready;
   }
 
-  /** Everything still held, cleaned; call once the stream has ended. */
-  end(): string {
+  /** Everything still held, not yet cleaned; call once the stream has ended. */
+  releaseRest(): string {
     const rest = this.held;
     this.held = '';
-    return rest ? this.clean(rest) : '';
+    return rest;
   }
 
-  private clean(text: string): string {
+  /**
+   * Restores the user's placeholders in released text and removes personal data the user did
+   * not write. Takes what `release`/`releaseRest` returned, one piece or several joined in order.
+   */
+  clean(text: string): string {
     const restored = this.vault.restore(text);
     const spans = detectPii(restored);
     if (spans.length === 0) return restored;

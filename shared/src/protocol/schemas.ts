@@ -95,6 +95,8 @@ export const ChunkFrame = Type.Object({
   session_id: Type.String(),
   message_id: Type.String(),
   seq: Type.Integer({ minimum: 0 }),
+  /** Only on a merged chunk (a slow reader): the first seq it covers; `seq` is the last. */
+  first_seq: Type.Optional(Type.Integer({ minimum: 0 })),
   timestamp: Type.String(),
 });
 export type ChunkFrame = Static<typeof ChunkFrame>;

@@ -25,6 +25,15 @@ export class LuaScript {
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 
+  /**
+   * Puts the script in the server's cache ahead of use. Callers that pipeline many calls (a
+   * turn's frames) load it first: otherwise the first calls all miss (NOSCRIPT) and are re-sent
+   * as EVAL one by one, and a later EVALSHA can overtake them.
+   */
+  async load(redis: Redis): Promise<void> {
+    await redis.script('LOAD', this.source);
+  }
+
   async run(redis: Redis, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
     if (keys.length !== this.numberOfKeys) {
       throw new Error(`${this.name} takes ${this.numberOfKeys} keys, got ${keys.length}`);

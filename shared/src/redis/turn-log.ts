@@ -66,6 +66,11 @@ export class TurnLog {
     private readonly options: TurnLogOptions,
   ) {}
 
+  /** Loads the scripts into Redis's cache (see LuaScript.load); call once at start. */
+  async preload(): Promise<void> {
+    await Promise.all([claimTurn.load(this.redis), appendFrame.load(this.redis)]);
+  }
+
   async claim(sessionId: string, messageId: string): Promise<TurnClaim> {
     const k = this.keys.turnLog(sessionId, messageId);
     const reply = (await claimTurn.run(this.redis, [k.state, k.log, k.text, this.keys.turnCancel(sessionId, messageId)], [this.options.ttlSeconds])) as [number, number, number];

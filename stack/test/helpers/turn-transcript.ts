@@ -34,7 +34,9 @@ export function readTurn(frames: readonly Frame[], messageId: string): TurnTrans
       continue;
     }
     if (out.end) out.problems.push(`a ${frame.type} frame (seq ${seq}) after the ending`);
-    if (seq !== out.lastSeq + 1) out.problems.push(seq <= out.lastSeq ? `duplicate seq ${seq}` : `gap: seq ${seq} after ${out.lastSeq}`);
+    // A merged chunk (slow reader) covers first_seq..seq.
+    const first = frame.type === 'chunk' && frame.first_seq !== undefined ? Number(frame.first_seq) : seq;
+    if (first !== out.lastSeq + 1) out.problems.push(first <= out.lastSeq ? `duplicate seq ${first}` : `gap: seq ${first} after ${out.lastSeq}`);
     out.lastSeq = Math.max(out.lastSeq, seq);
     if (frame.type === 'chunk') out.text += String(frame.content);
     else if (frame.type === 'reset') out.text = '';
