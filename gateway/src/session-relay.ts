@@ -3,6 +3,9 @@ import {
   endsTurn,
   envelopeMessageId,
   readEnvelopeHeader,
+  envelopeMessageIdBytes,
+  hasMessageId,
+  NO_SEQ,
   type EnvelopeHeader,
   type GatewayMetrics,
   type Logger,
@@ -29,8 +32,15 @@ interface SessionSubscription {
   ready: Promise<void>;
   listeners: Set<TurnFrameListener>;
   taps: Set<EnvelopeTap>;
-  /** The last envelope relayed: which turn, how far, whether it ended (to fill a hole). */
-  last: Buffer | null;
+  /**
+   * The last turn frame relayed: its message id (copied once per turn; never a view of an
+   * ioredis buffer, which may be reused), seq, publish time and whether it ended the turn. Used
+   * to drop repeats and to know where to fill a hole from.
+   */
+  lastMessageId: Buffer | null;
+  lastSeq: number;
+  lastPublishedAt: number;
+  lastEnded: boolean;
   /** While non-null, frames are held here instead of relayed (the subscription is recovering). */
   held: Buffer[] | null;
 }
@@ -101,7 +111,10 @@ export class SessionRelay {
       refs: 1,
       listeners: new Set(),
       taps: new Set(),
-      last: null,
+      lastMessageId: null,
+      lastSeq: NO_SEQ,
+      lastPublishedAt: 0,
+      lastEnded: false,
       held: null,
       ready: this.deps.subscriber.subscribe(channel).then(
         () => undefined,
@@ -188,7 +201,8 @@ export class SessionRelay {
     const subscription = this.byChannel.get(channel.toString('latin1'));
     if (!subscription) return; // unsubscribed while the message was in flight
     if (subscription.held) {
-      subscription.held.push(payload);
+      // Kept across awaits: copied (ioredis may reuse the buffer behind `payload`).
+      subscription.held.push(Buffer.from(payload));
       return;
     }
     this.relay(subscription, payload);
@@ -201,8 +215,28 @@ export class SessionRelay {
       this.malformedLogged = true;
       return;
     }
+    // A turn's frames reach a session in strictly rising seq (one turn at a time per session; a
+    // reset takes the next seq). One already relayed (the same frame from a turn log and from
+    // the channel around a reconnect) is dropped here, so no path hands a socket a duplicate.
+    // The same seq is a repeat only with the same publish time; after the turn's ending, a lower
+    // seq of the same turn is a new run (a dead letter replayed), not a repeat.
+    if (header.seq !== NO_SEQ) {
+      const sameTurn = subscription.lastMessageId !== null && hasMessageId(payload, subscription.lastMessageId);
+      if (sameTurn) {
+        const repeat =
+          header.seq === subscription.lastSeq ? header.publishedAtMs === subscription.lastPublishedAt : header.seq < subscription.lastSeq && !subscription.lastEnded;
+        if (repeat) {
+          this.deps.metrics.duplicateDropped();
+          return;
+        }
+      } else {
+        subscription.lastMessageId = envelopeMessageIdBytes(payload);
+      }
+      subscription.lastSeq = header.seq;
+      subscription.lastPublishedAt = header.publishedAtMs;
+      subscription.lastEnded = endsTurn(header.kind);
+    }
     const frame = payload.subarray(header.bodyOffset);
-    subscription.last = payload;
     this.deps.app.publish(subscription.sessionId, frame, false);
     if (this.deps.slowClients.hasSlow(subscription.sessionId)) this.deps.slowClients.deliver(subscription.sessionId, header.kind, frame);
     this.deps.metrics.frameRelayed(KIND_NAMES[header.kind]!, Date.now() - header.publishedAtMs);
@@ -275,8 +309,7 @@ export class SessionRelay {
    */
   private async fillHole(subscription: SessionSubscription): Promise<number> {
     const after = new Map<string, number>();
-    const last = subscription.last ? readEnvelopeHeader(subscription.last) : null;
-    if (subscription.last && last && !endsTurn(last.kind)) after.set(envelopeMessageId(subscription.last), last.seq);
+    if (subscription.lastMessageId && !subscription.lastEnded) after.set(subscription.lastMessageId.toString('latin1'), subscription.lastSeq);
     for (const messageId of await this.deps.store.unansweredTurns(subscription.sessionId)) if (!after.has(messageId)) after.set(messageId, -1);
     let sent = 0;
     const sentUpTo = new Map<string, number>();

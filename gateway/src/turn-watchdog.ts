@@ -90,6 +90,10 @@ export class TurnWatchdog {
     const { session_id: sessionId, message_id: messageId } = data;
     const progress = await this.turnLog.peek(sessionId, messageId);
     if (progress.ended) return true;
+    // No longer among the session's unanswered turns: it ended and its log is gone, or the
+    // session itself is (Redis restarted empty). Either way nobody waits for it any more, and
+    // enqueueing it again would give a finished turn a second ending.
+    if (!(await this.store.unansweredTurns(sessionId)).includes(messageId)) return true;
     if (now > data.accepted_at + this.options.deadlineMs + this.graceMs) {
       await this.endWithTimeout(data);
       return true;

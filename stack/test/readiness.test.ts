@@ -54,7 +54,9 @@ t.test('the subscriber connection is killed mid-answer: subscriptions come back,
   t.ok(killed >= 1, `${killed} pub/sub connections killed`);
   const { end } = await socket.turn('through-the-outage', 20_000);
   t.equal(end.type, 'complete');
-  t.same(readTurn(socket.frames, 'through-the-outage').problems, [], 'no gap, no duplicate: the frames published while it was away came from the log');
+  const transcript = readTurn(socket.frames, 'through-the-outage');
+  t.same(transcript.problems, [], 'no gap, no duplicate: the frames published while it was away came from the log');
+  if (transcript.problems.length > 0) t.comment(`seqs: ${socket.frames.map((f) => f.seq).join(',')}`);
   const metrics = await (await fetch(`${stack.httpUrl()}/metrics`)).text();
   const recovered = Number(/chat_gateway_frames_recovered_total\{[^}]*why="resubscribe"[^}]*\} (\d+)/.exec(metrics)?.[1] ?? 0);
   t.ok(recovered > 0, `${recovered} frames were filled in from the turn log`);

@@ -310,6 +310,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
   const close = (ws: ChatSocket, code: number): void => {
     const data = ws.getUserData();
     data.closed = true;
+    deps.logger.debug({ session_id: data.sessionId, client_id: data.clientId, code, resuming: data.resuming }, 'socket closed');
     deps.slowClients.forget(ws);
     if (data.rejection) return;
     if (deps.registry.remove(ws)) deps.logger.debug({ session_id: data.sessionId }, 'last socket of session left');

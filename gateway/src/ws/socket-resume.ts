@@ -41,11 +41,13 @@ export class SocketResume {
     const data = ws.getUserData();
     const sessionId = data.sessionId;
     const buffered: Buffer[] = [];
-    const untap = this.deps.relay.tap(sessionId, (envelope) => buffered.push(envelope));
+    // Kept across the log read: copied (ioredis may reuse the buffer behind an envelope).
+    const untap = this.deps.relay.tap(sessionId, (envelope) => buffered.push(Buffer.from(envelope)));
     data.resuming = true;
     try {
       await this.deps.relay.ready(sessionId);
       const read = await this.deps.turnLog.read(sessionId, point.messageId, point.seq);
+      this.deps.logger.debug({ session_id: sessionId, message_id: point.messageId, after: point.seq, frames: read.frames.length, buffered: buffered.length, closed: data.closed }, 'resume: log read');
       if (data.closed) return;
       ws.cork(() => {
         let sentUpTo = point.seq;

@@ -39,6 +39,7 @@ export class GatewayMetrics {
   private readonly canaryRoundTrip: Histogram;
   private readonly slowMerges: Counter;
   private readonly turnsRequeued: Counter;
+  private readonly duplicates: Counter;
   private readonly turnsTimedOut: Counter;
   private watchedTurnsSource: (() => number) | null = null;
   private readonly framesRecovered: Counter<'why'>;
@@ -73,6 +74,7 @@ export class GatewayMetrics {
     });
     this.canaryRoundTrip = new Histogram({ name: 'chat_gateway_canary_round_trip_seconds', help: 'Round trip of readiness canaries', buckets: LATENCY_BUCKETS, registers });
     this.slowMerges = new Counter({ name: 'chat_gateway_slow_client_merged_chunks_total', help: 'Chunks merged into larger ones for sockets reading slower than the stream', registers });
+    this.duplicates = new Counter({ name: 'chat_gateway_duplicate_frames_dropped_total', help: 'Turn frames dropped because this gateway had already relayed them (around a subscriber reconnect)', registers });
     this.turnsRequeued = new Counter({ name: 'chat_gateway_turns_requeued_total', help: 'Accepted turns whose job had vanished from the queue and was enqueued again', registers });
     this.turnsTimedOut = new Counter({ name: 'chat_gateway_turns_timed_out_total', help: 'Turns this gateway ended with timeout because nobody ended them by the deadline', registers });
     const watchedSource = () => this.watchedTurnsSource;
@@ -161,6 +163,9 @@ export class GatewayMetrics {
   }
   trackWatchedTurns(count: () => number): void {
     this.watchedTurnsSource = count;
+  }
+  duplicateDropped(): void {
+    this.duplicates.inc();
   }
   turnRequeued(): void {
     this.turnsRequeued.inc();

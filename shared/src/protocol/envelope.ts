@@ -67,6 +67,20 @@ export function envelopeMessageId(payload: Buffer): string {
   return payload.toString('latin1', FIXED_HEADER_BYTES, FIXED_HEADER_BYTES + payload[13]!);
 }
 
+/**
+ * The message id bytes of an envelope, copied: safe to keep after the envelope's buffer is
+ * gone (ioredis may hand out views of a parser buffer it reuses for later replies).
+ */
+export function envelopeMessageIdBytes(payload: Buffer): Buffer {
+  return Buffer.from(payload.subarray(FIXED_HEADER_BYTES, FIXED_HEADER_BYTES + payload[13]!));
+}
+
+/** Whether the envelope's message id is `messageId` (bytes from envelopeMessageIdBytes), compared in place. */
+export function hasMessageId(payload: Buffer, messageId: Buffer): boolean {
+  const length = payload[13]!;
+  return length === messageId.length && payload.compare(messageId, 0, length, FIXED_HEADER_BYTES, FIXED_HEADER_BYTES + length) === 0;
+}
+
 /** The frame bytes of an envelope, without copying. */
 export function envelopeBody(payload: Buffer, header: EnvelopeHeader | null = readEnvelopeHeader(payload)): Buffer {
   return payload.subarray(header ? header.bodyOffset : payload.length);

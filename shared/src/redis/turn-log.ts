@@ -120,7 +120,8 @@ export class TurnLog {
     for (const [id, fields] of entries) {
       const envelope = fields[1];
       if (!envelope || !readEnvelopeHeader(envelope)) continue;
-      frames.push({ seq: Number.parseInt(id.toString('latin1'), 10), envelope });
+      // Copied: ioredis may return views of a parser buffer that later replies overwrite.
+      frames.push({ seq: Number.parseInt(id.toString('latin1'), 10), envelope: Buffer.from(envelope) });
     }
     const nextSeq = Number(state.next ?? 0);
     const wanted = nextSeq - (afterSeq + 1);

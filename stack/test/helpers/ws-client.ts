@@ -24,9 +24,13 @@ export class TestSocket {
   private closedWith: string | null = null;
 
   private constructor(readonly ws: WebSocket) {
+    // A client-side protocol error (bad frame from the server) ends the socket with 1006: say why.
+    ws.on('error', (err) => {
+      this.closedWith ??= `error: ${err.message}`;
+    });
     this.closed = new Promise((resolve) => {
       ws.on('close', (code, reason) => {
-        this.closedWith = `${code} ${reason.toString()}`.trim();
+        this.closedWith = `${code} ${reason.toString()}${this.closedWith ? ` after ${this.closedWith}` : ''}`.trim();
         resolve({ code, reason: reason.toString() });
         this.wake();
       });
