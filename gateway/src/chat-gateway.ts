@@ -115,10 +115,15 @@ export class ChatGateway {
     this.turnLog = new TurnLog(this.redis, keys, { ttlSeconds: config.turn.resumeWindowSeconds, maxFrames: config.turn.logMaxFrames });
     this.slowClients = new SlowClients(() => this.sockets.all(), this.metrics, { softLimitBytes: config.gateway.slowClientBytes, sweepEveryMs: 200 });
     this.relay = new SessionRelay({ slowClients: this.slowClients, subscriber: this.subscriber, keys, app: this.app, metrics: this.metrics, logger: this.logger, turnLog: this.turnLog, store });
-    this.watchdog = new TurnWatchdog(this.queue, store, this.turnLog, this.metrics, this.logger, {
-      deadlineMs: config.turn.deadlineMs,
-      checkEveryMs: Math.max(100, Math.min(5000, Math.floor(config.turn.deadlineMs / 4))),
-    });
+    this.watchdog = new TurnWatchdog(
+      this.queue,
+      store,
+      this.turnLog,
+      this.metrics,
+      this.logger,
+      { deadlineMs: config.turn.deadlineMs, checkEveryMs: Math.max(100, Math.min(5000, Math.floor(config.turn.deadlineMs / 4))) },
+      { endedHere: (messageId) => this.relay.relayedEndingOf(messageId), lastSeq: (sessionId, messageId) => this.relay.lastSeqRelayed(sessionId, messageId) },
+    );
     this.sockets = new SocketRegistry(store, this.metrics, this.logger, config.gateway.socketLeaseMs);
     const intake = new TurnIntake(
       store,

@@ -45,6 +45,9 @@ interface SessionSubscription {
   held: Buffer[] | null;
 }
 
+/** How many recent turn endings a gateway remembers (about 40 bytes each). */
+const ENDED_TURNS_KEPT = 20_000;
+
 const KIND_NAMES: Record<number, OutboundFrameKind> = {
   [FrameKind.chunk]: 'chunk',
   [FrameKind.complete]: 'complete',
@@ -82,6 +85,8 @@ export class SessionRelay {
   private readonly bySession = new Map<string, SessionSubscription>();
   private readonly byChannel = new Map<string, SessionSubscription>();
   private malformedLogged = false;
+  /** Message ids of turns whose ending this gateway relayed lately (insertion order, bounded). */
+  private readonly endedTurns = new Set<string>();
   private connectedBefore = false;
   private recovering = false;
 
@@ -177,6 +182,24 @@ export class SessionRelay {
     return () => subscription.taps.delete(tap);
   }
 
+  /** How far this gateway relayed that turn (its last seq), if it was the session's last turn here. */
+  lastSeqRelayed(sessionId: string, messageId: string): number | null {
+    const subscription = this.bySession.get(sessionId);
+    if (!subscription?.lastMessageId || subscription.lastMessageId.toString('latin1') !== messageId) return null;
+    return subscription.lastSeq;
+  }
+
+  /** Whether this gateway relayed the ending of that turn lately (the watchdog asks). */
+  relayedEndingOf(messageId: string): boolean {
+    return this.endedTurns.has(messageId);
+  }
+
+  private rememberEnded(messageId: string): void {
+    if (messageId === '') return;
+    this.endedTurns.add(messageId);
+    if (this.endedTurns.size > ENDED_TURNS_KEPT) this.endedTurns.delete(this.endedTurns.values().next().value!);
+  }
+
   /** Unsubscribes from everything (shutdown). */
   async close(): Promise<void> {
     this.deps.subscriber.off('messageBuffer', this.onMessage);
@@ -218,13 +241,12 @@ export class SessionRelay {
     // A turn's frames reach a session in strictly rising seq (one turn at a time per session; a
     // reset takes the next seq). One already relayed (the same frame from a turn log and from
     // the channel around a reconnect) is dropped here, so no path hands a socket a duplicate.
-    // The same seq is a repeat only with the same publish time; after the turn's ending, a lower
-    // seq of the same turn is a new run (a dead letter replayed), not a repeat.
+    // A repeat is also no newer than the last frame relayed: a lower seq published later is a
+    // new run of the turn (a dead letter replayed, a takeover after Redis lost its state).
     if (header.seq !== NO_SEQ) {
       const sameTurn = subscription.lastMessageId !== null && hasMessageId(payload, subscription.lastMessageId);
       if (sameTurn) {
-        const repeat =
-          header.seq === subscription.lastSeq ? header.publishedAtMs === subscription.lastPublishedAt : header.seq < subscription.lastSeq && !subscription.lastEnded;
+        const repeat = header.seq <= subscription.lastSeq && header.publishedAtMs <= subscription.lastPublishedAt;
         if (repeat) {
           this.deps.metrics.duplicateDropped();
           return;
@@ -241,7 +263,10 @@ export class SessionRelay {
     if (this.deps.slowClients.hasSlow(subscription.sessionId)) this.deps.slowClients.deliver(subscription.sessionId, header.kind, frame);
     this.deps.metrics.frameRelayed(KIND_NAMES[header.kind]!, Date.now() - header.publishedAtMs);
     // Once per turn (never per token) the last frame is read for the per-turn figures.
-    if (endsTurn(header.kind)) this.recordTurnEnd(header.kind, frame);
+    if (endsTurn(header.kind)) {
+      this.recordTurnEnd(header.kind, frame);
+      this.rememberEnded(envelopeMessageId(payload));
+    }
     if (subscription.listeners.size > 0) {
       for (const listener of subscription.listeners) listener(header.kind, frame);
     }

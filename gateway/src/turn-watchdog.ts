@@ -45,6 +45,11 @@ export class TurnWatchdog {
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
     private readonly options: TurnWatchdogOptions,
+    /** What this gateway relayed of the turn (SessionRelay remembers): its ending, its last seq. */
+    private readonly relayed: { endedHere(messageId: string): boolean; lastSeq(sessionId: string, messageId: string): number | null } = {
+      endedHere: () => false,
+      lastSeq: () => null,
+    },
   ) {
     this.graceMs = Math.min(5000, options.deadlineMs / 2);
     metrics.trackWatchedTurns(() => this.watched.size);
@@ -90,12 +95,17 @@ export class TurnWatchdog {
     const { session_id: sessionId, message_id: messageId } = data;
     const progress = await this.turnLog.peek(sessionId, messageId);
     if (progress.ended) return true;
-    // No longer among the session's unanswered turns: it ended and its log is gone, or the
-    // session itself is (Redis restarted empty). Either way nobody waits for it any more, and
-    // enqueueing it again would give a finished turn a second ending.
-    if (!(await this.store.unansweredTurns(sessionId)).includes(messageId)) return true;
+    if (!(await this.store.unansweredTurns(sessionId)).includes(messageId)) {
+      // No longer among the session's unanswered turns. If its state is there, it is ending
+      // now; if this gateway relayed its ending, it is over. Otherwise Redis lost everything
+      // (restarted empty, a failover to a stale replica): it must not be enqueued again (a
+      // finished turn would get a second ending), but a turn cut off mid-way still gets one.
+      if (progress.known || this.relayed.endedHere(messageId)) return true;
+      if ((await this.store.get(sessionId)) === null) await this.endWith(data, 'session_not_found');
+      return true;
+    }
     if (now > data.accepted_at + this.options.deadlineMs + this.graceMs) {
-      await this.endWithTimeout(data);
+      await this.endWith(data, 'timeout');
       return true;
     }
     const state = await this.queue.getJobState(messageId);
@@ -108,16 +118,18 @@ export class TurnWatchdog {
     return false;
   }
 
-  private async endWithTimeout(data: TurnJobData): Promise<void> {
+  /** Takes the turn over (a claim: any worker still writing is refused) and ends it with `code`. */
+  private async endWith(data: TurnJobData, code: 'timeout' | 'session_not_found'): Promise<void> {
     const { session_id: sessionId, message_id: messageId } = data;
-    const claim = await this.turnLog.claim(sessionId, messageId);
+    // Continue the sequence the sockets here saw, even if Redis lost the turn's state.
+    const claim = await this.turnLog.claim(sessionId, messageId, (this.relayed.lastSeq(sessionId, messageId) ?? -1) + 1);
     if (claim.status !== 'ended') {
-      const frame = errorFrame('timeout', sessionId, { messageId, seq: claim.nextSeq });
+      const frame = errorFrame(code, sessionId, { messageId, seq: claim.nextSeq });
       const envelope = encodeEnvelope(FrameKind.error, JSON.stringify(frame), Date.now(), claim.nextSeq, messageId);
       const written = await this.turnLog.append(sessionId, messageId, claim.epoch, claim.nextSeq, envelope, 'end', '');
       if (written === 'written') {
-        this.metrics.turnTimedOut();
-        this.logger.warn({ session_id: sessionId, message_id: messageId }, 'turn passed its deadline with no ending: ended with timeout');
+        if (code === 'timeout') this.metrics.turnTimedOut();
+        this.logger.warn({ session_id: sessionId, message_id: messageId, code }, 'turn had no ending and nobody left to give it one: ended here');
       }
     }
     await this.queue.remove(messageId).catch(() => 0);

@@ -9,6 +9,8 @@
   KEYS[3] turn text (unused here; same reason)
   KEYS[4] cancel marker of the turn
   ARGV[1] TTL of the turn's keys, seconds (the resume window)
+  ARGV[2] lowest next seq (optional): a gateway taking over a turn whose state Redis lost
+          continues after the last seq its sockets saw, so theirs stays one unbroken sequence
 
   Output: {epoch, next seq, status} with status 0 open, 1 already ended, 2 cancelled before it
   started (the caller still owns it, to publish the ending).
@@ -18,6 +20,11 @@ if redis.call('HEXISTS', KEYS[1], 'done') == 1 then
 end
 local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
 local nextSeq = tonumber(redis.call('HGET', KEYS[1], 'next') or '0')
+local floor = tonumber(ARGV[2] or '0')
+if nextSeq < floor then
+  nextSeq = floor
+  redis.call('HSET', KEYS[1], 'next', nextSeq)
+end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 local status = 0
 if redis.call('EXISTS', KEYS[4]) == 1 then status = 2 end

@@ -71,9 +71,10 @@ export class TurnLog {
     await Promise.all([claimTurn.load(this.redis), appendFrame.load(this.redis)]);
   }
 
-  async claim(sessionId: string, messageId: string): Promise<TurnClaim> {
+  /** `minNextSeq`: continue after this many frames at least (a takeover after Redis lost the state). */
+  async claim(sessionId: string, messageId: string, minNextSeq = 0): Promise<TurnClaim> {
     const k = this.keys.turnLog(sessionId, messageId);
-    const reply = (await claimTurn.run(this.redis, [k.state, k.log, k.text, this.keys.turnCancel(sessionId, messageId)], [this.options.ttlSeconds])) as [number, number, number];
+    const reply = (await claimTurn.run(this.redis, [k.state, k.log, k.text, this.keys.turnCancel(sessionId, messageId)], [this.options.ttlSeconds, minNextSeq])) as [number, number, number];
     const status = reply[2] === 1 ? 'ended' : reply[2] === 2 ? 'cancelled' : 'open';
     return { epoch: Number(reply[0]), nextSeq: Number(reply[1]), status };
   }
