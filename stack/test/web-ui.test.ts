@@ -307,6 +307,23 @@ t.test('in Chromium: chat through the page, errors shown, reconnect; the ops vie
   );
   t.equal(await ops.locator('[data-figure="sockets"]').textContent(), '1', 'still one socket after the reconnect');
 
+  // Stop: the button appears while an answer runs, cancels it, and the model stops generating.
+  const abortedBefore = stack.offline.stats().streams_aborted;
+  await input.fill('Tell me everything about refunds and credits');
+  await page.keyboard.press('Enter');
+  const stopped = page.locator('.msg-assistant').nth(3);
+  await stopped.locator('.answer-text').filter({ hasText: /\S/ }).waitFor({ timeout: 5000 });
+  const stop = page.locator('#stop-button');
+  t.ok(await stop.isVisible(), 'the Stop button shows while the answer runs');
+  await stop.click();
+  const notice = stopped.locator('.msg-error[data-code="cancelled"]');
+  await notice.waitFor({ timeout: 5000 });
+  t.match(await notice.textContent(), /You stopped this answer\./);
+  t.equal(await stopped.getAttribute('data-state'), 'error');
+  t.notOk(await stop.isVisible(), 'and hides once nothing runs');
+  const aborted = await eventually(() => stack.offline.stats().streams_aborted, (n) => n > abortedBefore);
+  t.ok(aborted > abortedBefore, 'the model stopped generating');
+
   t.same(problems.list, [], 'chat page: no console errors, exceptions or CSP violations');
   t.same(opsProblems.list, [], 'ops page: no console errors, exceptions or CSP violations');
 
