@@ -205,7 +205,7 @@ export class ChatGateway {
             connectLimit: this.limits.connects,
             canceller: this.canceller,
             access,
-            resume: new SocketResume({ relay: this.relay, turnLog: this.turnLog, metrics, logger }),
+            resume: new SocketResume({ relay: this.relay, turnLog: this.turnLog, redis: this.redis, keys: this.keys, metrics, logger }),
             slowClients: this.slowClients,
           },
           {

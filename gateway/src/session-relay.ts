@@ -238,6 +238,11 @@ export class SessionRelay {
       this.malformedLogged = true;
       return;
     }
+    if (header.kind === FrameKind.sync) {
+      // A gateway's own marker (see SocketResume): for taps only, never for clients.
+      for (const tap of subscription.taps) tap(payload, header);
+      return;
+    }
     // A turn's frames reach a session in strictly rising seq (one turn at a time per session; a
     // reset takes the next seq). One already relayed (the same frame from a turn log and from
     // the channel around a reconnect) is dropped here, so no path hands a socket a duplicate.

@@ -122,7 +122,13 @@ t.test('drop and resume at random points across many turns: the invariant holds 
     const dropAfter = Math.floor(random.next() * 45);
     if (dropAfter > 0) {
       const reached = (f: Frame) => f.message_id === messageId && (Number(f.seq) >= dropAfter - 1 || f.type === 'complete' || f.type === 'error');
-      await socket.waitFor(reached, `frame ${dropAfter - 1}`, 10_000);
+      // A fresh socket is, rarely, dropped before its first frame (see the README's fault
+      // section): then the client is where it would be after any drop, and resumes.
+      await socket.waitFor(reached, `frame ${dropAfter - 1}`, 10_000).catch((err: Error) => {
+        if (socket.ws.readyState !== socket.ws.CLOSED) throw err;
+        redrops++;
+        t.comment(`turn ${i}: first socket dropped (${err.message.slice(0, 80)})`);
+      });
     }
     socket.ws.terminate();
     await socket.closed;
@@ -165,6 +171,7 @@ t.test('drop and resume at random points across many turns: the invariant holds 
       const seqs = (frames: readonly Frame[]) => frames.filter((f) => f.message_id === messageId).map((f) => `${f.type[0]}${String(f.seq)}`).join(' ');
       t.comment(`first socket: ${seqs(socket.frames)}`);
       t.comment(`after resume: ${seqs(frames.slice(socket.frames.length))}`);
+      for (const line of logLines.filter((l) => l.includes(`"${messageId}"`) || l.includes('restored'))) t.comment(line.slice(0, 400));
     }
   }
   t.pass(`${turns} turns dropped and resumed (${midAnswer} before their end, ${lostBeforeAccepted} before the message arrived) with no gap, no duplicate, one ending each`);

@@ -35,6 +35,7 @@ const SSE_EVENT_NAMES: Record<FrameKind, string> = {
   [FrameKind.complete]: 'complete',
   [FrameKind.error]: 'error',
   [FrameKind.reset]: 'reset',
+  [FrameKind.sync]: 'sync', // never reaches a listener (the relay keeps it for its taps)
 };
 
 /**

@@ -1,11 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import {
+  FrameKind,
+  NO_SEQ,
+  encodeEnvelope,
   envelopeBody,
   envelopeMessageId,
-  readEnvelopeHeader,
   errorFrame,
+  readEnvelopeHeader,
   snapshotFrame,
+  type EnvelopeHeader,
   type GatewayMetrics,
   type Logger,
+  type Redis,
+  type RedisKeys,
   type TurnLog,
 } from '@chat/shared';
 import type { SessionRelay } from '../session-relay.js';
@@ -20,18 +27,29 @@ export interface ResumePoint {
 export interface SocketResumeDeps {
   relay: SessionRelay;
   turnLog: TurnLog;
+  /** Command connection: publishes the catch-up marker. */
+  redis: Redis;
+  keys: RedisKeys;
   metrics: GatewayMetrics;
   logger: Logger;
 }
 
+/** If the catch-up marker never comes back (the subscriber connection dropped), rejoin anyway. */
+const MARKER_TIMEOUT_MS = 5000;
+
 /**
  * Gives a socket exactly the frames of a turn it missed, then the live rest, with no gap and no
- * duplicate: the socket is kept off the session's topic while live frames are buffered (the
- * session's subscription is confirmed first), the turn's log is read after the client's seq and
- * sent, then the buffered frames newer than what was sent, and only then does the socket
- * rejoin the topic, all in one tick. If the log was cut short, a `snapshot` of the answer so far
- * replaces the frames that are gone; if the turn is unknown (its log expired), the client gets
- * `resume_unavailable` and the live stream.
+ * duplicate. The socket stays off the session's topic while a tap on the session's subscription
+ * sees every frame this gateway relays:
+ *
+ *   1. the subscription is confirmed, then the turn's log is read after the client's seq and
+ *      sent (a `snapshot` first if the log was cut short; `resume_unavailable` if unknown);
+ *   2. the log read travels on another connection than the channel, so frames it already held
+ *      may still be on their way to this gateway's subscriber: the gateway publishes a marker on
+ *      the session's channel, and until that marker comes back the tap forwards only frames
+ *      newer than what the socket has;
+ *   3. when the marker arrives, everything published before it has been seen: the socket
+ *      rejoins the topic, in the same tick as the tap stops.
  */
 export class SocketResume {
   constructor(private readonly deps: SocketResumeDeps) {}
@@ -40,22 +58,48 @@ export class SocketResume {
   async resume(ws: ChatSocket, point: ResumePoint): Promise<void> {
     const data = ws.getUserData();
     const sessionId = data.sessionId;
-    const buffered: Buffer[] = [];
-    // Kept across the log read: copied (ioredis may reuse the buffer behind an envelope).
-    const untap = this.deps.relay.tap(sessionId, (envelope) => buffered.push(Buffer.from(envelope)));
+    const nonce = randomBytes(8).toString('hex');
+    // What the socket has of the resumed turn; until the log is sent, frames wait in `early`
+    // (copied: ioredis may reuse the buffer behind an envelope).
+    let sentUpTo: number | null = null;
+    const early: Buffer[] = [];
+    let finished = false;
+    let untap: () => void = () => {};
+    let timer: NodeJS.Timeout | null = null;
+
+    const rejoin = (): void => {
+      if (finished) return;
+      finished = true;
+      untap();
+      if (timer) clearTimeout(timer);
+      data.resuming = false;
+      if (!data.closed) ws.subscribe(sessionId);
+    };
+    const forward = (envelope: Buffer, header: EnvelopeHeader): void => {
+      if (header.seq !== NO_SEQ && sentUpTo !== null && header.seq <= sentUpTo && envelopeMessageId(envelope) === point.messageId) return;
+      if (header.seq !== NO_SEQ && envelopeMessageId(envelope) === point.messageId) sentUpTo = header.seq;
+      ws.send(envelopeBody(envelope, header), false);
+    };
+    untap = this.deps.relay.tap(sessionId, (envelope, header) => {
+      if (finished || data.closed) return;
+      if (header.kind === FrameKind.sync) {
+        if (sentUpTo !== null && envelopeBody(envelope, header).includes(nonce)) rejoin();
+        return;
+      }
+      if (sentUpTo === null) early.push(Buffer.from(envelope));
+      else forward(envelope, header);
+    });
     data.resuming = true;
     try {
       await this.deps.relay.ready(sessionId);
       const read = await this.deps.turnLog.read(sessionId, point.messageId, point.seq);
-      this.deps.logger.debug({ session_id: sessionId, message_id: point.messageId, after: point.seq, frames: read.frames.length, buffered: buffered.length, closed: data.closed }, 'resume: log read');
       if (data.closed) return;
       ws.cork(() => {
-        let sentUpTo = point.seq;
+        let upTo = point.seq;
         let sent = 0;
         if (!read.known) {
           this.deps.metrics.resumed('unavailable');
-          const frame = errorFrame('resume_unavailable', sessionId, { messageId: point.messageId });
-          ws.send(JSON.stringify(frame), false);
+          ws.send(JSON.stringify(errorFrame('resume_unavailable', sessionId, { messageId: point.messageId })), false);
         } else {
           let frames = read.frames;
           if (!read.gapless) {
@@ -65,42 +109,47 @@ export class SocketResume {
             const snapshotSeq = read.nextSeq - 1 - (endFrameLogged ? 1 : 0);
             ws.send(JSON.stringify(snapshotFrame(sessionId, point.messageId, read.text, snapshotSeq)), false);
             frames = frames.filter((f) => f.seq > snapshotSeq);
-            sentUpTo = snapshotSeq;
+            upTo = snapshotSeq;
             this.deps.metrics.resumed('snapshot');
           } else {
             this.deps.metrics.resumed('replayed');
           }
           for (const frame of frames) {
             ws.send(envelopeBody(frame.envelope), false);
-            sentUpTo = frame.seq;
+            upTo = frame.seq;
             sent++;
           }
         }
-        for (const envelope of buffered) {
+        sentUpTo = upTo;
+        for (const envelope of early.splice(0)) {
           const header = readEnvelopeHeader(envelope);
-          if (!header) continue;
-          if (header.seq <= sentUpTo && envelopeMessageId(envelope) === point.messageId) continue;
-          ws.send(envelopeBody(envelope, header), false);
+          if (header && header.kind !== FrameKind.sync) forward(envelope, header);
         }
         this.deps.metrics.framesRecoveredFromLog('resume', sent);
-        ws.subscribe(sessionId);
       });
+      // Everything published before this marker reaches the subscriber before it does.
+      const marker = encodeEnvelope(FrameKind.sync, JSON.stringify({ type: 'sync', nonce }));
+      timer = setTimeout(rejoin, MARKER_TIMEOUT_MS);
+      await this.deps.redis.publish(this.deps.keys.sessionChannel(sessionId), marker);
     } catch (err) {
       this.deps.logger.warn({ err: String(err), session_id: sessionId, message_id: point.messageId }, 'resume failed');
-      if (data.closed) return;
+      if (data.closed || finished) return;
       try {
         ws.cork(() => {
           ws.send(JSON.stringify(errorFrame('service_unavailable', sessionId, { messageId: point.messageId, content: 'The answer could not be resumed; try again.' })), false);
-          // Live frames still flow; what was buffered goes out so nothing newer is lost.
-          for (const envelope of buffered) ws.send(envelopeBody(envelope), false);
-          ws.subscribe(sessionId);
+          // Live frames still flow; what waited goes out so nothing newer is lost.
+          for (const envelope of early.splice(0)) ws.send(envelopeBody(envelope), false);
+          rejoin();
         });
       } catch {
         // The replay itself overflowed the socket and uWS closed it: the client resumes again.
       }
     } finally {
-      untap();
-      data.resuming = false;
+      if (data.closed) {
+        finished = true;
+        untap();
+        if (timer) clearTimeout(timer);
+      }
     }
   }
 }

@@ -19,6 +19,11 @@ export const FrameKind = {
   error: 3,
   /** A new attempt took the turn over: clients drop the partial text they have for it. */
   reset: 4,
+  /**
+   * Never sent to clients: a marker a gateway publishes on a session channel and waits for, to
+   * know that every frame published before it has reached its subscriber connection.
+   */
+  sync: 5,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
@@ -56,7 +61,7 @@ export interface EnvelopeHeader {
 export function readEnvelopeHeader(payload: Buffer): EnvelopeHeader | null {
   if (payload.length <= FIXED_HEADER_BYTES) return null;
   const kind = payload[0];
-  if (kind !== FrameKind.chunk && kind !== FrameKind.complete && kind !== FrameKind.error && kind !== FrameKind.reset) return null;
+  if (kind !== FrameKind.chunk && kind !== FrameKind.complete && kind !== FrameKind.error && kind !== FrameKind.reset && kind !== FrameKind.sync) return null;
   const bodyOffset = FIXED_HEADER_BYTES + payload[13]!;
   if (payload.length <= bodyOffset) return null;
   return { kind, publishedAtMs: payload.readDoubleLE(1), seq: payload.readUInt32LE(9), bodyOffset };
