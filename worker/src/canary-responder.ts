@@ -29,8 +29,9 @@ export class CanaryResponder {
     await this.worker.waitUntilReady();
   }
 
+  /** Forced: a canary in hand is worthless, and waiting would wait for Redis if it is away. */
   async close(): Promise<void> {
-    await this.worker?.close();
+    await this.worker?.close(true);
   }
 
   private readonly answer = async (job: { data: CanaryJobData }): Promise<void> => {
