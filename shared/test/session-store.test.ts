@@ -69,3 +69,30 @@ t.test('history: appended once per message id, capped, oldest dropped', async (t
   const lastTwo = await store.getWithHistory('s', 2);
   t.same(lastTwo?.history.map((h) => h.user), ['q3', 'q4']);
 });
+
+t.test('finishAnswer: appends once and moves the head on, in one call, like appendTurn then finishTurn', async (t) => {
+  const { store, keys } = freshStore();
+  await store.create({ session_id: 's', context });
+  for (const id of ['m1', 'm2', 'm3']) await store.scripts.acceptTurn('s', id, 60);
+  const entry = (id: string) => JSON.stringify({ message_id: id, client_id: null, user: `q-${id}`, assistant: `a-${id}`, timestamp: 'x' });
+  t.same(await store.scripts.finishAnswer('s', 'm1', entry('m1'), 2, 60), { appended: true, next: 'm2' });
+  t.same(await store.scripts.finishAnswer('s', 'm1', entry('m1'), 2, 60), { appended: false, next: 'm2' }, 'a second run appends nothing, and the head stays');
+  t.same(await store.scripts.finishAnswer('s', 'm2', entry('m2'), 2, 60), { appended: true, next: 'm3' });
+  t.same(await store.scripts.finishAnswer('s', 'm3', entry('m3'), 2, 60), { appended: true, next: null }, 'the last turn leaves no head');
+  t.same((await store.getWithHistory('s', 10))?.history.map((h) => h.message_id), ['m2', 'm3'], 'history capped at the max, oldest dropped');
+  t.equal(await store.scripts.acceptTurn('s', 'm1', 60), 'already_answered', 'the done marker is set');
+  t.ok((await redis.ttl(keys.session('s', 'history'))) > 0, 'history has a TTL');
+});
+
+t.test('headWithHistory: the head turn and the session with its history in one read', async (t) => {
+  const { store } = freshStore();
+  t.same(await store.headWithHistory('s', 5), { head: null, loaded: null }, 'no session, no turns');
+  await store.create({ session_id: 's', context });
+  await store.scripts.acceptTurn('s', 'm1', 60);
+  await store.scripts.acceptTurn('s', 'm2', 60);
+  await store.scripts.appendTurn('s', 'm0', JSON.stringify({ message_id: 'm0', client_id: null, user: 'q', assistant: 'a', timestamp: 'x' }), 10, 60);
+  const read = await store.headWithHistory('s', 5);
+  t.equal(read.head, 'm1');
+  t.same(read.loaded, await store.getWithHistory('s', 5), 'the same as getWithHistory');
+  t.same((await store.headWithHistory('s', 0)).loaded?.history, [], 'no history asked, none read');
+});

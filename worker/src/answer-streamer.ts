@@ -40,16 +40,22 @@ export class AnswerStreamer {
 
   async fromLlm(llm: LlmClient, messages: ChatMessage[], vault: PiiVault, signal: AbortSignal): Promise<ProducedAnswer> {
     // Restores the user's own data in the answer and removes anyone else's, before publishing.
+    // The scrubber's hold-back runs per token (what it releases, and so when the coalescer
+    // flushes, is what it always was); the cleaning runs once per coalesced chunk, on the pieces
+    // the chunk joins, instead of once per piece.
     const scrubber = new StreamScrubber(vault);
-    const coalescer = new ChunkCoalescer(this.chunkWindowMs, this.publish);
+    const coalescer = new ChunkCoalescer(this.chunkWindowMs, (released) => {
+      const text = scrubber.clean(released);
+      if (text.length > 0) this.publish(text);
+    });
     let result;
     try {
-      result = await llm.stream(messages, signal, (token) => coalescer.push(scrubber.push(token)));
+      result = await llm.stream(messages, signal, (token) => coalescer.push(scrubber.release(token)));
     } catch (err) {
       coalescer.discard();
       throw err;
     }
-    coalescer.push(scrubber.end());
+    coalescer.push(scrubber.releaseRest());
     coalescer.end();
     if (result.ttftMs !== null) this.metrics.markLlmFirstToken(result.ttftMs);
     return { model: result.model, promptTokens: result.promptTokens, completionTokens: result.completionTokens, ttftMs: result.ttftMs, finishReason: result.finishReason };

@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { ChatMessage } from './prompt-builder.js';
 
 export interface LlmClientOptions {
@@ -53,7 +54,17 @@ export class LlmClient {
     return this.options.model;
   }
 
-  /** Streams one answer, calling `onToken` per content delta; `signal` aborts the request. */
+  /**
+   * Streams one answer, calling `onToken` per content delta; `signal` aborts the request.
+   *
+   * The request, its errors (status codes, connection failures, timeouts) and its abort are the
+   * `openai` client's; only the streamed body is read here, by `SseReader`, instead of the SDK's
+   * `Stream` iterator (an async iterator per event, a byte buffer copied per network read and
+   * per event, a line decoder over bytes: a quarter of the worker's CPU at load). The events are
+   * handled as the SDK's iterator handles them: `[DONE]` ends the answer, an `error` payload is an
+   * `APIError`, malformed JSON throws, a body cut by an abort ends quietly (and the abort is then
+   * reported with its reason below).
+   */
   async stream(messages: ChatMessage[], signal: AbortSignal, onToken: (text: string) => void): Promise<StreamResult> {
     const started = performance.now();
     const idle = new AbortController();
@@ -61,35 +72,38 @@ export class LlmClient {
     const idleTimer = setTimeout(() => idle.abort(new LlmIdleTimeoutError(this.options.idleTimeoutMs)), this.options.idleTimeoutMs);
     const result: StreamResult = { model: this.options.model, promptTokens: 0, completionTokens: 0, ttftMs: null, finishReason: null };
     let deltas = 0;
-    try {
-      const stream = await this.client.chat.completions.create(
-        {
-          model: this.options.model,
-          messages,
-          stream: true,
-          stream_options: { include_usage: true },
-          max_tokens: this.options.maxTokens,
-          temperature: this.options.temperature,
-        },
-        { signal: combined },
-      );
-      for await (const chunk of stream) {
-        idleTimer.refresh();
-        if (chunk.model) result.model = chunk.model;
-        if (chunk.usage) {
-          result.promptTokens = chunk.usage.prompt_tokens;
-          result.completionTokens = chunk.usage.completion_tokens;
-        }
-        const choice = chunk.choices[0];
-        if (!choice) continue;
-        const text = choice.delta?.content;
-        if (text) {
-          if (result.ttftMs === null) result.ttftMs = performance.now() - started;
-          deltas++;
-          onToken(text);
-        }
-        if (choice.finish_reason) result.finishReason = choice.finish_reason;
+    const onChunk = (chunk: ChatCompletionChunk): void => {
+      idleTimer.refresh();
+      if (chunk.model) result.model = chunk.model;
+      if (chunk.usage) {
+        result.promptTokens = chunk.usage.prompt_tokens;
+        result.completionTokens = chunk.usage.completion_tokens;
       }
+      const choice = chunk.choices[0];
+      if (!choice) return;
+      const text = choice.delta?.content;
+      if (text) {
+        if (result.ttftMs === null) result.ttftMs = performance.now() - started;
+        deltas++;
+        onToken(text);
+      }
+      if (choice.finish_reason) result.finishReason = choice.finish_reason;
+    };
+    try {
+      const response = await this.client.chat.completions
+        .create(
+          {
+            model: this.options.model,
+            messages,
+            stream: true,
+            stream_options: { include_usage: true },
+            max_tokens: this.options.maxTokens,
+            temperature: this.options.temperature,
+          },
+          { signal: combined },
+        )
+        .asResponse();
+      await readCompletionChunks(response, onChunk);
     } catch (err) {
       // The client reports an abort as its own error; surface the reason we aborted for.
       if (combined.aborted) throw combined.reason;
@@ -97,12 +111,125 @@ export class LlmClient {
     } finally {
       clearTimeout(idleTimer);
     }
-    // openai 6 ends an aborted stream's iteration quietly instead of throwing: without this
-    // check an idle timeout or a cancel would pass for a complete (if short) answer.
+    // An aborted body ends the read quietly (as openai's own iterator does): without this check
+    // an idle timeout or a cancel would pass for a complete (if short) answer.
     if (combined.aborted) throw combined.reason;
     // Providers that do not send usage: count deltas, which is what most of them are.
     if (result.completionTokens === 0) result.completionTokens = deltas;
     return result;
+  }
+}
+
+/**
+ * Reads a streamed chat completion body to its end, calling `onChunk` per chunk, with the
+ * semantics of openai's `Stream.fromSSEResponse`: events after `[DONE]` are ignored, a payload
+ * with `error` throws `APIError` (status undefined), malformed JSON throws, an abort of the body
+ * ends the read without an error. Any other failure cancels the body (closing the connection).
+ */
+async function readCompletionChunks(response: Response, onChunk: (chunk: ChatCompletionChunk) => void): Promise<void> {
+  const body = response.body;
+  if (!body) throw new OpenAI.OpenAIError('Attempted to iterate over a response with no body');
+  let done = false;
+  const reader = new SseReader((event, data) => {
+    if (done) return;
+    if (data.startsWith('[DONE]')) {
+      done = true;
+      return;
+    }
+    // Assistants-API events: never part of a chat completion stream.
+    if (event !== null && event.startsWith('thread.')) return;
+    const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: unknown };
+    if (chunk && chunk.error) throw new OpenAI.APIError(undefined, chunk.error as object, undefined, response.headers);
+    onChunk(chunk);
+  });
+  const bytes = body.getReader();
+  const decoder = new TextDecoder();
+  let finished = false;
+  try {
+    for (;;) {
+      const { value, done: ended } = await bytes.read();
+      if (ended) break;
+      reader.feed(decoder.decode(value, { stream: true }));
+    }
+    reader.feed(decoder.decode());
+    reader.end();
+    finished = true;
+  } catch (err) {
+    if (!isAbortError(err)) throw err;
+  } finally {
+    if (!finished) bytes.cancel().catch(() => {});
+  }
+}
+
+function isAbortError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError';
+}
+
+/**
+ * A server-sent events parser over decoded text (WHATWG rules, as openai's `SSEDecoder` and
+ * `LineDecoder` apply them): lines end with `\n`, `\r\n` or `\r`; a blank line dispatches the
+ * event; `:` starts a comment; `data` lines join with `\n`; one space after the colon is dropped.
+ * Strings only, no per-event buffers or iterators: the hot path is `indexOf` and `slice`.
+ */
+export class SseReader {
+  private buffer = '';
+  private event: string | null = null;
+  private data: string | null = null;
+
+  constructor(private readonly onEvent: (event: string | null, data: string) => void) {}
+
+  /** Feeds the next piece of the body; dispatches every event it completes. */
+  feed(text: string): void {
+    const buf = this.buffer.length > 0 ? this.buffer + text : text;
+    let start = 0;
+    let cr = buf.indexOf('\r');
+    for (;;) {
+      if (cr !== -1 && cr < start) cr = buf.indexOf('\r', start);
+      const nl = buf.indexOf('\n', start);
+      let lineEnd: number;
+      let next: number;
+      if (cr !== -1 && (nl === -1 || cr < nl)) {
+        // A `\r` last in the buffer may be the first half of a `\r\n`: wait for the next piece.
+        if (cr === buf.length - 1) break;
+        lineEnd = cr;
+        next = nl === cr + 1 ? cr + 2 : cr + 1;
+      } else if (nl !== -1) {
+        lineEnd = nl;
+        next = nl + 1;
+      } else {
+        break;
+      }
+      this.line(buf.slice(start, lineEnd));
+      start = next;
+    }
+    this.buffer = start === 0 ? buf : buf.slice(start);
+  }
+
+  /** The body ended: a last unterminated line counts as a line (an event still needs its blank line). */
+  end(): void {
+    const rest = this.buffer;
+    this.buffer = '';
+    if (rest.length === 0) return;
+    this.line(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
+  }
+
+  private line(line: string): void {
+    if (line.length === 0) {
+      if (!this.event && this.data === null) return;
+      const event = this.event;
+      const data = this.data ?? '';
+      this.event = null;
+      this.data = null;
+      this.onEvent(event, data);
+      return;
+    }
+    if (line.charCodeAt(0) === 58 /* : */) return;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32 /* space */) value = value.slice(1);
+    if (field === 'data') this.data = this.data === null ? value : `${this.data}\n${value}`;
+    else if (field === 'event') this.event = value;
   }
 }
 

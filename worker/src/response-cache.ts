@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CompleteMetadata, Redis, RedisKeys } from '@chat/shared';
+import { acquireCachedAnswer, type CompleteMetadata, type Redis, type RedisKeys } from '@chat/shared';
 
 /** What the cache keeps of a finished answer: enough to replay it as a fresh one. */
 export interface CachedAnswer {
@@ -71,30 +71,25 @@ export class ResponseCache {
   }
 
   /**
-   * Takes the right to compute this answer. Resolves `'compute'` for the one caller that got
-   * the lock (it must call `release` when done, cached or not), or the cached answer once
-   * another caller has stored it, or `'compute'` anyway when the holder gave up without one.
+   * Takes the right to compute this answer, or the answer itself. Resolves the cached answer
+   * when one is stored (now, or once the caller holding the lock has stored it), else
+   * `'compute'` for the one caller that got the lock (it must call `release` when done, cached
+   * or not), or `'compute'` anyway when the holder gave up without one.
    * `owner` names the turn (its message id): a retry of the same turn takes over the lock its
    * dead or replaced earlier attempt left, instead of waiting for it to expire.
    */
   async acquire(key: CacheKey, signal?: AbortSignal, owner = '1'): Promise<'compute' | CachedAnswer> {
     const deadline = Date.now() + this.lockMs;
     for (;;) {
-      // One round trip: take the lock and read the answer a racer may have stored meanwhile
-      // (the keys share a hash tag, so this holds on a Cluster too).
-      const [locked, raw, holder] = await this.exec(this.redis.pipeline().set(key.lock, owner, 'PX', this.lockMs, 'NX').get(key.answer).get(key.lock));
-      const cached = typeof raw === 'string' ? (JSON.parse(raw) as CachedAnswer) : null;
-      if (locked === 'OK') {
-        if (cached) {
-          await this.release(key);
-          return cached;
-        }
-        return 'compute';
-      }
-      if (cached) return cached;
+      // One round trip, one script: the answer if one is stored (no lock taken then), else the
+      // lock if it is free, else who holds it (the keys share a hash tag: fine on a Cluster).
+      // A caller that has no answer yet needs no separate `get` first.
+      const found = await acquireCachedAnswer(this.redis, key.answer, key.lock, owner, this.lockMs);
+      if (found.kind === 'cached') return JSON.parse(found.answer) as CachedAnswer;
+      if (found.kind === 'locked') return 'compute';
       // The lock is this turn's own, taken by an earlier attempt that died or was replaced:
       // waiting for it would wait for a dead worker.
-      if (holder === owner && owner !== '1') return 'compute';
+      if (found.holder === owner && owner !== '1') return 'compute';
       if (signal?.aborted || Date.now() > deadline) return 'compute';
       await new Promise((resolve) => setTimeout(resolve, this.pollMs));
     }

@@ -76,6 +76,11 @@ export interface TurnProcessorDeps {
  */
 export class TurnProcessor {
   private readonly historyBudget: HistoryBudget;
+  /**
+   * The session and its recent history, read in the same round trip as the head check of the
+   * job's run (`isHeadOfSession`), for `answer` to use instead of reading them again.
+   */
+  private readonly prefetched = new WeakMap<Job<TurnJobData, void, 'turn'>, SessionWithHistory | null>();
 
   constructor(
     private readonly deps: TurnProcessorDeps,
@@ -126,7 +131,9 @@ export class TurnProcessor {
   private async answer(job: Job<TurnJobData, void, 'turn'>, publisher: TurnPublisher, signal: AbortSignal, startedAt: number, log: Logger): Promise<void> {
     const data = job.data;
     const { store, metrics } = this.deps;
-    const loaded = await store.getWithHistory(data.session_id, this.options.promptHistoryTurns);
+    const prefetched = this.prefetched.get(job);
+    this.prefetched.delete(job);
+    const loaded = prefetched !== undefined ? prefetched : await store.getWithHistory(data.session_id, this.options.promptHistoryTurns);
     if (!loaded) throw new TurnError('session_not_found', 'The session expired before the turn was answered.');
 
     // Personal data is replaced before the question reaches the context sources, the cache key,
@@ -151,7 +158,8 @@ export class TurnProcessor {
       metrics.cacheLookup('bypass');
       ({ produced, extra } = await this.generate(job, streamer, messages, vault, signal, log));
     } else {
-      const claim = (await this.deps.cache.get(cacheKey)) ?? (await this.deps.cache.acquire(cacheKey, signal, data.message_id));
+      // `acquire` returns a stored answer without taking the lock: no separate `get` first.
+      const claim = await this.deps.cache.acquire(cacheKey, signal, data.message_id);
       signal.throwIfAborted();
       if (claim !== 'compute') {
         metrics.cacheLookup('hit', claim.metadata.prompt_tokens + claim.metadata.completion_tokens);
@@ -199,7 +207,8 @@ export class TurnProcessor {
       timestamp: new Date(finishedAt).toISOString(),
       metadata,
     };
-    const appended = await store.scripts.appendTurn(
+    // History write and session release (`releaseSession`) in one script call.
+    const { appended, next } = await store.scripts.finishAnswer(
       data.session_id,
       data.message_id,
       JSON.stringify(entry),
@@ -207,7 +216,7 @@ export class TurnProcessor {
       this.options.sessionTtlSeconds,
     );
     if (!appended) log.warn('turn was already in history (job ran twice); kept the first');
-    await this.releaseSession(data);
+    await this.wakeTurn(next);
     log.debug({ chunks: publisher.chunkCount, tokens: produced.completionTokens, from_cache: extra.from_cache ?? false }, 'turn answered');
   }
 
@@ -359,10 +368,14 @@ export class TurnProcessor {
     const { session_id: sessionId, message_id: messageId } = job.data;
     const { store, queue } = this.deps;
     for (let checks = 0; checks < 5; checks++) {
-      const head = await store.headTurn(sessionId);
+      // The session and its history come in the same round trip, for `answer` if this job runs.
+      const { head, loaded } = await store.headWithHistory(sessionId, this.options.promptHistoryTurns);
       // Not queued at all: the list expired with the session, or this is a replay of a turn
       // already answered. Answer it anyway; history is written once per message id.
-      if (head === null || head === messageId) return true;
+      if (head === null || head === messageId) {
+        this.prefetched.set(job, loaded);
+        return true;
+      }
       const state = await queue.getJobState(head);
       if (state === 'completed' || state === 'failed' || state === 'unknown') {
         // The turn ahead ended without releasing the session (its worker died at the wrong
@@ -379,17 +392,28 @@ export class TurnProcessor {
 
   /** Removes the turn from its session's queue and wakes the next turn's job, if parked. */
   private async releaseSession(data: TurnJobData): Promise<void> {
-    const next = await this.deps.store.scripts.finishTurn(data.session_id, data.message_id);
+    await this.wakeTurn(await this.deps.store.scripts.finishTurn(data.session_id, data.message_id));
+  }
+
+  /**
+   * Promotes the session's next turn if its job is parked as delayed. BullMQ's promote moves a
+   * job only out of the delayed set and refuses any other (waiting, active, gone): no state
+   * read first, the refusal is the answer.
+   */
+  private async wakeTurn(next: string | null): Promise<void> {
     if (next === null) return;
     const job = await this.deps.queue.getJob(next);
     if (!job) return;
     try {
-      if ((await job.getState()) === 'delayed') await job.promote();
+      await job.promote();
     } catch {
-      // It left the delayed state between the two calls: it is running or about to.
+      // Not delayed: it is waiting, running or about to.
     }
   }
 }
+
+/** A session record with its recent history, as `SessionStore.getWithHistory` reads it. */
+type SessionWithHistory = NonNullable<Awaited<ReturnType<SessionStore['getWithHistory']>>>;
 
 /** The shared token budget is spent: the turn waits in the queue until the window turns. */
 class BudgetWait extends Error {

@@ -4,7 +4,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import t, { type Test } from 'tap';
-import { LlmClient, LlmIdleTimeoutError, classifyLlmError } from '../src/llm-client.js';
+import OpenAI from 'openai';
+import { LlmClient, LlmIdleTimeoutError, SseReader, classifyLlmError } from '../src/llm-client.js';
 
 type Handler = Parameters<typeof createServer>[1];
 
@@ -92,4 +93,101 @@ t.test('a refused connection is transient', async (t) => {
     .stream([{ role: 'user', content: 'hi' }], new AbortController().signal, () => {})
     .catch((e: unknown) => e);
   t.same(classifyLlmError(err), { kind: 'transient' });
+});
+
+t.test('the stream reader: tokens, usage, finish reason and model, however the body is cut into writes', async (t) => {
+  const usage = `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm-2024', choices: [], usage: { prompt_tokens: 7, completion_tokens: 3 } })}\n\n`;
+  const last = `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm-2024', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`;
+  // Multi-byte characters, a comment line, CRLF line ends, an event after [DONE] (ignored).
+  const body = Buffer.from(
+    `: keep-alive\n\n${chunk('Kia ora')}${chunk(' — ')}${chunk('🛫 ✈︎')}`.replace(/\n/g, '\r\n') + last + usage + 'data: [DONE]\n\n' + chunk(' after done'),
+  );
+  for (const writeSize of [1, 3, 7, 64, body.length]) {
+    const url = await serve(t, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      let at = 0;
+      const timer = setInterval(() => {
+        if (at >= body.length) {
+          clearInterval(timer);
+          res.end();
+          return;
+        }
+        res.write(body.subarray(at, at + writeSize));
+        at += writeSize;
+      }, 0);
+    });
+    const tokens: string[] = [];
+    const result = await client(url).stream([{ role: 'user', content: 'hi' }], new AbortController().signal, (tok) => tokens.push(tok));
+    t.same(tokens, ['Kia ora', ' — ', '🛫 ✈︎'], `tokens, writes of ${writeSize} bytes`);
+    t.equal(result.finishReason, 'stop');
+    t.equal(result.model, 'm-2024');
+    t.equal(result.promptTokens, 7);
+    t.equal(result.completionTokens, 3);
+    t.ok(result.ttftMs !== null);
+  }
+});
+
+t.test('the stream reader: an error event is an API error, malformed JSON throws, a cut body is not an answer', async (t) => {
+  let mode = '';
+  const url = await serve(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(chunk('Hello'));
+    if (mode === 'error') res.end(`data: ${JSON.stringify({ error: { message: 'overloaded', type: 'server_error' } })}\n\n`);
+    else if (mode === 'malformed') res.end('data: {not json\n\n');
+    else if (mode === 'cut') setTimeout(() => res.socket?.destroy(), 20);
+    else if (mode === 'no-done') res.end(chunk(' there'));
+  });
+  const run = async () => {
+    const tokens: string[] = [];
+    const outcome = await client(url)
+      .stream([{ role: 'user', content: 'hi' }], new AbortController().signal, (tok) => tokens.push(tok))
+      .catch((e: unknown) => e);
+    return { tokens, outcome };
+  };
+
+  mode = 'error';
+  let { tokens, outcome } = await run();
+  t.type(outcome, OpenAI.APIError, 'an error payload mid-stream is an APIError');
+  t.same(classifyLlmError(outcome), { kind: 'transient' }, 'without a status, worth a retry');
+  t.same(tokens, ['Hello']);
+
+  mode = 'malformed';
+  ({ outcome } = await run());
+  t.type(outcome, SyntaxError, 'malformed JSON throws');
+
+  mode = 'cut';
+  ({ tokens, outcome } = await run());
+  t.type(outcome, Error, 'a connection cut mid-stream rejects');
+  t.same(classifyLlmError(outcome), { kind: 'transient' });
+  t.same(tokens, ['Hello']);
+
+  mode = 'no-done';
+  ({ tokens, outcome } = await run());
+  t.notOk(outcome instanceof Error, 'a body that ends without [DONE] is still an answer (as with the SDK)');
+  t.same(tokens, ['Hello', ' there']);
+});
+
+t.test('the SSE reader splits events exactly as the SDK does, on any cut of the text', async (t) => {
+  const text = 'event: ping\ndata: a\n\n: comment\ndata:b\ndata:  c\n\nid: 1\r\ndata: d\r\n\r\ndata: e\rdata: f\r\rdata\n\nevent:\n\n\n\ndata: last';
+  const expected = [
+    ['ping', 'a'],
+    [null, 'b\n c'],
+    [null, 'd'],
+    [null, 'e\nf'],
+    [null, ''],
+  ];
+  for (let cut = 0; cut <= text.length; cut++) {
+    for (const step of [1, 2, 5]) {
+      const events: Array<[string | null, string]> = [];
+      const reader = new SseReader((event, data) => events.push([event, data]));
+      reader.feed(text.slice(0, cut));
+      for (let at = cut; at < text.length; at += step) reader.feed(text.slice(at, at + step));
+      reader.end();
+      if (JSON.stringify(events) !== JSON.stringify(expected)) {
+        t.same(events, expected, `cut at ${cut}, then ${step} at a time`);
+        return;
+      }
+    }
+  }
+  t.pass('every cut gives the same events; an event without its blank line is not dispatched');
 });

@@ -37,3 +37,25 @@ t.test('one caller computes, a racer waits for its answer; set releases the lock
   t.equal(await cache.acquire(other), 'compute', 'and the next caller may compute');
   await cache.release(other);
 });
+
+t.test('acquire returns a stored answer without taking the lock; a retry of the same turn takes over its own lock', async (t) => {
+  const server = await spawnRedisServer();
+  const redis = new IORedis(server.port, '127.0.0.1') as unknown as Redis;
+  t.teardown(async () => {
+    redis.disconnect();
+    await server.stop();
+  });
+  const cache = new ResponseCache(redis, new RedisKeys(`t${Date.now().toString(36)}`), 60, 5_000, 10);
+  const key = cache.key({ question: 'how many bags', model: 'm', promptVersion: 'v', dataVersions: {}, sessionId: null });
+  t.equal(await cache.acquire(key, undefined, 'msg-1'), 'compute');
+  t.equal(await redis.get(key.lock), 'msg-1', 'the lock names its holder');
+  t.equal(await cache.acquire(key, undefined, 'msg-1'), 'compute', 'the same turn (a retry) takes over its own lock');
+  await cache.set(key, answer);
+  t.same(await cache.acquire(key, undefined, 'msg-2'), answer, 'a stored answer is returned at once');
+  t.equal(await redis.exists(key.lock), 0, 'and no lock was taken for it');
+  const aborted = new AbortController();
+  aborted.abort();
+  const other = cache.key({ question: 'how many seats', model: 'm', promptVersion: 'v', dataVersions: {}, sessionId: null });
+  t.equal(await cache.acquire(other, undefined, 'msg-3'), 'compute');
+  t.equal(await cache.acquire(other, aborted.signal, 'msg-4'), 'compute', 'an aborted waiter stops waiting');
+});

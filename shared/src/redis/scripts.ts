@@ -10,8 +10,25 @@ const openSocket = new LuaScript('open-socket-2.lua');
 const acceptTurn = new LuaScript('accept-turn-3.lua');
 const finishTurn = new LuaScript('finish-turn-1.lua');
 const appendTurn = new LuaScript('append-turn-3.lua');
+const finishAnswer = new LuaScript('finish-answer-4.lua');
+const acquireAnswer = new LuaScript('acquire-answer-2.lua');
 
 export type OpenSocketResult = { ok: true; openSockets: number } | { ok: false; reason: 'session_not_found' | 'too_many_connections' };
+/** What the response cache's single-flight step found: the answer, the lock, or another holder. */
+export type AcquireAnswerResult = { kind: 'cached'; answer: string } | { kind: 'locked' } | { kind: 'held'; holder: string | null };
+
+/**
+ * One round trip of the response cache's single flight (`shared/lua/acquire-answer-2.lua`): the
+ * cached answer if there is one, else the lock when it is free, else who holds it. The two keys
+ * must share a hash slot (`RedisKeys.cachedAnswer` gives them the same hash tag).
+ */
+export async function acquireCachedAnswer(redis: Redis, answerKey: string, lockKey: string, owner: string, lockMs: number): Promise<AcquireAnswerResult> {
+  const reply = (await acquireAnswer.run(redis, [answerKey, lockKey], [owner, lockMs])) as [number, string | null | undefined];
+  if (reply[0] === 1) return { kind: 'cached', answer: reply[1] as string };
+  if (reply[0] === 2) return { kind: 'locked' };
+  return { kind: 'held', holder: typeof reply[1] === 'string' ? reply[1] : null };
+}
+
 export type AcceptTurnResult = 'queued' | 'already_queued' | 'already_answered' | 'session_not_found';
 
 export class SessionScripts {
@@ -68,5 +85,25 @@ export class SessionScripts {
       [entryJson, maxTurns, ttlSeconds],
     );
     return Number(result) === 1;
+  }
+
+  /**
+   * `appendTurn` then `finishTurn`, in one round trip: appends the finished turn to history once
+   * per message id (`appended` false if it was already there), refreshes the session TTL, and
+   * removes the turn from the session's queue; `next` is the message id now at its head.
+   */
+  async finishAnswer(
+    sessionId: string,
+    messageId: string,
+    entryJson: string,
+    maxTurns: number,
+    ttlSeconds: number,
+  ): Promise<{ appended: boolean; next: string | null }> {
+    const reply = (await finishAnswer.run(
+      this.redis,
+      [this.keys.session(sessionId, 'history'), this.keys.turnDone(sessionId, messageId), this.keys.session(sessionId, 'session'), this.keys.session(sessionId, 'turns')],
+      [entryJson, maxTurns, ttlSeconds, messageId],
+    )) as [number, string | null | undefined];
+    return { appended: Number(reply[0]) === 1, next: typeof reply[1] === 'string' ? reply[1] : null };
   }
 }

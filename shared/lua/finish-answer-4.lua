@@ -1,0 +1,28 @@
+--[[
+  Ends an answered turn in one step: appends it to the session history exactly once (as
+  append-turn does: a retried job may finish twice), refreshes the session TTL, and removes it
+  from the session's queue of unanswered turns (as finish-turn does). One round trip instead of
+  two; the two halves are the scripts' own, in the order the worker ran them.
+
+  KEYS[1] history list (JSON entries, newest last)
+  KEYS[2] done marker of this message id
+  KEYS[3] session record key
+  KEYS[4] turns list of the session
+  ARGV[1] history entry, JSON
+  ARGV[2] max turns kept
+  ARGV[3] session TTL, seconds
+  ARGV[4] message id
+
+  Output: {appended, next}: appended 1, or 0 when this message id was already appended; next
+  the message id now at the head of the turns list (the next turn to answer), or false if none.
+]]
+local appended = 0
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
+  redis.call('RPUSH', KEYS[1], ARGV[1])
+  redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  redis.call('EXPIRE', KEYS[3], ARGV[3])
+  appended = 1
+end
+redis.call('LREM', KEYS[4], 1, ARGV[4])
+return {appended, redis.call('LINDEX', KEYS[4], 0)}
