@@ -249,15 +249,9 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
         sendError(ws, 'validation_failed', describeFields(resume.fields));
         return;
       }
-      if (data.resuming) {
-        deps.metrics.frameIn('invalid');
-        sendError(ws, 'validation_failed', 'A resume is already in progress on this socket.');
-        return;
-      }
       deps.metrics.frameIn('resume');
-      // Off the topic until the missed frames are out; live frames are buffered meanwhile.
+      // Served off the topic (SocketResume takes it off, one resume after another per socket).
       deps.slowClients.forget(ws);
-      ws.unsubscribe(data.sessionId);
       void deps.resume.resume(ws, { messageId: resume.value.message_id, seq: resume.value.seq });
       return;
     }

@@ -52,11 +52,26 @@ const MARKER_TIMEOUT_MS = 5000;
  *      rejoins the topic, in the same tick as the tap stops.
  */
 export class SocketResume {
+  /** Per socket, the resume in progress: a new one waits for it (resumes run one at a time). */
+  private readonly inProgress = new WeakMap<ChatSocket, Promise<void>>();
+
   constructor(private readonly deps: SocketResumeDeps) {}
 
-  /** The socket must have left (or never joined) the session's topic, and hold a relay retain. */
-  async resume(ws: ChatSocket, point: ResumePoint): Promise<void> {
+  /** Resumes `point` on a socket that holds a relay retain; resolves once it is back on the topic. */
+  resume(ws: ChatSocket, point: ResumePoint): Promise<void> {
+    const previous = this.inProgress.get(ws) ?? Promise.resolve();
+    const next = previous.then(() => this.run(ws, point));
+    this.inProgress.set(ws, next);
+    return next;
+  }
+
+  private async run(ws: ChatSocket, point: ResumePoint): Promise<void> {
     const data = ws.getUserData();
+    if (data.closed) return;
+    // Off the topic until the missed frames are out (a no-op for a socket that never joined).
+    ws.unsubscribe(data.sessionId);
+    let rejoined: () => void = () => {};
+    const back = new Promise<void>((resolve) => (rejoined = resolve));
     const sessionId = data.sessionId;
     const nonce = randomBytes(8).toString('hex');
     // What the socket has of the resumed turn; until the log is sent, frames wait in `early`
@@ -74,6 +89,7 @@ export class SocketResume {
       if (timer) clearTimeout(timer);
       data.resuming = false;
       if (!data.closed) ws.subscribe(sessionId);
+      rejoined();
     };
     const forward = (envelope: Buffer, header: EnvelopeHeader): void => {
       if (header.seq !== NO_SEQ && sentUpTo !== null && header.seq <= sentUpTo && envelopeMessageId(envelope) === point.messageId) return;
@@ -133,7 +149,10 @@ export class SocketResume {
       await this.deps.redis.publish(this.deps.keys.sessionChannel(sessionId), marker);
     } catch (err) {
       this.deps.logger.warn({ err: String(err), session_id: sessionId, message_id: point.messageId }, 'resume failed');
-      if (data.closed || finished) return;
+      if (data.closed || finished) {
+        rejoin();
+        return;
+      }
       try {
         ws.cork(() => {
           ws.send(JSON.stringify(errorFrame('service_unavailable', sessionId, { messageId: point.messageId, content: 'The answer could not be resumed; try again.' })), false);
@@ -143,13 +162,16 @@ export class SocketResume {
         });
       } catch {
         // The replay itself overflowed the socket and uWS closed it: the client resumes again.
+        rejoin();
       }
     } finally {
       if (data.closed) {
         finished = true;
         untap();
         if (timer) clearTimeout(timer);
+        rejoined();
       }
     }
+    await back;
   }
 }
