@@ -98,7 +98,7 @@ t.test('a resume from further back than the log keeps gets a snapshot, never a g
 
 t.test('drop and resume at random points across many turns: the invariant holds for every one', async (t) => {
   const seed = Number(process.env.RESUME_FUZZ_SEED ?? 20261130);
-  const turns = Number(process.env.RESUME_FUZZ_TURNS ?? 80);
+  const turns = Number(process.env.RESUME_FUZZ_TURNS ?? 200);
   t.comment(`seed ${seed} (RESUME_FUZZ_SEED), ${turns} turns (RESUME_FUZZ_TURNS)`);
   const random = new SeededRandom(seed);
   const logLines: string[] = [];
