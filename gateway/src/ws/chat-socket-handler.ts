@@ -12,6 +12,7 @@ import {
   type Logger,
   type RedisRateLimit,
   type SessionStore,
+  type Validator,
 } from '@chat/shared';
 import type { SessionAccess, SocketCredentials } from '../auth/session-access.js';
 import { remoteAddressOf } from '../http/remote-address.js';
@@ -94,7 +95,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       aborted = true;
     });
     const member = `${options.gatewayId}/${(++connectionCounter).toString(36)}`;
-    const data: SocketData = { sessionId, clientId, member, rejection: null, closed: false, resumeFrom, resuming: false, ...budget.initial(Date.now()) };
+    const data: SocketData = { sessionId, clientId, member, rejection: null, closed: false, resumeFrom, resuming: false, intake: Promise.resolve(), ...budget.initial(Date.now()) };
 
     let claimed = false;
     if (!deps.accepting()) {
@@ -232,27 +233,19 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       return;
     }
     if (type === 'cancel') {
-      const cancel = validators.cancelFrame(frame);
-      if (!cancel.ok) {
-        deps.metrics.frameIn('invalid');
-        sendError(ws, 'validation_failed', describeFields(cancel.fields));
-        return;
-      }
+      const cancel = validOrRefuse(ws, validators.cancelFrame(frame));
+      if (!cancel) return;
       deps.metrics.frameIn('cancel');
-      void cancelTurn(ws, data, cancel.value.message_id);
+      void cancelTurn(ws, data, cancel.message_id);
       return;
     }
     if (type === 'resume') {
-      const resume = validators.resumeFrame(frame);
-      if (!resume.ok) {
-        deps.metrics.frameIn('invalid');
-        sendError(ws, 'validation_failed', describeFields(resume.fields));
-        return;
-      }
+      const resume = validOrRefuse(ws, validators.resumeFrame(frame));
+      if (!resume) return;
       deps.metrics.frameIn('resume');
       // Served off the topic (SocketResume takes it off, one resume after another per socket).
       deps.slowClients.forget(ws);
-      void deps.resume.resume(ws, { messageId: resume.value.message_id, seq: resume.value.seq });
+      void deps.resume.resume(ws, { messageId: resume.message_id, seq: resume.seq });
       return;
     }
     if (type !== undefined && type !== 'message') {
@@ -260,15 +253,20 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       sendError(ws, 'unknown_frame', `Unknown frame type ${JSON.stringify(type).slice(0, 40)}; expected "message", "ping", "cancel" or "resume".`);
       return;
     }
-    const checked = validators.chatFrame(frame);
-    if (!checked.ok) {
-      deps.metrics.frameIn('invalid');
-      sendError(ws, 'validation_failed', describeFields(checked.fields));
-      return;
-    }
+    const checked = validOrRefuse(ws, validators.chatFrame(frame));
+    if (!checked) return;
     deps.metrics.frameIn('message');
-    void acceptTurn(ws, data, checked.value.message, checked.value.message_id);
+    // One socket's turns are queued in the order it sent them: each waits for the one before.
+    data.intake = data.intake.then(() => acceptTurn(ws, data, checked.message, checked.message_id));
   };
+
+  /** The frame's typed value, or null after telling the client which fields are wrong. */
+  function validOrRefuse<T>(ws: ChatSocket, checked: ReturnType<Validator<T>>): T | null {
+    if (checked.ok) return checked.value;
+    deps.metrics.frameIn('invalid');
+    sendError(ws, 'validation_failed', describeFields(checked.fields));
+    return null;
+  }
 
   const acceptTurn = async (ws: ChatSocket, data: SocketData, text: string, messageId: string | undefined): Promise<void> => {
     try {

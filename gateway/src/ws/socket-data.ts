@@ -22,6 +22,8 @@ export interface SocketData {
   resumeFrom: { messageId: string; seq: number } | 'invalid' | null;
   /** True while missed frames are replayed; the socket is off the session topic meanwhile. */
   resuming: boolean;
+  /** The socket's last chat turn being accepted: the next one waits for it (send order kept). */
+  intake: Promise<void>;
   /** Inbound frame budget (token bucket). Negative = debt run up by a flooding client. */
   tokens: number;
   tokensAt: number;
