@@ -124,10 +124,10 @@ t.test('socket frame fuzz: every hostile frame gets its documented answer; the g
 
   t.same(problems.slice(0, 20), [], `every hostile frame got the answer the protocol documents (${problems.length} did not; seed ${SEED})`);
   t.same(utf8Problems.slice(0, 5), [], `a text frame that is not UTF-8 gets a close code (1007) rather than a dropped connection (${utf8Problems.length} cases)`, {
-    todo: 'bug: invalid UTF-8 in a text frame drops the TCP connection with no error frame and no close code (client sees 1006); neither is documented',
+    todo: 'known, documented in the README: uWS itself drops a connection that sends invalid UTF-8 in a text frame (client sees 1006, no 1007, no error frame)',
   });
   t.same(freshDrops, [], 'no freshly opened socket is dropped (1006) before its first frame', {
-    todo: 'suspected bug, rare (about 1 in 300 to 2000, under load): a socket opened right after the gateway cut off another connection for a frame over 2 × MAX_FRAME_BYTES is dropped with no close frame',
+    todo: 'open bug, documented in the README: rarely (about 1 in 300 to 2000 under load) a freshly opened socket is dropped (1006) with no close frame; cause not found',
   });
   t.same(badFrames(sockets.flatMap((s) => s.frames)).slice(0, 10), [], 'every frame the fuzzers received is a protocol frame with a catalogue code');
   const leaked = sockets.flatMap((s) => s.frames).filter((f) => typeof f.session_id === 'string' && f.session_id !== sessionId);

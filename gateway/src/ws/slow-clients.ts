@@ -58,10 +58,6 @@ export class SlowClients {
     return this.slowBySession.has(sessionId);
   }
 
-  get slowCount(): number {
-    return this.slow.size;
-  }
-
   /** A frame of the session, for its slow sockets (the topic already served the others). */
   deliver(sessionId: string, kind: FrameKind, frame: Buffer): void {
     const sockets = this.slowBySession.get(sessionId);
