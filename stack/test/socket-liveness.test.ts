@@ -32,4 +32,6 @@ t.test('a silent client that answers pings stays; one that does not is dropped',
   t.ok(alive.pings() >= 1, 'because it answered the pings');
   const { body } = await getJson<{ active_connections: number }>(`${stack.httpUrl()}/health`);
   t.equal(body.active_connections, 1);
+  const metrics = await (await fetch(`${stack.httpUrl()}/metrics`)).text();
+  t.match(metrics, /chat_gateway_socket_closes_total\{[^}]*cause="idle_timeout"[^}]*\} 1\n/, 'the drop is counted as an idle timeout');
 });

@@ -29,7 +29,7 @@ async function handle(message: ParentMessage): Promise<void> {
         }
         result.opened--;
         result.failed++;
-        const reason = `socket: closed ${socket.closedCode}`;
+        const reason = `socket: closed ${socket.closedCode}${socket.closeError ? ` (${socket.closeError})` : ''}`;
         result.failures[reason] = (result.failures[reason] ?? 0) + 1;
       }
       reply({ type: 'opened', result });

@@ -60,6 +60,9 @@ export class LoadSocket {
   private loopDone: (() => void) | null = null;
   private nextTimer: NodeJS.Timeout | null = null;
   closedCode: number | null = null;
+  /** The client-side error that closed the socket, if any (a protocol error the `ws` client found). */
+  closeError: string | null = null;
+  private readonly openedAt = performance.now();
 
   constructor(
     readonly ws: WebSocket,
@@ -69,10 +72,13 @@ export class LoadSocket {
     ws.on('message', this.onMessage);
     ws.on('close', (code) => {
       this.closedCode = code;
+      if (process.env.BENCH_DEBUG_CLOSES && code !== 1000) process.stderr.write(`[close] ${sessionId} code ${code} after ${(performance.now() - this.openedAt).toFixed(0)} ms error ${this.closeError}\n`);
       if (this.turn) this.endTurn(false, 'socket_closed');
       this.finishLoop();
     });
-    ws.on('error', () => {});
+    ws.on('error', (err) => {
+      this.closeError ??= err.message;
+    });
   }
 
   /** Chats per `plan` until its window closes and the last turn ended; records into `result`. */

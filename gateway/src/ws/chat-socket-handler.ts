@@ -21,6 +21,7 @@ import type { TurnCanceller } from '../turn-canceller.js';
 import type { TurnIntake } from '../turn-intake.js';
 import type { Uws } from '../uws-loader.js';
 import type { HttpRequest, HttpResponse, WebSocketBehavior, us_socket_context_t } from '../uws-types.js';
+import { closeCause } from './close-cause.js';
 import { InboundBudget } from './inbound-budget.js';
 import type { ChatSocket, SocketData, SocketRejection } from './socket-data.js';
 import type { SocketRegistry } from './socket-registry.js';
@@ -95,7 +96,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       aborted = true;
     });
     const member = `${options.gatewayId}/${(++connectionCounter).toString(36)}`;
-    const data: SocketData = { sessionId, clientId, member, rejection: null, closed: false, resumeFrom, resuming: false, intake: Promise.resolve(), ...budget.initial(Date.now()) };
+    const data: SocketData = { sessionId, clientId, member, rejection: null, closed: false, resumeFrom, resuming: false, intake: Promise.resolve(), openedAt: Date.now(), ...budget.initial(Date.now()) };
 
     let claimed = false;
     if (!deps.accepting()) {
@@ -299,10 +300,16 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
     }
   };
 
-  const close = (ws: ChatSocket, code: number): void => {
+  const close = (ws: ChatSocket, code: number, message: ArrayBuffer): void => {
     const data = ws.getUserData();
     data.closed = true;
-    deps.logger.debug({ session_id: data.sessionId, client_id: data.clientId, code, resuming: data.resuming }, 'socket closed');
+    const reason = Buffer.from(message).toString('utf8').slice(0, 120);
+    const cause = closeCause(code, reason);
+    deps.metrics.socketClosedBy(cause);
+    const fields = { session_id: data.sessionId, client_id: data.clientId, code, reason, cause, open_ms: Date.now() - data.openedAt, resuming: data.resuming };
+    // A cut connection (1006) is the one close nobody else reports: uWS's reason is only here.
+    if (code === 1006 && cause !== 'connection_lost') deps.logger.info(fields, 'socket cut by the gateway');
+    else deps.logger.debug(fields, 'socket closed');
     deps.slowClients.forget(ws);
     if (data.rejection) return;
     if (deps.registry.remove(ws)) deps.logger.debug({ session_id: data.sessionId }, 'last socket of session left');

@@ -27,6 +27,8 @@ export interface SocketData {
   /** Inbound frame budget (token bucket). Negative = debt run up by a flooding client. */
   tokens: number;
   tokensAt: number;
+  /** Epoch ms of the upgrade: how long a socket lived is logged when it is cut. */
+  openedAt: number;
 }
 
 export type ChatSocket = WebSocket<SocketData>;

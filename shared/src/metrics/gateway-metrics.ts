@@ -28,7 +28,7 @@ export class GatewayMetrics {
   private readonly httpRequests: Counter<'route' | 'status'>;
   private readonly errors: Counter<'code'>;
   private readonly turnsAccepted: Counter<'via'>;
-  private readonly slowConsumerCloses: Counter;
+  private readonly socketCloses: Counter<'cause'>;
   private readonly framesOutByKind: Record<OutboundFrameKind, Counter.Internal>;
   private readonly turnFirstChunk: Histogram;
   private readonly turnResponse: Histogram;
@@ -56,7 +56,12 @@ export class GatewayMetrics {
     this.httpRequests = new Counter({ name: 'chat_gateway_http_requests_total', help: 'REST requests by route and status', labelNames: ['route', 'status'], registers });
     this.errors = new Counter({ name: 'chat_gateway_errors_total', help: 'Errors returned to clients by code', labelNames: ['code'], registers });
     this.turnsAccepted = new Counter({ name: 'chat_gateway_turns_accepted_total', help: 'Chat turns enqueued by transport', labelNames: ['via'], registers });
-    this.slowConsumerCloses = new Counter({ name: 'chat_gateway_slow_consumer_closes_total', help: 'Sockets closed for exceeding the backpressure limit', registers });
+    this.socketCloses = new Counter({
+      name: 'chat_gateway_socket_closes_total',
+      help: 'Client sockets closed, by cause: normal, coded (a close frame with another code), or cut without a close frame: idle_timeout, frame_too_big, invalid_utf8, protocol_error, connection_lost',
+      labelNames: ['cause'],
+      registers,
+    });
     this.turnFirstChunk = new Histogram({ name: 'chat_gateway_turn_ttft_seconds', help: 'Time to first token of turns relayed here, as the worker measured it (from complete.metadata)', buckets: LATENCY_BUCKETS, registers });
     this.turnResponse = new Histogram({ name: 'chat_gateway_turn_response_seconds', help: 'Accept to complete of turns relayed here (from complete.metadata)', buckets: LATENCY_BUCKETS, registers });
     this.turnsEnded = new Counter({ name: 'chat_gateway_turns_ended_total', help: 'Turns relayed here by how they ended (complete, or the error code)', labelNames: ['outcome'], registers });
@@ -185,7 +190,7 @@ export class GatewayMetrics {
   framesRecoveredFromLog(why: 'resume' | 'resubscribe', count: number): void {
     if (count > 0) this.framesRecovered.inc({ why }, count);
   }
-  slowConsumerClosed(): void {
-    this.slowConsumerCloses.inc();
+  socketClosedBy(cause: string): void {
+    this.socketCloses.inc({ cause });
   }
 }
