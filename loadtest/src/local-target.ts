@@ -16,7 +16,7 @@ export interface LocalTarget {
 /**
  * The local stack a campaign runs against: what `pnpm start` runs (its own Redis, the offline
  * model, N gateways sharing a port, M workers), with the offline model at its realistic pacing
- * (400 ms to the first token, 60 tokens/s), logs at warn, and two settings a load test needs:
+ * (400 ms to the first token, 60 tokens/s), logs at warn (or `LOG_LEVEL`), and two settings a load test needs:
  *
  * - every virtual user comes from 127.0.0.1, so the per-address abuse limits (sessions and socket
  *   connects per minute) and the per-session turn limit are raised: with the defaults, the limiter,
@@ -34,7 +34,7 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Loc
       HOST: '127.0.0.1',
       PORT: String(port),
       WORKER_METRICS_PORT: '0',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       OFFLINE_LLM_TTFT_MS: '400',
       OFFLINE_LLM_TOKENS_PER_SECOND: '60',
       WORKER_CONCURRENCY: String(Math.max(200, Math.ceil(options.users / options.workers) + 50)),

@@ -23,7 +23,7 @@ import type { Uws } from '../uws-loader.js';
 import type { HttpRequest, HttpResponse, WebSocketBehavior, us_socket_context_t } from '../uws-types.js';
 import { closeCause } from './close-cause.js';
 import { InboundBudget } from './inbound-budget.js';
-import type { ChatSocket, SocketData, SocketRejection } from './socket-data.js';
+import type { AdmissionVerdict, ChatSocket, SocketData, SocketRejection } from './socket-data.js';
 import type { SocketRegistry } from './socket-registry.js';
 import type { SlowClients } from './slow-clients.js';
 import type { ResumePoint, SocketResume } from './socket-resume.js';
@@ -61,29 +61,40 @@ export interface ChatSocketDeps {
 }
 
 /**
- * The WebSocket route `/ws/:sessionId/:clientId`: claims a slot for the socket in Redis during
- * the upgrade, joins the session's topic on open, turns inbound frames into chat turns or pongs,
- * and cleans up on close. Refusals (bad ids, unknown session, session full, a missing or wrong
+ * The WebSocket route `/ws/:sessionId/:clientId`: upgrades at once and admits the socket when
+ * its checks are done (a slot claimed in Redis), then joins the session's topic, turns inbound
+ * frames into chat turns or pongs (frames sent before admission wait for it, in order), and
+ * cleans up on close. Refusals (bad ids, unknown session, session full, a missing or wrong
  * token or ticket: 4401/4403, an Origin not on ALLOWED_ORIGINS: 4403) still upgrade, so the
  * client reads a clear error frame before the 4xxx close code: a browser cannot read the HTTP
  * status of a refused upgrade. A refused socket never joins its session's topic nor claims a slot.
  *
- * Upgrade checks, in order: draining → ids → connection attempts per address → origin and
+ * Admission checks, in order: draining → ids → connection attempts per address → origin and
  * credentials → the session's socket slot (existence, per-session limit).
  */
+const DRAINING: SocketRejection = { code: 'service_unavailable', closeCode: CloseCode.goingAway, message: 'This gateway is shutting down; reconnect.' };
+const STORE_UNAVAILABLE: SocketRejection = { code: 'service_unavailable', closeCode: CloseCode.tryAgainLater, message: 'The service cannot reach its store; retry shortly.' };
+
 export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOptions): WebSocketBehavior<SocketData> {
   const budget = new InboundBudget(options.framesPerSecond);
   let connectionCounter = 0;
 
-  const upgrade = async (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): Promise<void> => {
-    // Everything from req is copied before the first await; onAborted is set before it too.
+  /**
+   * Upgrades at once, inside uWS's own request callback, and runs the admission checks
+   * meanwhile (`open` finishes admission when they are done). Upgrading later from an async
+   * callback, even corked as uWS advises, lets the uWS build in use here read the socket as an
+   * HTTP response after it became a WebSocket, and it occasionally closed a fresh socket right
+   * after its 101 (the client saw 1006). The synchronous upgrade is uWS's own well-trodden path.
+   */
+  const upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
+    // Everything from req is copied first: uWS invalidates it when this callback returns.
     const sessionId = req.getParameter(0) ?? '';
     const clientId = req.getParameter(1) ?? '';
     const secKey = req.getHeader('sec-websocket-key');
     const secProtocol = req.getHeader('sec-websocket-protocol');
     const secExtensions = req.getHeader('sec-websocket-extensions');
     const query = new URLSearchParams(readQuery(req));
-    // Credentials: read, checked, never logged.
+    // Credentials: read, checked, never logged, not kept.
     const credentials: SocketCredentials = {
       origin: req.getHeader('origin'),
       authorization: req.getHeader('authorization'),
@@ -91,103 +102,135 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
     };
     const resumeFrom = resumePointOf(query);
     const remoteAddress = remoteAddressOf(res);
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
     const member = `${options.gatewayId}/${(++connectionCounter).toString(36)}`;
-    const data: SocketData = { sessionId, clientId, member, rejection: null, closed: false, resumeFrom, resuming: false, intake: Promise.resolve(), openedAt: Date.now(), ...budget.initial(Date.now()) };
-
-    let claimed = false;
-    if (!deps.accepting()) {
-      data.rejection = { code: 'service_unavailable', closeCode: CloseCode.goingAway, message: 'This gateway is shutting down; reconnect.' };
-    } else if (!isValidId(sessionId) || !isValidId(clientId)) {
-      data.rejection = { code: 'invalid_id', closeCode: CloseCode.badRequest };
-    } else if (!(await connectAllowed(remoteAddress, data))) {
-      // `data.rejection` was set by connectAllowed.
-    } else if (!(await accessAllowed(credentials, data))) {
-      // `data.rejection` was set by accessAllowed.
-    } else {
-      try {
-        const claim = await deps.store.scripts.openSocket(
-          sessionId,
-          member,
-          options.socketLeaseMs,
-          options.maxConnectionsPerSession,
-          options.sessionTtlSeconds,
-        );
-        if (claim.ok) claimed = true;
-        else if (claim.reason === 'session_not_found') data.rejection = { code: 'session_not_found', closeCode: CloseCode.sessionNotFound };
-        else {
-          data.rejection = {
-            code: 'too_many_connections',
-            closeCode: CloseCode.tooManyConnections,
-            message: `A session may hold at most ${options.maxConnectionsPerSession} sockets.`,
-          };
-        }
-      } catch (err) {
-        deps.logger.warn({ err: String(err), session_id: sessionId }, 'socket slot claim failed');
-        data.rejection = { code: 'service_unavailable', closeCode: CloseCode.tryAgainLater, message: 'The service cannot reach its store; retry shortly.' };
-      }
-    }
-    deps.metrics.connectionAttempt(connectionResult(data.rejection));
-    if (aborted) {
-      if (claimed) deps.registry.releaseSlot(sessionId, member);
-      return;
-    }
-    res.cork(() => res.upgrade(data, secKey, secProtocol, secExtensions, context));
+    const now = Date.now();
+    const data: SocketData = {
+      sessionId,
+      clientId,
+      member,
+      rejection: null,
+      checks: admissionChecks({ sessionId, clientId, member }, credentials, remoteAddress),
+      // Set by open(), which uWS calls from within upgrade().
+      admission: Promise.resolve(false),
+      admitted: false,
+      closed: false,
+      resumeFrom,
+      resuming: false,
+      intake: Promise.resolve(),
+      openedAt: now,
+      ...budget.initial(now),
+    };
+    res.upgrade(data, secKey, secProtocol, secExtensions, context);
   };
 
-  /** Per-address limit on connection attempts; sets the rejection when refused. */
-  const connectAllowed = async (remoteAddress: string, data: SocketData): Promise<boolean> => {
+  /**
+   * The admission checks, in order; resolves to the refusal (if any) and whether a slot was
+   * claimed. It returns its verdict rather than writing into the socket's user data: uWS copies
+   * that object's fields onto the WebSocket at upgrade, so later writes to it are never seen.
+   */
+  const admissionChecks = async (ids: { sessionId: string; clientId: string; member: string }, credentials: SocketCredentials, remoteAddress: string): Promise<AdmissionVerdict> => {
+    const verdict = await runChecks(ids, credentials, remoteAddress);
+    deps.metrics.connectionAttempt(connectionResult(verdict.rejection));
+    return verdict;
+  };
+
+  const runChecks = async (ids: { sessionId: string; clientId: string; member: string }, credentials: SocketCredentials, remoteAddress: string): Promise<AdmissionVerdict> => {
+    const refuse = (rejection: SocketRejection): AdmissionVerdict => ({ rejection, claimed: false });
+    if (!deps.accepting()) return refuse(DRAINING);
+    if (!isValidId(ids.sessionId) || !isValidId(ids.clientId)) return refuse({ code: 'invalid_id', closeCode: CloseCode.badRequest });
+    const rateRefusal = await connectRefusal(remoteAddress);
+    if (rateRefusal) return refuse(rateRefusal);
+    const accessRefusal = await accessRefusalOf(ids.sessionId, credentials);
+    if (accessRefusal) return refuse(accessRefusal);
+    try {
+      const claim = await deps.store.scripts.openSocket(ids.sessionId, ids.member, options.socketLeaseMs, options.maxConnectionsPerSession, options.sessionTtlSeconds);
+      if (claim.ok) return { rejection: null, claimed: true };
+      if (claim.reason === 'session_not_found') return refuse({ code: 'session_not_found', closeCode: CloseCode.sessionNotFound });
+      return refuse({
+        code: 'too_many_connections',
+        closeCode: CloseCode.tooManyConnections,
+        message: `A session may hold at most ${options.maxConnectionsPerSession} sockets.`,
+      });
+    } catch (err) {
+      deps.logger.warn({ err: String(err), session_id: ids.sessionId }, 'socket slot claim failed');
+      return refuse(STORE_UNAVAILABLE);
+    }
+  };
+
+  /** Per-address limit on connection attempts: the refusal, or null when allowed. */
+  const connectRefusal = async (remoteAddress: string): Promise<SocketRejection | null> => {
     try {
       const verdict = await deps.connectLimit.consume(remoteAddress);
-      if (verdict.allowed) return true;
-      data.rejection = {
+      if (verdict.allowed) return null;
+      return {
         code: 'rate_limited',
         closeCode: CloseCode.tryAgainLater,
         message: `Too many connection attempts from this address; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s.`,
       };
     } catch (err) {
       deps.logger.warn({ err: String(err) }, 'connection rate limit unavailable');
-      data.rejection = { code: 'service_unavailable', closeCode: CloseCode.tryAgainLater, message: 'The service cannot reach its store; retry shortly.' };
+      return STORE_UNAVAILABLE;
     }
-    return false;
   };
 
-  /** Origin allow-list and (AUTH_REQUIRED) token or ticket; sets the rejection when refused. */
-  const accessAllowed = async (credentials: SocketCredentials, data: SocketData): Promise<boolean> => {
+  /** Origin allow-list and (AUTH_REQUIRED) token or ticket: the refusal, or null when allowed. */
+  const accessRefusalOf = async (sessionId: string, credentials: SocketCredentials): Promise<SocketRejection | null> => {
     try {
-      await deps.access.checkSocket(data.sessionId, credentials);
-      return true;
+      await deps.access.checkSocket(sessionId, credentials);
+      return null;
     } catch (err) {
       if (err instanceof ServiceError && (err.code === 'unauthorized' || err.code === 'forbidden')) {
-        data.rejection = { code: err.code, closeCode: err.code === 'unauthorized' ? CloseCode.unauthorized : CloseCode.forbidden, message: err.message };
-      } else {
-        deps.logger.warn({ err: String(err), session_id: data.sessionId }, 'socket ticket check failed');
-        data.rejection = { code: 'service_unavailable', closeCode: CloseCode.tryAgainLater, message: 'The service cannot reach its store; retry shortly.' };
+        return { code: err.code, closeCode: err.code === 'unauthorized' ? CloseCode.unauthorized : CloseCode.forbidden, message: err.message };
       }
-      return false;
+      deps.logger.warn({ err: String(err), session_id: sessionId }, 'socket ticket check failed');
+      return STORE_UNAVAILABLE;
     }
   };
 
   const open = (ws: ChatSocket): void => {
     const data = ws.getUserData();
-    if (data.rejection) {
-      sendError(ws, data.rejection.code, data.rejection.message);
-      ws.end(data.rejection.closeCode, data.rejection.code);
-      return;
+    data.admission = data.checks.then(
+      (verdict) => admit(ws, data, verdict),
+      (err: unknown) => {
+        deps.logger.error({ err: String(err), session_id: data.sessionId }, 'socket admission failed');
+        return admit(ws, data, { rejection: { code: 'internal_error', closeCode: CloseCode.tryAgainLater }, claimed: false });
+      },
+    );
+  };
+
+  /** Once the checks are done: refuses the socket with its error frame and close code, or admits it. */
+  const admit = (ws: ChatSocket, data: SocketData, verdict: AdmissionVerdict): boolean => {
+    if (data.closed) {
+      // The client left while it was being checked.
+      if (verdict.claimed) deps.registry.releaseSlot(data.sessionId, data.member);
+      return false;
     }
+    data.rejection = verdict.rejection;
+    if (!data.rejection && !deps.accepting()) {
+      // The gateway began draining while this socket was being checked.
+      if (verdict.claimed) deps.registry.releaseSlot(data.sessionId, data.member);
+      data.rejection = DRAINING;
+    }
+    if (data.rejection) {
+      const rejection = data.rejection;
+      ws.cork(() => {
+        sendError(ws, rejection.code, rejection.message);
+        ws.end(rejection.closeCode, rejection.code);
+      });
+      return false;
+    }
+    data.admitted = true;
     deps.registry.add(ws);
     deps.relay.retain(data.sessionId);
     const resumeFrom = data.resumeFrom;
     if (resumeFrom === null || resumeFrom === 'invalid') {
       ws.subscribe(data.sessionId);
-      if (resumeFrom === 'invalid') sendError(ws, 'validation_failed', 'resume needs ?resume=<message_id>&seq=<integer ≥ -1>; streaming live instead.');
-      return;
+      if (resumeFrom === 'invalid') ws.cork(() => sendError(ws, 'validation_failed', 'resume needs ?resume=<message_id>&seq=<integer ≥ -1>; streaming live instead.'));
+      return true;
     }
     deps.metrics.frameIn('resume');
     void deps.resume.resume(ws, resumeFrom);
+    return true;
   };
 
   const message = (ws: ChatSocket, raw: ArrayBuffer, isBinary: boolean): void => {
@@ -209,6 +252,19 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       ws.end(CloseCode.messageTooBig, 'frame too large');
       return;
     }
+    if (!data.admitted) {
+      // Sent before admission finished: handled, in order, once it has (uWS reuses `raw`).
+      const copy = raw.slice(0);
+      void data.admission.then((admitted) => {
+        if (admitted && !data.closed) ws.cork(() => handleFrame(ws, data, copy, isBinary));
+      });
+      return;
+    }
+    handleFrame(ws, data, raw, isBinary);
+  };
+
+  /** A frame within the budget and size limit, of an admitted socket. */
+  const handleFrame = (ws: ChatSocket, data: SocketData, raw: ArrayBuffer, isBinary: boolean): void => {
     if (isBinary) {
       deps.metrics.frameIn('invalid');
       sendError(ws, 'binary_not_supported');
@@ -311,10 +367,10 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
     if (code === 1006 && cause !== 'connection_lost') deps.logger.info(fields, 'socket cut by the gateway');
     else deps.logger.debug(fields, 'socket closed');
     deps.slowClients.forget(ws);
-    if (data.rejection) return;
+    // Refused, or closed before admission finished (admit() then frees the slot it claimed).
+    if (!data.admitted) return;
     if (deps.registry.remove(ws)) deps.logger.debug({ session_id: data.sessionId }, 'last socket of session left');
     deps.relay.release(data.sessionId);
-
   };
 
   function sendError(ws: ChatSocket, code: ErrorCode, content?: string, extra: { retryAfterMs?: number } = {}): void {

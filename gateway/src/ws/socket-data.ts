@@ -8,14 +8,33 @@ export interface SocketRejection {
   message?: string;
 }
 
-/** What the gateway keeps per client socket (uWS user data). */
+/** What the admission checks decided: a refusal (or null), and whether a socket slot was claimed. */
+export interface AdmissionVerdict {
+  rejection: SocketRejection | null;
+  claimed: boolean;
+}
+
+/**
+ * What the gateway keeps per client socket (uWS user data). uWS copies this object's fields onto
+ * the WebSocket at upgrade: `ws.getUserData()` is not the object given to `upgrade`, so nothing
+ * may write into that object afterwards expecting the socket to see it.
+ */
 export interface SocketData {
   sessionId: string;
   clientId: string;
   /** This socket's member in the session's Redis socket set: `<gatewayId>/<connectionId>`. */
   member: string;
-  /** Set when the upgrade was refused; the socket only lives to say why. */
+  /** Set when admission refused the socket; it only lives to say why. */
   rejection: SocketRejection | null;
+  /**
+   * The admission checks (drain, ids, connection rate, origin and credentials, the session's
+   * socket slot), started during the upgrade.
+   */
+  checks: Promise<AdmissionVerdict>;
+  /** Settles once the socket is admitted (true) or refused or gone (false); frames wait for it. */
+  admission: Promise<boolean>;
+  /** True once admitted: in the registry, on the session's topic, taking frames. */
+  admitted: boolean;
   /** True from the close event on: uWS forbids any call on a closed socket. */
   closed: boolean;
   /** Set from the URL (`?resume=<message_id>&seq=<n>`): replay that turn's missed frames on open. */

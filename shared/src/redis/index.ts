@@ -3,3 +3,4 @@ export * from './connection.js';
 export * from './scripts.js';
 export * from './session-store.js';
 export * from './turn-log.js';
+export * from './write-coalescer.js';

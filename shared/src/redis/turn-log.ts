@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { readEnvelopeHeader } from '../protocol/envelope.js';
 import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
+import { WriteCoalescer } from './write-coalescer.js';
 
 const claimTurn = new LuaScript('claim-turn-4.lua');
 const appendFrame = new LuaScript('append-frame-3.lua');
@@ -60,11 +61,16 @@ export interface TurnLogOptions {
  * at-most-once; this log is what makes a turn's delivery recoverable.
  */
 export class TurnLog {
+  /** A worker appends a frame per token across many turns: those of one loop turn share a write. */
+  private readonly appendWrites: WriteCoalescer;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly options: TurnLogOptions,
-  ) {}
+  ) {
+    this.appendWrites = new WriteCoalescer(redis);
+  }
 
   /** Loads the scripts into Redis's cache (see LuaScript.load); call once at start. */
   async preload(): Promise<void> {
@@ -82,6 +88,7 @@ export class TurnLog {
   /** Appends one frame and publishes it, if `epoch` still owns the turn and `seq` is next. */
   async append(sessionId: string, messageId: string, epoch: number, seq: number, envelope: Buffer, mode: AppendMode, text: string): Promise<AppendResult> {
     const k = this.keys.turnLog(sessionId, messageId);
+    this.appendWrites.hold();
     const reply = await appendFrame.run(
       this.redis,
       [k.state, k.log, k.text],
