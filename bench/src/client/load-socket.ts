@@ -70,14 +70,13 @@ export class LoadSocket {
     private readonly idPrefix: string,
   ) {
     ws.on('message', this.onMessage);
-    const xpSock = (ws as unknown as { _socket: import('node:net').Socket })._socket;
-    const xpPort = xpSock.localPort;
-    let xpHow = '';
-    xpSock.on('end', () => (xpHow += 'FIN;'));
-    xpSock.on('error', (e: NodeJS.ErrnoException) => (xpHow += `err ${e.code};`));
+    // Logged with an abnormal close (BENCH_DEBUG), to find the connection in a packet capture.
+    const localPort = (ws as unknown as { _socket?: { localPort?: number } })._socket?.localPort;
     ws.on('close', (code) => {
       this.closedCode = code;
-      if (process.env.BENCH_DEBUG_CLOSES && code !== 1000) process.stderr.write(`[close] ${sessionId} code ${code} after ${(performance.now() - this.openedAt).toFixed(0)} ms error ${this.closeError} port ${xpPort} how ${xpHow}\n`);
+      if (process.env.BENCH_DEBUG && code !== 1000) {
+        process.stderr.write(`socket of session ${sessionId} (local port ${localPort}) closed ${code} ${(performance.now() - this.openedAt).toFixed(0)} ms after open${this.closeError ? `: ${this.closeError}` : ''}\n`);
+      }
       if (this.turn) this.endTurn(false, 'socket_closed');
       this.finishLoop();
     });
