@@ -23,6 +23,10 @@ export class ManagedProcess {
   readonly child: ChildProcess;
   readonly ready: Promise<void>;
   readonly exited: Promise<number | null>;
+  /** The port the process said it serves in its ready message (a worker: its metrics port). */
+  port: number | undefined;
+  /** Its last output lines, to say why it exited before it was ready. */
+  private readonly lastLines: string[] = [];
   private stopping: Promise<void> | null = null;
   private hasExited = false;
 
@@ -43,9 +47,12 @@ export class ManagedProcess {
       );
       const onLine = (line: string, stream: NodeJS.WriteStream) => {
         if (forward) stream.write(`${options.name.padEnd(12)}| ${line}\n`);
+        this.lastLines.push(line.slice(0, 500));
+        if (this.lastLines.length > 10) this.lastLines.shift();
       };
       this.child.on('message', (message: Partial<ReadyMessage>) => {
         if (message?.type !== 'ready') return;
+        this.port = message.port;
         clearTimeout(timer);
         resolve();
       });
@@ -53,7 +60,8 @@ export class ManagedProcess {
       createInterface({ input: this.child.stderr! }).on('line', (line) => onLine(line, process.stderr));
       void this.exited.then((code) => {
         clearTimeout(timer);
-        reject(new Error(`${options.name} exited with code ${code} before it was ready`));
+        const output = this.lastLines.length > 0 ? `; its last output:\n${this.lastLines.join('\n')}` : '';
+        reject(new Error(`${options.name} exited with code ${code} before it was ready${output}`));
       });
     });
     this.ready.catch(() => {});

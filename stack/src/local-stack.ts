@@ -18,8 +18,6 @@ export interface LocalStackOptions {
   env?: NodeJS.ProcessEnv;
   /** Forward the parts' log lines to this process's output. Default: true. */
   forwardOutput?: boolean;
-  /** Each worker's metrics port, by index (default: WORKER_METRICS_PORT + index, or 0 = any). */
-  workerMetricsPorts?: number[];
   /** How long each part may take to say it is ready, ms (a loaded CI box is slow). Default: 20 000. */
   readyTimeoutMs?: number;
 }
@@ -98,7 +96,7 @@ export class LocalStack {
             command: process.execPath,
             args: [ENTRY_POINTS.worker],
             // Each worker on the host needs its own metrics port; 0 lets the OS pick.
-            env: { ...baseEnv, WORKER_METRICS_PORT: String(this.options.workerMetricsPorts?.[i] ?? (workerMetricsBase === 0 ? 0 : workerMetricsBase + i)) },
+            env: { ...baseEnv, WORKER_METRICS_PORT: String(workerMetricsBase === 0 ? 0 : workerMetricsBase + i) },
             forwardOutput,
             ...this.readyTimeout(),
           }),

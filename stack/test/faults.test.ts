@@ -19,20 +19,20 @@ const TURNS = 10;
 
 async function startStack(t: Test, gateways: number, workers: number): Promise<RunningStack & { workerPorts: number[] }> {
   const port = await findFreePort();
-  // Worker i serves /health on workerPorts[i]: the test asks which one is busy.
-  const workerPorts = await Promise.all(Array.from({ length: workers }, () => findFreePort()));
   const local = new LocalStack({
     gateways,
     workers,
     forwardOutput: false,
     // Five processes starting at once on a 2-core box that also runs other test files.
     readyTimeoutMs: 60_000,
-    workerMetricsPorts: workerPorts,
     env: {
       PATH: process.env.PATH,
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      // Each worker serves /health on a port the OS picks (told in its ready message): the test
+      // asks which one is busy. Ports picked ahead could be taken by then on a busy test box.
+      WORKER_METRICS_PORT: '0',
       // About 3 s per answer: long enough to be caught mid-answer.
       OFFLINE_LLM_TTFT_MS: '50',
       OFFLINE_LLM_TOKENS_PER_SECOND: '60',
@@ -46,7 +46,7 @@ async function startStack(t: Test, gateways: number, workers: number): Promise<R
   });
   t.teardown(() => local.stop());
   const running = await local.start();
-  return Object.assign(running, { workerPorts });
+  return Object.assign(running, { workerPorts: running.workers.map((w) => w.port ?? 0) });
 }
 
 /** The index of the worker running the most turns (from each worker's /health). */

@@ -159,9 +159,11 @@ t.test('drop and resume at random points across many turns: the invariant holds 
       }
     }
     const whole = readTurn(frames, messageId);
-    if (whole.end?.code === 'resume_unavailable' && before.lastSeq === -1) {
-      // Dropped so fast that the message itself never reached the gateway: nothing was
-      // accepted, and the client is told so (it sends again). Prove it was never accepted.
+    const unavailable = frames.some((f) => f.type === 'error' && f.code === 'resume_unavailable' && f.message_id === messageId);
+    if (unavailable && before.lastSeq === -1) {
+      // Dropped so fast that the message was never accepted (it had not reached the gateway, or
+      // the socket closed before its admission finished): the client is told so by the resume
+      // (it sends again). Prove it was never accepted.
       lostBeforeAccepted++;
       const view = await getJson<{ history: Array<{ message_id: string }>; in_progress: Array<{ message_id: string }> }>(`${stack.httpUrl()}/chat/session/${sessionId}`);
       t.notOk([...view.body.history, ...view.body.in_progress].some((h) => h.message_id === messageId), `turn ${i}: resume_unavailable only for a message never accepted`);
@@ -175,7 +177,7 @@ t.test('drop and resume at random points across many turns: the invariant holds 
       for (const line of logLines.filter((l) => l.includes(`"${messageId}"`) || l.includes('restored'))) t.comment(line.slice(0, 400));
     }
   }
-  t.pass(`${turns} turns dropped and resumed (${midAnswer} before their end, ${lostBeforeAccepted} before the message arrived) with no gap, no duplicate, one ending each`);
+  t.pass(`${turns} turns dropped and resumed (${midAnswer} before their end, ${lostBeforeAccepted} before the message was accepted) with no gap, no duplicate, one ending each`);
   t.ok(midAnswer >= turns / 4, `enough of the drops were mid-answer (${midAnswer})`);
   t.equal(redrops, 0, 'no resumed socket dropped again (it would be resumed once more, as a client does)');
 });

@@ -28,7 +28,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   await worker.start();
-  announceReady('worker');
+  // The bound metrics port (WORKER_METRICS_PORT=0 lets the OS pick one): a launcher can find it.
+  announceReady('worker', worker.metricsPort ?? undefined);
 }
 
 main().catch((err: unknown) => {

@@ -253,7 +253,9 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       return;
     }
     if (!data.admitted) {
-      // Sent before admission finished: handled, in order, once it has (uWS reuses `raw`).
+      // Sent before admission finished: handled, in order, once it has (uWS reuses `raw`). If
+      // the client leaves first, it is dropped unaccepted: a resume then truthfully answers
+      // resume_unavailable, and the client sends it again.
       const copy = raw.slice(0);
       void data.admission.then((admitted) => {
         if (admitted && !data.closed) ws.cork(() => handleFrame(ws, data, copy, isBinary));
