@@ -25,7 +25,7 @@ export interface BenchOptions {
   concurrency: number[];
   /** turn-rate: tokens per answer. Default: 20. */
   turnTokens: number;
-  /** Measurement window of each step, s. Default: per scenario (overhead 15, relay 15, capacity 20, turn-rate 10). */
+  /** Measurement window of each step, s. Default: per scenario (overhead 15 or 5 ms per session if longer, relay 15, capacity 20, turn-rate 10). */
   durationS: number | null;
   /** Warm-up before each window, s. Default: 3. */
   warmupS: number;
@@ -56,7 +56,7 @@ export const HELP = `pnpm bench [options]    (build first: pnpm build)
   --chatting-percent P   capacity: share of sockets that chat (default 1)
   --concurrency LIST     turn-rate: chatting sessions per step (default 50,100,200,400,800)
   --turn-tokens N        turn-rate: tokens per answer (default 20)
-  --duration S           measurement window per step, seconds (default per scenario)
+  --duration S           measurement window per step, seconds (default per scenario; overhead: 15 or 5 ms per session)
   --warmup S             warm-up before each window, seconds (default 3)
   --clients N            load-client processes (default 2; capacity: one per 12 500 sockets)
   --addresses N          source addresses 127.0.0.2… (default one per 20 000 sockets)

@@ -37,6 +37,11 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
   const clients = ctx.options.clients ?? 2;
   const addresses = sourceAddresses(ctx.options.addresses ?? Math.max(1, Math.ceil(largest / 20_000)));
   const measureMs = ctx.durationMs(15);
+  // A window counts the turns sent in it. With thousands of sessions on a small box the first
+  // wave of turns outlasts a 15 s window, so no session sends a second one in it and the step
+  // measures nothing (5 000 sessions on 2 cores: the first wave takes ~20 s). Unless --duration
+  // says otherwise, a step gets at least 5 ms per session.
+  const windowFor = (sessions: number) => (ctx.options.durationS === null ? Math.max(measureMs, sessions * 5) : measureMs);
   // Every session's first turn starts within one turn's length, so the load is even from the start.
   const warmupMs = Math.max(ctx.warmupMs, 2500);
   const steps: Array<{ sessions: number; open: { opened: number; failed: number; failures: Record<string, number>; ms: number }; figures: WindowFigures }> = [];
@@ -45,8 +50,9 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
     for (const sessions of levels) {
       ctx.log(`  overhead: ${sessions} session(s): opening…`);
       const open = await pool.open({ httpUrl: stack.running.httpUrl, wsUrl: stack.running.wsUrl, sockets: sessions, localAddresses: addresses });
-      ctx.log(`    opened ${open.opened}/${sessions} in ${Math.round(open.ms)} ms; chatting ${measureMs / 1000} s after ${warmupMs / 1000} s warm-up…`);
-      const figures = await runChatWindow(pool, processes, { chatting: open.opened, warmupMs, measureMs, staggerMs: 2500 });
+      const windowMs = windowFor(sessions);
+      ctx.log(`    opened ${open.opened}/${sessions} in ${Math.round(open.ms)} ms; chatting ${windowMs / 1000} s after ${warmupMs / 1000} s warm-up…`);
+      const figures = await runChatWindow(pool, processes, { chatting: open.opened, warmupMs, measureMs: windowMs, staggerMs: 2500 });
       if (open.failed > 0) {
         figures.failed += open.failed;
         figures.sent += open.failed;
