@@ -46,8 +46,10 @@ export function expectationFor(frame: HostileFrame, maxFrameBytes: number, ownTu
   try {
     text = utf8.decode(frame.payload);
   } catch {
-    // RFC 6455 §8.1: a text frame that is not UTF-8 fails the connection with 1007.
-    return { kind: 'close', closeCodes: [1007], why: 'text frame that is not valid UTF-8' };
+    // RFC 6455 §8.1: a text frame that is not UTF-8 fails the connection, with 1007. uWS checks
+    // before the gateway sees the frame and cuts the connection without a close frame (1006); the
+    // gateway counts and logs it as invalid_utf8 (README, fault section).
+    return { kind: 'close', closeCodes: [1006, 1007], why: 'text frame that is not valid UTF-8' };
   }
   let parsed: unknown;
   try {
