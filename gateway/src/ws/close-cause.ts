@@ -5,7 +5,7 @@
  * closed set so that they can label a metric.
  */
 export type CloseCause =
-  /** A close frame with 1000/1001: the client left, or the gateway drained. */
+  /** A close frame with 1000/1001, or none (1005, what a browser's plain `close()` sends): the client left, or the gateway drained. */
   | 'normal'
   /** A close frame with any other code (a refusal, a flood, a policy close, a client's own code). */
   | 'coded'
@@ -30,7 +30,7 @@ const UWS_REASONS: readonly (readonly [string, CloseCause])[] = [
 ];
 
 export function closeCause(code: number, reason: string): CloseCause {
-  if (code === 1000 || code === 1001) return 'normal';
+  if (code === 1000 || code === 1001 || code === 1005) return 'normal';
   if (code !== 1006) return 'coded';
   if (reason === '') return 'connection_lost';
   for (const [text, cause] of UWS_REASONS) if (reason.includes(text)) return cause;
