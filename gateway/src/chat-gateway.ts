@@ -41,6 +41,7 @@ import { chatSocketBehavior } from './ws/chat-socket-handler.js';
 import { SlowClients } from './ws/slow-clients.js';
 import { SocketResume } from './ws/socket-resume.js';
 import { SocketRegistry } from './ws/socket-registry.js';
+import { SHUTDOWN_CLOSE_REASON } from './ws/socket-data.js';
 
 export interface ChatGatewayOptions {
   config: Readonly<Config>;
@@ -274,7 +275,7 @@ export class ChatGateway {
           this.listenSocket = null;
         },
       },
-      { name: 'close sockets', run: () => this.sockets.closeAll('server shutting down; reconnect') },
+      { name: 'close sockets', run: () => this.sockets.closeAll(SHUTDOWN_CLOSE_REASON) },
       { name: 'stop readiness canary', run: () => this.readiness.close() },
       { name: 'stop turn watchdog', run: () => this.watchdog.close() },
       { name: 'stop slow-client sweep', run: () => this.slowClients.close() },

@@ -31,6 +31,22 @@ t.test('gateway close: sockets get 1001, health turns 503 then the port closes; 
   t.equal(slots, 1, "the closed gateway's socket slot was released in Redis");
 });
 
+t.test('a socket still being admitted when the drain starts is closed with 1001 and the reconnect hint', async (t) => {
+  const stack = await startInProcessStack(t);
+  const sessionId = await createSession(stack.httpUrl());
+  // Hold the admission checks in Redis: the upgrade answers at once, the verdict waits.
+  await stack.redisClient.call('CLIENT', 'PAUSE', '400', 'ALL');
+  const socket = await TestSocket.open(stack.wsUrl(sessionId, 'pending'));
+  const closing = stack.gateways[0]!.close();
+  const closed = await socket.waitForClose();
+  await closing;
+  t.equal(closed.code, 1001, 'going away, not cut with the app (1006)');
+  t.equal(closed.reason, 'server shutting down; reconnect', 'the same reason as the sockets the drain closed');
+  t.same(socket.frames, [], 'like every drained socket, it is told by the close alone');
+  const slots = await stack.redisClient.zcard(`${stack.config.redis.prefix}:{s:${sessionId}}:sockets`);
+  t.equal(slots, 0, 'the slot its checks claimed was released');
+});
+
 t.test('worker close waits for the turn in flight to complete', async (t) => {
   const stack = await startInProcessStack(t, { offline: { ttftMs: 200, tokensPerSecond: 100, answerTokens: 40 } });
   const sessionId = await createSession(stack.httpUrl());

@@ -23,6 +23,7 @@ import type { Uws } from '../uws-loader.js';
 import type { HttpRequest, HttpResponse, WebSocketBehavior, us_socket_context_t } from '../uws-types.js';
 import { closeCause } from './close-cause.js';
 import { InboundBudget } from './inbound-budget.js';
+import { SHUTDOWN_CLOSE_REASON } from './socket-data.js';
 import type { AdmissionVerdict, ChatSocket, SocketData, SocketRejection } from './socket-data.js';
 import type { SocketRegistry } from './socket-registry.js';
 import type { SlowClients } from './slow-clients.js';
@@ -72,7 +73,13 @@ export interface ChatSocketDeps {
  * Admission checks, in order: draining → ids → connection attempts per address → origin and
  * credentials → the session's socket slot (existence, per-session limit).
  */
-const DRAINING: SocketRejection = { code: 'service_unavailable', closeCode: CloseCode.goingAway, message: 'This gateway is shutting down; reconnect.' };
+const DRAINING: SocketRejection = {
+  code: 'service_unavailable',
+  closeCode: CloseCode.goingAway,
+  message: 'This gateway is shutting down; reconnect.',
+  // The same reason as the sockets closed by the drain itself, whichever side of it a socket was admitted on.
+  closeReason: SHUTDOWN_CLOSE_REASON,
+};
 const STORE_UNAVAILABLE: SocketRejection = { code: 'service_unavailable', closeCode: CloseCode.tryAgainLater, message: 'The service cannot reach its store; retry shortly.' };
 
 export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOptions): WebSocketBehavior<SocketData> {
@@ -189,6 +196,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
 
   const open = (ws: ChatSocket): void => {
     const data = ws.getUserData();
+    deps.registry.admissionStarted(ws, data);
     data.admission = data.checks.then(
       (verdict) => admit(ws, data, verdict),
       (err: unknown) => {
@@ -200,6 +208,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
 
   /** Once the checks are done: refuses the socket with its error frame and close code, or admits it. */
   const admit = (ws: ChatSocket, data: SocketData, verdict: AdmissionVerdict): boolean => {
+    deps.registry.admissionEnded(ws);
     if (data.closed) {
       // The client left while it was being checked.
       if (verdict.claimed) deps.registry.releaseSlot(data.sessionId, data.member);
@@ -215,7 +224,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       const rejection = data.rejection;
       ws.cork(() => {
         sendError(ws, rejection.code, rejection.message);
-        ws.end(rejection.closeCode, rejection.code);
+        ws.end(rejection.closeCode, rejection.closeReason ?? rejection.code);
       });
       return false;
     }

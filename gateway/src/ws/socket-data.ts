@@ -1,11 +1,16 @@
 import type { ErrorCode } from '@chat/shared';
 import type { WebSocket } from '../uws-types.js';
 
+/** The close reason of every socket a draining gateway ends: clients read it as "go elsewhere". */
+export const SHUTDOWN_CLOSE_REASON = 'server shutting down; reconnect';
+
 /** Why an upgraded socket is refused: it gets one error frame, then this close code. */
 export interface SocketRejection {
   code: ErrorCode;
   closeCode: number;
   message?: string;
+  /** The close frame's reason; the error code when absent. */
+  closeReason?: string;
 }
 
 /** What the admission checks decided: a refusal (or null), and whether a socket slot was claimed. */

@@ -1,5 +1,5 @@
 import { CloseCode, type GatewayMetrics, type Logger, type SessionStore } from '@chat/shared';
-import type { ChatSocket } from './socket-data.js';
+import type { ChatSocket, SocketData } from './socket-data.js';
 
 /**
  * The sockets this gateway holds, by session: counts for /health and metrics, lease renewal of
@@ -10,6 +10,11 @@ export class SocketRegistry {
   private socketCount = 0;
   private renewTimer: NodeJS.Timeout | null = null;
   private readonly pendingReleases = new Set<Promise<void>>();
+  /**
+   * Sockets open but still being admitted, with their data: uWS forbids any call on a closed
+   * socket, getUserData() included, so closeAll() reads `closed` from the data kept here.
+   */
+  private readonly admitting = new Map<ChatSocket, SocketData>();
 
   constructor(
     private readonly store: SessionStore,
@@ -29,6 +34,16 @@ export class SocketRegistry {
   /** Every open socket (for sweeps such as the slow-client check). */
   *all(): Generator<ChatSocket> {
     for (const sockets of this.bySession.values()) yield* sockets;
+  }
+
+  /** A socket opened and its admission checks are running: shutdown must close it too. */
+  admissionStarted(ws: ChatSocket, data: SocketData): void {
+    this.admitting.set(ws, data);
+  }
+
+  /** Its admission is decided (admitted, refused, or the socket left meanwhile). */
+  admissionEnded(ws: ChatSocket): void {
+    this.admitting.delete(ws);
   }
 
   /** Returns true when this is the session's first socket on this gateway. */
@@ -87,19 +102,22 @@ export class SocketRegistry {
     }
   }
 
-  /** Closes every socket with 1001 and a reconnect hint, then waits for their slots to be freed. */
+  /**
+   * Closes every socket with 1001 and a reconnect hint, admitted or still being admitted (left
+   * open, the app's close would cut those with 1006), then waits for their slots to be freed.
+   */
   async closeAll(reason: string): Promise<void> {
     if (this.renewTimer) clearInterval(this.renewTimer);
     this.renewTimer = null;
-    const sockets = [...this.bySession.values()].flatMap((set) => [...set]);
-    for (const ws of sockets) {
-      const data = ws.getUserData();
+    const admitted = [...this.bySession.values()].flatMap((set) => [...set].map((ws) => [ws, ws.getUserData()] as const));
+    const admitting = [...this.admitting];
+    for (const [ws, data] of [...admitted, ...admitting]) {
       if (!data.closed) ws.end(CloseCode.goingAway, reason);
     }
-    // uWS runs close handlers as the sockets close; give them a moment, then wait for the
-    // Redis releases they started.
+    // uWS runs close handlers as the sockets close; give them a moment. Admissions still running
+    // free the slots their checks claimed once they see the socket closed.
     const deadline = Date.now() + 2000;
-    while (this.socketCount > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    while ((this.socketCount > 0 || this.admitting.size > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     await Promise.allSettled([...this.pendingReleases]);
   }
 }
