@@ -1,5 +1,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { Readable } from 'node:stream';
+import { createNodeHttpFetch, takeNodeBody } from './node-http-fetch.js';
 import type { ChatMessage } from './prompt-builder.js';
 
 export interface LlmClientOptions {
@@ -47,6 +49,7 @@ export class LlmClient {
       baseURL: options.baseUrl ?? null,
       timeout: options.requestTimeoutMs,
       maxRetries: 0,
+      fetch: createNodeHttpFetch(),
     });
   }
 
@@ -142,6 +145,8 @@ async function readCompletionChunks(response: Response, onChunk: (chunk: ChatCom
     if (chunk && chunk.error) throw new OpenAI.APIError(undefined, chunk.error as object, undefined, response.headers);
     onChunk(chunk);
   });
+  const nodeBody = takeNodeBody(response);
+  if (nodeBody !== null) return readNodeBody(nodeBody, reader);
   const bytes = body.getReader();
   const decoder = new TextDecoder();
   let finished = false;
@@ -159,6 +164,41 @@ async function readCompletionChunks(response: Response, onChunk: (chunk: ChatCom
   } finally {
     if (!finished) bytes.cancel().catch(() => {});
   }
+}
+
+/**
+ * The same read over the Node stream of `createNodeHttpFetch`'s responses: a `data` callback per
+ * network read, no promise per read. A body that closes before its end (the connection cut)
+ * fails the read, as fetch's "terminated" does: a cut answer never passes for a whole one.
+ */
+function readNodeBody(body: Readable, reader: SseReader): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const fail = (err: unknown): void => {
+      body.destroy();
+      if (isAbortError(err)) resolve();
+      else reject(err);
+    };
+    body.setEncoding('utf8');
+    body.on('data', (text: string) => {
+      try {
+        reader.feed(text);
+      } catch (err) {
+        fail(err);
+      }
+    });
+    body.once('end', () => {
+      try {
+        reader.end();
+        resolve();
+      } catch (err) {
+        reject(err);
+      }
+    });
+    body.once('error', fail);
+    body.once('close', () => {
+      if (!body.readableEnded) fail(new OpenAI.APIConnectionError({ message: 'The response body ended before the stream did (connection closed).' }));
+    });
+  });
 }
 
 function isAbortError(err: unknown): boolean {

@@ -1,0 +1,156 @@
+/**
+ * The worker's HTTP transport for the openai client, against real loopback servers: what a
+ * request carries, connection reuse, content encodings, aborts before and during the body, the
+ * lazy web body, and the openai SDK's own error path on top of it.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
+import t, { type Test } from 'tap';
+import OpenAI from 'openai';
+import { createNodeHttpFetch, takeNodeBody } from '../src/node-http-fetch.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
+
+async function serve(t: Test, handler: Handler): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (part: Buffer) => parts.push(part));
+    req.on('end', () => handler(req, res, Buffer.concat(parts).toString('utf8')));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const address = server.address();
+  return { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, server };
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(Buffer.from(part as Buffer));
+  return Buffer.concat(parts).toString('utf8');
+}
+
+t.test('method, headers and body reach the server; status, headers and body come back; the connection is reused', async (t) => {
+  const seen: { method?: string; auth?: string; body: string; port?: number }[] = [];
+  const { url } = await serve(t, (req, res, body) => {
+    seen.push({ method: req.method, auth: req.headers.authorization, body, port: req.socket.remotePort });
+    res.writeHead(201, 'Made', { 'content-type': 'application/json', 'x-request-id': 'r-1' });
+    res.end(JSON.stringify({ echo: body }));
+  });
+  const fetch = createNodeHttpFetch();
+  const first = await fetch(`${url}/v1/things`, { method: 'POST', headers: { Authorization: 'Bearer k', 'Content-Type': 'application/json' }, body: '{"a":1}' });
+  t.equal(first.status, 201);
+  t.equal(first.statusText, 'Made');
+  t.equal(first.ok, true);
+  t.equal(first.headers.get('x-request-id'), 'r-1');
+  t.same(await first.json(), { echo: '{"a":1}' }, 'json() reads the body');
+  const second = await fetch(new URL(`${url}/v1/things`), { method: 'post', headers: new Headers({ authorization: 'Bearer k2' }), body: new TextEncoder().encode('bytes') });
+  t.equal(await second.text(), JSON.stringify({ echo: 'bytes' }), 'a byte body is sent as is');
+  t.same(
+    seen.map((s) => [s.method, s.auth, s.body]),
+    [
+      ['POST', 'Bearer k', '{"a":1}'],
+      ['POST', 'Bearer k2', 'bytes'],
+    ],
+  );
+  t.equal(seen[0]!.port, seen[1]!.port, 'the second request reused the kept-alive connection');
+});
+
+t.test('a compressed body is decoded, through text() and through the Node stream', async (t) => {
+  const { url } = await serve(t, (_req, res) => {
+    res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'text/plain' });
+    res.end(gzipSync('data: héllo\n\n'));
+  });
+  const fetch = createNodeHttpFetch();
+  t.equal(await (await fetch(url)).text(), 'data: héllo\n\n');
+  const response = await fetch(url);
+  const node = takeNodeBody(response);
+  t.ok(node, 'the Node stream is available while the web body is untouched');
+  t.equal(takeNodeBody(response), null, 'and can be taken once');
+  t.equal(await readAll(node!), 'data: héllo\n\n');
+});
+
+t.test('once the web body is read, the Node stream is not offered', async (t) => {
+  const { url } = await serve(t, (_req, res) => res.end('abc'));
+  const response = await createNodeHttpFetch()(url);
+  const reader = response.body!.getReader();
+  const { value } = await reader.read();
+  t.equal(Buffer.from(value!).toString(), 'abc');
+  t.equal(takeNodeBody(response), null);
+});
+
+t.test('abort before the response rejects with AbortError and closes the request', async (t) => {
+  let closed!: () => void;
+  const serverSawClose = new Promise<void>((resolve) => (closed = resolve));
+  const { url } = await serve(t, (req) => req.socket.on('close', closed));
+  const abort = new AbortController();
+  const pending = createNodeHttpFetch()(url, { signal: abort.signal });
+  setTimeout(() => abort.abort(), 50);
+  const err = (await pending.catch((e: unknown) => e)) as Error;
+  t.equal(err.name, 'AbortError');
+  await serverSawClose;
+  t.pass('the server saw the connection close');
+  const already = (await createNodeHttpFetch()(url, { signal: AbortSignal.abort() }).catch((e: unknown) => e)) as Error;
+  t.equal(already.name, 'AbortError', 'an already aborted signal rejects at once');
+});
+
+t.test('abort during the body ends the Node stream with AbortError and the server sees the client leave', async (t) => {
+  let closed!: () => void;
+  const serverSawClose = new Promise<void>((resolve) => (closed = resolve));
+  const { url } = await serve(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const timer = setInterval(() => res.write('data: x\n\n'), 10);
+    res.on('close', () => {
+      clearInterval(timer);
+      closed();
+    });
+  });
+  const abort = new AbortController();
+  const response = await createNodeHttpFetch()(url, { signal: abort.signal });
+  const body = takeNodeBody(response)!;
+  const ended = new Promise<Error | null>((resolve) => {
+    body.on('data', () => {});
+    body.on('error', resolve);
+    body.on('end', () => resolve(null));
+  });
+  setTimeout(() => abort.abort(), 50);
+  t.equal((await ended)?.name, 'AbortError');
+  await serverSawClose;
+  t.pass('the server saw the connection close: the generation behind it can stop');
+});
+
+t.test('204 has no body; a streamed request body goes to the global fetch', async (t) => {
+  const { url } = await serve(t, (req, res, body) => {
+    if (req.url === '/empty') {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    res.end(`got ${body}`);
+  });
+  const fetch = createNodeHttpFetch();
+  const empty = await fetch(`${url}/empty`);
+  t.equal(empty.status, 204);
+  t.equal(empty.body, null);
+  const streamed = new ReadableStream({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode('streamed'));
+      controller.close();
+    },
+  });
+  const response = await fetch(url, { method: 'POST', body: streamed, duplex: 'half' } as RequestInit);
+  t.equal(await response.text(), 'got streamed');
+});
+
+t.test("the openai SDK on this transport: a status error carries the server's message", async (t) => {
+  const { url } = await serve(t, (_req, res) => {
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { message: 'max_tokens is too large', type: 'invalid_request_error' } }));
+  });
+  const client = new OpenAI({ apiKey: 'k', baseURL: `${url}/v1`, maxRetries: 0, fetch: createNodeHttpFetch() });
+  const err = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+  t.type(err, OpenAI.BadRequestError);
+  t.match((err as Error).message, /max_tokens is too large/);
+});
