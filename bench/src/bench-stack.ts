@@ -62,6 +62,8 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     WORKER_METRICS_PORT: '0',
     LOG_LEVEL: 'warn',
     ...BENCH_LIMITS_ENV,
+    // Node flags for the stack's processes only (a GC setting, a preload), reported with the rest.
+    ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
     ...options.env,
   };
   const childEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...env };

@@ -1,7 +1,8 @@
 /** PII detection, placeholders and the streaming scrubber, on realistic, messy text. */
 import t from 'tap';
 import { SeededRandom, fuzzSeed } from '../../stack/test/helpers/seeded-random.js';
-import { PiiVault, StreamScrubber, detectPii, detectPiiFully, mayContainPii, passesLuhn } from '../src/pii/index.js';
+import metadata from 'libphonenumber-js/max/metadata';
+import { MIN_PHONE_DIGITS, PiiVault, StreamScrubber, detectPii, detectPiiFully, mayContainPhoneNumber, mayContainPii, passesLuhn } from '../src/pii/index.js';
 
 t.test('detects each kind in messy text, and not the airline details around it', async (t) => {
   const text =
@@ -95,6 +96,12 @@ function earlyExitCorpus(): string[] {
     ' ',
     '+',
     '() - . , ; : ! ?',
+    // Around the phone early exit: stretches of 4 and 5 digits, separators of 4 and 5 characters,
+    // the shortest numbers anywhere (4-digit national numbers behind a country code).
+    'Flight NZ123 leaves at 14:30 on 5 March 2026 from gate 12; bags up to 23 kg, $1,250 max.',
+    'Call +683 4001 (Niue), +290 2222, +6834001, 5555 or 5 5 5 5 5, 09-379  1234, 1----2345.',
+    'Ring 0 2 1 1 2 3 4 5 6 7, or 021.123.4567, or (09)3791234, or 021/123/4567 ext. 89.',
+    '2026-12-01, 12/27, 1.2.3.4, 10:45–11:30, 4001.',
   ];
   const stripped = realistic.map((text) => text.replace(/[\p{Nd}@]/gu, ''));
   const lettersForDigits = realistic.map((text) => text.replace(/\d/g, (d) => 'abcdefghij'[Number(d)]!));
@@ -107,6 +114,9 @@ function earlyExitCorpus(): string[] {
     '0123456789 +-()./@abcdefxyzNZGBpassport',
     '٠١٢٣٤٥٦٧٨٩０１２３４５６７８９۰۱۲۳۴۵۶۷۸۹ +-()',
     '0123456789 -',
+    // Digit stretches of every length with the separators phone numbers use, and letters.
+    '0123456789 -./()+:     abc',
+    '0246813579 +-',
   ];
   const fuzzed: string[] = [];
   for (let i = 0; i < 600; i++) fuzzed.push(random.string(random.int(1, 80), random.pick(alphabets)));
@@ -134,11 +144,31 @@ t.test('the early exit (no digit, no @) never misses what the full detection fin
     t.same(detectPii(text), full, `same spans: ${JSON.stringify(text.slice(0, 60))}`);
   }
   t.same(misses, [], 'no text the early exit skips holds anything the full path finds');
+  const phoneExits = corpus.filter((text) => mayContainPii(text) && !mayContainPhoneNumber(text));
+  t.same(
+    phoneExits.filter((text) => detectPiiFully(text).some((s) => s.kind === 'PHONE')),
+    [],
+    'no text the phone early exit skips holds a phone number',
+  );
+  t.ok(phoneExits.length >= 100, `the corpus exercises the phone early exit (${phoneExits.length})`);
   t.ok(exits >= 300, `the corpus exercises the early exit (${exits} of ${corpus.length})`);
   t.ok(detected >= 100, `and holds real detections (${detected})`);
   // Each kind the detector knows needs a digit or an '@': check the corpus covers every kind.
   const kinds = new Set(corpus.flatMap((text) => detectPiiFully(text).map((s) => s.kind)));
   t.same([...kinds].sort(), ['CARD', 'EMAIL', 'IBAN', 'PASSPORT', 'PHONE'], 'every kind is found somewhere in the corpus');
+});
+
+t.test("the phone early exit's digit bound holds for the phone metadata installed", async (t) => {
+  // metadata.countries[code][3] lists the possible lengths of national numbers (libphonenumber-js's
+  // compressed metadata format); country calling codes have at least one digit.
+  const countries = (metadata as unknown as { countries: Record<string, unknown[]> }).countries;
+  const shortest = (code: string) => Math.min(...((countries[code]![3] as number[] | undefined) ?? [Infinity]));
+  const shortestAnywhere = Math.min(...Object.keys(countries).map(shortest));
+  t.ok(1 + shortestAnywhere >= MIN_PHONE_DIGITS, `an international number has at least ${1 + shortestAnywhere} digits`);
+  for (const code of ['NZ', 'AU', 'US', 'GB']) t.ok(shortest(code) >= MIN_PHONE_DIGITS, `a national number of ${code} has at least ${shortest(code)} digits`);
+  t.equal(mayContainPhoneNumber('Flight NZ123 at 14:30 on 5 March 2026 with 23 kg'), false, 'flight numbers, times, years and weights are too short');
+  t.equal(mayContainPhoneNumber('+683 4001'), true);
+  t.equal(mayContainPhoneNumber('1 2-3 (4) 5'), true);
 });
 
 t.test('cleaning a coalesced chunk once gives what cleaning each released piece gives (or removes more)', async (t) => {
