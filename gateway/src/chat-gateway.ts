@@ -96,9 +96,9 @@ export class ChatGateway {
     const keys = new RedisKeys(config.redis.prefix);
     this.keys = keys;
     this.metrics = new GatewayMetrics(createMetricsRegistry('gateway'));
-    this.redis = createRedisConnection(cacheRedisUrl(config), { name: `gateway-${this.gatewayId}`, coalesceWrites: true, logger: this.logger });
+    this.redis = createRedisConnection(cacheRedisUrl(config), { name: `gateway-${this.gatewayId}`, logger: this.logger });
     this.subscriber = createRedisConnection(cacheRedisUrl(config), { name: `gateway-sub-${this.gatewayId}`, logger: this.logger });
-    this.queueConnection = createRedisConnection(queueRedisUrl(config), { name: `gateway-queue-${this.gatewayId}`, coalesceWrites: true, logger: this.logger });
+    this.queueConnection = createRedisConnection(queueRedisUrl(config), { name: `gateway-queue-${this.gatewayId}`, logger: this.logger });
     this.queue = createTurnQueue(config, this.queueConnection);
     this.metrics.trackQueueDepth(() => this.queueCounts());
     this.canaryQueue = createCanaryQueue(config, this.queueConnection);

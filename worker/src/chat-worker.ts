@@ -69,9 +69,9 @@ export class ChatWorker {
     this.keys = new RedisKeys(config.redis.prefix);
     this.metrics = new WorkerMetrics(createMetricsRegistry('worker'));
     this.serveMetrics = options.serveMetrics ?? true;
-    this.queueConnection = createRedisConnection(queueRedisUrl(config), { name: 'worker-queue', forBullmq: true, coalesceWrites: true, logger: this.logger });
-    this.workerConnection = createRedisConnection(queueRedisUrl(config), { name: 'worker-bullmq', forBullmq: true, coalesceWrites: true, logger: this.logger });
-    this.publisher = createRedisConnection(cacheRedisUrl(config), { name: 'worker-publisher', coalesceWrites: true, logger: this.logger });
+    this.queueConnection = createRedisConnection(queueRedisUrl(config), { name: 'worker-queue', forBullmq: true, logger: this.logger });
+    this.workerConnection = createRedisConnection(queueRedisUrl(config), { name: 'worker-bullmq', forBullmq: true, logger: this.logger });
+    this.publisher = createRedisConnection(cacheRedisUrl(config), { name: 'worker-publisher', logger: this.logger });
     this.queue = createTurnQueue(config, this.queueConnection);
     this.control = createRedisConnection(cacheRedisUrl(config), { name: 'worker-control', logger: this.logger });
     this.stops = new TurnStops(this.control, this.keys.cancelChannel, this.logger);

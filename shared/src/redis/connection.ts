@@ -1,6 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { WriteCoalescer } from './write-coalescer.js';
 
 export type { Redis } from 'ioredis';
 
@@ -13,13 +12,6 @@ export interface RedisConnectionOptions {
    * clear 503 rather than hanging while Redis is away. Default: false.
    */
   forBullmq?: boolean;
-  /**
-   * Send the commands issued during one event-loop turn in one socket write (`WriteCoalescer`)
-   * instead of one write system call each. For request/response connections under load (a
-   * gateway accepting messages, a worker running turns); not for subscriber connections, whose
-   * few commands gain nothing. Default: false.
-   */
-  coalesceWrites?: boolean;
   logger?: Logger;
 }
 
@@ -36,7 +28,6 @@ export function createRedisConnection(url: string, options: RedisConnectionOptio
     lazyConnect: false,
   };
   const redis = new Redis(url, redisOptions);
-  if (options.coalesceWrites) coalesceEveryCommand(redis);
   const logger = options.logger;
   if (logger) {
     let lastError = '';
@@ -53,20 +44,6 @@ export function createRedisConnection(url: string, options: RedisConnectionOptio
     redis.on('error', () => {});
   }
   return redis;
-}
-
-/**
- * Holds the connection's writes for the rest of the loop turn before each command. Every command,
- * a pipeline's and a script's included, goes through `sendCommand`; `duplicate()` (BullMQ's
- * blocking connection) makes a plain instance without this.
- */
-function coalesceEveryCommand(redis: Redis): void {
-  const writes = new WriteCoalescer(redis);
-  const send = redis.sendCommand.bind(redis);
-  redis.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
-    writes.hold();
-    return send(...args);
-  };
 }
 
 /**
