@@ -33,9 +33,11 @@ export interface BenchOptions {
   clients: number | null;
   /** Source addresses 127.0.0.2… the sockets bind to. Default: one per 20 000 sockets, at least 1. */
   addresses: number | null;
-  /** Gateways × workers of overhead, relay and turn-rate. Default: 1 × 1. */
+  /** Gateways × workers of overhead and relay; gateways of turn-rate. Default: 1 × 1. */
   gateways: number;
   workers: number;
+  /** turn-rate: one ladder per worker count. Default: 1 and 2 (one worker per core here). */
+  turnRateWorkers: number[];
   /** Where the JSON report and the chart go. Default: docs/charts. */
   outDir: string;
   /** Profile the stack's processes with `--cpu-prof` into this directory. */
@@ -60,7 +62,8 @@ export const HELP = `pnpm bench [options]    (build first: pnpm build)
   --warmup S             warm-up before each window, seconds (default 3)
   --clients N            load-client processes (default 2; capacity: one per 12 500 sockets)
   --addresses N          source addresses 127.0.0.2… (default one per 20 000 sockets)
-  --gateways N --workers N   layout of overhead, relay, turn-rate (default 1 and 1)
+  --gateways N --workers N   layout of overhead and relay, gateways of turn-rate (default 1 and 1)
+  --turn-rate-workers LIST   turn-rate: worker processes, one ladder each (default 1,2: one per core)
   --out DIR              JSON report and chart directory (default docs/charts)
   --cpu-prof DIR         profile gateways, workers and the offline model (node --cpu-prof)
   --logs                 forward the stack's log lines
@@ -90,6 +93,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
       addresses: { type: 'string' },
       gateways: { type: 'string', default: '1' },
       workers: { type: 'string', default: '1' },
+      'turn-rate-workers': { type: 'string', default: '1,2' },
       out: { type: 'string', default: defaultOutDir },
       'cpu-prof': { type: 'string' },
       logs: { type: 'boolean', default: false },
@@ -118,6 +122,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
     addresses: values.addresses === undefined ? null : int('--addresses', values.addresses, 1, 250),
     gateways: int('--gateways', values.gateways, 1),
     workers: int('--workers', values.workers, 1),
+    turnRateWorkers: intList('--turn-rate-workers', values['turn-rate-workers'], 1),
     outDir: values.out,
     cpuProfDir: values['cpu-prof'] ?? null,
     logs: values.logs,
