@@ -35,6 +35,8 @@ export interface WindowFigures {
   warmupFailures: Record<string, number>;
   /** Measured turns answered from the worker's response cache. */
   fromCache: number;
+  /** Measured turns retried by a new attempt (a reset frame), counted as successes when whole. */
+  resets: number;
   turnsPerSecond: number;
   chunkFramesPerSecond: number;
   tokensPerSecond: number;
@@ -106,6 +108,7 @@ export function summarise(result: ChatResult, windowMs: number, cpuPercent: Reco
     failures: result.failures,
     warmupFailures: result.unmeasuredFailures,
     fromCache: result.fromCache,
+    resets: result.resets,
     turnsPerSecond: round1(result.completedInWindow / seconds),
     chunkFramesPerSecond: Math.round(result.chunkFramesInWindow / seconds),
     tokensPerSecond: Math.round((result.charsInWindow * tokensPerChar) / seconds),

@@ -9,6 +9,7 @@
  *   chat.turns.sent / chat.turns.completed / chat.turns.failed                (counters)
  *   chat.errors.<code>        error frame codes, mismatch, timeout, socket_closed (counters)
  *   chat.answers.from_cache   completed turns the worker answered from its response cache (counter)
+ *   chat.turns.reset          turns that went through a retried attempt's reset frame (counter)
  *   chat.sockets.opened, chat.socket_open_time                               (counter, histogram)
  */
 const WebSocket = require('ws');
@@ -93,6 +94,7 @@ function chatTurn(context, events, done) {
     clearTimeout(timer);
     chat.turn = null;
     chat.onTurnEnd = null;
+    if (outcome.resets > 0) events.emit('counter', 'chat.turns.reset', 1);
     if (outcome.ok) {
       events.emit('counter', 'chat.turns.completed', 1);
       if (outcome.fromCache) events.emit('counter', 'chat.answers.from_cache', 1);

@@ -5,6 +5,8 @@
  *
  * A turn succeeds only when its `complete` arrives and its content equals the turn's chunks
  * concatenated in seq order (seq 0, 1, 2, … with no gap). An `error` frame ends it with its code.
+ * A `reset` frame (the turn was retried by another attempt: drop the partial text) restarts the
+ * text and takes the next seq; a merged chunk (a slow reader's) covers `first_seq`..`seq`.
  */
 
 /**
@@ -16,6 +18,7 @@
  * @property {number} chunks
  * @property {number} characters
  * @property {boolean} fromCache   the worker answered from its response cache (complete.metadata.from_cache)
+ * @property {number} resets       reset frames the turn went through (retried attempts)
  */
 
 class TurnTracker {
@@ -29,6 +32,9 @@ class TurnTracker {
     this.firstChunkAt = null;
     this.nextSeq = 0;
     this.text = '';
+    /** Chunk frames since the last reset, and resets seen. */
+    this.chunks = 0;
+    this.resets = 0;
     /** @type {TurnOutcome|null} */
     this.outcome = null;
   }
@@ -48,14 +54,24 @@ class TurnTracker {
     }
     if (frame.message_id !== this.messageId) return null;
     if (frame.type === 'chunk') {
-      if (frame.seq !== this.nextSeq) return this.end(false, 'mismatch', now);
-      if (this.nextSeq === 0) this.firstChunkAt = now;
-      this.nextSeq++;
+      const firstSeq = typeof frame.first_seq === 'number' ? frame.first_seq : frame.seq;
+      if (firstSeq !== this.nextSeq || typeof frame.seq !== 'number' || frame.seq < firstSeq) return this.end(false, 'mismatch', now);
+      if (this.firstChunkAt === null) this.firstChunkAt = now;
+      this.nextSeq = frame.seq + 1;
+      this.chunks++;
       this.text += typeof frame.content === 'string' ? frame.content : '';
       return null;
     }
+    if (frame.type === 'reset') {
+      if (frame.seq !== this.nextSeq) return this.end(false, 'mismatch', now);
+      this.nextSeq = frame.seq + 1;
+      this.text = '';
+      this.chunks = 0;
+      this.resets++;
+      return null;
+    }
     if (frame.type === 'complete') {
-      const ok = this.nextSeq > 0 && frame.content === this.text;
+      const ok = this.chunks > 0 && frame.content === this.text;
       this.end(ok, ok ? null : 'mismatch', now);
       this.outcome.fromCache = Boolean(frame.metadata && frame.metadata.from_cache);
       return this.outcome;
@@ -74,9 +90,10 @@ class TurnTracker {
       code,
       firstChunkMs: this.firstChunkAt === null ? null : this.firstChunkAt - this.sentAt,
       totalMs: now - this.sentAt,
-      chunks: this.nextSeq,
+      chunks: this.chunks,
       characters: this.text.length,
       fromCache: false,
+      resets: this.resets,
     };
     return this.outcome;
   }

@@ -78,7 +78,8 @@ export function renderSummary(input: SummaryInput): string {
   lines.push('| ---: | ---: | ---: | ---: | ---: | ---: |');
   lines.push(`| ${f.turnsSent} | ${f.turnsCompleted} | ${f.turnsFailed} | ${f.successPercent.toFixed(2)} % | ${f.vusersCreated} | ${f.vusersFailed} |`, '');
   const cached = input.report.aggregate.counters['chat.answers.from_cache'] ?? 0;
-  lines.push(`Answers from the response cache: ${cached} of ${f.turnsCompleted} completed turns.`, '');
+  const reset = input.report.aggregate.counters['chat.turns.reset'] ?? 0;
+  lines.push(`Answers from the response cache: ${cached} of ${f.turnsCompleted} completed turns. Turns retried by a new attempt (a reset frame): ${reset}.`, '');
   lines.push('| per turn | p50 / p95 / p99 / max |');
   lines.push('| --- | ---: |');
   lines.push(`| time to first chunk, ms | ${pct('chat.time_to_first_chunk')} |`);

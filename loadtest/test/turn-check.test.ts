@@ -13,6 +13,7 @@ interface TurnOutcome {
   chunks: number;
   characters: number;
   fromCache: boolean;
+  resets: number;
 }
 interface TurnTracker {
   onFrame(frame: Record<string, unknown>, now: number): TurnOutcome | null;
@@ -29,7 +30,7 @@ t.test('chunks in seq order that equal complete: a success with its figures', as
   t.equal(turn.onFrame(chunk(0, 'Hello'), 1400), null);
   t.equal(turn.onFrame(chunk(0, 'other turn', 'm0'), 1410), null, "another turn's frames are ignored");
   t.equal(turn.onFrame(chunk(1, ' there'), 1450), null);
-  t.same(turn.onFrame(complete('Hello there'), 1500), { ok: true, code: null, firstChunkMs: 400, totalMs: 500, chunks: 2, characters: 11, fromCache: false });
+  t.same(turn.onFrame(complete('Hello there'), 1500), { ok: true, code: null, firstChunkMs: 400, totalMs: 500, chunks: 2, characters: 11, fromCache: false, resets: 0 });
 });
 
 t.test('an answer from the response cache is marked', async (t) => {
@@ -48,6 +49,35 @@ t.test('a gap in seq is a mismatch at once', async (t) => {
   const turn = new TurnTracker('m1', 0);
   turn.onFrame(chunk(0, 'a'), 10);
   t.match(turn.onFrame(chunk(2, 'c'), 20), { ok: false, code: 'mismatch', chunks: 1 });
+});
+
+t.test('a reset drops the partial text of a retried turn; seq runs on across it', async (t) => {
+  const turn = new TurnTracker('m1', 0);
+  turn.onFrame(chunk(0, 'Hel'), 10);
+  turn.onFrame(chunk(1, 'lo th'), 20);
+  t.equal(turn.onFrame({ type: 'reset', seq: 2, message_id: 'm1', session_id: 's' }, 30), null);
+  turn.onFrame(chunk(3, 'Hello'), 40);
+  turn.onFrame(chunk(4, ' there'), 50);
+  t.same(turn.onFrame(complete('Hello there'), 60), { ok: true, code: null, firstChunkMs: 10, totalMs: 60, chunks: 2, characters: 11, fromCache: false, resets: 1 });
+  const kept = new TurnTracker('m1', 0);
+  kept.onFrame(chunk(0, 'Hel'), 10);
+  kept.onFrame({ type: 'reset', seq: 1, message_id: 'm1', session_id: 's' }, 20);
+  kept.onFrame(chunk(2, 'Hello'), 30);
+  t.match(kept.onFrame(complete('HelHello'), 40), { ok: false, code: 'mismatch' }, 'text from before the reset is not part of the answer');
+  const gap = new TurnTracker('m1', 0);
+  gap.onFrame(chunk(0, 'a'), 10);
+  t.match(gap.onFrame({ type: 'reset', seq: 3, message_id: 'm1', session_id: 's' }, 20), { ok: false, code: 'mismatch' }, 'a reset after a gap is still a gap');
+});
+
+t.test("a slow reader's merged chunk covers first_seq..seq", async (t) => {
+  const turn = new TurnTracker('m1', 0);
+  turn.onFrame(chunk(0, 'a'), 10);
+  turn.onFrame({ ...chunk(3, 'bcd'), first_seq: 1 }, 20);
+  turn.onFrame(chunk(4, 'e'), 30);
+  t.match(turn.onFrame(complete('abcde'), 40), { ok: true, chunks: 3 });
+  const gap = new TurnTracker('m1', 0);
+  gap.onFrame(chunk(0, 'a'), 10);
+  t.match(gap.onFrame({ ...chunk(3, 'cd'), first_seq: 2 }, 20), { ok: false, code: 'mismatch' });
 });
 
 t.test('a complete with no chunk at all is not a success', async (t) => {

@@ -7,6 +7,8 @@ interface Frame {
   content?: string;
   message_id?: string;
   seq?: number;
+  /** A merged chunk (slow reader) covers first_seq..seq. */
+  first_seq?: number;
   timestamp?: string;
   code?: string;
   metadata?: { ttft_ms?: number; response_time_ms?: number; queue_wait_ms?: number; completion_tokens?: number; from_cache?: boolean };
@@ -22,7 +24,10 @@ interface Turn {
   firstChunkEpoch: number;
   firstChunkStamp: string;
   nextSeq: number;
+  /** The answer so far: chunks since the last reset (a retried attempt starts the text again). */
   text: string;
+  chunks: number;
+  resets: number;
   timer: NodeJS.Timeout;
 }
 
@@ -131,6 +136,8 @@ export class LoadSocket {
       firstChunkStamp: '',
       nextSeq: 0,
       text: '',
+      chunks: 0,
+      resets: 0,
       timer: setTimeout(() => this.endTurn(false, 'timeout'), plan.turnTimeoutMs),
     };
     this.lastSendAt = now;
@@ -158,23 +165,39 @@ export class LoadSocket {
         result.charsInWindow += frame.content?.length ?? 0;
       }
       if (!turn || frame.message_id !== turn.messageId) return;
-      if (frame.seq !== turn.nextSeq) {
+      // A slow reader's merged chunk covers first_seq..seq.
+      if ((frame.first_seq ?? frame.seq) !== turn.nextSeq || frame.seq === undefined) {
         this.endTurn(false, 'mismatch');
         return;
       }
-      if (turn.nextSeq === 0) {
+      if (turn.firstChunkAt === 0) {
         turn.firstChunkAt = now;
         turn.firstChunkEpoch = Date.now();
         turn.firstChunkStamp = frame.timestamp ?? '';
       }
-      turn.nextSeq++;
+      turn.nextSeq = frame.seq + 1;
+      turn.chunks++;
       turn.text += frame.content ?? '';
+      return;
+    }
+    if (frame.type === 'reset') {
+      // The turn was retried (its worker stalled or died): drop the partial text; seq runs on.
+      if (!turn || frame.message_id !== turn.messageId) return;
+      if (frame.seq !== turn.nextSeq) {
+        this.endTurn(false, 'mismatch');
+        return;
+      }
+      turn.nextSeq = frame.seq + 1;
+      turn.text = '';
+      turn.chunks = 0;
+      turn.resets++;
+      if (result && turn.measured) result.resets++;
       return;
     }
     if (frame.type === 'complete') {
       if (result && this.clock!.inWindow(now)) result.completedInWindow++;
       if (!turn || frame.message_id !== turn.messageId) return;
-      if (frame.content !== turn.text || turn.nextSeq === 0) {
+      if (frame.content !== turn.text || turn.chunks === 0) {
         this.endTurn(false, 'mismatch');
         return;
       }

@@ -101,6 +101,8 @@ export interface ChatResult {
   charsOk: number;
   /** Measured turns the worker answered from its response cache (should be 0: questions are unique). */
   fromCache: number;
+  /** Measured turns that went through a reset frame (retried by a new attempt, then judged whole). */
+  resets: number;
   /** Turns of every phase, warm-up included. */
   totalTurns: number;
   /** Failures of turns outside the window (warm-up), by reason: reported, never hidden. */
@@ -131,6 +133,7 @@ export function emptyChatResult(): ChatResult {
     tokensOk: 0,
     charsOk: 0,
     fromCache: 0,
+    resets: 0,
     totalTurns: 0,
     unmeasuredFailures: {},
     samples: emptySamples(),
@@ -149,6 +152,7 @@ export function mergeChatResult(into: ChatResult, from: ChatResult): ChatResult 
   into.tokensOk += from.tokensOk;
   into.charsOk += from.charsOk;
   into.fromCache += from.fromCache;
+  into.resets += from.resets;
   into.totalTurns += from.totalTurns;
   mergeCounts(into.unmeasuredFailures, from.unmeasuredFailures);
   for (const key of Object.keys(into.samples) as Array<keyof TurnSamples>) {

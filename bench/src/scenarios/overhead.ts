@@ -108,6 +108,9 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
       'each question carries its message id, so the response cache never answers it: every turn goes through the model',
       ...failureNotes(steps.map((s) => ({ label: `${s.sessions} sessions`, failures: s.figures.failures, warmup: s.figures.warmupFailures }))),
       ...steps.filter((s) => s.figures.fromCache > 0).map((s) => `${s.sessions} sessions: ${s.figures.fromCache} answers came from the response cache`),
+      ...steps
+        .filter((s) => s.figures.resets > 0)
+        .map((s) => `${s.sessions} sessions: ${s.figures.resets} turns were retried by a new attempt (BullMQ found the job stalled) and reached their clients whole after a reset frame`),
     ],
   };
   const panels: ChartPanel[] = [
