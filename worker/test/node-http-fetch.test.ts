@@ -45,9 +45,15 @@ t.test('method, headers and body reach the server; status, headers and body come
   t.equal(first.statusText, 'Made');
   t.equal(first.ok, true);
   t.equal(first.headers.get('x-request-id'), 'r-1');
+  t.ok(first instanceof Response, 'a standard Response');
+  t.equal(first.bodyUsed, false);
   t.same(await first.json(), { echo: '{"a":1}' }, 'json() reads the body');
+  t.equal(first.bodyUsed, true);
+  await t.rejects(first.text(), TypeError, 'and only once');
   const second = await fetch(new URL(`${url}/v1/things`), { method: 'post', headers: new Headers({ authorization: 'Bearer k2' }), body: new TextEncoder().encode('bytes') });
-  t.equal(await second.text(), JSON.stringify({ echo: 'bytes' }), 'a byte body is sent as is');
+  const blob = await second.blob();
+  t.equal(blob.type, 'application/json');
+  t.equal(await blob.text(), JSON.stringify({ echo: 'bytes' }), 'a byte body is sent as is');
   t.same(
     seen.map((s) => [s.method, s.auth, s.body]),
     [
