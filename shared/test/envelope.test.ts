@@ -1,7 +1,7 @@
 /** The channel envelope: a small header (kind, time, seq, message id), then the frame bytes, untouched. */
 import t from 'tap';
 import { FrameKind, NO_SEQ, encodeEnvelope, envelopeBody, envelopeMessageId, readEnvelopeHeader } from '../src/protocol/envelope.js';
-import { ChunkFrameEncoder } from '../src/protocol/frames.js';
+import { ChunkFrameEncoder, isoNow } from '../src/protocol/frames.js';
 import { validators } from '../src/protocol/validators.js';
 
 t.test('round trip keeps kind, time, seq, message id and bytes', async (t) => {
@@ -35,4 +35,12 @@ t.test('the chunk encoder writes valid frames with any content', async (t) => {
     t.same(frame, { type: 'chunk', content, session_id: 'sess-1', message_id: 'msg-1', seq: 7, timestamp: '2026-01-02T03:04:05.006Z' });
     t.ok(validators.outFrame(frame).ok);
   }
+});
+
+t.test('isoNow: the ISO time of the given millisecond, whichever was asked before', async (t) => {
+  const times = [1_700_000_000_000, 1_700_000_000_000, 1_700_000_000_001, 0, 1_700_000_000_000, 1_764_547_200_999];
+  for (const ms of times) t.equal(isoNow(ms), new Date(ms).toISOString(), `at ${ms}`);
+  const before = Date.now();
+  const now = Date.parse(isoNow());
+  t.ok(now >= before && now <= Date.now(), 'without an argument: now');
 });
