@@ -1,4 +1,4 @@
-import { detectPii } from './pii-detector.js';
+import { detectPii, mayContainPii } from './pii-detector.js';
 import type { PiiVault } from './pii-vault.js';
 
 /**
@@ -8,11 +8,20 @@ import type { PiiVault } from './pii-vault.js';
 const MAX_HOLD = 48;
 /**
  * A tail that may still grow into something to restore or scrub: an unfinished placeholder
- * (`[EMA`), a number still being written with its spaces and dashes (`+64 21 123`, held with a
- * trailing punctuation mark too, so that `1234.` cannot split a number from its start), or the
- * last word, which may turn out to be an email address. Ordinary text before it goes out at once.
+ * (`[EMA`), an IBAN still being written in its groups (`GB82 WEST 1234`: two capitals, two
+ * digits, then capitals, digits and spaces, and like a number a trailing punctuation mark, so
+ * that its digit groups are not held apart from its start), a number still being written with its spaces and
+ * dashes (`+64 21 123`, held with a trailing punctuation mark too, so that `1234.` cannot split a
+ * number from its start), or the last word, which may turn out to be an email address. Ordinary
+ * text before it goes out at once.
  */
-const UNFINISHED_TAIL = /(?:\[[A-Z_0-9]*|[+(]?\d[\d ()-]*[.,;:!?]?|[\w.%+-]+(?:@[\w.-]*)?)$/;
+const UNFINISHED_TAIL = /(?:\[[A-Z_0-9]*|\b[A-Z]{2}\d{2}[A-Z0-9 ]*[.,;:!?]?|[+(]?\d[\d ()-]*[.,;:!?]?|[\w.%+-]+(?:@[\w.-]*)?)$/;
+/**
+ * Released text kept as the detector's context for the next piece: a passport number counts
+ * only with the word "passport" up to 40 characters before it, and that word may have gone out
+ * in an earlier piece.
+ */
+const CONTEXT_CHARS = 56;
 
 /**
  * Scrubs an answer as it streams, before anything is published: placeholders the model echoes
@@ -22,6 +31,8 @@ const UNFINISHED_TAIL = /(?:\[[A-Z_0-9]*|[+(]?\d[\d ()-]*[.,;:!?]?|[\w.%+-]+(?:@
  */
 export class StreamScrubber {
   private held = '';
+  /** The end of the text cleaned so far, as restored (before removals): see CONTEXT_CHARS. */
+  private context = '';
 
   constructor(private readonly vault: PiiVault) {}
 
@@ -68,13 +79,22 @@ export class StreamScrubber {
    */
   clean(text: string): string {
     const restored = this.vault.restore(text);
-    const spans = detectPii(restored);
-    if (spans.length === 0) return restored;
+    const context = this.context;
+    const scanned = context + restored;
+    this.context = scanned.slice(-CONTEXT_CHARS);
+    // Every kind needs a digit or an '@' inside the span. One that ends in this text but has
+    // neither here began in text already sent, which the hold-back prevents (numbers, IBAN
+    // groups and words with an '@' are held until they end): no need to scan.
+    if (!mayContainPii(restored)) return restored;
     let out = '';
     let at = 0;
-    for (const span of spans) {
-      out += restored.slice(at, span.start) + (this.vault.owns(span.value) ? span.value : `[${span.kind.toLowerCase()} removed]`);
-      at = span.end;
+    for (const span of detectPii(scanned)) {
+      // Spans inside the context were dealt with when it was cleaned.
+      if (span.end <= context.length) continue;
+      const start = Math.max(span.start, context.length) - context.length;
+      const end = span.end - context.length;
+      out += restored.slice(at, start) + (this.vault.owns(span.value) ? restored.slice(start, end) : `[${span.kind.toLowerCase()} removed]`);
+      at = end;
     }
     return out + restored.slice(at);
   }
