@@ -17,8 +17,10 @@ import zlib from 'node:zlib';
  * global `fetch`. Redirects are not followed (APIs answer in place): a 3xx reaches the SDK as
  * the status error it is.
  */
-export function createNodeHttpFetch(options: { maxSocketsPerHost?: number } = {}): typeof fetch {
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSocketsPerHost ?? Infinity, scheduling: 'lifo' as const };
+export function createNodeHttpFetch(): typeof fetch {
+  // As many connections as streams in flight (the worker's concurrency bounds them); the most
+  // recently used idle one first, so the rest can time out.
+  const agentOptions = { keepAlive: true, maxSockets: Infinity, scheduling: 'lifo' as const };
   const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
 
   return async function nodeHttpFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {

@@ -9,11 +9,11 @@ const MAX_HOLD = 48;
 /**
  * A tail that may still grow into something to restore or scrub: an unfinished placeholder
  * (`[EMA`), an IBAN still being written in its groups (`GB82 WEST 1234`: two capitals, two
- * digits, then capitals, digits and spaces, and like a number a trailing punctuation mark, so
- * that its digit groups are not held apart from its start), a number still being written with its spaces and
- * dashes (`+64 21 123`, held with a trailing punctuation mark too, so that `1234.` cannot split a
- * number from its start), or the last word, which may turn out to be an email address. Ordinary
- * text before it goes out at once.
+ * digits, then capitals, digits and spaces), a number still being written with its spaces and
+ * dashes (`+64 21 123`), or the last word, which may turn out to be an email address. IBANs and
+ * numbers are held with a trailing punctuation mark too, so that `1234.` cannot split a number
+ * from its start, nor an IBAN's digit groups from its first ones. Ordinary text before the tail
+ * goes out at once.
  */
 const UNFINISHED_TAIL = /(?:\[[A-Z_0-9]*|\b[A-Z]{2}\d{2}[A-Z0-9 ]*[.,;:!?]?|[+(]?\d[\d ()-]*[.,;:!?]?|[\w.%+-]+(?:@[\w.-]*)?)$/;
 /**
