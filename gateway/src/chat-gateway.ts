@@ -5,6 +5,7 @@ import {
   GatewayRateLimits,
   RedisKeys,
   SessionStore,
+  TurnCustody,
   TurnLog,
   cacheRedisUrl,
   createLogger,
@@ -102,8 +103,10 @@ export class ChatGateway {
     this.queue = createTurnQueue(config, this.queueConnection);
     this.metrics.trackQueueDepth(() => this.queueCounts());
     this.canaryQueue = createCanaryQueue(config, this.queueConnection);
+    // Gateway ids name Redis keys and channels: the key alphabet only.
+    const keySafeGatewayId = this.gatewayId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 128);
     this.readiness = new ReadinessCanary(this.canaryQueue, this.subscriber, keys, this.metrics, this.logger, {
-      gatewayId: this.gatewayId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 128),
+      gatewayId: keySafeGatewayId,
       intervalMs: config.gateway.canaryIntervalMs,
       maxAgeMs: config.gateway.canaryMaxAgeMs,
     });
@@ -118,11 +121,16 @@ export class ChatGateway {
     this.relay = new SessionRelay({ slowClients: this.slowClients, subscriber: this.subscriber, keys, app: this.app, metrics: this.metrics, logger: this.logger, turnLog: this.turnLog, store });
     this.watchdog = new TurnWatchdog(
       this.queue,
+      new TurnCustody(this.redis, keys, keySafeGatewayId),
       store,
       this.turnLog,
       this.metrics,
       this.logger,
-      { deadlineMs: config.turn.deadlineMs, checkEveryMs: Math.max(100, Math.min(5000, Math.floor(config.turn.deadlineMs / 4))) },
+      {
+        deadlineMs: config.turn.deadlineMs,
+        checkEveryMs: Math.max(100, Math.min(5000, Math.floor(config.turn.deadlineMs / 4))),
+        custodyLeaseMs: config.gateway.custodyLeaseMs,
+      },
       { endedHere: (messageId) => this.relay.relayedEndingOf(messageId), lastSeq: (sessionId, messageId) => this.relay.lastSeqRelayed(sessionId, messageId) },
     );
     this.sockets = new SocketRegistry(store, this.metrics, this.logger, config.gateway.socketLeaseMs);
@@ -249,7 +257,7 @@ export class ChatGateway {
     this.port = this.uwsBuild.uws.us_socket_local_port(listenSocket);
     this.sockets.startLeaseRenewal();
     await this.readiness.start();
-    this.watchdog.start();
+    await this.watchdog.start();
     this.slowClients.start();
     this.logger.info({ port: this.port, host, gateway_id: this.gatewayId, uws: this.uwsBuild.source }, 'gateway listening');
     return this.port;
@@ -277,7 +285,8 @@ export class ChatGateway {
       },
       { name: 'close sockets', run: () => this.sockets.closeAll(SHUTDOWN_CLOSE_REASON) },
       { name: 'stop readiness canary', run: () => this.readiness.close() },
-      { name: 'stop turn watchdog', run: () => this.watchdog.close() },
+      // Its turns are watched to their end by the gateways that stay.
+      { name: 'hand watched turns over', run: () => this.watchdog.handOver(), timeoutMs: 2000 },
       { name: 'stop slow-client sweep', run: () => this.slowClients.close() },
       { name: 'close relay', run: () => this.relay.close() },
       { name: 'close queue', run: () => this.queue.close(), timeoutMs: 2000 },

@@ -6,6 +6,7 @@ import {
   type Logger,
   type SessionStore,
   type TurnJobData,
+  type TurnCustody,
   type TurnLog,
   type TurnQueue,
 } from '@chat/shared';
@@ -15,11 +16,18 @@ export interface TurnWatchdogOptions {
   deadlineMs: number;
   /** How often each watched turn is looked at, ms. */
   checkEveryMs: number;
+  /**
+   * How long this gateway's custody lease lasts, ms; renewed five times per lease. A gateway
+   * silent this long is taken for dead and its turns are adopted by the others.
+   */
+  custodyLeaseMs: number;
 }
 
 interface WatchedTurn {
   data: TurnJobData;
   nextCheckAt: number;
+  /** Recorded in the fleet-wide custody record (TurnCustody) as watched here. */
+  held: boolean;
 }
 
 /**
@@ -29,17 +37,22 @@ interface WatchedTurn {
  * deadline speak first) → the gateway takes the turn over (a claim: any worker still writing is
  * refused from then on), ends it with one `timeout` error and hands the session to its next turn.
  *
- * A gateway that dies takes its watch list with it; the workers' own deadline still ends turns
- * that are running. Gauged as `chat_gateway_watched_turns`.
+ * The watch list is also recorded in Redis (TurnCustody): when a gateway dies, or stops and
+ * hands its turns over, another gateway adopts its list within one lease and watches those
+ * turns to their end. Gauged as `chat_gateway_watched_turns`; adoptions are counted.
  */
 export class TurnWatchdog {
   private readonly watched = new Map<string, WatchedTurn>();
   private timer: NodeJS.Timeout | null = null;
+  private custodyTimer: NodeJS.Timeout | null = null;
   private checking = false;
+  private renewing = false;
+  private resigned = false;
   private readonly graceMs: number;
 
   constructor(
     private readonly queue: TurnQueue,
+    private readonly custody: TurnCustody,
     private readonly store: SessionStore,
     private readonly turnLog: TurnLog,
     private readonly metrics: GatewayMetrics,
@@ -55,36 +68,102 @@ export class TurnWatchdog {
     metrics.trackWatchedTurns(() => this.watched.size);
   }
 
-  start(): void {
+  /** Starts checking turns and keeping custody; resolves once this gateway is on the roster. */
+  async start(): Promise<void> {
     this.timer = setInterval(() => void this.check(), Math.min(1000, this.options.checkEveryMs));
     this.timer.unref();
+    // Its own timer: a long pass over thousands of turns must not let the lease lapse.
+    this.custodyTimer = setInterval(() => void this.keepCustody(), Math.max(50, Math.floor(this.options.custodyLeaseMs / 5)));
+    this.custodyTimer.unref();
+    await this.keepCustody();
   }
 
   watch(data: TurnJobData): void {
-    this.watched.set(data.message_id, { data, nextCheckAt: Date.now() + this.options.checkEveryMs });
+    const turn: WatchedTurn = { data, nextCheckAt: Date.now() + this.options.checkEveryMs, held: false };
+    this.watched.set(data.message_id, turn);
+    this.custody.hold([data]).then(
+      () => {
+        turn.held = true;
+      },
+      // Not recorded yet: the next renewal records it.
+      () => {},
+    );
+  }
+
+  /**
+   * A clean stop: gives the custody lease up, so the other gateways adopt this one's turns at
+   * their next renewal instead of after a lease; then stops as close() does.
+   */
+  async handOver(): Promise<void> {
+    this.resigned = true;
+    this.close();
+    await this.custody.resign();
   }
 
   close(): void {
+    this.resigned = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.custodyTimer) clearInterval(this.custodyTimer);
     this.timer = null;
+    this.custodyTimer = null;
     this.watched.clear();
+  }
+
+  /** Renews the lease, records turns not yet recorded, and adopts the turns of lapsed gateways. */
+  private async keepCustody(): Promise<void> {
+    if (this.renewing || this.resigned) return;
+    this.renewing = true;
+    try {
+      const { rejoined, lapsed } = await this.custody.renew(this.options.custodyLeaseMs);
+      const unrecorded = [...this.watched.values()].filter((turn) => rejoined || !turn.held);
+      if (unrecorded.length > 0) {
+        await this.custody.hold(unrecorded.map((turn) => turn.data));
+        for (const turn of unrecorded) turn.held = true;
+      }
+      for (const gatewayId of lapsed) {
+        const adopted = await this.custody.adopt(gatewayId);
+        if (this.resigned) {
+          // Stopped meanwhile: pass them on rather than drop them.
+          await this.custody.hold(adopted);
+          continue;
+        }
+        for (const data of adopted) {
+          if (!this.watched.has(data.message_id)) this.watched.set(data.message_id, { data, nextCheckAt: Date.now(), held: true });
+        }
+        if (adopted.length > 0) {
+          this.metrics.turnsAdopted(adopted.length);
+          this.logger.warn({ from_gateway: gatewayId, turns: adopted.length }, 'adopted the turns of a gateway whose lease lapsed');
+        }
+      }
+    } catch (err) {
+      // Redis away: the lease is renewed at the next attempt (a lapse only means shared watching).
+      this.logger.debug({ err: String(err) }, 'turn custody renewal failed');
+    } finally {
+      this.renewing = false;
+    }
   }
 
   private async check(): Promise<void> {
     if (this.checking) return;
     this.checking = true;
+    const ended: string[] = [];
     try {
       const now = Date.now();
       for (const [messageId, turn] of this.watched) {
         if (turn.nextCheckAt > now) continue;
         turn.nextCheckAt = now + this.options.checkEveryMs;
         try {
-          if (await this.checkTurn(turn.data, now)) this.watched.delete(messageId);
+          if (await this.checkTurn(turn.data, now)) {
+            this.watched.delete(messageId);
+            ended.push(messageId);
+          }
         } catch (err) {
           // Redis away: try again at the next check.
           this.logger.debug({ err: String(err), message_id: messageId }, 'turn check failed');
         }
       }
+      // Left in the record on failure: whoever adopts them finds them ended and lets go.
+      await this.custody.release(ended).catch(() => {});
     } finally {
       this.checking = false;
     }

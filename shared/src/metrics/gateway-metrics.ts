@@ -41,6 +41,7 @@ export class GatewayMetrics {
   private readonly turnsRequeued: Counter;
   private readonly duplicates: Counter;
   private readonly turnsTimedOut: Counter;
+  private readonly turnsAdoptedCounter: Counter;
   private watchedTurnsSource: (() => number) | null = null;
   private readonly framesRecovered: Counter<'why'>;
 
@@ -81,6 +82,11 @@ export class GatewayMetrics {
     this.slowMerges = new Counter({ name: 'chat_gateway_slow_client_merged_chunks_total', help: 'Chunks merged into larger ones for sockets reading slower than the stream', registers });
     this.duplicates = new Counter({ name: 'chat_gateway_duplicate_frames_dropped_total', help: 'Turn frames dropped because this gateway had already relayed them (around a subscriber reconnect)', registers });
     this.turnsRequeued = new Counter({ name: 'chat_gateway_turns_requeued_total', help: 'Accepted turns whose job had vanished from the queue and was enqueued again', registers });
+    this.turnsAdoptedCounter = new Counter({
+      name: 'chat_gateway_turns_adopted_total',
+      help: 'In-flight turns this gateway took over from a gateway whose custody lease lapsed (killed, paused) or that stopped',
+      registers,
+    });
     this.turnsTimedOut = new Counter({ name: 'chat_gateway_turns_timed_out_total', help: 'Turns this gateway ended with timeout because nobody ended them by the deadline', registers });
     const watchedSource = () => this.watchedTurnsSource;
     new Gauge({
@@ -174,6 +180,9 @@ export class GatewayMetrics {
   }
   turnRequeued(): void {
     this.turnsRequeued.inc();
+  }
+  turnsAdopted(count: number): void {
+    this.turnsAdoptedCounter.inc(count);
   }
   turnTimedOut(): void {
     this.turnsTimedOut.inc();

@@ -4,3 +4,4 @@ export * from './scripts.js';
 export * from './session-store.js';
 export * from './turn-log.js';
 export * from './write-coalescer.js';
+export * from './turn-custody.js';

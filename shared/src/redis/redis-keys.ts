@@ -25,6 +25,10 @@ import { assertValidId } from '../ids.js';
  * Other keys:
  * - `ticket:{t:<ticket>}` string: a single-use socket ticket (the session id it opens), with a
  *              short TTL; read and deleted in one GETDEL. Hash-tagged on the ticket itself.
+ * - `{w}:gateways` sorted set: every gateway that watches turns, scored by its lease expiry (ms);
+ *              `{w}:held:<gatewayId>` hash: the turns that gateway watches (message id → job
+ *              data). One hash tag for all, so a lapsed gateway's turns move to another in one
+ *              script (see TurnCustody).
  *
  * BullMQ keys live under their own prefix (`<prefix>-bull`), wrapped in a hash tag so that
  * one queue's keys share a slot, as BullMQ requires on a cluster.
@@ -74,8 +78,13 @@ export class RedisKeys {
 
   /** Pub/sub channel on which workers answer one gateway's readiness canaries. */
   canaryChannel(gatewayId: string): string {
-    if (!/^[A-Za-z0-9_.-]{1,128}$/.test(gatewayId)) throw new TypeError(`invalid gateway id: ${gatewayId}`);
-    return `${this.prefix}:canary:{g:${gatewayId}}`;
+    return `${this.prefix}:canary:{g:${assertValidGatewayId(gatewayId)}}`;
+  }
+
+  /** The fleet-wide record of which gateway watches which turns (see the layout above). */
+  turnCustody(gatewayId: string): { gateways: string; held: string } {
+    const base = `${this.prefix}:{w}`;
+    return { gateways: `${base}:gateways`, held: `${base}:held:${assertValidGatewayId(gatewayId)}` };
   }
 
   /** Pub/sub channel carrying every frame of one session. */
@@ -115,6 +124,12 @@ export class RedisKeys {
   get allKeysPattern(): string {
     return `${this.prefix}:*`;
   }
+}
+
+/** Gateway ids name keys and channels: a safe alphabet, bounded length. */
+function assertValidGatewayId(gatewayId: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,128}$/.test(gatewayId)) throw new TypeError(`invalid gateway id: ${gatewayId}`);
+  return gatewayId;
 }
 
 /** Name of the BullMQ queue that carries chat turns. */

@@ -1,0 +1,25 @@
+--[[
+  Moves the turns a lapsed gateway was watching into this gateway's custody, but only if its
+  lease has indeed lapsed: another gateway may have adopted them first (the hash is then gone),
+  or the gateway may have come back and renewed its lease in the meantime.
+
+  KEYS[1] gateways sorted set (gateway id -> lease expiry, ms)
+  KEYS[2] the lapsed gateway's held-turns hash (message id -> turn job data JSON)
+  KEYS[3] this gateway's held-turns hash
+  ARGV[1] the lapsed gateway's id
+  ARGV[2] now (ms)
+
+  Output: the turns moved, as a flat list: message id, job data, message id, job data, ...
+]]
+local lease = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if lease and tonumber(lease) > tonumber(ARGV[2]) then
+  return {}
+end
+local held = redis.call('HGETALL', KEYS[2])
+-- In slices: unpack() of a long list would overflow Lua's C stack. Even sizes keep pairs whole.
+for i = 1, #held, 1000 do
+  redis.call('HSET', KEYS[3], unpack(held, i, math.min(i + 999, #held)))
+end
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return held

@@ -1,0 +1,108 @@
+import type { Redis } from 'ioredis';
+import type { TurnJobData } from '../protocol/schemas.js';
+import { validators } from '../protocol/validators.js';
+import { LuaScript } from './lua-script.js';
+import type { RedisKeys } from './redis-keys.js';
+
+const adoptTurns = new LuaScript('adopt-turns-3.lua');
+
+/** What one lease renewal found. */
+export interface CustodyRenewal {
+  /**
+   * This gateway was not on the roster: it just started, Redis lost the roster (restarted
+   * empty), or its lease lapsed (a long pause) and another gateway may have adopted its turns.
+   * Either way its own record is gone or stale, and the caller must hold its turns again.
+   */
+  rejoined: boolean;
+  /** Gateways whose lease has lapsed: their turns are waiting to be adopted. */
+  lapsed: string[];
+}
+
+/**
+ * Which gateway watches which accepted turns, recorded in Redis so that turns outlive the
+ * gateway that accepted them. Each gateway renews a lease on a shared roster and records the
+ * turns it watches; when a gateway's lease lapses (killed, partitioned, paused), the next
+ * gateway to renew its own lease adopts its turns in one script, and from then on sees that
+ * they end. A gateway that stops cleanly gives its lease up, so its turns move at once.
+ *
+ * The record is a safety net for the gateway's own in-memory watch list, not its source of
+ * truth: if Redis loses it (restarted empty), the gateway's list still holds its turns and
+ * writes them back at the next renewal. Two gateways watching one turn (a paused gateway that
+ * comes back after its turns were adopted) is harmless: every action a watcher takes is a
+ * claim-guarded script or an enqueue under the turn's own job id.
+ */
+export class TurnCustody {
+  private readonly gatewaysKey: string;
+  private readonly heldKey: string;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    readonly gatewayId: string,
+  ) {
+    const custody = keys.turnCustody(gatewayId);
+    this.gatewaysKey = custody.gateways;
+    this.heldKey = custody.held;
+  }
+
+  /** Records turns as watched by this gateway. */
+  async hold(turns: readonly TurnJobData[]): Promise<void> {
+    if (turns.length === 0) return;
+    const fields: string[] = [];
+    for (const turn of turns) fields.push(turn.message_id, JSON.stringify(turn));
+    await this.redis.hset(this.heldKey, ...fields);
+  }
+
+  /** Drops turns that ended from this gateway's record. */
+  async release(messageIds: readonly string[]): Promise<void> {
+    if (messageIds.length === 0) return;
+    await this.redis.hdel(this.heldKey, ...messageIds);
+  }
+
+  /** Renews this gateway's lease until `now + leaseMs` and lists the gateways whose lease lapsed. */
+  async renew(leaseMs: number, now = Date.now()): Promise<CustodyRenewal> {
+    const replies = await this.redis
+      .multi()
+      .zadd(this.gatewaysKey, now + leaseMs, this.gatewayId)
+      .zrangebyscore(this.gatewaysKey, '-inf', now, 'LIMIT', 0, 16)
+      .exec();
+    if (!replies) throw new Error('custody renewal was discarded');
+    for (const [err] of replies) if (err) throw err;
+    const added = Number(replies[0]![1]);
+    const lapsed = (replies[1]![1] as string[]).filter((id) => id !== this.gatewayId);
+    return { rejoined: added === 1, lapsed };
+  }
+
+  /**
+   * Moves a lapsed gateway's turns to this gateway and returns them; none if its lease was
+   * renewed meanwhile or another gateway adopted them first. Records that fail validation
+   * (written by an incompatible version) are dropped rather than watched half-understood.
+   */
+  async adopt(lapsedGatewayId: string, now = Date.now()): Promise<TurnJobData[]> {
+    const theirs = this.keys.turnCustody(lapsedGatewayId).held;
+    const flat = (await adoptTurns.run(this.redis, [this.gatewaysKey, theirs, this.heldKey], [lapsedGatewayId, now])) as string[];
+    const turns: TurnJobData[] = [];
+    const invalid: string[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const parsed = parseTurn(flat[i + 1]!);
+      if (parsed) turns.push(parsed);
+      else invalid.push(flat[i]!);
+    }
+    if (invalid.length > 0) await this.release(invalid);
+    return turns;
+  }
+
+  /** Gives the lease up (a clean stop): the next gateway to renew adopts this one's turns. */
+  async resign(): Promise<void> {
+    await this.redis.zadd(this.gatewaysKey, 0, this.gatewayId);
+  }
+}
+
+function parseTurn(json: string): TurnJobData | null {
+  try {
+    const checked = validators.turnJob(JSON.parse(json));
+    return checked.ok ? checked.value : null;
+  } catch {
+    return null;
+  }
+}

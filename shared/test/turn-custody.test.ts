@@ -1,0 +1,90 @@
+/** The fleet-wide custody of watched turns (TurnCustody) against a real Redis spawned for this file. */
+import { randomBytes } from 'node:crypto';
+import t from 'tap';
+import { spawnRedisServer } from '../src/dev/redis-server.js';
+import { createRedisConnection } from '../src/redis/connection.js';
+import { RedisKeys } from '../src/redis/redis-keys.js';
+import { TurnCustody } from '../src/redis/turn-custody.js';
+import type { TurnJobData } from '../src/protocol/schemas.js';
+
+const redisServer = await spawnRedisServer();
+const redis = createRedisConnection(redisServer.url, { name: 'turn-custody-test' });
+t.teardown(async () => {
+  redis.disconnect();
+  await redisServer.stop();
+});
+
+function fleet(...gatewayIds: string[]): TurnCustody[] {
+  const keys = new RedisKeys(`t${randomBytes(4).toString('hex')}`);
+  return gatewayIds.map((id) => new TurnCustody(redis, keys, id));
+}
+
+function turn(messageId: string): TurnJobData {
+  return { session_id: 's1', message_id: messageId, client_id: null, message: 'Is my flight on time?', accepted_at: 1_700_000_000_000 };
+}
+
+t.test('a lapsed gateway: its turns go to the first gateway that adopts them, whole and once', async (t) => {
+  const [a, b, c] = fleet('gw-a', 'gw-b', 'gw-c');
+  const now = 1_000_000;
+  t.same(await a!.renew(1000, now), { rejoined: true, lapsed: [] }, 'a newcomer joins the roster');
+  t.same(await a!.renew(1000, now + 10), { rejoined: false, lapsed: [] }, 'and renews from then on');
+  await a!.hold([turn('m1'), turn('m2'), turn('m3')]);
+  await a!.release(['m2']);
+  await b!.renew(1000, now);
+
+  t.same((await b!.renew(1000, now + 500)).lapsed, [], 'not lapsed before its lease ends');
+  t.same(await b!.adopt('gw-a', now + 500), [], 'and nothing can be adopted from it then');
+  const renewal = await b!.renew(5000, now + 2000);
+  t.same(renewal.lapsed, ['gw-a'], 'lapsed once its lease ended');
+
+  const adopted = await b!.adopt('gw-a', now + 2000);
+  t.same(adopted.map((x) => x.message_id).sort(), ['m1', 'm3'], 'the turns it held, not the one it released');
+  t.same(adopted.find((x) => x.message_id === 'm1'), turn('m1'), 'with their job data intact');
+  t.same(await c!.adopt('gw-a', now + 2000), [], 'a second adopter gets nothing');
+  t.same((await c!.renew(5000, now + 2000)).lapsed, [], 'and the lapsed gateway is off the roster');
+
+  // The adopter now holds them: if it lapses too, they move on again.
+  const again = await c!.adopt('gw-b', now + 8000);
+  t.same(again.map((x) => x.message_id).sort(), ['m1', 'm3'], 'the adopted turns move on when the adopter lapses');
+});
+
+t.test('a gateway that renewed in time keeps its turns', async (t) => {
+  const [a, b] = fleet('gw-a', 'gw-b');
+  await a!.renew(1000, 1000);
+  await a!.hold([turn('m1')]);
+  const seenLapsed = await b!.renew(1000, 2500);
+  t.same(seenLapsed.lapsed, ['gw-a']);
+  await a!.renew(1000, 2600); // it comes back before b acts on what it saw
+  t.same(await b!.adopt('gw-a', 2700), [], 'the adoption is refused: its lease is current again');
+  t.same((await b!.adopt('gw-a', 3700)).map((x) => x.message_id), ['m1'], 'until it really lapses');
+});
+
+t.test('resigning hands the turns over at once; Redis losing the roster makes a gateway rejoin', async (t) => {
+  const [a, b] = fleet('gw-a', 'gw-b');
+  const now = Date.now();
+  await a!.renew(60_000, now);
+  await a!.hold([turn('m1')]);
+  await a!.resign();
+  t.same((await b!.renew(60_000, now + 1)).lapsed, ['gw-a'], 'a resigned gateway is lapsed at once');
+  t.same((await b!.adopt('gw-a', now + 1)).map((x) => x.message_id), ['m1']);
+
+  await redis.flushall();
+  t.equal((await b!.renew(60_000, now + 2)).rejoined, true, 'after Redis restarted empty the gateway knows to record its turns again');
+});
+
+t.test('records that are not turn job data are dropped, not adopted', async (t) => {
+  const keys = new RedisKeys(`t${randomBytes(4).toString('hex')}`);
+  const [a, b] = [new TurnCustody(redis, keys, 'gw-a'), new TurnCustody(redis, keys, 'gw-b')];
+  await a.renew(10, 0);
+  await a.hold([turn('m1')]);
+  await redis.hset(keys.turnCustody('gw-a').held, 'bogus', '{"session_id": 42}', 'garbled', 'not json');
+  const adopted = await b.adopt('gw-a', 100);
+  t.same(adopted.map((x) => x.message_id), ['m1']);
+  t.same(await redis.hkeys(keys.turnCustody('gw-b').held), ['m1'], 'and the bad records are gone from the adopter');
+});
+
+t.test('gateway ids are checked before they name a key', async (t) => {
+  const keys = new RedisKeys('t');
+  t.throws(() => new TurnCustody(redis, keys, 'gw a/b'), /invalid gateway id/);
+  t.throws(() => keys.turnCustody('x'.repeat(129)), /invalid gateway id/);
+});

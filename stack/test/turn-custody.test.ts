@@ -1,0 +1,128 @@
+/**
+ * Turns outlive the gateway that accepted them (issue 5): each gateway records the turns it
+ * watches in Redis under a lease; when it is killed (the lease lapses) or stops (it gives the
+ * lease up), another gateway adopts them and sees that they end — here, by enqueueing again a
+ * job that was lost meanwhile, which no one else would do.
+ *
+ * Real processes: Redis, the offline model, two gateways on one port, one worker. The worker is
+ * SIGSTOPped so the turns wait in the queue; the gateway holding the sockets goes; the jobs of
+ * its turns are deleted (as a failover to a stale replica would lose them); the worker is
+ * revived; every client, reconnected to the survivor with resume, must see its turn complete.
+ */
+import t, { type Test } from 'tap';
+import { createRedisConnection, createTurnQueue, loadConfig } from '@chat/shared';
+import { findFreePort } from '@chat/shared/dev';
+import { LocalStack, type RunningStack } from '../src/local-stack.js';
+import { eventually } from './helpers/eventually.js';
+import { createSession } from './helpers/http-client.js';
+import { readTurn } from './helpers/turn-transcript.js';
+import { TestSocket } from './helpers/ws-client.js';
+
+const TURNS = 10;
+
+async function startStack(t: Test, custodyLeaseMs: number): Promise<RunningStack> {
+  const port = await findFreePort();
+  const local = new LocalStack({
+    gateways: 2,
+    workers: 1,
+    forwardOutput: false,
+    readyTimeoutMs: 60_000,
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      WORKER_METRICS_PORT: '0',
+      TURN_CUSTODY_LEASE_MS: String(custodyLeaseMs),
+      // Far off: the turns here must be saved by the requeue, not ended by a timeout.
+      TURN_DEADLINE_MS: '120000',
+    },
+  });
+  t.teardown(() => local.stop());
+  return local.start();
+}
+
+/** A counter's value summed over its label sets, from one gateway's /metrics. */
+async function counter(httpUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  let sum = 0;
+  for (const match of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'gm'))) sum += Number(match[1]);
+  return sum;
+}
+
+async function runScenario(t: Test, options: { stop: 'SIGKILL' | 'SIGTERM'; custodyLeaseMs: number }): Promise<void> {
+  const stack = await startStack(t, options.custodyLeaseMs);
+  const queueConnection = createRedisConnection(stack.redisUrl, { name: 'test-queue', forBullmq: true });
+  const queue = createTurnQueue(loadConfig({ REDIS_URL: stack.redisUrl }), queueConnection);
+  t.teardown(async () => {
+    await queue.close();
+    queueConnection.disconnect();
+  });
+  const worker = stack.workers[0]!.child;
+  worker.kill('SIGSTOP');
+  t.teardown(() => void worker.kill('SIGCONT'));
+
+  const turns = await Promise.all(
+    Array.from({ length: TURNS }, async (_, i) => {
+      const sessionId = await createSession(stack.httpUrl);
+      const socket = await TestSocket.open(`${stack.wsUrl}/ws/${sessionId}/client`);
+      const messageId = `custody-turn-${i}`;
+      socket.send({ message: `Can I bring a guitar on board? (${i})`, message_id: messageId });
+      return { sessionId, messageId, socket };
+    }),
+  );
+  t.teardown(() => turns.forEach((turn) => turn.socket.close()));
+  await eventually(() => queue.getJobCounts('waiting'), (counts) => counts.waiting === TURNS, 15_000);
+
+  // The gateway goes: its sockets close; the turns it accepted are the ones it was watching.
+  const victim = stack.gateways[0]!;
+  victim.child.kill(options.stop);
+  await victim.exited;
+  const orphaned = (
+    await Promise.all(turns.map(async (turn) => ((await Promise.race([turn.socket.closed, delay(2000)])) ? turn : null)))
+  ).filter((turn) => turn !== null);
+  t.ok(orphaned.length >= 1, `some sockets were on the gateway that went (${orphaned.length} of ${TURNS})`);
+
+  // Their jobs are lost, as a failover to a stale replica would lose them.
+  for (const turn of orphaned) t.equal(await queue.remove(turn.messageId), 1, `${turn.messageId}: job deleted`);
+  const survivor = stack.httpUrl;
+  const adopted = await eventually(() => counter(survivor, 'chat_gateway_turns_adopted_total'), (n) => n >= orphaned.length, 30_000);
+  t.equal(adopted, orphaned.length, 'the survivor adopted exactly the turns the other gateway watched');
+  const requeued = await eventually(() => counter(survivor, 'chat_gateway_turns_requeued_total'), (n) => n >= orphaned.length, 30_000);
+  t.equal(requeued, orphaned.length, 'and enqueued each lost job again');
+
+  worker.kill('SIGCONT');
+  const results = await Promise.all(
+    turns.map(async (turn) => {
+      if (!orphaned.includes(turn)) {
+        await turn.socket.turn(turn.messageId, 30_000);
+        return turn.socket.frames;
+      }
+      const again = await TestSocket.open(`${stack.wsUrl}/ws/${turn.sessionId}/client?resume=${turn.messageId}&seq=-1`);
+      try {
+        await again.turn(turn.messageId, 30_000);
+      } finally {
+        again.close();
+      }
+      return again.frames;
+    }),
+  );
+  results.forEach((frames, i) => {
+    const transcript = readTurn(frames, turns[i]!.messageId);
+    t.same(transcript.problems, [], `${turns[i]!.messageId}: in order, no gap, no duplicate, one ending`);
+    t.equal(transcript.end?.type, 'complete', `${turns[i]!.messageId}: completed`);
+  });
+}
+
+function delay(ms: number): Promise<null> {
+  return new Promise((resolve) => setTimeout(() => resolve(null), ms));
+}
+
+t.test('a gateway SIGKILLed with turns in flight: another adopts them once its lease lapses and sees them end', async (t) => {
+  await runScenario(t, { stop: 'SIGKILL', custodyLeaseMs: 1500 });
+});
+
+t.test('a gateway that stops (SIGTERM) hands its turns over at once, long before its lease would lapse', async (t) => {
+  // A 60 s lease: only the hand-over can move the turns within the 30 s the test waits.
+  await runScenario(t, { stop: 'SIGTERM', custodyLeaseMs: 60_000 });
+});
