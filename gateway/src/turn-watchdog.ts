@@ -28,6 +28,8 @@ interface WatchedTurn {
   nextCheckAt: number;
   /** Recorded in the fleet-wide custody record (TurnCustody) as watched here. */
   held: boolean;
+  /** When it was first seen off its session's unanswered list with no ending (see checkTurn). */
+  strayedAt?: number | undefined;
 }
 
 /**
@@ -153,7 +155,7 @@ export class TurnWatchdog {
         if (turn.nextCheckAt > now) continue;
         turn.nextCheckAt = now + this.options.checkEveryMs;
         try {
-          if (await this.checkTurn(turn.data, now)) {
+          if (await this.checkTurn(turn, now)) {
             this.watched.delete(messageId);
             ended.push(messageId);
           }
@@ -170,19 +172,31 @@ export class TurnWatchdog {
   }
 
   /** Returns true when the turn needs no more watching. */
-  private async checkTurn(data: TurnJobData, now: number): Promise<boolean> {
+  private async checkTurn(turn: WatchedTurn, now: number): Promise<boolean> {
+    const { data } = turn;
     const { session_id: sessionId, message_id: messageId } = data;
     const progress = await this.turnLog.peek(sessionId, messageId);
-    if (progress.ended) return true;
+    if (progress.ended || this.relayed.endedHere(messageId)) return true;
     if (!(await this.store.unansweredTurns(sessionId)).includes(messageId)) {
-      // No longer among the session's unanswered turns. If its state is there, it is ending
-      // now; if this gateway relayed its ending, it is over. Otherwise Redis lost everything
-      // (restarted empty, a failover to a stale replica): it must not be enqueued again (a
-      // finished turn would get a second ending), but a turn cut off mid-way still gets one.
-      if (progress.known || this.relayed.endedHere(messageId)) return true;
-      if ((await this.store.get(sessionId)) === null) await this.endWith(data, 'session_not_found');
+      // No longer among the session's unanswered turns, yet no ending.
+      if (!progress.known && (await this.store.get(sessionId)) === null) {
+        // Redis lost everything (restarted empty): it must not be enqueued again, but the
+        // sockets still waiting are told why it will not come.
+        await this.endWith(data, 'session_not_found');
+        return true;
+      }
+      // A worker finishing it removes it from the list just before or after writing its ending;
+      // seen twice, checks apart, it strayed: its last attempt could not write its ending (Redis
+      // away), or its job was lost and the session moved on. Nobody else will end it.
+      if (turn.strayedAt === undefined) {
+        turn.strayedAt = now;
+        return false;
+      }
+      if ((await this.queue.getJobState(messageId)) === 'completed') return true;
+      await this.endWith(data, 'llm_stream_interrupted');
       return true;
     }
+    turn.strayedAt = undefined;
     if (now > data.accepted_at + this.options.deadlineMs + this.graceMs) {
       await this.endWith(data, 'timeout');
       return true;
@@ -193,12 +207,17 @@ export class TurnWatchdog {
       await this.queue.add('turn', data, { jobId: messageId });
       this.metrics.turnRequeued();
       this.logger.warn({ session_id: sessionId, message_id: messageId }, 'turn job was gone from the queue: enqueued again');
+    } else if (state === 'failed' || state === 'completed') {
+      // Its job is over and will write nothing more (failed for good without an ending: BullMQ
+      // fails a job that stalled too often without running any of its code).
+      await this.endWith(data, 'llm_stream_interrupted');
+      return true;
     }
     return false;
   }
 
   /** Takes the turn over (a claim: any worker still writing is refused) and ends it with `code`. */
-  private async endWith(data: TurnJobData, code: 'timeout' | 'session_not_found'): Promise<void> {
+  private async endWith(data: TurnJobData, code: 'timeout' | 'session_not_found' | 'llm_stream_interrupted'): Promise<void> {
     const { session_id: sessionId, message_id: messageId } = data;
     // Continue the sequence the sockets here saw, even if Redis lost the turn's state.
     const claim = await this.turnLog.claim(sessionId, messageId, (this.relayed.lastSeq(sessionId, messageId) ?? -1) + 1);
@@ -211,7 +230,8 @@ export class TurnWatchdog {
         this.logger.warn({ session_id: sessionId, message_id: messageId, code }, 'turn had no ending and nobody left to give it one: ended here');
       }
     }
-    await this.queue.remove(messageId).catch(() => 0);
+    // A failed job stays: it is a dead letter an operator may inspect and replay.
+    if ((await this.queue.getJobState(messageId)) !== 'failed') await this.queue.remove(messageId).catch(() => 0);
     const next = await this.store.scripts.finishTurn(sessionId, messageId);
     if (next !== null) {
       const job = await this.queue.getJob(next);

@@ -1,10 +1,12 @@
 /**
  * Nothing left hanging (issue 5): a turn whose job vanished from the queue (as in a Redis
  * failover) is enqueued again by the gateway that accepted it; a turn nobody ends by its
- * deadline gets exactly one `timeout` error; a worker past the deadline stops itself.
+ * deadline gets exactly one `timeout` error; a worker past the deadline stops itself; a turn
+ * whose job failed for good without writing an ending is ended by the gateway at once.
  */
 import t from 'tap';
-import { createRedisConnection, createTurnQueue } from '@chat/shared';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { RedisKeys, SessionStore, TURN_QUEUE_NAME, createRedisConnection, createTurnQueue, type TurnJobData } from '@chat/shared';
 import { ChatWorker } from '@chat/worker';
 import { eventually } from './helpers/eventually.js';
 import { createSession } from './helpers/http-client.js';
@@ -73,3 +75,45 @@ t.test('a worker whose answer runs past the deadline stops it with timeout', asy
   const stats = await eventually(() => stack.offline.stats(), (s) => s.streams_active === 0);
   t.equal(stats.streams_aborted, 1, 'the generation was stopped');
 });
+
+/**
+ * A turn whose job fails for good without any of the service's code writing an ending: BullMQ
+ * fails a job that stalled too often without running it, and a last attempt whose Redis writes
+ * failed cannot write one. A bare BullMQ worker plays that part here.
+ */
+for (const leftInList of [true, false]) {
+  const how = leftInList ? 'still first in its session' : 'already taken off its session (the worker\'s cleanup ran)';
+  t.test(`a job failed for good with no ending, ${how}: the gateway ends the turn at once, not at the deadline`, async (t) => {
+    const stack = await startInProcessStack(t, { workers: 0, config: { turn: { deadlineMs: 60_000 } } });
+    const sessionId = await createSession(stack.httpUrl());
+    const socket = await TestSocket.open(stack.wsUrl(sessionId, 'c'));
+    t.teardown(() => socket.close());
+    const store = new SessionStore(stack.redisClient, new RedisKeys(stack.config.redis.prefix), stack.config.session.ttlSeconds);
+    const connection = createRedisConnection(stack.redis.url, { name: 'test-bare-worker', forBullmq: true });
+    const bare = new Worker<TurnJobData>(
+      TURN_QUEUE_NAME,
+      async (job) => {
+        if (!leftInList) await store.scripts.finishTurn(job.data.session_id, job.data.message_id);
+        throw new UnrecoverableError('job stalled more than allowable limit');
+      },
+      { connection, prefix: new RedisKeys(stack.config.redis.prefix).bullPrefix },
+    );
+    t.teardown(async () => {
+      await bare.close();
+      connection.disconnect();
+    });
+    const queueConnection = createRedisConnection(stack.redis.url, { name: 'test-queue', forBullmq: true });
+    const queue = createTurnQueue(stack.config, queueConnection);
+    t.teardown(async () => {
+      await queue.close();
+      queueConnection.disconnect();
+    });
+
+    socket.send({ message: 'Where is my bag?', message_id: 'failed-silently' });
+    const { end } = await socket.turn('failed-silently', 30_000);
+    t.equal(end.code, 'llm_stream_interrupted', 'one clear error, long before the 60 s deadline');
+    t.same(readTurn(socket.frames, 'failed-silently').problems, []);
+    t.equal(await queue.getJobState('failed-silently'), 'failed', 'the job stays a dead letter an operator can replay');
+    t.same(await store.unansweredTurns(sessionId), [], 'and the session can take its next turn');
+  });
+}
