@@ -22,6 +22,13 @@ export interface ReadinessCanaryOptions {
  * subscriber connection (the one that carries every session's frames) receives it. A gateway
  * whose subscription silently died, or that no live worker serves, stops being ready after
  * `maxAgeMs`, even while Redis answers pings.
+ *
+ * It also heals what it can see. Before each canary it looks at the previous one's job: still
+ * waiting means no worker runs (it is removed, so the canary queue holds at most one canary per
+ * gateway however long the workers are away); taken by a worker while nothing came back and
+ * readiness has lapsed means this gateway's subscription is deaf (a half-open connection, a
+ * subscription Redis dropped): the subscriber connection is reopened, which re-subscribes every
+ * session and fills the hole from the turn logs (SessionRelay). At most once per `maxAgeMs`.
  */
 export class ReadinessCanary {
   private readonly channel: string;
@@ -29,6 +36,10 @@ export class ReadinessCanary {
   private timer: NodeJS.Timeout | null = null;
   private lastOkAt: number | null = null;
   private lastRoundTripMs: number | null = null;
+  /** The last canary sent (its nonce is its job id). */
+  private lastSent: string | null = null;
+  private lastHealAt = 0;
+  private readonly startedAt = Date.now();
 
   constructor(
     private readonly queue: CanaryQueue,
@@ -63,15 +74,40 @@ export class ReadinessCanary {
   }
 
   private readonly send = (): void => {
+    const previous = this.lastSent;
     const nonce = randomBytes(8).toString('hex');
     const sentAt = Date.now();
     // Forget canaries that never came back, so the map stays small whatever happens.
     for (const [old, at] of this.pending) if (sentAt - at > this.options.maxAgeMs) this.pending.delete(old);
     this.pending.set(nonce, sentAt);
-    this.queue.add('canary', { gateway_id: this.options.gatewayId, nonce, sent_at: sentAt }).catch((err: unknown) => {
+    this.lastSent = nonce;
+    this.queue.add('canary', { gateway_id: this.options.gatewayId, nonce, sent_at: sentAt }, { jobId: nonce }).catch((err: unknown) => {
       this.logger.debug({ err: String(err) }, 'readiness canary could not be enqueued');
     });
+    if (previous !== null) {
+      this.inspect(previous, sentAt).catch((err: unknown) => {
+        this.logger.debug({ err: String(err) }, 'previous readiness canary could not be inspected');
+      });
+    }
   };
+
+  /** What became of the previous canary (see the class comment). */
+  private async inspect(nonce: string, now: number): Promise<void> {
+    const state = await this.queue.getJobState(nonce);
+    if (state === 'waiting' || state === 'prioritized' || state === 'delayed') {
+      await this.queue.remove(nonce);
+      return;
+    }
+    // Taken by a worker and finished (finished canaries are not kept), yet not back.
+    const deaf = state === 'unknown' && this.pending.has(nonce) && !this.status(now).ready;
+    const heldOff = now - Math.max(this.lastHealAt, this.startedAt) < this.options.maxAgeMs;
+    if (!deaf || heldOff || this.subscriber.status !== 'ready') return;
+    this.lastHealAt = now;
+    this.metrics.subscriberReopened();
+    this.logger.warn('canaries are answered but none comes back: the subscription is deaf; reopening the subscriber connection');
+    // Reconnects and re-subscribes every channel; SessionRelay holds frames and fills the hole.
+    this.subscriber.disconnect(true);
+  }
 
   private readonly onMessage = (channel: string, nonce: string): void => {
     if (channel !== this.channel) return;

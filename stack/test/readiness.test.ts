@@ -4,9 +4,11 @@
  * its subscriptions and fills the hole from the turn logs, so an answer in progress loses nothing.
  */
 import t from 'tap';
+import { ChatGateway } from '@chat/gateway';
 import { eventually } from './helpers/eventually.js';
 import { createSession, getJson } from './helpers/http-client.js';
 import { startInProcessStack } from './helpers/stack-harness.js';
+import { TcpFaultProxy } from './helpers/tcp-fault-proxy.js';
 import { readTurn } from './helpers/turn-transcript.js';
 import { TestSocket } from './helpers/ws-client.js';
 
@@ -66,4 +68,47 @@ t.test('the subscriber connection is killed mid-answer: subscriptions come back,
   t.equal((await socket.turn('after-the-outage', 20_000)).end.type, 'complete');
   const ready = await eventually(() => getJson<ReadyBody>(`${stack.httpUrl()}/ready`), (r) => r.status === 200, 5000);
   t.equal(ready.status, 200, 'ready again');
+});
+
+t.test('a deaf subscription (its connection open, nothing arriving): the canary notices, the gateway reopens it, the answer in progress loses nothing', async (t) => {
+  const stack = await startInProcessStack(t, {
+    gateways: 0,
+    offline: { ttftMs: 20, tokensPerSecond: 150, answerTokens: 240, fillToAnswerTokens: true },
+    config: { gateway: { canaryIntervalMs: 100, canaryMaxAgeMs: 800 } },
+  });
+  // This gateway reaches Redis through a proxy that can silence its pub/sub connection.
+  const proxy = await TcpFaultProxy.start({ host: '127.0.0.1', port: stack.redis.port });
+  const gateway = new ChatGateway({ config: { ...stack.config, redis: { ...stack.config.redis, url: proxy.url } }, gatewayId: 'deaf-gw' });
+  t.teardown(async () => {
+    await gateway.close();
+    await proxy.close();
+  });
+  const port = await gateway.start();
+  const httpUrl = `http://127.0.0.1:${port}`;
+  await eventually(() => getJson<ReadyBody>(`${httpUrl}/ready`), (r) => r.status === 200, 5000);
+
+  const sessionId = await createSession(httpUrl);
+  const socket = await TestSocket.open(`ws://127.0.0.1:${port}/ws/${sessionId}/c`);
+  t.teardown(() => socket.close());
+  socket.send({ message: 'Tell me about delays and compensation', message_id: 'through-the-silence' });
+  await socket.waitFor((f) => f.type === 'chunk' && Number(f.seq) >= 5, 'some chunks');
+  t.equal(proxy.silenceSubscribers(), 1, "the gateway's subscriber connection goes silent, still open");
+
+  const { end } = await socket.turn('through-the-silence', 20_000);
+  t.equal(end.type, 'complete', 'the answer still completes');
+  t.same(readTurn(socket.frames, 'through-the-silence').problems, [], 'no gap, no duplicate: what the silence swallowed came from the log');
+  const metrics = await (await fetch(`${httpUrl}/metrics`)).text();
+  t.match(metrics, /chat_gateway_subscriber_reopened_total\{[^}]*\} 1\n/, 'the subscriber connection was reopened once');
+  const ready = await eventually(() => getJson<ReadyBody>(`${httpUrl}/ready`), (r) => r.status === 200, 5000);
+  t.equal(ready.status, 200, 'and the gateway is ready again');
+});
+
+t.test('without a worker the canary queue holds at most one canary per gateway', async (t) => {
+  const stack = await startInProcessStack(t, { workers: 0, config: { gateway: { canaryIntervalMs: 50, canaryMaxAgeMs: 400 } } });
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const waiting = await stack.redisClient.llen(`{${stack.config.redis.prefix}-bull}:canary:wait`);
+  t.ok(waiting <= 2, `canaries waiting after ~30 intervals: ${waiting} (the newest, and at most one being replaced)`);
+  t.ok(waiting >= 1, 'the newest canary waits for a worker');
+  const metrics = await (await fetch(`${stack.httpUrl()}/metrics`)).text();
+  t.match(metrics, /chat_gateway_subscriber_reopened_total\{[^}]*\} 0\n/, 'no worker is not a deaf subscription: nothing reopened');
 });

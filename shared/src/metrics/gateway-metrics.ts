@@ -42,6 +42,7 @@ export class GatewayMetrics {
   private readonly duplicates: Counter;
   private readonly turnsTimedOut: Counter;
   private readonly turnsAdoptedCounter: Counter;
+  private readonly subscriberReopenings: Counter;
   private watchedTurnsSource: (() => number) | null = null;
   private readonly framesRecovered: Counter<'why'>;
 
@@ -85,6 +86,11 @@ export class GatewayMetrics {
     this.turnsAdoptedCounter = new Counter({
       name: 'chat_gateway_turns_adopted_total',
       help: 'In-flight turns this gateway took over from a gateway whose custody lease lapsed (killed, paused) or that stopped',
+      registers,
+    });
+    this.subscriberReopenings = new Counter({
+      name: 'chat_gateway_subscriber_reopened_total',
+      help: 'Times the readiness canary found this gateway deaf (canaries answered, none came back) and reopened its subscriber connection',
       registers,
     });
     this.turnsTimedOut = new Counter({ name: 'chat_gateway_turns_timed_out_total', help: 'Turns this gateway ended with timeout because nobody ended them by the deadline', registers });
@@ -183,6 +189,9 @@ export class GatewayMetrics {
   }
   turnsAdopted(count: number): void {
     this.turnsAdoptedCounter.inc(count);
+  }
+  subscriberReopened(): void {
+    this.subscriberReopenings.inc();
   }
   turnTimedOut(): void {
     this.turnsTimedOut.inc();
