@@ -161,7 +161,7 @@ export class ChatGateway {
       readiness: () => this.readiness.status(),
     };
     // The chat page (/), the operator view (/ops) and their assets, read from web/ once, here.
-    const opsAccess = new OpsAccess(config.ops.token);
+    const opsAccess = new OpsAccess(config.ops.token, config.ops.enabled);
     const deadLetterDeps = {
       queue: this.queue,
       store,

@@ -186,7 +186,7 @@ t.test('OPS_TOKEN guards /ops and /stats; /metrics, /health and the chat page st
   });
 });
 
-t.test('OPS_ENABLED=false: no operator view; the /stats API is unchanged', async (t) => {
+t.test('OPS_ENABLED=false: no operator view, and without OPS_TOKEN no operator data either', async (t) => {
   const stack = await startInProcessStack(t, { workers: 0, config: { ops: { enabled: false } } });
   const base = stack.httpUrl();
   const ops = await getJson<{ error: { code: string } }>(`${base}/ops`);
@@ -194,7 +194,24 @@ t.test('OPS_ENABLED=false: no operator view; the /stats API is unchanged', async
   t.equal(ops.body.error.code, 'not_found');
   t.equal((await fetch(`${base}/assets/ops.js`)).status, 404, 'its script is not served either');
   t.equal((await fetch(`${base}/`)).status, 200, 'the chat page still is');
-  t.equal((await fetch(`${base}/stats`)).status, 200);
+  // Dead letters name sessions and their failures: not for anyone who can reach the port.
+  for (const path of ['/stats', '/ops/dead-letters']) {
+    const refused = await getJson<{ error: { code: string } }>(`${base}${path}`);
+    t.equal(refused.status, 404, `${path}: 404`);
+    t.equal(refused.body.error.code, 'not_found');
+  }
+  t.equal((await fetch(`${base}/metrics`)).status, 200, 'Prometheus still scrapes');
+});
+
+t.test('OPS_ENABLED=false with OPS_TOKEN: operator data with the token only', async (t) => {
+  const token = 'ops-token-for-this-test-0123456789';
+  const stack = await startInProcessStack(t, { workers: 0, config: { ops: { enabled: false, token } } });
+  const base = stack.httpUrl();
+  for (const path of ['/stats', '/ops/dead-letters']) {
+    t.equal((await fetch(`${base}${path}`)).status, 401, `${path} without the token: 401`);
+    t.equal((await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } })).status, 200, `${path} with it: 200`);
+  }
+  t.equal((await fetch(`${base}/ops`)).status, 404, 'the page itself stays off');
 });
 
 t.test('in Chromium: chat through the page, errors shown, reconnect; the ops view sees the socket', { skip: noBrowser ?? false }, async (t) => {

@@ -8,17 +8,24 @@ type UwsHandler = (res: HttpResponse, req: HttpRequest) => void;
 export const OPS_UNAUTHORIZED_MESSAGE = 'The operator view needs the ops token (Authorization: Bearer <token>, or ?token=<token>).';
 
 /**
- * Who may read the operator figures (`/ops` and `/stats`). Without a token (OPS_TOKEN unset)
- * everyone may; with one, a request must carry it as `Authorization: Bearer <token>` or, for a
- * browser opening the page, `?token=<token>`. `/metrics` (Prometheus) and `/health` (probes)
- * are not guarded: scrapers and orchestrators reach them on the pod network.
+ * Who may read the operator figures and dead letters (`/ops`, `/stats`, `/ops/dead-letters`).
+ * With a token (OPS_TOKEN), a request must carry it as `Authorization: Bearer <token>` or, for a
+ * browser opening the page, `?token=<token>`. Without one, everyone may while the operator view
+ * is on (a laptop), and nobody when it is off (OPS_ENABLED=false, as the deploy manifests set):
+ * those routes then answer 404, since dead letters name sessions and their failures.
+ * `/metrics` (Prometheus) and `/health` (probes) are not guarded: scrapers and orchestrators
+ * reach them on the pod network.
  */
 export class OpsAccess {
   private readonly digest: Buffer | null;
   /** The `WWW-Authenticate` value of a refusal. */
   readonly challenge = 'Bearer realm="ops"';
 
-  constructor(token: string | undefined) {
+  constructor(
+    token: string | undefined,
+    /** OPS_ENABLED: whether the operator view is served at all. */
+    private readonly enabled = true,
+  ) {
     this.digest = token ? sha256(token) : null;
   }
 
@@ -46,6 +53,14 @@ export class OpsAccess {
 
   /** Wraps a uWS handler (e.g. a `restRoute`) so it only runs for a request with the token. */
   guard(route: string, handler: UwsHandler, metrics: GatewayMetrics): UwsHandler {
+    if (!this.digest && !this.enabled) {
+      return (res) => {
+        const exchange: HttpExchange = { res, aborted: false, responded: false, status: 0 };
+        metrics.errorReturned('not_found');
+        respondError(exchange, 'not_found', 'The operator view is off here (OPS_ENABLED=false); set OPS_TOKEN to reach it with a token.');
+        metrics.httpRequest(route, exchange.status);
+      };
+    }
     if (!this.digest) return handler;
     return (res, req) => {
       if (this.allows(req)) handler(res, req);
