@@ -14,6 +14,7 @@ import {
   type RedisKeys,
   type SessionStore,
   type TurnLog,
+  type TurnLogRead,
 } from '@chat/shared';
 import type { TemplatedApp } from './uws-types.js';
 import type { SlowClients } from './ws/slow-clients.js';
@@ -29,7 +30,17 @@ interface SessionSubscription {
   channel: string;
   /** Sockets and listeners on this gateway that need the session's frames. */
   refs: number;
+  /** When this gateway began to need the session's frames (ms): it owes its sockets none older. */
+  createdAt: number;
+  /** The latest SUBSCRIBE attempt: settles once Redis confirms the channel, or refuses it. */
   ready: Promise<void>;
+  /** The latest SUBSCRIBE failed: the next `ready()` (or a reconnect) subscribes again. */
+  subscribeFailed: boolean;
+  /**
+   * Since when (ms) frames may be missing here: the subscriber connection dropped, or the channel
+   * was never subscribed. Null while nothing is owed. The next hole fill starts from here.
+   */
+  missingSince: number | null;
   listeners: Set<TurnFrameListener>;
   taps: Set<EnvelopeTap>;
   /**
@@ -47,6 +58,20 @@ interface SessionSubscription {
 
 /** How many recent turn endings a gateway remembers (about 40 bytes each). */
 const ENDED_TURNS_KEPT = 20_000;
+
+/**
+ * A hole fill looks at the session's turns begun up to this long before the hole opened: one
+ * begun earlier may still have had no frame relayed here by then (a model slow to its first
+ * token) and ended inside the hole.
+ */
+const RECENT_TURN_LOOKBACK_MS = 60_000;
+
+/**
+ * A turn's ending is stamped by its writer's clock and a hole's start by this gateway's: a turn
+ * that ended this little before the hole (or before its socket connected) still counts as
+ * missed rather than risk a turn missing its ending because two clocks disagree.
+ */
+const CLOCK_SKEW_ALLOWANCE_MS = 250;
 
 const KIND_NAMES: Record<number, OutboundFrameKind> = {
   [FrameKind.chunk]: 'chunk',
@@ -78,8 +103,10 @@ export interface SessionRelayDeps {
  *
  * Pub/sub is at-most-once: frames published while the subscriber connection is down are gone.
  * From the moment it drops, frames are held; once it is back, each subscribed session's turns
- * in progress are read back from their logs after the last seq relayed here, sent, and then the
- * held frames newer than that: the sockets see no gap and no duplicate.
+ * in progress, and those that began and ended meanwhile (found among the session's recent
+ * turns), are read back from their logs after the last seq relayed here, sent, and then the
+ * held frames newer than that: the sockets see no gap and no duplicate. A channel whose
+ * SUBSCRIBE failed is treated the same way once a later attempt succeeds.
  */
 export class SessionRelay {
   private readonly bySession = new Map<string, SessionSubscription>();
@@ -88,7 +115,11 @@ export class SessionRelay {
   /** Message ids of turns whose ending this gateway relayed lately (insertion order, bounded). */
   private readonly endedTurns = new Set<string>();
   private connectedBefore = false;
-  private recovering = false;
+  /** Subscriptions waiting for a hole fill (see restore); one pass runs at a time. */
+  private readonly toRestore = new Set<SessionSubscription>();
+  private restoring = false;
+  /** Counts subscriber connection losses: a pass that saw one happen keeps its frames held. */
+  private losses = 0;
 
   constructor(private readonly deps: SessionRelayDeps) {
     deps.subscriber.on('messageBuffer', this.onMessage);
@@ -114,6 +145,10 @@ export class SessionRelay {
       sessionId,
       channel,
       refs: 1,
+      createdAt: Date.now(),
+      ready: Promise.resolve(),
+      subscribeFailed: false,
+      missingSince: null,
       listeners: new Set(),
       taps: new Set(),
       lastMessageId: null,
@@ -121,19 +156,54 @@ export class SessionRelay {
       lastPublishedAt: 0,
       lastEnded: false,
       held: null,
-      ready: this.deps.subscriber.subscribe(channel).then(
-        () => undefined,
-        (err: unknown) => {
-          this.deps.logger.warn({ err: String(err), session_id: sessionId }, 'subscribe failed');
-          throw err;
-        },
-      ),
     };
-    // A failed subscribe is reported to whoever awaits `ready`; do not let it go unhandled.
-    subscription.ready.catch(() => {});
     this.bySession.set(sessionId, subscription);
     this.byChannel.set(channel, subscription);
     this.deps.metrics.setSubscriptions(this.bySession.size);
+    this.subscribeChannel(subscription);
+  }
+
+  /**
+   * Sends one SUBSCRIBE for the session's channel and makes it the session's `ready`. A failure
+   * is remembered, not kept: the next `ready()` tries again rather than hand back the same
+   * rejection for as long as the session has a socket here.
+   */
+  private subscribeChannel(subscription: SessionSubscription): Promise<void> {
+    const attempt: Promise<void> = this.deps.subscriber.subscribe(subscription.channel).then(
+      () => undefined,
+      (err: unknown) => {
+        this.deps.logger.warn({ err: String(err), session_id: subscription.sessionId }, 'subscribe failed');
+        if (subscription.ready === attempt) {
+          subscription.subscribeFailed = true;
+          // Not listening: whatever the session's turns publish from now on is missed here.
+          subscription.missingSince ??= subscription.createdAt;
+        }
+        throw err;
+      },
+    );
+    // A failed subscribe is reported to whoever awaits `ready`; do not let it go unhandled.
+    attempt.catch(() => {});
+    subscription.ready = attempt;
+    subscription.subscribeFailed = false;
+    return attempt;
+  }
+
+  /**
+   * Subscribes again after a failed SUBSCRIBE. Frames are held from before it is sent, so the
+   * ones it lets through wait behind what the session's turn logs hold for the time it missed.
+   */
+  private resubscribe(subscription: SessionSubscription): Promise<void> {
+    subscription.held ??= [];
+    const attempt = this.subscribeChannel(subscription);
+    attempt.then(
+      () => this.restore([subscription]),
+      () => {
+        // Refused while connected: nothing will come back by itself. Disconnected: the
+        // reconnect's restore takes the held frames over.
+        if (this.deps.subscriber.status === 'ready') this.releaseHeld(subscription);
+      },
+    );
+    return attempt;
   }
 
   /** Drops one user; unsubscribes when it was the last. */
@@ -154,7 +224,9 @@ export class SessionRelay {
    * its first frames cannot be published before this gateway listens.
    */
   ready(sessionId: string): Promise<void> {
-    return this.bySession.get(sessionId)?.ready ?? Promise.reject(new Error(`not subscribed to session ${sessionId}`));
+    const subscription = this.bySession.get(sessionId);
+    if (!subscription) return Promise.reject(new Error(`not subscribed to session ${sessionId}`));
+    return subscription.subscribeFailed ? this.resubscribe(subscription) : subscription.ready;
   }
 
   /** Listens to a session's frames (retaining its subscription); returns the function that stops. */
@@ -207,6 +279,7 @@ export class SessionRelay {
     this.deps.subscriber.off('ready', this.onConnectionReady);
     this.bySession.clear();
     this.byChannel.clear();
+    this.toRestore.clear();
     this.deps.metrics.setSubscriptions(0);
   }
 
@@ -282,7 +355,12 @@ export class SessionRelay {
 
   /** The subscriber connection dropped: hold every frame until the hole is filled. */
   private readonly onConnectionLost = (): void => {
-    for (const subscription of this.bySession.values()) subscription.held ??= [];
+    this.losses++;
+    const lostAt = Date.now();
+    for (const subscription of this.bySession.values()) {
+      subscription.held ??= [];
+      subscription.missingSince ??= lostAt;
+    }
   };
 
   private readonly onConnectionReady = (): void => {
@@ -290,61 +368,123 @@ export class SessionRelay {
       this.connectedBefore = true;
       return;
     }
-    void this.recover();
+    this.restore(this.bySession.values());
   };
 
   /**
-   * After a reconnect: re-subscribe (and wait for Redis to confirm), then, per session, send
-   * what its turns logged after the last frame relayed here, then the frames held meanwhile
-   * that are newer. A session whose recovery fails has its held frames relayed as they are.
+   * Queues subscriptions for a hole fill: their channels are subscribed again (and Redis has
+   * confirmed), then each is sent what its turns logged meanwhile, then the frames held. One
+   * pass runs at a time; subscriptions queued during a pass get the next one.
    */
-  private async recover(): Promise<void> {
-    if (this.recovering) return;
-    this.recovering = true;
+  private restore(subscriptions: Iterable<SessionSubscription>): void {
+    for (const subscription of subscriptions) {
+      subscription.held ??= [];
+      this.toRestore.add(subscription);
+    }
+    if (!this.restoring) void this.runRestorePasses();
+  }
+
+  private async runRestorePasses(): Promise<void> {
+    this.restoring = true;
     try {
-      const subscriptions = [...this.bySession.values()];
-      for (const subscription of subscriptions) subscription.held ??= [];
-      if (subscriptions.length > 0) await this.deps.subscriber.subscribe(...subscriptions.map((s) => s.channel));
-      let recovered = 0;
-      for (const subscription of subscriptions) {
-        try {
-          recovered += await this.fillHole(subscription);
-        } catch (err) {
-          this.deps.logger.warn({ err: String(err), session_id: subscription.sessionId }, 'could not fill a session channel hole from its turn log');
-        } finally {
-          const held = subscription.held ?? [];
-          subscription.held = null;
-          for (const payload of held) this.relay(subscription, payload);
-        }
-      }
-      this.deps.metrics.framesRecoveredFromLog('resubscribe', recovered);
-      this.deps.logger.info({ sessions: subscriptions.length, frames_recovered: recovered }, 'session subscriptions restored after a reconnect');
-    } catch (err) {
-      // Subscribing failed (Redis went away again): the next 'ready' retries.
-      this.deps.logger.warn({ err: String(err) }, 'restoring session subscriptions failed');
-      for (const subscription of this.bySession.values()) {
-        const held = subscription.held ?? [];
-        subscription.held = null;
-        for (const payload of held) this.relay(subscription, payload);
+      while (this.toRestore.size > 0) {
+        const batch = [...this.toRestore].filter((subscription) => this.bySession.get(subscription.sessionId) === subscription);
+        this.toRestore.clear();
+        await this.restorePass(batch);
       }
     } finally {
-      this.recovering = false;
+      this.restoring = false;
     }
   }
 
   /**
-   * Sends a session's missed frames from its turns' logs: the turn relayed last (after its last
-   * seq, unless it had ended) and every unanswered turn of the session (from its start). Held
-   * frames already covered are dropped from `held`. Returns the number of frames sent.
+   * Re-subscribes the batch, then per session sends what its turns logged after the last frame
+   * relayed here, then the frames held meanwhile that are newer. A session whose fill fails has
+   * its held frames relayed as they are.
+   */
+  private async restorePass(batch: SessionSubscription[]): Promise<void> {
+    if (batch.length === 0) return;
+    for (const subscription of batch) subscription.held ??= [];
+    // A drop during the pass leaves the rest held: the pass its reconnect queues fills them from
+    // the same point, after subscribing again (a fill read before that could miss frames).
+    const lossesBefore = this.losses;
+    try {
+      await this.deps.subscriber.subscribe(...batch.map((s) => s.channel));
+    } catch (err) {
+      this.deps.logger.warn({ err: String(err) }, 'restoring session subscriptions failed');
+      // Dropped again: the next 'ready' queues another pass, which fills from the same point.
+      if (this.losses !== lossesBefore || this.deps.subscriber.status !== 'ready') return;
+      // Refused while connected: each session subscribes again at its next ready().
+      for (const subscription of batch) {
+        subscription.subscribeFailed = true;
+        this.releaseHeld(subscription);
+      }
+      return;
+    }
+    for (const subscription of batch) {
+      // Subscribed now, whatever an earlier attempt said: ready() must stop failing.
+      if (subscription.subscribeFailed) {
+        subscription.subscribeFailed = false;
+        subscription.ready = Promise.resolve();
+      }
+    }
+    let recovered = 0;
+    for (const subscription of batch) {
+      if (this.losses !== lossesBefore) break;
+      try {
+        recovered += await this.fillHole(subscription);
+      } catch (err) {
+        this.deps.logger.warn({ err: String(err), session_id: subscription.sessionId }, 'could not fill a session channel hole from its turn log');
+      } finally {
+        if (this.losses === lossesBefore) {
+          subscription.missingSince = null;
+          this.releaseHeld(subscription);
+        }
+      }
+    }
+    this.deps.metrics.framesRecoveredFromLog('resubscribe', recovered);
+    this.deps.logger.info({ sessions: batch.length, frames_recovered: recovered }, 'session subscriptions restored after a reconnect');
+  }
+
+  /** Relays the frames held for the session (if any) and stops holding. */
+  private releaseHeld(subscription: SessionSubscription): void {
+    const held = subscription.held ?? [];
+    subscription.held = null;
+    for (const payload of held) this.relay(subscription, payload);
+  }
+
+  /**
+   * Sends a session's missed frames from its turns' logs, in the order the turns ran: the turn
+   * relayed last (after its last seq, unless it had ended), the turns begun around or after the
+   * hole opened that this gateway did not relay to their end (from their start: a short turn
+   * may have begun and ended inside the hole), and every unanswered turn (from its start).
+   * Every frame goes through `relay`, which drops what was already sent. Held frames already
+   * covered are dropped from `held`. Returns the number of frames sent.
    */
   private async fillHole(subscription: SessionSubscription): Promise<number> {
+    const { sessionId } = subscription;
+    const since = subscription.missingSince ?? subscription.createdAt;
+    const [recent, unanswered] = await Promise.all([
+      this.deps.turnLog.recentTurns(sessionId, since - RECENT_TURN_LOOKBACK_MS),
+      this.deps.store.unansweredTurns(sessionId),
+    ]);
     const after = new Map<string, number>();
     if (subscription.lastMessageId && !subscription.lastEnded) after.set(subscription.lastMessageId.toString('latin1'), subscription.lastSeq);
-    for (const messageId of await this.deps.store.unansweredTurns(subscription.sessionId)) if (!after.has(messageId)) after.set(messageId, -1);
+    /** Turns owed only if they ended inside the hole, not before it (or before the socket came). */
+    const owedIfEndedSince = new Set<string>();
+    for (const messageId of recent) {
+      if (after.has(messageId) || this.endedTurns.has(messageId)) continue;
+      after.set(messageId, -1);
+      owedIfEndedSince.add(messageId);
+    }
+    for (const messageId of unanswered) if (!after.has(messageId)) after.set(messageId, -1);
+    const turns = [...after];
+    const reads = await Promise.all(turns.map(([messageId, afterSeq]) => this.deps.turnLog.read(sessionId, messageId, afterSeq)));
     let sent = 0;
     const sentUpTo = new Map<string, number>();
-    for (const [messageId, afterSeq] of after) {
-      const read = await this.deps.turnLog.read(subscription.sessionId, messageId, afterSeq);
+    for (const [i, [messageId]] of turns.entries()) {
+      const read = reads[i]!;
+      if (owedIfEndedSince.has(messageId) && !unanswered.includes(messageId) && endedBefore(read, since - CLOCK_SKEW_ALLOWANCE_MS)) continue;
       for (const frame of read.frames) {
         this.relay(subscription, frame.envelope);
         sentUpTo.set(messageId, frame.seq);
@@ -360,4 +500,12 @@ export class SessionRelay {
     }
     return sent;
   }
+}
+
+/** Whether the turn's log shows it ended (its ending frame published) before `timeMs`. */
+function endedBefore(read: TurnLogRead, timeMs: number): boolean {
+  if (!read.ended) return false;
+  const last = read.frames.at(-1);
+  const header = last ? readEnvelopeHeader(last.envelope) : null;
+  return header !== null && endsTurn(header.kind) && header.publishedAtMs < timeMs;
 }

@@ -20,6 +20,8 @@ import { assertValidId } from '../ids.js';
  *              next seq, and `done` once it ended. `turn:<messageId>:log` stream: every frame
  *              of the turn, id `<seq>-1`, for resume. `turn:<messageId>:text` string: the answer
  *              so far (snapshots). All three expire after the resume window.
+ * - `recent`   sorted set: the session's last turns claimed (message id → claim time, ms), so a
+ *              gateway can replay a turn that began and ended while its subscription was down.
  * - `events`   pub/sub channel: the frames of every turn of the session.
  *
  * Other keys:
@@ -61,6 +63,11 @@ export class RedisKeys {
   turnLog(sessionId: string, messageId: string): { state: string; log: string; text: string } {
     const base = `${this.sessionTag(sessionId)}:turn:${assertValidId(messageId, 'message id')}`;
     return { state: `${base}:state`, log: `${base}:log`, text: `${base}:text` };
+  }
+
+  /** The session's recently claimed turns (see the layout above). */
+  recentTurns(sessionId: string): string {
+    return `${this.sessionTag(sessionId)}:recent`;
   }
 
   /** Marks a turn as cancelled: a worker that has not started it yet skips it. */

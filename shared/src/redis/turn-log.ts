@@ -4,8 +4,14 @@ import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
 import { WriteCoalescer } from './write-coalescer.js';
 
-const claimTurn = new LuaScript('claim-turn-4.lua');
+const claimTurn = new LuaScript('claim-turn-5.lua');
 const appendFrame = new LuaScript('append-frame-3.lua');
+
+/**
+ * Turns remembered per session in its recent-turns set (see RedisKeys.recentTurns): enough to
+ * cover every turn that can begin and end within one subscriber reconnect.
+ */
+const RECENT_TURNS_KEPT = 16;
 
 /** Who may write a turn's frames, and from which seq. */
 export interface TurnClaim {
@@ -80,7 +86,11 @@ export class TurnLog {
   /** `minNextSeq`: continue after this many frames at least (a takeover after Redis lost the state). */
   async claim(sessionId: string, messageId: string, minNextSeq = 0): Promise<TurnClaim> {
     const k = this.keys.turnLog(sessionId, messageId);
-    const reply = (await claimTurn.run(this.redis, [k.state, k.log, k.text, this.keys.turnCancel(sessionId, messageId)], [this.options.ttlSeconds, minNextSeq])) as [number, number, number];
+    const reply = (await claimTurn.run(
+      this.redis,
+      [k.state, k.log, k.text, this.keys.turnCancel(sessionId, messageId), this.keys.recentTurns(sessionId)],
+      [this.options.ttlSeconds, minNextSeq, messageId, Date.now(), RECENT_TURNS_KEPT],
+    )) as [number, number, number];
     const status = reply[2] === 1 ? 'ended' : reply[2] === 2 ? 'cancelled' : 'open';
     return { epoch: Number(reply[0]), nextSeq: Number(reply[1]), status };
   }
@@ -105,6 +115,14 @@ export class TurnLog {
     for (const [err] of replies) if (err) throw err;
     const state = replies[0]![1] as Record<string, string>;
     return { known: state.epoch !== undefined, ended: state.done !== undefined, nextSeq: Number(state.next ?? 0), text: (replies[1]![1] as string | null) ?? '' };
+  }
+
+  /**
+   * Message ids of the session's turns claimed (an attempt started, or a gateway ended it) at
+   * or after `sinceMs` (the claimers' clocks), oldest claim first; at most the last few.
+   */
+  async recentTurns(sessionId: string, sinceMs: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.recentTurns(sessionId), Math.floor(sinceMs), '+inf');
   }
 
   /** Everything a socket that last saw `afterSeq` (-1: nothing) needs, read atomically. */
