@@ -113,11 +113,15 @@ export class ChatGateway {
 
     const store = new SessionStore(this.redis, keys, config.session.ttlSeconds);
     this.limits = new GatewayRateLimits(this.redis, keys, config.limits);
-    this.canceller = new TurnCanceller(this.redis, keys, this.logger);
+    this.canceller = new TurnCanceller(this.redis, keys, this.logger, (sessionId, messageId) => this.watchdog.cancelQueued(sessionId, messageId));
     this.access = SessionAccess.fromConfig(config, this.redis, keys);
     this.app = this.uwsBuild.uws.App();
     this.turnLog = new TurnLog(this.redis, keys, { ttlSeconds: config.turn.resumeWindowSeconds, maxFrames: config.turn.logMaxFrames });
-    this.slowClients = new SlowClients(() => this.sockets.all(), this.metrics, { softLimitBytes: config.gateway.slowClientBytes, sweepEveryMs: 200 });
+    this.slowClients = new SlowClients(() => this.sockets.all(), this.metrics, {
+      softLimitBytes: config.gateway.slowClientBytes,
+      hardLimitBytes: config.gateway.maxBackpressureBytes,
+      sweepEveryMs: 200,
+    });
     this.relay = new SessionRelay({ slowClients: this.slowClients, subscriber: this.subscriber, keys, app: this.app, metrics: this.metrics, logger: this.logger, turnLog: this.turnLog, store });
     this.watchdog = new TurnWatchdog(
       this.queue,
@@ -182,7 +186,7 @@ export class ChatGateway {
         restRoute(
           'POST /chat/message',
           0,
-          sendMessageHandler({ intake, relay: this.relay, maxBodyBytes: config.gateway.maxBodyBytes, waitTimeoutMs: config.gateway.waitTimeoutMs, access }),
+          sendMessageHandler({ intake, relay: this.relay, turnLog: this.turnLog, maxBodyBytes: config.gateway.maxBodyBytes, waitTimeoutMs: config.gateway.waitTimeoutMs, access }),
           deps,
         ),
       )

@@ -22,6 +22,11 @@ export interface AcceptedTurn {
   messageId: string;
   /** True when this message id was already accepted (a resend): nothing new was queued. */
   duplicate: boolean;
+  /**
+   * A resend of a turn that has already ended (answered, failed or cancelled): its frames will
+   * not come again on the channel; the resender gets them from the turn log.
+   */
+  ended: boolean;
 }
 
 /**
@@ -77,7 +82,7 @@ export class TurnIntake {
       throw new ServiceError('queue_unavailable');
     }
     if (outcome === 'session_not_found') throw new ServiceError('session_not_found');
-    if (outcome !== 'queued') return { messageId, duplicate: true };
+    if (outcome !== 'queued') return { messageId, duplicate: true, ended: outcome !== 'already_queued' };
 
     const data: TurnJobData = {
       session_id: request.sessionId,
@@ -96,6 +101,6 @@ export class TurnIntake {
     }
     this.metrics.turnAccepted(request.via);
     this.onEnqueued(data);
-    return { messageId, duplicate: false };
+    return { messageId, duplicate: false, ended: false };
   }
 }

@@ -182,7 +182,7 @@ export class TurnWatchdog {
       if (!progress.known && (await this.store.get(sessionId)) === null) {
         // Redis lost everything (restarted empty): it must not be enqueued again, but the
         // sockets still waiting are told why it will not come.
-        await this.endWith(data, 'session_not_found');
+        await this.endWith(sessionId, messageId, 'session_not_found');
         return true;
       }
       // A worker finishing it removes it from the list just before or after writing its ending;
@@ -193,12 +193,12 @@ export class TurnWatchdog {
         return false;
       }
       if ((await this.queue.getJobState(messageId)) === 'completed') return true;
-      await this.endWith(data, 'llm_stream_interrupted');
+      await this.endWith(sessionId, messageId, 'llm_stream_interrupted');
       return true;
     }
     turn.strayedAt = undefined;
     if (now > data.accepted_at + this.options.deadlineMs + this.graceMs) {
-      await this.endWith(data, 'timeout');
+      await this.endWith(sessionId, messageId, 'timeout');
       return true;
     }
     const state = await this.queue.getJobState(messageId);
@@ -210,15 +210,28 @@ export class TurnWatchdog {
     } else if (state === 'failed' || state === 'completed') {
       // Its job is over and will write nothing more (failed for good without an ending: BullMQ
       // fails a job that stalled too often without running any of its code).
-      await this.endWith(data, 'llm_stream_interrupted');
+      await this.endWith(sessionId, messageId, 'llm_stream_interrupted');
       return true;
     }
     return false;
   }
 
+  /**
+   * A cancel for a turn no worker has taken yet: its job is removed from the queue (refused
+   * when a worker holds it: that worker then sees the cancel) and the turn ended here with
+   * `cancelled` at once, rather than when a worker reaches it in a backed-up queue — or never,
+   * with no worker running. Returns whether it was ended here.
+   */
+  async cancelQueued(sessionId: string, messageId: string): Promise<boolean> {
+    const state = await this.queue.getJobState(messageId);
+    if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
+    if ((await this.queue.remove(messageId)) !== 1) return false;
+    await this.endWith(sessionId, messageId, 'cancelled');
+    return true;
+  }
+
   /** Takes the turn over (a claim: any worker still writing is refused) and ends it with `code`. */
-  private async endWith(data: TurnJobData, code: 'timeout' | 'session_not_found' | 'llm_stream_interrupted'): Promise<void> {
-    const { session_id: sessionId, message_id: messageId } = data;
+  private async endWith(sessionId: string, messageId: string, code: 'timeout' | 'session_not_found' | 'llm_stream_interrupted' | 'cancelled'): Promise<void> {
     // Continue the sequence the sockets here saw, even if Redis lost the turn's state.
     const claim = await this.turnLog.claim(sessionId, messageId, (this.relayed.lastSeq(sessionId, messageId) ?? -1) + 1);
     if (claim.status !== 'ended') {

@@ -58,6 +58,16 @@ t.test('turn order: accepted once per id, answered ids refused, head moves on fi
   t.equal(await store.scripts.acceptTurn('s', 'm1', 60), 'already_answered');
 });
 
+t.test('a turn that ended without an answer (error, cancel) is not accepted again: its job id is spent', async (t) => {
+  const { store, keys } = freshStore();
+  await store.create({ session_id: 's', context });
+  t.equal(await store.scripts.acceptTurn('s', 'm1', 60), 'queued');
+  await store.scripts.finishTurn('s', 'm1');
+  await redis.hset(keys.turnLog('s', 'm1').state, 'epoch', '1', 'next', '1', 'done', '1');
+  t.equal(await store.scripts.acceptTurn('s', 'm1', 60), 'already_ended');
+  t.same(await store.unansweredTurns('s'), [], 'and it is not back in the session\'s order');
+});
+
 t.test('history: appended once per message id, capped, oldest dropped', async (t) => {
   const { store } = freshStore();
   await store.create({ session_id: 's', context });

@@ -4,6 +4,7 @@
  */
 import t from 'tap';
 import { ERRORS } from '@chat/shared';
+import { eventually } from './helpers/eventually.js';
 import { createSession, getJson, postJson } from './helpers/http-client.js';
 import { startInProcessStack } from './helpers/stack-harness.js';
 
@@ -136,6 +137,54 @@ t.test('POST /chat/message?wait=1 answers with the finished turn; a resent messa
   t.equal(stack.offline.stats().requests, requestsBefore, 'the resend made no LLM call');
   const session = await getJson<Record<string, any>>(`${stack.httpUrl()}/chat/session/${sessionId}`);
   t.equal(session.body.history.length, 1, 'and added no history');
+
+  // Resent with ?wait=1: answered at once from the turn's log, not after a wait for frames
+  // that will never come again.
+  const again = await postJson<Record<string, any>>(url, { session_id: sessionId, message: 'Thanks for the info!', message_id: 'msg-1' });
+  t.equal(again.status, 200, 'a resend with ?wait=1 gets the answer');
+  t.equal(again.body.content, answered.body.content, 'the same answer');
+  t.equal(stack.offline.stats().requests, requestsBefore, 'still without an LLM call');
+});
+
+t.test('a resent message id whose turn ended in an error is not queued again: ?wait=1 gets that error at once, and the session moves on', async (t) => {
+  // No worker: the turn waits in the queue until it is cancelled. A short wait timeout, so a
+  // resend left waiting for frames that never come would show as a 504 timeout.
+  const stack = await startInProcessStack(t, { workers: 0, config: { gateway: { waitTimeoutMs: 3000 } } });
+  const sessionId = await createSession(stack.httpUrl());
+  const url = `${stack.httpUrl()}/chat/message?wait=1`;
+  const body = { session_id: sessionId, message: 'Is there anybody out there?', message_id: 'called-off' };
+  const first = postJson<Record<string, any>>(url, body);
+  await eventually(
+    () => getJson<Record<string, any>>(`${stack.httpUrl()}/chat/session/${sessionId}`),
+    (r) => r.body.in_progress.length === 1,
+  );
+  t.equal((await postJson(`${stack.httpUrl()}/chat/cancel`, { session_id: sessionId, message_id: 'called-off' })).status, 202);
+  t.equal((await first).body.error.code, 'cancelled', 'the waiting request is told it was cancelled');
+  const resent = await postJson<Record<string, any>>(url, body);
+  t.equal(resent.status, 409, 'the resend is told how it ended, at once');
+  t.equal(resent.body.error.code, 'cancelled');
+  const session = await getJson<Record<string, any>>(`${stack.httpUrl()}/chat/session/${sessionId}`);
+  t.same(session.body.in_progress, [], 'and nothing was queued again: the session is free for its next turn');
+});
+
+t.test('a ?wait=1 client that leaves releases its wait at once (no subscription kept until the timeout)', async (t) => {
+  const stack = await startInProcessStack(t, { workers: 0 });
+  const sessionId = await createSession(stack.httpUrl());
+  const subscriptions = async () => {
+    const text = await (await fetch(`${stack.httpUrl()}/metrics`)).text();
+    return Number(/^chat_gateway_subscriptions(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1]);
+  };
+  const leaving = new AbortController();
+  const request = fetch(`${stack.httpUrl()}/chat/message?wait=1`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ session_id: sessionId, message: 'Anyone?' }),
+    signal: leaving.signal,
+  }).catch(() => 'left');
+  await eventually(subscriptions, (n) => n === 1);
+  leaving.abort();
+  t.equal(await request, 'left');
+  t.equal(await eventually(subscriptions, (n) => n === 0), 0, 'the session channel is released when the client leaves, not after WAIT_TIMEOUT_MS');
 });
 
 t.test('POST /chat/message with Accept: text/event-stream streams the frames as SSE', async (t) => {

@@ -121,3 +121,30 @@ t.test('different sessions are answered in parallel', async (t) => {
   t.ok(ends.every((e) => e.end.type === 'complete'), 'all four complete');
   t.ok(elapsed < 4 * 300, `four 300 ms answers took ${elapsed} ms, less than back to back`);
 });
+
+t.test('a socket that resends a message id whose turn already ended gets that turn again from its log, and nothing is queued again', async (t) => {
+  const stack = await startInProcessStack(t, { offline: { answerTokens: 20 } });
+  const sessionId = await createSession(stack.httpUrl());
+  const socket = await TestSocket.open(stack.wsUrl(sessionId, 'web-1'));
+  t.teardown(() => socket.close());
+  socket.send({ message: 'Can I change my seat?', message_id: 'asked-twice' });
+  const first = await socket.turn('asked-twice');
+  t.equal(first.end.type, 'complete');
+  const requests = stack.offline.stats().requests;
+
+  // A client that lost track (it reconnected, say) sends the same message id again.
+  const again = await TestSocket.open(stack.wsUrl(sessionId, 'web-1'));
+  t.teardown(() => again.close());
+  again.send({ message: 'Can I change my seat?', message_id: 'asked-twice' });
+  const replayed = await again.turn('asked-twice');
+  t.equal(replayed.end.type, 'complete', 'the resender gets the turn, not silence');
+  t.equal(replayed.end.content, first.end.content, 'the same answer');
+  t.same(
+    replayed.chunks.map((f) => f.seq),
+    first.chunks.map((f) => f.seq),
+    'its chunks, from the log, in order',
+  );
+  t.equal(stack.offline.stats().requests, requests, 'no second LLM call');
+  const session = await getJson<GetSessionResponse>(`${stack.httpUrl()}/chat/session/${sessionId}`);
+  t.equal(session.body.history.length, 1, 'and one history entry');
+});

@@ -36,6 +36,8 @@ export interface HttpExchange {
   responded: boolean;
   /** Status sent, for metrics. */
   status: number;
+  /** Called once when the client goes away before the response (a long wait stops early). */
+  onAborted?: (() => void) | undefined;
 }
 
 export function respond(

@@ -27,6 +27,7 @@ export function restRoute(route: string, paramCount: number, handler: RestHandle
     const exchange: HttpExchange = { res, aborted: false, responded: false, status: 0 };
     res.onAborted(() => {
       exchange.aborted = true;
+      exchange.onAborted?.();
     });
     const params: string[] = [];
     for (let i = 0; i < paramCount; i++) params.push(req.getParameter(i) ?? '');

@@ -10,6 +10,8 @@ import {
   type ErrorFrame,
   type MessageAcceptedResponse,
   type MessageAnsweredResponse,
+  type TurnLog,
+  readEnvelopeHeader,
 } from '@chat/shared';
 import type { SessionAccess } from '../auth/session-access.js';
 import { readJsonBody } from '../http/read-body.js';
@@ -22,6 +24,8 @@ import type { TurnIntake } from '../turn-intake.js';
 export interface MessageRoutesDeps {
   intake: TurnIntake;
   relay: SessionRelay;
+  /** A resent message id whose turn already ended is answered from its log. */
+  turnLog: TurnLog;
   maxBodyBytes: number;
   waitTimeoutMs: number;
   /** With AUTH_REQUIRED, the bearer token must be the body's session's. */
@@ -89,6 +93,8 @@ export function sendMessageHandler(deps: MessageRoutesDeps) {
       });
       messageId = accepted.messageId;
       const ownTurn = Buffer.from(`"message_id":${JSON.stringify(messageId)}`);
+      // A resend of a turn that already ended: its frames will not come again on the channel.
+      const recorded = accepted.ended ? await recordedFrames(deps.turnLog, input.session_id, messageId, delivery) : null;
       await new Promise<void>((resolve) => {
         const streamer = delivery === 'sse' ? new SseStreamer(exchange, input.session_id, messageId!) : null;
         let waitFinished = false;
@@ -133,13 +139,31 @@ export function sendMessageHandler(deps: MessageRoutesDeps) {
           }
         };
         if (streamer) streamer.start(messageId!);
-        for (const { kind, frame } of early.splice(0)) onFrame(kind, frame);
+        for (const { kind, frame } of recorded ?? early.splice(0)) onFrame(kind, frame);
+        // A client that leaves stops the wait: its listener and timer are not kept for nothing.
         if (exchange.aborted) settle();
+        else exchange.onAborted = settle;
       });
     } finally {
       stop();
     }
   };
+}
+
+/**
+ * The frames of an ended turn as its log holds them: all of them for SSE when none was trimmed,
+ * else the ending alone (all `?wait=1` needs). Throws `resume_unavailable` when the log expired.
+ */
+async function recordedFrames(turnLog: TurnLog, sessionId: string, messageId: string, delivery: Delivery): Promise<Array<{ kind: FrameKind; frame: Buffer }>> {
+  const read = await turnLog.read(sessionId, messageId, -1);
+  const frames: Array<{ kind: FrameKind; frame: Buffer }> = [];
+  for (const { envelope } of read.frames) {
+    const header = readEnvelopeHeader(envelope);
+    if (header && header.kind !== FrameKind.sync) frames.push({ kind: header.kind, frame: envelope.subarray(header.bodyOffset) });
+  }
+  const ending = frames.find((f) => endsTurn(f.kind));
+  if (!ending) throw new ServiceError('resume_unavailable');
+  return delivery === 'sse' && read.gapless ? frames : [ending];
 }
 
 /**

@@ -340,7 +340,13 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
     try {
       // The gateway must be listening on the session channel before a worker can publish.
       await deps.relay.ready(data.sessionId);
-      await deps.intake.accept({ sessionId: data.sessionId, clientId: data.clientId, message: text, messageId, via: 'ws' });
+      const accepted = await deps.intake.accept({ sessionId: data.sessionId, clientId: data.clientId, message: text, messageId, via: 'ws' });
+      if (accepted.ended && !data.closed) {
+        // A resend of a turn that already ended: its frames will not come again on the channel,
+        // so this socket gets them from the turn log (or a clear resume_unavailable), as a resume.
+        deps.slowClients.forget(ws);
+        await deps.resume.resume(ws, { messageId: accepted.messageId, seq: -1 });
+      }
     } catch (err) {
       if (data.closed) return;
       if (err instanceof ServiceError) {

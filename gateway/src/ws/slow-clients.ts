@@ -1,4 +1,4 @@
-import { FrameKind, isoNow, type GatewayMetrics } from '@chat/shared';
+import { CloseCode, FrameKind, isoNow, type GatewayMetrics } from '@chat/shared';
 import type { ChatSocket } from './socket-data.js';
 
 /** A run of chunks held for a slow socket, sent as one chunk frame once it has room. */
@@ -8,6 +8,8 @@ interface PendingMerge {
   firstSeq: number;
   lastSeq: number;
   parts: string[];
+  /** UTF-16 length of `parts`, a bound on what they will add to the send buffer (×3 bytes at most). */
+  heldLength: number;
 }
 
 interface ParsedChunk {
@@ -21,7 +23,16 @@ export interface SlowClientOptions {
   softLimitBytes: number;
   /** How often sockets are looked at, ms. */
   sweepEveryMs: number;
+  /**
+   * The hard bound (WS_MAX_BACKPRESSURE_BYTES): buffered plus held past this, the socket is
+   * closed with 4408 (the held text would otherwise grow with every chunk of a reader that
+   * stopped reading, up to a whole answer per socket).
+   */
+  hardLimitBytes: number;
 }
+
+/** Why a socket that stopped reading is closed; the client resumes from the last seq it read. */
+export const SLOW_CONSUMER_CLOSE_REASON = 'too slow to keep up: reconnect and resume';
 
 /**
  * Serves sockets that read slower than the stream. A socket whose send buffer passes the soft
@@ -29,7 +40,8 @@ export interface SlowClientOptions {
  * as one larger frame (`seq` = the last chunk merged, `first_seq` = the first) when it has room;
  * any other frame (reset, complete, error) goes out right after the merged text. Once its buffer
  * is nearly empty it rejoins the topic. Past the hard limit (WS_MAX_BACKPRESSURE_BYTES) uWS
- * closes it, and the client can resume. Fast sockets never pay for this: the relay looks here
+ * or, counting what is held for it, here with 4408 (slowConsumer), closes it, and the client can
+ * resume. Fast sockets never pay for this: the relay looks here
  * only for sessions that have a slow socket.
  */
 export class SlowClients {
@@ -69,8 +81,10 @@ export class SlowClients {
       // socket's end must never cost the others their frame.
       try {
         if (chunk) {
-          this.hold(ws, sessionId, chunk);
-          if (ws.getBufferedAmount() < this.options.softLimitBytes) this.flush(ws);
+          const held = this.hold(ws, sessionId, chunk);
+          const buffered = ws.getBufferedAmount();
+          if (buffered < this.options.softLimitBytes) this.flush(ws);
+          else if (buffered + held > this.options.hardLimitBytes) this.cutOff(ws, sessionId);
         } else {
           this.flush(ws);
           ws.send(frame, false);
@@ -79,6 +93,13 @@ export class SlowClients {
         this.drop(ws, sessionId);
       }
     }
+  }
+
+  /** Closes a socket that fell too far behind; the close handler forgets it. */
+  private cutOff(ws: ChatSocket, sessionId: string): void {
+    this.drop(ws, sessionId);
+    this.metrics.slowClientCutOff();
+    ws.end(CloseCode.slowConsumer, SLOW_CONSUMER_CLOSE_REASON);
   }
 
   /** Forgets a socket that can no longer be used, without touching it. */
@@ -143,18 +164,22 @@ export class SlowClients {
     ws.subscribe(ws.getUserData().sessionId);
   }
 
-  private hold(ws: ChatSocket, sessionId: string, chunk: ParsedChunk): void {
+  /** Adds the chunk to what is held for the socket; returns the length now held. */
+  private hold(ws: ChatSocket, sessionId: string, chunk: ParsedChunk): number {
     let pending = this.slow.get(ws) ?? null;
     if (pending && pending.messageId !== chunk.message_id) {
       this.flush(ws);
       pending = null;
     }
     if (!pending) {
-      this.slow.set(ws, { sessionId, messageId: chunk.message_id, firstSeq: chunk.seq, lastSeq: chunk.seq, parts: [chunk.content] });
-      return;
+      const length = chunk.content.length;
+      this.slow.set(ws, { sessionId, messageId: chunk.message_id, firstSeq: chunk.seq, lastSeq: chunk.seq, parts: [chunk.content], heldLength: length });
+      return length;
     }
     pending.parts.push(chunk.content);
     pending.lastSeq = chunk.seq;
+    pending.heldLength += chunk.content.length;
+    return pending.heldLength;
   }
 
   private flush(ws: ChatSocket): void {

@@ -43,6 +43,7 @@ export class GatewayMetrics {
   private readonly turnsTimedOut: Counter;
   private readonly turnsAdoptedCounter: Counter;
   private readonly subscriberReopenings: Counter;
+  private readonly slowCutOffs: Counter;
   private watchedTurnsSource: (() => number) | null = null;
   private readonly framesRecovered: Counter<'why'>;
 
@@ -80,6 +81,11 @@ export class GatewayMetrics {
       },
     });
     this.canaryRoundTrip = new Histogram({ name: 'chat_gateway_canary_round_trip_seconds', help: 'Round trip of readiness canaries', buckets: LATENCY_BUCKETS, registers });
+    this.slowCutOffs = new Counter({
+      name: 'chat_gateway_slow_clients_cut_off_total',
+      help: 'Sockets closed with 4408 because what was buffered and held for them passed WS_MAX_BACKPRESSURE_BYTES (they may resume)',
+      registers,
+    });
     this.slowMerges = new Counter({ name: 'chat_gateway_slow_client_merged_chunks_total', help: 'Chunks merged into larger ones for sockets reading slower than the stream', registers });
     this.duplicates = new Counter({ name: 'chat_gateway_duplicate_frames_dropped_total', help: 'Turn frames dropped because this gateway had already relayed them (around a subscriber reconnect)', registers });
     this.turnsRequeued = new Counter({ name: 'chat_gateway_turns_requeued_total', help: 'Accepted turns whose job had vanished from the queue and was enqueued again', registers });
@@ -198,6 +204,9 @@ export class GatewayMetrics {
   }
   canaryReturned(roundTripMs: number): void {
     this.canaryRoundTrip.observe(roundTripMs / 1000);
+  }
+  slowClientCutOff(): void {
+    this.slowCutOffs.inc();
   }
   slowClientMerged(chunks: number): void {
     this.slowMerges.inc(chunks);

@@ -7,7 +7,7 @@ import type { RedisKeys } from './redis-keys.js';
  * place, so no caller can get them wrong.
  */
 const openSocket = new LuaScript('open-socket-2.lua');
-const acceptTurn = new LuaScript('accept-turn-3.lua');
+const acceptTurn = new LuaScript('accept-turn-4.lua');
 const finishTurn = new LuaScript('finish-turn-1.lua');
 const appendTurn = new LuaScript('append-turn-3.lua');
 const finishAnswer = new LuaScript('finish-answer-4.lua');
@@ -29,7 +29,7 @@ export async function acquireCachedAnswer(redis: Redis, answerKey: string, lockK
   return { kind: 'held', holder: typeof reply[1] === 'string' ? reply[1] : null };
 }
 
-export type AcceptTurnResult = 'queued' | 'already_queued' | 'already_answered' | 'session_not_found';
+export type AcceptTurnResult = 'queued' | 'already_queued' | 'already_answered' | 'already_ended' | 'session_not_found';
 
 export class SessionScripts {
   constructor(
@@ -55,7 +55,12 @@ export class SessionScripts {
     const result = Number(
       await acceptTurn.run(
         this.redis,
-        [this.keys.session(sessionId, 'session'), this.keys.session(sessionId, 'turns'), this.keys.turnDone(sessionId, messageId)],
+        [
+          this.keys.session(sessionId, 'session'),
+          this.keys.session(sessionId, 'turns'),
+          this.keys.turnDone(sessionId, messageId),
+          this.keys.turnLog(sessionId, messageId).state,
+        ],
         [messageId, ttlSeconds],
       ),
     );
@@ -66,6 +71,8 @@ export class SessionScripts {
         return 'already_queued';
       case 2:
         return 'already_answered';
+      case 3:
+        return 'already_ended';
       default:
         return 'queued';
     }
