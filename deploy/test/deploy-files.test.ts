@@ -395,7 +395,11 @@ t.test('compose: environment names are in ENV_TABLE and each service’s config 
   t.same(Object.keys(composeEnv('redis')), [], 'redis takes no service variables');
   for (const name of ['gateway-1', 'gateway-2']) {
     t.notOk('ALLOW_UWS_SHIM' in composeEnv(name), `${name}: ALLOW_UWS_SHIM unset`);
-    t.same(gatewayAuthProblems(composeConfig(name)), [], `${name} starts with nothing set (auth off, as pnpm start)`);
+    t.equal(composeConfig(name).auth.required, true, `${name}: session tokens required, as in every deploy manifest`);
+    t.not(gatewayAuthProblems(composeConfig(name)).length, 0, `${name} refuses to start without AUTH_SECRETS`);
+    const withKeys = { ...composeEnv(name), AUTH_SECRETS: `main:${Buffer.alloc(32, 7).toString('base64')}` };
+    const keyed = loadConfig(Object.fromEntries(Object.entries(withKeys).map(([k, v]) => [k, interpolateUnset(v)])));
+    t.same(gatewayAuthProblems(keyed), [], `${name} starts once the caller gives AUTH_SECRETS`);
   }
   for (const name of NODE_SERVICES) {
     for (const [variable, value] of Object.entries(composeEnv(name))) {

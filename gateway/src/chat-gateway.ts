@@ -152,7 +152,7 @@ export class ChatGateway {
 
   private routes(store: SessionStore, intake: TurnIntake): void {
     const { config, metrics, logger } = this;
-    const deps = { metrics, logger };
+    const deps = { metrics, logger, trustProxyHops: config.gateway.trustProxyHops };
     const access = this.access;
     const sessionDeps = { store, turnLog: this.turnLog, sessionLimit: this.limits.sessions, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns, access };
     const opsDeps = {
@@ -230,6 +230,7 @@ export class ChatGateway {
             framesPerSecond: config.gateway.framesPerSecond,
             socketLeaseMs: config.gateway.socketLeaseMs,
             sessionTtlSeconds: config.session.ttlSeconds,
+            trustProxyHops: config.gateway.trustProxyHops,
           },
         ),
       )

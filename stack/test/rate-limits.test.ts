@@ -58,3 +58,16 @@ t.test('session creation and connection attempts are limited per client address'
   t.equal(frame.code, 'rate_limited');
   t.equal((await refused.waitForClose()).code, CloseCode.tryAgainLater);
 });
+
+t.test('behind a trusted proxy (TRUST_PROXY_HOPS=1), limits key on the client the proxy names, not on the proxy', async (t) => {
+  const stack = await startInProcessStack(t, { config: { limits: { sessionsPerMinutePerAddress: 2 }, gateway: { trustProxyHops: 1 } } });
+  const create = (forwardedFor: string) =>
+    fetch(`${stack.httpUrl()}/chat/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
+      body: JSON.stringify({ customer_name: 'X', customer_email: 'x@example.com' }),
+    }).then((r) => r.status);
+  t.same([await create('203.0.113.1'), await create('203.0.113.1'), await create('203.0.113.1')], [200, 200, 429], 'one client: its own budget');
+  t.equal(await create('203.0.113.2'), 200, 'another client behind the same proxy is not refused for it');
+  t.equal(await create('198.51.100.9, 203.0.113.1'), 429, 'a forged address written before the proxy\'s does not buy a new budget');
+});

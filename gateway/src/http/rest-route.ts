@@ -1,6 +1,6 @@
 import { ServiceError, isRedisUnavailableError, type GatewayMetrics, type Logger } from '@chat/shared';
 import type { HttpRequest, HttpResponse } from '../uws-types.js';
-import { remoteAddressOf } from './remote-address.js';
+import { clientAddressOf } from './remote-address.js';
 import { respondError, type HttpExchange } from './respond.js';
 
 /** What a REST handler may read: everything copied out of `req` before the first await. */
@@ -11,7 +11,7 @@ export interface RestRequest {
   params: string[];
   /** `authorization` carries a bearer credential: read it, never log it. */
   headers: { contentType: string; contentLength: string; accept: string; authorization: string };
-  /** The client's IP address as text (the peer of the TCP connection). */
+  /** The client's IP address as text: the TCP peer, or as trusted proxies name it (TRUST_PROXY_HOPS). */
   remoteAddress: string;
 }
 
@@ -22,7 +22,7 @@ export type RestHandler = (exchange: HttpExchange, request: RestRequest) => Prom
  * registers `onAborted` before any await, maps thrown ServiceErrors to the standard error body,
  * and counts the request by route and status.
  */
-export function restRoute(route: string, paramCount: number, handler: RestHandler, deps: { metrics: GatewayMetrics; logger: Logger }) {
+export function restRoute(route: string, paramCount: number, handler: RestHandler, deps: { metrics: GatewayMetrics; logger: Logger; trustProxyHops?: number }) {
   return (res: HttpResponse, req: HttpRequest): void => {
     const exchange: HttpExchange = { res, aborted: false, responded: false, status: 0 };
     res.onAborted(() => {
@@ -42,7 +42,7 @@ export function restRoute(route: string, paramCount: number, handler: RestHandle
         accept: req.getHeader('accept'),
         authorization: req.getHeader('authorization'),
       },
-      remoteAddress: remoteAddressOf(res),
+      remoteAddress: clientAddressOf(res, req, deps.trustProxyHops ?? 0),
     };
     const finish = () => deps.metrics.httpRequest(route, exchange.aborted && !exchange.responded ? 499 : exchange.status);
     let result: Promise<void> | void;

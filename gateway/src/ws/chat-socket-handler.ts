@@ -15,7 +15,7 @@ import {
   type Validator,
 } from '@chat/shared';
 import type { SessionAccess, SocketCredentials } from '../auth/session-access.js';
-import { remoteAddressOf } from '../http/remote-address.js';
+import { clientAddressOf } from '../http/remote-address.js';
 import type { SessionRelay } from '../session-relay.js';
 import type { TurnCanceller } from '../turn-canceller.js';
 import type { TurnIntake } from '../turn-intake.js';
@@ -38,6 +38,8 @@ export interface ChatSocketOptions {
   framesPerSecond: number;
   socketLeaseMs: number;
   sessionTtlSeconds: number;
+  /** TRUST_PROXY_HOPS: see clientAddressOf. */
+  trustProxyHops: number;
 }
 
 export interface ChatSocketDeps {
@@ -108,7 +110,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       ticket: query.get('ticket'),
     };
     const resumeFrom = resumePointOf(query);
-    const remoteAddress = remoteAddressOf(res);
+    const remoteAddress = clientAddressOf(res, req, options.trustProxyHops);
     const member = `${options.gatewayId}/${(++connectionCounter).toString(36)}`;
     const now = Date.now();
     const data: SocketData = {
