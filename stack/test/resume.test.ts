@@ -181,3 +181,35 @@ t.test('drop and resume at random points across many turns: the invariant holds 
   t.ok(midAnswer >= turns / 4, `enough of the drops were mid-answer (${midAnswer})`);
   t.equal(redrops, 0, 'no resumed socket dropped again (it would be resumed once more, as a client does)');
 });
+
+t.test('a client that lost everything recovers from GET /chat/session/:id: the answer so far and the seq to resume from', async (t) => {
+  // About 5 s per answer: the session is read mid-answer for certain.
+  const stack = await startInProcessStack(t, { offline: { ttftMs: 20, tokensPerSecond: 40, answerTokens: 200, fillToAnswerTokens: true } });
+  const sessionId = await createSession(stack.httpUrl());
+  const sender = await TestSocket.open(stack.wsUrl(sessionId, 'old-phone'));
+  sender.send({ message: 'What is the checked baggage allowance?', message_id: 'recover-me' });
+  sender.send({ message: 'And for infants?', message_id: 'queued-behind' });
+  await sender.waitFor((f) => f.type === 'chunk' && Number(f.seq) >= 3, 'a few chunks');
+  sender.ws.terminate(); // the phone is lost with everything it held
+
+  type Progress = { message_id: string; state: string; seq: number; content: string };
+  const view = await getJson<{ in_progress: Progress[] }>(`${stack.httpUrl()}/chat/session/${sessionId}`);
+  t.same(
+    view.body.in_progress.map((p) => [p.message_id, p.state]),
+    [
+      ['recover-me', 'streaming'],
+      ['queued-behind', 'queued'],
+    ],
+    'both turns, oldest first, one streaming and one waiting its turn',
+  );
+  const progress = view.body.in_progress[0]!;
+  t.ok(progress.seq >= 3 && progress.content.length > 0, `the answer so far (${progress.content.length} characters, up to seq ${progress.seq})`);
+
+  const fresh = await TestSocket.open(`${stack.wsUrl(sessionId, 'new-phone')}?resume=recover-me&seq=${progress.seq}`);
+  t.teardown(() => fresh.close());
+  const { chunks, end } = await fresh.turn('recover-me', 20_000);
+  t.equal(Number(chunks[0]?.seq ?? end.seq), progress.seq + 1, 'the resume starts right after what the view showed');
+  t.equal(progress.content + chunks.map((c) => String(c.content)).join(''), end.content, 'the view\'s text plus the resumed chunks make the whole answer');
+  const second = await fresh.turn('queued-behind', 20_000);
+  t.equal(second.end.type, 'complete', 'and the queued turn streams live to the new socket');
+});
