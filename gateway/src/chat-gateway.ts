@@ -24,7 +24,7 @@ import {
 } from '@chat/shared';
 import { SessionAccess } from './auth/session-access.js';
 import { respondError } from './http/respond.js';
-import { restRoute } from './http/rest-route.js';
+import { restRoute, type RestHandler } from './http/rest-route.js';
 import { cancelTurnHandler, sendMessageHandler } from './routes/message-routes.js';
 import { healthHandler, metricsHandler, readyHandler, statsHandler } from './routes/ops-routes.js';
 import { OpsAccess } from './routes/ops-page-access.js';
@@ -32,6 +32,7 @@ import { listDeadLettersHandler, replayDeadLetterHandler } from './routes/dead-l
 import { createSessionHandler, createTicketHandler, getSessionHandler } from './routes/session-routes.js';
 import { StaticSite, findWebRoot, registerStaticRoutes } from './routes/static-routes.js';
 import { ReadinessCanary } from './readiness-canary.js';
+import { RedisAvailability } from './redis-availability.js';
 import { SessionRelay } from './session-relay.js';
 import { TurnCanceller } from './turn-canceller.js';
 import { TurnIntake } from './turn-intake.js';
@@ -79,6 +80,7 @@ export class ChatGateway {
   private readonly limits: GatewayRateLimits;
   private readonly canceller: TurnCanceller;
   private readonly access: SessionAccess;
+  private readonly availability: RedisAvailability;
   private listenSocket: us_listen_socket | null = null;
   private draining = false;
   private closing: Promise<void> | null = null;
@@ -111,6 +113,7 @@ export class ChatGateway {
       maxAgeMs: config.gateway.canaryMaxAgeMs,
     });
 
+    this.availability = new RedisAvailability([this.redis, this.queueConnection], REDIS_AWAY_GRACE_MS);
     const store = new SessionStore(this.redis, keys, config.session.ttlSeconds);
     this.limits = new GatewayRateLimits(this.redis, keys, config.limits);
     this.canceller = new TurnCanceller(this.redis, keys, this.logger, (sessionId, messageId) => this.watchdog.cancelQueued(sessionId, messageId));
@@ -146,6 +149,7 @@ export class ChatGateway {
       { maxMessageLength: config.gateway.maxMessageLength, sessionTtlSeconds: config.session.ttlSeconds },
       this.limits.turns,
       (data) => this.watchdog.watch(data),
+      () => this.availability.assertReachable(),
     );
     this.routes(store, intake);
   }
@@ -174,34 +178,41 @@ export class ChatGateway {
       sessionTtlSeconds: config.session.ttlSeconds,
       replayAllowed: opsAccess.tokenRequired,
     };
+    // Routes that need Redis answer 503 at once while it has been away past the grace.
+    const needsStore =
+      (handler: RestHandler): RestHandler =>
+      (exchange, request) => {
+        this.availability.assertReachable();
+        return handler(exchange, request);
+      };
     const webRoot = findWebRoot();
     const site = webRoot ? StaticSite.load(webRoot, { ops: config.ops.enabled }) : new StaticSite();
     registerStaticRoutes(this.app, { site, opsAccess, opsEnabled: config.ops.enabled, metrics, logger });
     this.app
-      .post('/chat/session', restRoute('POST /chat/session', 0, createSessionHandler(sessionDeps), deps))
-      .get('/chat/session/:id', restRoute('GET /chat/session/:id', 1, getSessionHandler(sessionDeps), deps))
-      .post('/chat/ticket', restRoute('POST /chat/ticket', 0, createTicketHandler(sessionDeps), deps))
+      .post('/chat/session', restRoute('POST /chat/session', 0, needsStore(createSessionHandler(sessionDeps)), deps))
+      .get('/chat/session/:id', restRoute('GET /chat/session/:id', 1, needsStore(getSessionHandler(sessionDeps)), deps))
+      .post('/chat/ticket', restRoute('POST /chat/ticket', 0, needsStore(createTicketHandler(sessionDeps)), deps))
       .post(
         '/chat/message',
         restRoute(
           'POST /chat/message',
           0,
-          sendMessageHandler({ intake, relay: this.relay, turnLog: this.turnLog, maxBodyBytes: config.gateway.maxBodyBytes, waitTimeoutMs: config.gateway.waitTimeoutMs, access }),
+          needsStore(sendMessageHandler({ intake, relay: this.relay, turnLog: this.turnLog, maxBodyBytes: config.gateway.maxBodyBytes, waitTimeoutMs: config.gateway.waitTimeoutMs, access })),
           deps,
         ),
       )
       .post(
         '/chat/cancel',
-        restRoute('POST /chat/cancel', 0, cancelTurnHandler({ canceller: this.canceller, access, maxBodyBytes: config.gateway.maxBodyBytes }), deps),
+        restRoute('POST /chat/cancel', 0, needsStore(cancelTurnHandler({ canceller: this.canceller, access, maxBodyBytes: config.gateway.maxBodyBytes })), deps),
       )
       .get('/health', restRoute('GET /health', 0, healthHandler(opsDeps), deps))
       .get('/ready', restRoute('GET /ready', 0, readyHandler(opsDeps), deps))
       .get('/metrics', restRoute('GET /metrics', 0, metricsHandler(opsDeps), deps))
       .get('/stats', opsAccess.guard('GET /stats', restRoute('GET /stats', 0, statsHandler(opsDeps), deps), metrics))
-      .get('/ops/dead-letters', opsAccess.guard('GET /ops/dead-letters', restRoute('GET /ops/dead-letters', 0, listDeadLettersHandler(deadLetterDeps), deps), metrics))
+      .get('/ops/dead-letters', opsAccess.guard('GET /ops/dead-letters', restRoute('GET /ops/dead-letters', 0, needsStore(listDeadLettersHandler(deadLetterDeps)), deps), metrics))
       .post(
         '/ops/dead-letters/:messageId/replay',
-        opsAccess.guard('POST /ops/dead-letters/:id/replay', restRoute('POST /ops/dead-letters/:id/replay', 1, replayDeadLetterHandler(deadLetterDeps), deps), metrics),
+        opsAccess.guard('POST /ops/dead-letters/:id/replay', restRoute('POST /ops/dead-letters/:id/replay', 1, needsStore(replayDeadLetterHandler(deadLetterDeps)), deps), metrics),
       )
       .ws(
         '/ws/:sessionId/:clientId',
@@ -215,6 +226,14 @@ export class ChatGateway {
             metrics,
             logger,
             accepting: () => !this.draining,
+            storeReachable: () => {
+              try {
+                this.availability.assertReachable();
+                return true;
+              } catch {
+                return false;
+              }
+            },
             connectLimit: this.limits.connects,
             canceller: this.canceller,
             access,
@@ -303,6 +322,12 @@ export class ChatGateway {
     this.logger.info('gateway stopped');
   }
 }
+
+/**
+ * How long Redis may be away before requests that need it are refused at once: longer than a
+ * reconnect after a dropped connection (tens of ms), shorter than a restart.
+ */
+const REDIS_AWAY_GRACE_MS = 1000;
 
 function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();

@@ -55,9 +55,12 @@ export class TurnIntake {
     private readonly turnLimit: RedisRateLimit,
     /** Told of every turn enqueued, to see that it ends (see TurnWatchdog). */
     private readonly onEnqueued: (data: TurnJobData) => void = () => {},
+    /** Throws `service_unavailable` while Redis has been away a while (see RedisAvailability). */
+    private readonly assertStoreReachable: () => void = () => {},
   ) {}
 
   async accept(request: TurnRequest): Promise<AcceptedTurn> {
+    this.assertStoreReachable();
     const message = normaliseMessage(request.message);
     if (message.length === 0) throw new ServiceError('empty_message');
     if (message.length > this.limits.maxMessageLength) {

@@ -3,10 +3,12 @@
  * Server-Sent Events), health and the error catalogue on bad input.
  */
 import t from 'tap';
-import { ERRORS } from '@chat/shared';
+import { CloseCode, ERRORS } from '@chat/shared';
+import { REDIS_AWAY_MESSAGE } from '@chat/gateway';
 import { eventually } from './helpers/eventually.js';
 import { createSession, getJson, postJson } from './helpers/http-client.js';
 import { startInProcessStack } from './helpers/stack-harness.js';
+import { TestSocket } from './helpers/ws-client.js';
 
 t.test('sessions: create, read, refuse a taken id, 404 an unknown one', async (t) => {
   const stack = await startInProcessStack(t);
@@ -229,14 +231,30 @@ t.test('health, unknown routes and wrong methods', async (t) => {
   t.equal(wrongMethod.status, 405);
 });
 
-t.test('/health reports 503 while Redis is unreachable', async (t) => {
+t.test('/health reports 503 while Redis is unreachable; past a short grace, requests that need it are refused at once', async (t) => {
   const stack = await startInProcessStack(t);
+  const sessionId = await createSession(stack.httpUrl());
+  const socket = await TestSocket.open(stack.wsUrl(sessionId, 'c'));
+  t.teardown(() => socket.close());
   await stack.redis.stop();
   const health = await getJson<Record<string, any>>(`${stack.httpUrl()}/health`);
   t.equal(health.status, 503);
   t.equal(health.body.status, 'unhealthy');
   t.equal(health.body.redis_status, 'disconnected');
   const sent = await postJson<Record<string, any>>(`${stack.httpUrl()}/chat/session`, { customer_name: 'A', customer_email: 'a@b.co' });
-  t.equal(sent.status, 503, 'session creation fails fast with 503, not a hang');
+  t.equal(sent.status, 503, 'session creation fails with 503, not a hang');
   t.equal(sent.body.error.code, 'service_unavailable');
+
+  // Away past the grace: refused up front, not after ioredis's reconnect attempts.
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  const refused = await postJson<Record<string, any>>(`${stack.httpUrl()}/chat/message`, { session_id: sessionId, message: 'Hello?' });
+  t.equal(refused.status, 503);
+  t.equal(refused.body.error.message, REDIS_AWAY_MESSAGE, 'refused by the availability check');
+  t.equal(refused.headers.get('retry-after'), '1', 'with a hint when to retry');
+  socket.send({ message: 'Anyone there?' });
+  const frame = await socket.waitFor((f) => f.type === 'error', 'an error frame');
+  t.equal(frame.code, 'service_unavailable', 'a socket message is refused with a clear error');
+  t.equal(frame.content, REDIS_AWAY_MESSAGE);
+  const late = await TestSocket.open(stack.wsUrl(sessionId, 'late'));
+  t.equal((await late.waitForClose()).code, CloseCode.tryAgainLater, 'a new socket is told to try again later (1013)');
 });

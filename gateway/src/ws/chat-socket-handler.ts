@@ -52,6 +52,8 @@ export interface ChatSocketDeps {
   logger: Logger;
   /** False while the gateway drains: new sockets are turned away with 1001. */
   accepting: () => boolean;
+  /** False while Redis has been away past the grace (see RedisAvailability). */
+  storeReachable: () => boolean;
   /** Connection attempts per client address. */
   connectLimit: RedisRateLimit;
   canceller: TurnCanceller;
@@ -146,6 +148,8 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
   const runChecks = async (ids: { sessionId: string; clientId: string; member: string }, credentials: SocketCredentials, remoteAddress: string): Promise<AdmissionVerdict> => {
     const refuse = (rejection: SocketRejection): AdmissionVerdict => ({ rejection, claimed: false });
     if (!deps.accepting()) return refuse(DRAINING);
+    // Redis away a while: say so at once rather than after the claim's reconnect attempts.
+    if (!deps.storeReachable()) return refuse(STORE_UNAVAILABLE);
     if (!isValidId(ids.sessionId) || !isValidId(ids.clientId)) return refuse({ code: 'invalid_id', closeCode: CloseCode.badRequest });
     const rateRefusal = await connectRefusal(remoteAddress);
     if (rateRefusal) return refuse(rateRefusal);
