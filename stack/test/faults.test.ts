@@ -9,30 +9,19 @@
  *   SIGKILL a gateway              → its clients reconnect to the other one and resume
  */
 import t, { type Test } from 'tap';
-import { findFreePort } from '@chat/shared/dev';
-import { LocalStack, type RunningStack } from '../src/local-stack.js';
+import type { RunningStack } from '../src/local-stack.js';
 import { createSession, postJson } from './helpers/http-client.js';
+import { startLocalStack } from './helpers/local-stack.js';
 import { readTurn } from './helpers/turn-transcript.js';
 import { TestSocket, type Frame } from './helpers/ws-client.js';
 
 const TURNS = 10;
 
 async function startStack(t: Test, gateways: number, workers: number): Promise<RunningStack & { workerPorts: number[] }> {
-  const port = await findFreePort();
-  const local = new LocalStack({
+  const running = await startLocalStack(t, {
     gateways,
     workers,
-    forwardOutput: false,
-    // Five processes starting at once on a 2-core box that also runs other test files.
-    readyTimeoutMs: 60_000,
     env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      // Each worker serves /health on a port the OS picks (told in its ready message): the test
-      // asks which one is busy. Ports picked ahead could be taken by then on a busy test box.
-      WORKER_METRICS_PORT: '0',
       // About 3 s per answer: long enough to be caught mid-answer.
       OFFLINE_LLM_TTFT_MS: '50',
       OFFLINE_LLM_TOKENS_PER_SECOND: '60',
@@ -44,8 +33,6 @@ async function startStack(t: Test, gateways: number, workers: number): Promise<R
       JOB_ATTEMPTS: '5',
     },
   });
-  t.teardown(() => local.stop());
-  const running = await local.start();
   return Object.assign(running, { workerPorts: running.workers.map((w) => w.port ?? 0) });
 }
 

@@ -7,10 +7,9 @@
  *   socket ◀──chunk…complete── gateway B ◀── SUBSCRIBE ◀── Redis ◀──┘
  */
 import t from 'tap';
-import { LocalStack } from '../src/local-stack.js';
-import { findFreePort } from '@chat/shared/dev';
 import { get } from 'node:http';
 import { createSession, postJson } from './helpers/http-client.js';
+import { startLocalStack } from './helpers/local-stack.js';
 import { startInProcessStack } from './helpers/stack-harness.js';
 import { eventually } from './helpers/eventually.js';
 import { TestSocket } from './helpers/ws-client.js';
@@ -39,24 +38,7 @@ t.test('in process: two gateways, two workers, a socket on B gets the answer to 
 });
 
 t.test('separate processes: the start command layout (Redis, offline model, 2 gateways on one port, 2 workers)', async (t) => {
-  const port = await findFreePort();
-  const local = new LocalStack({
-    gateways: 2,
-    workers: 2,
-    forwardOutput: false,
-    readyTimeoutMs: 60_000,
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      WORKER_METRICS_PORT: '0',
-      LOG_LEVEL: 'warn',
-      OFFLINE_LLM_TTFT_MS: '10',
-      OFFLINE_LLM_TOKENS_PER_SECOND: '0',
-    },
-  });
-  t.teardown(() => local.stop());
-  const running = await local.start();
+  const running = await startLocalStack(t, { gateways: 2, workers: 2, env: { OFFLINE_LLM_TTFT_MS: '10', OFFLINE_LLM_TOKENS_PER_SECOND: '0' } });
   t.equal(running.gateways.length, 2);
   // Both gateway processes accept on the same port; the kernel spreads connections between
   // them, so over a few sockets both are used and every socket still gets every frame.
@@ -74,7 +56,7 @@ t.test('separate processes: the start command layout (Redis, offline model, 2 ga
   t.ok(turns.every((turn) => turn.end.type === 'complete'), 'all six sockets get the complete frame');
   t.equal(new Set(turns.map((turn) => turn.end.content)).size, 1, 'with the same answer');
 
-  await local.stop();
+  await running.stop();
   const closes = await Promise.all(sockets.map((s) => s.waitForClose()));
   t.same(new Set(closes.map((c) => c.code)), new Set([1001]), 'stopping the stack closes client sockets with 1001');
   t.ok([...running.gateways, ...running.workers].every((part) => !part.running), 'every process exited');

@@ -11,35 +11,25 @@
  */
 import t, { type Test } from 'tap';
 import { createRedisConnection, createTurnQueue, loadConfig } from '@chat/shared';
-import { findFreePort } from '@chat/shared/dev';
-import { LocalStack, type RunningStack } from '../src/local-stack.js';
+import type { RunningStack } from '../src/local-stack.js';
 import { eventually } from './helpers/eventually.js';
+import { startLocalStack } from './helpers/local-stack.js';
 import { createSession } from './helpers/http-client.js';
 import { readTurn } from './helpers/turn-transcript.js';
 import { TestSocket } from './helpers/ws-client.js';
 
 const TURNS = 10;
 
-async function startStack(t: Test, custodyLeaseMs: number): Promise<RunningStack> {
-  const port = await findFreePort();
-  const local = new LocalStack({
+function startStack(t: Test, custodyLeaseMs: number): Promise<RunningStack> {
+  return startLocalStack(t, {
     gateways: 2,
     workers: 1,
-    forwardOutput: false,
-    readyTimeoutMs: 60_000,
     env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      WORKER_METRICS_PORT: '0',
       TURN_CUSTODY_LEASE_MS: String(custodyLeaseMs),
       // Far off: the turns here must be saved by the requeue, not ended by a timeout.
       TURN_DEADLINE_MS: '120000',
     },
   });
-  t.teardown(() => local.stop());
-  return local.start();
 }
 
 /** A counter's value summed over its label sets, from one gateway's /metrics. */

@@ -1,0 +1,39 @@
+import type { Test } from 'tap';
+import { findFreePort } from '@chat/shared/dev';
+import { LocalStack, type RunningStack } from '../../src/local-stack.js';
+
+export interface LocalStackForTestOptions {
+  gateways: number;
+  workers: number;
+  /** Environment on top of the defaults below (config variables from ENV_TABLE). */
+  env?: Record<string, string>;
+}
+
+/**
+ * The start command's layout as child processes (Redis, the offline model, gateways sharing a
+ * free loopback port, workers), stopped when the test ends. Quiet (`LOG_LEVEL=warn`), and each
+ * worker serves /health on a port the OS picks (told in its ready message): ports picked ahead
+ * could be taken by then on a busy test box. Five processes starting at once on a 2-core box
+ * that also runs other test files get 60 s to be ready. `stop()` ends it early.
+ */
+export async function startLocalStack(t: Test, options: LocalStackForTestOptions): Promise<RunningStack & { stop(): Promise<void> }> {
+  const port = await findFreePort();
+  const local = new LocalStack({
+    gateways: options.gateways,
+    workers: options.workers,
+    forwardOutput: false,
+    readyTimeoutMs: 60_000,
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      WORKER_METRICS_PORT: '0',
+      ...options.env,
+    },
+  });
+  t.teardown(() => local.stop());
+  const running = await local.start();
+  // Stops every process (gateways first); safe to call again at teardown.
+  return Object.assign(running, { stop: () => local.stop() });
+}
