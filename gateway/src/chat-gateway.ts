@@ -16,6 +16,7 @@ import {
   createCanaryQueue,
   type CanaryQueue,
   runShutdownSteps,
+  turnWatchdogPeriodMs,
   queueRedisUrl,
   type Config,
   type Logger,
@@ -135,7 +136,7 @@ export class ChatGateway {
       this.logger,
       {
         deadlineMs: config.turn.deadlineMs,
-        checkEveryMs: Math.max(100, Math.min(5000, Math.floor(config.turn.deadlineMs / 4))),
+        checkEveryMs: turnWatchdogPeriodMs(config),
         custodyLeaseMs: config.gateway.custodyLeaseMs,
       },
       { endedHere: (messageId) => this.relay.relayedEndingOf(messageId), lastSeq: (sessionId, messageId) => this.relay.lastSeqRelayed(sessionId, messageId) },

@@ -428,6 +428,14 @@ export function cacheRedisUrl(config: Config): string {
   return config.redis.cacheUrl ?? config.redis.url;
 }
 
+/**
+ * How often a gateway's turn watchdog looks at each turn it watches, ms: a quarter of the turn
+ * deadline, between 100 ms and 5 s. Workers bound their own waits on the watchdog by it too.
+ */
+export function turnWatchdogPeriodMs(config: Pick<Config, 'turn'>): number {
+  return Math.max(100, Math.min(5000, Math.floor(config.turn.deadlineMs / 4)));
+}
+
 /** Whether turns are answered by the bundled offline model (no API key configured). */
 export function usesOfflineModel(config: Config): boolean {
   return config.llm.apiKey === undefined;

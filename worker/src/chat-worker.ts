@@ -27,6 +27,7 @@ import { LlmClient } from './llm-client.js';
 import { ResponseCache } from './response-cache.js';
 import { MetricsServer } from './metrics-server.js';
 import { TurnProcessor } from './turn-processor.js';
+import { lostTurnGraceMs } from './lost-head-turn.js';
 import { TurnStops } from './turn-stops.js';
 import { CanaryResponder } from './canary-responder.js';
 
@@ -74,7 +75,7 @@ export class ChatWorker {
     this.publisher = createRedisConnection(cacheRedisUrl(config), { name: 'worker-publisher', logger: this.logger });
     this.queue = createTurnQueue(config, this.queueConnection);
     this.control = createRedisConnection(cacheRedisUrl(config), { name: 'worker-control', logger: this.logger });
-    this.stops = new TurnStops(this.control, this.keys.cancelChannel, this.logger);
+    this.stops = new TurnStops(this.control, this.publisher, this.keys, this.logger);
     this.canaries = new CanaryResponder(this.queueConnection, this.publisher, this.keys, this.logger);
   }
 
@@ -121,6 +122,7 @@ export class ChatWorker {
         maxTokens: config.llm.maxTokens,
         fallback: config.llm.fallback,
         deadlineMs: config.turn.deadlineMs,
+        lostTurnGraceMs: lostTurnGraceMs(config),
       },
     );
     this.worker = new Worker<TurnJobData, void, 'turn'>(TURN_QUEUE_NAME, processor.process, {

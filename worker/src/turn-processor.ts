@@ -16,7 +16,9 @@ import {
 import { composeGroundedAnswer } from '@chat/offline-llm';
 import { AnswerStreamer, type ProducedAnswer } from './answer-streamer.js';
 import { formatContextBlock, passageSources, type AssembledContext, type ContextAssembler } from './context/index.js';
+import { deliveredAnswer } from './delivered-answer.js';
 import { classifyLlmError, type LlmClient } from './llm-client.js';
+import { LostHeadTurns } from './lost-head-turn.js';
 import { PROMPT_VERSION, buildPrompt, type ChatMessage, type HistoryBudget } from './prompt-builder.js';
 import { normaliseQuestion, type CacheKey, type ResponseCache } from './response-cache.js';
 import { tokenCounterFor } from './token-counter.js';
@@ -44,6 +46,11 @@ export interface TurnProcessorOptions {
   fallback: boolean;
   /** A turn still running this long after it was accepted is stopped with a `timeout` error, ms. */
   deadlineMs: number;
+  /**
+   * How long a turn waits behind its session's head turn whose job is gone before ending that
+   * turn with an error, ms (see `lostTurnGraceMs`).
+   */
+  lostTurnGraceMs: number;
 }
 
 /** How a fallback answer introduces itself, so nobody mistakes it for the assistant's own words. */
@@ -81,12 +88,14 @@ export class TurnProcessor {
    * job's run (`isHeadOfSession`), for `answer` to use instead of reading them again.
    */
   private readonly prefetched = new WeakMap<Job<TurnJobData, void, 'turn'>, SessionWithHistory | null>();
+  private readonly lostHeads: LostHeadTurns;
 
   constructor(
     private readonly deps: TurnProcessorDeps,
     private readonly options: TurnProcessorOptions,
   ) {
     this.historyBudget = { maxTokens: options.promptHistoryTokens, countTokens: tokenCounterFor(deps.llm.model) };
+    this.lostHeads = new LostHeadTurns(deps, options.lostTurnGraceMs);
   }
 
   readonly process = async (job: Job<TurnJobData, void, 'turn'>, token?: string): Promise<void> => {
@@ -95,34 +104,40 @@ export class TurnProcessor {
 
     const { metrics, logger, turnLog } = this.deps;
     const log = logger.child({ session_id: data.session_id, message_id: data.message_id, attempt: job.attemptsMade + 1 });
-    // Take ownership of the turn's frames: any earlier attempt still writing is refused from now on.
-    const claim = await turnLog.claim(data.session_id, data.message_id);
-    if (claim.status === 'ended') {
-      // An earlier run (or the gateway, at the deadline) already ended it: its clients have
-      // their ending. Only make sure the session moves on.
-      log.info('turn already ended; nothing to answer');
-      await this.releaseSession(data);
-      return;
-    }
     const controller = new AbortController();
+    // Tracked before the claim, so no cancel falls between the two: the claim reads the marker
+    // of a cancel sent before it, and one sent from now on stops this controller.
     const untrack = this.deps.stops.track(data.session_id, data.message_id, controller, data.accepted_at + this.options.deadlineMs);
-    const publisher = new TurnPublisher(turnLog, data.session_id, data.message_id, claim, (lost) => controller.abort(lost));
-    const startedAt = Date.now();
-    metrics.turnStarted(startedAt - data.accepted_at);
     try {
-      if (claim.status === 'cancelled') throw new TurnStopped('cancelled');
-      await this.answer(job, publisher, controller.signal, startedAt, log);
-      metrics.turnEnded('completed');
-    } catch (err) {
-      const outcome = await this.handleFailure(job, publisher, stopReason(controller.signal) ?? err, log);
-      metrics.turnEnded(outcome === 'rate_limited' ? 'retried' : outcome);
-      if (outcome === 'rate_limited') throw Worker.RateLimitError();
-      // Cancelled, timed out or taken over: the turn is over for this job, and not a failure
-      // an operator must look at (no dead letter, no retry).
-      if (outcome === 'cancelled' || outcome === 'timeout' || outcome === 'superseded') return;
-      // A retried turn rethrows as is (BullMQ backs off and tries again); a failed one has
-      // already told its clients, so BullMQ must not retry it.
-      throw outcome === 'retried' ? err : asUnrecoverable(err);
+      // Take ownership of the turn's frames: any earlier attempt still writing is refused from now on.
+      const claim = await turnLog.claim(data.session_id, data.message_id);
+      if (claim.status === 'ended') {
+        // An earlier run (or the gateway, at the deadline) already ended it: its clients have
+        // their ending. Only make sure the session moves on, with the answer in its history.
+        log.info('turn already ended; nothing to answer');
+        await this.releaseEndedTurn(data, claim.nextSeq, log);
+        return;
+      }
+      const publisher = new TurnPublisher(turnLog, data.session_id, data.message_id, claim, (lost) => controller.abort(lost));
+      const startedAt = Date.now();
+      metrics.turnStarted(startedAt - data.accepted_at);
+      try {
+        if (claim.status === 'cancelled') throw new TurnStopped('cancelled');
+        await this.answer(job, publisher, controller.signal, startedAt, log);
+        metrics.turnEnded('completed');
+      } catch (err) {
+        // A stop from outside explains the failure, unless the answer was out already.
+        const cause = err instanceof AnswerNotFiled ? err : (stopReason(controller.signal) ?? err);
+        const outcome = await this.handleFailure(job, publisher, cause, log);
+        metrics.turnEnded(outcome === 'rate_limited' ? 'retried' : outcome);
+        if (outcome === 'rate_limited') throw Worker.RateLimitError();
+        // Cancelled, timed out or taken over: the turn is over for this job, and not a failure
+        // an operator must look at (no dead letter, no retry).
+        if (outcome === 'cancelled' || outcome === 'timeout' || outcome === 'superseded') return;
+        // A retried turn rethrows as is (BullMQ backs off and tries again); a failed one has
+        // already told its clients, so BullMQ must not retry it.
+        throw outcome === 'retried' ? err : asUnrecoverable(err);
+      }
     } finally {
       untrack();
     }
@@ -198,26 +213,57 @@ export class TurnProcessor {
     };
     await publisher.complete(metadata);
     metrics.turnCompleted(finishedAt - data.accepted_at, produced.promptTokens, produced.completionTokens);
+    try {
+      await this.fileAnswer(data, publisher.text, finishedAt, metadata, log);
+    } catch (err) {
+      throw new AnswerNotFiled(err);
+    }
+    log.debug({ chunks: publisher.chunkCount, tokens: produced.completionTokens, from_cache: extra.from_cache ?? false }, 'turn answered');
+  }
 
+  /** Writes the answered turn to history (once per message id) and hands the session on. */
+  private async fileAnswer(data: TurnJobData, text: string, finishedAt: number, metadata: CompleteMetadata, log: Logger): Promise<void> {
     const entry: HistoryEntry = {
       message_id: data.message_id,
       client_id: data.client_id,
       user: data.message,
-      assistant: publisher.text,
+      assistant: text,
       timestamp: new Date(finishedAt).toISOString(),
       metadata,
     };
-    // History write and session release (`releaseSession`) in one script call.
-    const { appended, next } = await store.scripts.finishAnswer(
+    const appended = await this.finishAnswer(data, entry);
+    if (!appended) log.warn('turn was already in history (job ran twice); kept the first');
+  }
+
+  /**
+   * History write and session release (`releaseSession`) in one script call; the done marker
+   * makes it once per message id. Returns whether this call appended the entry.
+   */
+  private async finishAnswer(data: TurnJobData, entry: HistoryEntry): Promise<boolean> {
+    const { appended, next } = await this.deps.store.scripts.finishAnswer(
       data.session_id,
       data.message_id,
       JSON.stringify(entry),
       this.options.historyMaxTurns,
       this.options.sessionTtlSeconds,
     );
-    if (!appended) log.warn('turn was already in history (job ran twice); kept the first');
     await this.wakeTurn(next);
-    log.debug({ chunks: publisher.chunkCount, tokens: produced.completionTokens, from_cache: extra.from_cache ?? false }, 'turn answered');
+    return appended;
+  }
+
+  /**
+   * Releases a turn that already ended. When it ended with a `complete` (an earlier attempt
+   * delivered the answer, then could not write history: Redis blipped, or the worker died), the
+   * answer is filed from the turn's log first, so it is in history and in later prompts; the
+   * done marker keeps that to once, whoever gets there.
+   */
+  private async releaseEndedTurn(data: TurnJobData, nextSeq: number, log: Logger): Promise<void> {
+    const entry = await deliveredAnswer(this.deps.turnLog, data, nextSeq);
+    if (!entry) {
+      await this.releaseSession(data);
+      return;
+    }
+    if (await this.finishAnswer(data, entry)) log.warn('answer was delivered but not in history: filed it from the turn log');
   }
 
   /**
@@ -302,6 +348,13 @@ export class TurnProcessor {
     const attemptsLeft = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     let code: ErrorCode;
     let retry = false;
+    if (err instanceof AnswerNotFiled) {
+      // Its clients have the answer (the `complete` is in the log), so this is no turn error and
+      // there is no error frame to send: the retry finds the turn ended and files the answer from
+      // its log (`releaseEndedTurn`); failing for good, the next turn's head check does.
+      log.warn({ err: String(err.cause) }, 'answer delivered, but writing it to history failed');
+      return attemptsLeft ? 'retried' : 'failed';
+    }
     if (err instanceof TurnLostError && (err.reason === 'superseded' || err.reason === 'ended')) {
       // A newer attempt owns the turn (this worker was paused past its lock, or the gateway
       // ended the turn at its deadline): it speaks for the turn now, this one stops quietly.
@@ -367,6 +420,7 @@ export class TurnProcessor {
   private async isHeadOfSession(job: Job<TurnJobData, void, 'turn'>, token: string | undefined): Promise<boolean> {
     const { session_id: sessionId, message_id: messageId } = job.data;
     const { store, queue } = this.deps;
+    let lostHead = false;
     for (let checks = 0; checks < 5; checks++) {
       // The session and its history come in the same round trip, for `answer` if this job runs.
       const { head, loaded } = await store.headWithHistory(sessionId, this.options.promptHistoryTurns);
@@ -377,17 +431,35 @@ export class TurnProcessor {
         return true;
       }
       const state = await queue.getJobState(head);
-      if (state === 'completed' || state === 'failed' || state === 'unknown') {
-        // The turn ahead ended without releasing the session (its worker died at the wrong
-        // moment, or its job was removed): release it here so the session is not stuck.
-        await store.scripts.finishTurn(sessionId, head);
+      if (state === 'completed' || state === 'failed') {
+        // The turn ahead is over without having released the session (its worker died at the
+        // wrong moment, or its last attempt could not write history): release it here so the
+        // session is not stuck, filing its answer if it delivered one.
+        await this.releaseFinishedTurn(sessionId, head);
         continue;
+      }
+      if (state === 'unknown') {
+        // Its job is gone: ended and trimmed, lost in a failover, or not enqueued yet.
+        if ((await this.lostHeads.settle(job, sessionId, head)) === 'released') continue;
+        lostHead = true;
       }
       break;
     }
+    if (!lostHead) await this.lostHeads.forget(job);
     this.deps.metrics.turnDeferred();
     await job.moveToDelayed(Date.now() + this.options.turnWaitRetryMs, token);
     throw new DelayedError();
+  }
+
+  /** A turn whose job is over: released, with its delivered answer filed if history lacks it. */
+  private async releaseFinishedTurn(sessionId: string, messageId: string): Promise<void> {
+    const { store, queue, turnLog, logger } = this.deps;
+    const [finished, progress] = await Promise.all([queue.getJob(messageId), turnLog.peek(sessionId, messageId)]);
+    if (finished && progress.ended) {
+      await this.releaseEndedTurn(finished.data, progress.nextSeq, logger.child({ session_id: sessionId, message_id: messageId }));
+    } else {
+      await store.scripts.finishTurn(sessionId, messageId);
+    }
   }
 
   /** Removes the turn from its session's queue and wakes the next turn's job, if parked. */
@@ -420,6 +492,14 @@ class BudgetWait extends Error {
   constructor(readonly retryAfterMs: number) {
     super(`LLM token budget spent; waiting ${retryAfterMs} ms`);
     this.name = 'BudgetWait';
+  }
+}
+
+/** The answer went out (its `complete` frame is published), then filing it in history (or waking the next turn) failed. */
+class AnswerNotFiled extends Error {
+  constructor(cause: unknown) {
+    super(`answer delivered but not filed in history: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'AnswerNotFiled';
   }
 }
 
