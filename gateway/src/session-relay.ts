@@ -73,6 +73,9 @@ const RECENT_TURN_LOOKBACK_MS = 60_000;
  */
 const CLOCK_SKEW_ALLOWANCE_MS = 250;
 
+/** Sessions whose holes are filled at the same time after a reconnect (see restorePass). */
+const HOLE_FILLS_AT_ONCE = 32;
+
 const KIND_NAMES: Record<number, OutboundFrameKind> = {
   [FrameKind.chunk]: 'chunk',
   [FrameKind.complete]: 'complete',
@@ -429,19 +432,27 @@ export class SessionRelay {
       }
     }
     let recovered = 0;
-    for (const subscription of batch) {
-      if (this.losses !== lossesBefore) break;
-      try {
-        recovered += await this.fillHole(subscription);
-      } catch (err) {
-        this.deps.logger.warn({ err: String(err), session_id: subscription.sessionId }, 'could not fill a session channel hole from its turn log');
-      } finally {
-        if (this.losses === lossesBefore) {
-          subscription.missingSince = null;
-          this.releaseHeld(subscription);
+    // Sessions are independent: several fills at once keep the connection's pipe full (one
+    // after another, each waits out its own round trips while every session's frames are held).
+    let next = 0;
+    const fillNext = async (): Promise<void> => {
+      while (next < batch.length && this.losses === lossesBefore) {
+        const subscription = batch[next++]!;
+        try {
+          // Not `recovered += await …`: that would read `recovered` before the other fills add.
+          const sent = await this.fillHole(subscription);
+          recovered += sent;
+        } catch (err) {
+          this.deps.logger.warn({ err: String(err), session_id: subscription.sessionId }, 'could not fill a session channel hole from its turn log');
+        } finally {
+          if (this.losses === lossesBefore) {
+            subscription.missingSince = null;
+            this.releaseHeld(subscription);
+          }
         }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(HOLE_FILLS_AT_ONCE, batch.length) }, fillNext));
     this.deps.metrics.framesRecoveredFromLog('resubscribe', recovered);
     this.deps.logger.info({ sessions: batch.length, frames_recovered: recovered }, 'session subscriptions restored after a reconnect');
   }
