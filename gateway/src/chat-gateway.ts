@@ -112,7 +112,7 @@ export class ChatGateway {
       gatewayId: keySafeGatewayId,
       intervalMs: config.gateway.canaryIntervalMs,
       maxAgeMs: config.gateway.canaryMaxAgeMs,
-    });
+    }, (sinceMs) => this.relay.markMissingSince(sinceMs));
 
     this.availability = new RedisAvailability([this.redis, this.queueConnection], REDIS_AWAY_GRACE_MS);
     const store = new SessionStore(this.redis, keys, config.session.ttlSeconds);

@@ -48,6 +48,8 @@ export class ReadinessCanary {
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
     private readonly options: ReadinessCanaryOptions,
+    /** Told, before the subscriber is reopened, since when it may have heard nothing. */
+    private readonly onDeaf: (sinceMs: number) => void = () => {},
   ) {
     this.channel = keys.canaryChannel(options.gatewayId);
     metrics.trackReadiness(() => this.status().ready);
@@ -105,6 +107,8 @@ export class ReadinessCanary {
     this.lastHealAt = now;
     this.metrics.subscriberReopened();
     this.logger.warn('canaries are answered but none comes back: the subscription is deaf; reopening the subscriber connection');
+    // Deaf since the last canary that came back, at the latest: the fill starts there.
+    this.onDeaf(this.lastOkAt ?? this.startedAt);
     // Reconnects and re-subscribes every channel; SessionRelay holds frames and fills the hole.
     this.subscriber.disconnect(true);
   }

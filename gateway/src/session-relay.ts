@@ -357,6 +357,18 @@ export class SessionRelay {
   }
 
   /** The subscriber connection dropped: hold every frame until the hole is filled. */
+  /**
+   * Frames may have been missed since `sinceMs` though the connection never dropped (a deaf
+   * subscription, found by the readiness canary): the fill after the coming reconnect starts
+   * there, so a turn that began and ended while deaf is replayed too. Call before reopening.
+   */
+  markMissingSince(sinceMs: number): void {
+    for (const subscription of this.bySession.values()) {
+      const since = Math.max(sinceMs, subscription.createdAt);
+      subscription.missingSince = subscription.missingSince === null ? since : Math.min(subscription.missingSince, since);
+    }
+  }
+
   private readonly onConnectionLost = (): void => {
     this.losses++;
     const lostAt = Date.now();

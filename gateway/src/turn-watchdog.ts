@@ -179,15 +179,17 @@ export class TurnWatchdog {
     if (progress.ended || this.relayed.endedHere(messageId)) return true;
     if (!(await this.store.unansweredTurns(sessionId)).includes(messageId)) {
       // No longer among the session's unanswered turns, yet no ending.
-      if (!progress.known && (await this.store.get(sessionId)) === null) {
-        // Redis lost everything (restarted empty): it must not be enqueued again, but the
-        // sockets still waiting are told why it will not come.
-        await this.endWith(sessionId, messageId, 'session_not_found');
+      if (!progress.known) {
+        // Its state is gone. Redis lost everything (restarted empty) when the session went with
+        // it: the sockets still waiting are told why the turn will not come. Otherwise the state
+        // expired after the turn ended long ago (an adopted record, a late check): an ending now
+        // would be a second one, under a new seq.
+        if ((await this.store.get(sessionId)) === null) await this.endWith(sessionId, messageId, 'session_not_found');
         return true;
       }
-      // A worker finishing it removes it from the list just before or after writing its ending;
-      // seen twice, checks apart, it strayed: its last attempt could not write its ending (Redis
-      // away), or its job was lost and the session moved on. Nobody else will end it.
+      // Begun, not ended, off the list. A worker finishing it removes it from the list just
+      // before or after writing its ending; seen twice, checks apart, it strayed: its last
+      // attempt could not write its ending (Redis away). Nobody else will end it.
       if (turn.strayedAt === undefined) {
         turn.strayedAt = now;
         return false;
@@ -223,7 +225,10 @@ export class TurnWatchdog {
    * with no worker running. Returns whether it was ended here.
    */
   async cancelQueued(sessionId: string, messageId: string): Promise<boolean> {
-    const state = await this.queue.getJobState(messageId);
+    // Job ids are message ids, which clients choose: only a job of this session may be touched.
+    const job = await this.queue.getJob(messageId);
+    if (!job || job.data.session_id !== sessionId) return false;
+    const state = await job.getState();
     if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
     if ((await this.queue.remove(messageId)) !== 1) return false;
     await this.endWith(sessionId, messageId, 'cancelled');

@@ -70,10 +70,11 @@ t.test('the subscriber connection is killed mid-answer: subscriptions come back,
   t.equal(ready.status, 200, 'ready again');
 });
 
-t.test('a deaf subscription (its connection open, nothing arriving): the canary notices, the gateway reopens it, the answer in progress loses nothing', async (t) => {
+t.test('a deaf subscription (its connection open, nothing arriving): the canary notices, the gateway reopens it, no turn loses a frame', async (t) => {
   const stack = await startInProcessStack(t, {
     gateways: 0,
-    offline: { ttftMs: 20, tokensPerSecond: 150, answerTokens: 240, fillToAnswerTokens: true },
+    // About 0.4 s per answer: one turn is caught mid-answer, another begins and ends while deaf.
+    offline: { ttftMs: 20, tokensPerSecond: 600, answerTokens: 240, fillToAnswerTokens: true },
     config: { gateway: { canaryIntervalMs: 100, canaryMaxAgeMs: 800 } },
   });
   // This gateway reaches Redis through a proxy that can silence its pub/sub connection.
@@ -87,18 +88,33 @@ t.test('a deaf subscription (its connection open, nothing arriving): the canary 
   const httpUrl = `http://127.0.0.1:${port}`;
   await eventually(() => getJson<ReadyBody>(`${httpUrl}/ready`), (r) => r.status === 200, 5000);
 
-  const sessionId = await createSession(httpUrl);
-  const socket = await TestSocket.open(`ws://127.0.0.1:${port}/ws/${sessionId}/c`);
-  t.teardown(() => socket.close());
-  socket.send({ message: 'Tell me about delays and compensation', message_id: 'through-the-silence' });
-  await socket.waitFor((f) => f.type === 'chunk' && Number(f.seq) >= 5, 'some chunks');
-  t.equal(proxy.silenceSubscribers(), 1, "the gateway's subscriber connection goes silent, still open");
+  const open = async (client: string) => {
+    const sessionId = await createSession(httpUrl);
+    const socket = await TestSocket.open(`ws://127.0.0.1:${port}/ws/${sessionId}/${client}`);
+    t.teardown(() => socket.close());
+    return socket;
+  };
+  const midway = await open('midway');
+  const inside = await open('inside');
+  // Its session's channel is subscribed before the silence (the first turn waits for that).
+  inside.send({ message: 'Hello!', message_id: 'before-the-silence' });
+  await inside.turn('before-the-silence');
 
-  const { end } = await socket.turn('through-the-silence', 20_000);
-  t.equal(end.type, 'complete', 'the answer still completes');
-  t.same(readTurn(socket.frames, 'through-the-silence').problems, [], 'no gap, no duplicate: what the silence swallowed came from the log');
+  midway.send({ message: 'Tell me about delays and compensation', message_id: 'through-the-silence' });
+  await midway.waitFor((f) => f.type === 'chunk' && Number(f.seq) >= 5, 'some chunks');
+  t.equal(proxy.silenceSubscribers(), 1, "the gateway's subscriber connection goes silent, still open");
+  inside.send({ message: 'Can I bring my bike?', message_id: 'inside-the-silence' });
+
+  for (const [socket, messageId] of [
+    [midway, 'through-the-silence'],
+    [inside, 'inside-the-silence'],
+  ] as const) {
+    const { end } = await socket.turn(messageId, 20_000);
+    t.equal(end.type, 'complete', `${messageId}: completes`);
+    t.same(readTurn(socket.frames, messageId).problems, [], `${messageId}: no gap, no duplicate: what the silence swallowed came from the log`);
+  }
   const metrics = await (await fetch(`${httpUrl}/metrics`)).text();
-  t.match(metrics, /chat_gateway_subscriber_reopened_total\{[^}]*\} 1\n/, 'the subscriber connection was reopened once');
+  t.match(metrics, /chat_gateway_subscriber_reopened_total\{[^}]*\} [1-9]/, 'the subscriber connection was reopened');
   const ready = await eventually(() => getJson<ReadyBody>(`${httpUrl}/ready`), (r) => r.status === 200, 5000);
   t.equal(ready.status, 200, 'and the gateway is ready again');
 });

@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { UnrecoverableError, Worker } from 'bullmq';
-import { RedisKeys, SessionStore, TURN_QUEUE_NAME, createRedisConnection, createTurnQueue, type TurnJobData } from '@chat/shared';
+import { RedisKeys, SessionStore, TURN_QUEUE_NAME, TurnLog, createRedisConnection, createTurnQueue, type TurnJobData } from '@chat/shared';
 import { ChatWorker } from '@chat/worker';
 import { eventually } from './helpers/eventually.js';
 import { createSession } from './helpers/http-client.js';
@@ -82,18 +82,23 @@ t.test('a worker whose answer runs past the deadline stops it with timeout', asy
  * failed cannot write one. A bare BullMQ worker plays that part here.
  */
 for (const leftInList of [true, false]) {
-  const how = leftInList ? 'still first in its session' : 'already taken off its session (the worker\'s cleanup ran)';
+  const how = leftInList ? 'still first in its session' : 'claimed, then taken off its session (the worker\'s cleanup ran)';
   t.test(`a job failed for good with no ending, ${how}: the gateway ends the turn at once, not at the deadline`, async (t) => {
     const stack = await startInProcessStack(t, { workers: 0, config: { turn: { deadlineMs: 60_000 } } });
     const sessionId = await createSession(stack.httpUrl());
     const socket = await TestSocket.open(stack.wsUrl(sessionId, 'c'));
     t.teardown(() => socket.close());
     const store = new SessionStore(stack.redisClient, new RedisKeys(stack.config.redis.prefix), stack.config.session.ttlSeconds);
+    const turnLog = new TurnLog(stack.redisClient, new RedisKeys(stack.config.redis.prefix), { ttlSeconds: 300, maxFrames: 1000 });
     const connection = createRedisConnection(stack.redis.url, { name: 'test-bare-worker', forBullmq: true });
     const bare = new Worker<TurnJobData>(
       TURN_QUEUE_NAME,
       async (job) => {
-        if (!leftInList) await store.scripts.finishTurn(job.data.session_id, job.data.message_id);
+        if (!leftInList) {
+          // A last attempt that claimed the turn, could not write its ending, and released the session.
+          await turnLog.claim(job.data.session_id, job.data.message_id);
+          await store.scripts.finishTurn(job.data.session_id, job.data.message_id);
+        }
         throw new UnrecoverableError('job stalled more than allowable limit');
       },
       { connection, prefix: new RedisKeys(stack.config.redis.prefix).bullPrefix },
