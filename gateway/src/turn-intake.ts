@@ -94,13 +94,25 @@ export class TurnIntake {
       message,
       accepted_at: Date.now(),
     };
+    let stored;
     try {
-      await this.queue.add('turn', data, { jobId: messageId });
+      // The job under this id, read alongside the add (same connection, no extra round trip):
+      // BullMQ's add of an existing id keeps the existing job but returns the data passed in.
+      // Read before the add, no job (ours is new) or the one that was there; after, the one kept.
+      [, stored] = await Promise.all([this.queue.add('turn', data, { jobId: messageId }), this.queue.getJob(messageId)]);
     } catch (err) {
       // Undo the place in the session's order, or the session would wait for a job that never comes.
       await this.store.scripts.finishTurn(request.sessionId, messageId).catch(() => {});
       this.logger.warn({ err: String(err), session_id: request.sessionId }, 'could not enqueue turn');
       throw new ServiceError('queue_unavailable');
+    }
+    if (stored && stored.data.session_id !== request.sessionId) {
+      // Job ids are message ids, one namespace for all sessions: the id is another session's
+      // job. This turn was not queued; the other is left alone.
+      await this.store.scripts.finishTurn(request.sessionId, messageId).catch(() => {});
+      throw new ServiceError('validation_failed', 'This message_id is already in use; choose another (a UUID is safest).', [
+        { field: 'message_id', message: 'is already in use' },
+      ]);
     }
     this.metrics.turnAccepted(request.via);
     this.onEnqueued(data);

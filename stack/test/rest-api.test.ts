@@ -169,6 +169,28 @@ t.test('a resent message id whose turn ended in an error is not queued again: ?w
   t.same(session.body.in_progress, [], 'and nothing was queued again: the session is free for its next turn');
 });
 
+t.test("message ids are one namespace: another session can neither cancel nor take over a queued turn's id", async (t) => {
+  const stack = await startInProcessStack(t, { workers: 0 });
+  const victim = await createSession(stack.httpUrl());
+  const other = await createSession(stack.httpUrl());
+  t.equal((await postJson(`${stack.httpUrl()}/chat/message`, { session_id: victim, message: 'Where is gate 12?', message_id: 'shared-id' })).status, 202);
+  const queued = () => getJson<Record<string, any>>(`${stack.httpUrl()}/chat/session/${victim}`);
+  await eventually(queued, (r) => r.body.in_progress.length === 1);
+  t.equal((await postJson(`${stack.httpUrl()}/chat/cancel`, { session_id: other, message_id: 'shared-id' })).status, 202, 'the cancel is taken (for the other session)');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.same(
+    (await queued()).body.in_progress.map((p: { message_id: string; state: string }) => [p.message_id, p.state]),
+    [['shared-id', 'queued']],
+    "the victim's turn is still queued",
+  );
+
+  // Job ids are message ids, one namespace: the other session cannot take this id over either.
+  const taken = await postJson<Record<string, any>>(`${stack.httpUrl()}/chat/message`, { session_id: other, message: 'Mine now?', message_id: 'shared-id' });
+  t.equal(taken.status, 400, 'a message id in use by another session is refused');
+  t.same(taken.body.error.fields, [{ field: 'message_id', message: 'is already in use' }]);
+  t.same((await getJson<Record<string, any>>(`${stack.httpUrl()}/chat/session/${other}`)).body.in_progress, [], 'and nothing was queued for it');
+});
+
 t.test('a ?wait=1 client that leaves releases its wait at once (no subscription kept until the timeout)', async (t) => {
   const stack = await startInProcessStack(t, { workers: 0 });
   const sessionId = await createSession(stack.httpUrl());
