@@ -45,6 +45,8 @@ interface WatchedTurn {
  */
 export class TurnWatchdog {
   private readonly watched = new Map<string, WatchedTurn>();
+  /** Ended turns whose removal from the custody record failed (Redis away): retried. */
+  private readonly unreleased = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private custodyTimer: NodeJS.Timeout | null = null;
   private checking = false;
@@ -81,6 +83,13 @@ export class TurnWatchdog {
   }
 
   watch(data: TurnJobData): void {
+    if (this.resigned) {
+      // Accepted while this gateway stops (a request already in flight): the others watch it.
+      this.custody.passOn([data]).catch((err: unknown) => {
+        this.logger.warn({ err: String(err), message_id: data.message_id }, 'a turn accepted while stopping could not be handed over');
+      });
+      return;
+    }
     const turn: WatchedTurn = { data, nextCheckAt: Date.now() + this.options.checkEveryMs, held: false };
     this.watched.set(data.message_id, turn);
     this.custody.hold([data]).then(
@@ -117,6 +126,11 @@ export class TurnWatchdog {
     this.renewing = true;
     try {
       const { rejoined, lapsed } = await this.custody.renew(this.options.custodyLeaseMs);
+      if (this.unreleased.size > 0) {
+        const retried = [...this.unreleased];
+        await this.custody.release(retried);
+        for (const id of retried) this.unreleased.delete(id);
+      }
       const unrecorded = [...this.watched.values()].filter((turn) => rejoined || !turn.held);
       if (unrecorded.length > 0) {
         await this.custody.hold(unrecorded.map((turn) => turn.data));
@@ -126,7 +140,7 @@ export class TurnWatchdog {
         const adopted = await this.custody.adopt(gatewayId);
         if (this.resigned) {
           // Stopped meanwhile: pass them on rather than drop them.
-          await this.custody.hold(adopted);
+          await this.custody.passOn(adopted);
           continue;
         }
         for (const data of adopted) {
@@ -164,8 +178,10 @@ export class TurnWatchdog {
           this.logger.debug({ err: String(err), message_id: messageId }, 'turn check failed');
         }
       }
-      // Left in the record on failure: whoever adopts them finds them ended and lets go.
-      await this.custody.release(ended).catch(() => {});
+      // On failure, retried at the next renewal (left behind, a record would outlive its turn).
+      await this.custody.release(ended).catch(() => {
+        for (const id of ended) this.unreleased.add(id);
+      });
     } finally {
       this.checking = false;
     }

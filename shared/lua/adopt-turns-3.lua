@@ -7,12 +7,17 @@
   KEYS[2] the lapsed gateway's held-turns hash (message id -> turn job data JSON)
   KEYS[3] this gateway's held-turns hash
   ARGV[1] the lapsed gateway's id
-  ARGV[2] now (ms)
+  ARGV[2] now (ms), optional: the Redis server's clock (TIME) when absent, as renew-custody uses
 
   Output: the turns moved, as a flat list: message id, job data, message id, job data, ...
 ]]
+local now = tonumber(ARGV[2])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local lease = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if lease and tonumber(lease) > tonumber(ARGV[2]) then
+if lease and tonumber(lease) > now then
   return {}
 end
 local held = redis.call('HGETALL', KEYS[2])

@@ -88,3 +88,39 @@ t.test('gateway ids are checked before they name a key', async (t) => {
   t.throws(() => new TurnCustody(redis, keys, 'gw a/b'), /invalid gateway id/);
   t.throws(() => keys.turnCustody('x'.repeat(129)), /invalid gateway id/);
 });
+
+t.test("leases are stamped and judged by the Redis server's clock, not the gateways' own", async (t) => {
+  const [a, b] = fleet('gw-a', 'gw-b');
+  const realNow = Date.now;
+  try {
+    // Gateway a's clock runs ten minutes behind: stamped by it, its lease would look long over.
+    Date.now = () => realNow() - 600_000;
+    await a!.renew(5000);
+  } finally {
+    Date.now = realNow;
+  }
+  t.same((await b!.renew(5000)).lapsed, [], 'a gateway with a skewed clock is not taken for dead');
+  t.same(await b!.adopt('gw-a'), [], 'and its turns cannot be adopted');
+});
+
+t.test('a gateway that resigned passes later turns on: on the roster as lapsed even after it was adopted', async (t) => {
+  const [a, b] = fleet('gw-a', 'gw-b');
+  await a!.renew(60_000, 1000);
+  await a!.hold([turn('m1')]);
+  await a!.resign();
+  await b!.renew(60_000, 2000);
+  t.same((await b!.adopt('gw-a', 2000)).map((x) => x.message_id), ['m1'], 'its record moved');
+  // A request in flight when it stopped is accepted now.
+  await a!.passOn([turn('m2')]);
+  t.same((await b!.renew(60_000, 3000)).lapsed, ['gw-a'], 'back on the roster, lapsed');
+  t.same((await b!.adopt('gw-a', 3000)).map((x) => x.message_id), ['m2'], 'and the late turn is adopted too');
+});
+
+t.test('a held-turns record expires unless its gateway keeps renewing', async (t) => {
+  const keys = new RedisKeys(`t${randomBytes(4).toString('hex')}`);
+  const a = new TurnCustody(redis, keys, 'gw-a');
+  await a.hold([turn('m1')]);
+  await a.renew(5000);
+  const ttl = await redis.pttl(keys.turnCustody('gw-a').held);
+  t.ok(ttl > 3600_000, `the record lives on while renewed (${Math.round(ttl / 3600_000)} h left), and goes when nobody renews it`);
+});

@@ -5,6 +5,13 @@ import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
 
 const adoptTurns = new LuaScript('adopt-turns-3.lua');
+const renewCustody = new LuaScript('renew-custody-2.lua');
+
+/**
+ * A held-turns hash no gateway renews (every gateway gone for this long) expires: whatever it
+ * held ended or timed out long before.
+ */
+const HELD_RECORD_TTL_MS = 24 * 3600 * 1000;
 
 /** What one lease renewal found. */
 export interface CustodyRenewal {
@@ -30,6 +37,9 @@ export interface CustodyRenewal {
  * writes them back at the next renewal. Two gateways watching one turn (a paused gateway that
  * comes back after its turns were adopted) is harmless: every action a watcher takes is a
  * claim-guarded script or an enqueue under the turn's own job id.
+ *
+ * Leases are stamped and judged by the Redis server's clock (scripts read TIME), so gateways
+ * whose clocks disagree do not take each other for dead. Tests may pass their own `now`.
  */
 export class TurnCustody {
   private readonly gatewaysKey: string;
@@ -59,18 +69,18 @@ export class TurnCustody {
     await this.redis.hdel(this.heldKey, ...messageIds);
   }
 
-  /** Renews this gateway's lease until `now + leaseMs` and lists the gateways whose lease lapsed. */
-  async renew(leaseMs: number, now = Date.now()): Promise<CustodyRenewal> {
-    const replies = await this.redis
-      .multi()
-      .zadd(this.gatewaysKey, now + leaseMs, this.gatewayId)
-      .zrangebyscore(this.gatewaysKey, '-inf', now, 'LIMIT', 0, 16)
-      .exec();
-    if (!replies) throw new Error('custody renewal was discarded');
-    for (const [err] of replies) if (err) throw err;
-    const added = Number(replies[0]![1]);
-    const lapsed = (replies[1]![1] as string[]).filter((id) => id !== this.gatewayId);
-    return { rejoined: added === 1, lapsed };
+  /**
+   * Renews this gateway's lease for `leaseMs` (and its record's lifetime) and lists the
+   * gateways whose lease lapsed. `now` (ms): the Redis server's clock unless given.
+   */
+  async renew(leaseMs: number, now?: number): Promise<CustodyRenewal> {
+    const reply = (await renewCustody.run(
+      this.redis,
+      [this.gatewaysKey, this.heldKey],
+      [this.gatewayId, leaseMs, 16, HELD_RECORD_TTL_MS, ...(now === undefined ? [] : [now])],
+    )) as [number, ...string[]];
+    const [added, ...lapsed] = reply;
+    return { rejoined: Number(added) === 1, lapsed };
   }
 
   /**
@@ -78,9 +88,9 @@ export class TurnCustody {
    * renewed meanwhile or another gateway adopted them first. Records that fail validation
    * (written by an incompatible version) are dropped rather than watched half-understood.
    */
-  async adopt(lapsedGatewayId: string, now = Date.now()): Promise<TurnJobData[]> {
+  async adopt(lapsedGatewayId: string, now?: number): Promise<TurnJobData[]> {
     const theirs = this.keys.turnCustody(lapsedGatewayId).held;
-    const flat = (await adoptTurns.run(this.redis, [this.gatewaysKey, theirs, this.heldKey], [lapsedGatewayId, now])) as string[];
+    const flat = (await adoptTurns.run(this.redis, [this.gatewaysKey, theirs, this.heldKey], [lapsedGatewayId, ...(now === undefined ? [] : [now])])) as string[];
     const turns: TurnJobData[] = [];
     const invalid: string[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
@@ -95,6 +105,20 @@ export class TurnCustody {
   /** Gives the lease up (a clean stop): the next gateway to renew adopts this one's turns. */
   async resign(): Promise<void> {
     await this.redis.zadd(this.gatewaysKey, 0, this.gatewayId);
+  }
+
+  /**
+   * Records turns for the other gateways to adopt, after this one resigned (a turn accepted
+   * while it stops): with the lease given up in the same transaction, so the record is on the
+   * roster as lapsed even if a peer adopted this gateway's earlier record (and took it off).
+   */
+  async passOn(turns: readonly TurnJobData[]): Promise<void> {
+    if (turns.length === 0) return;
+    const fields: string[] = [];
+    for (const turn of turns) fields.push(turn.message_id, JSON.stringify(turn));
+    const replies = await this.redis.multi().hset(this.heldKey, ...fields).zadd(this.gatewaysKey, 0, this.gatewayId).exec();
+    if (!replies) throw new Error('custody hand-over was discarded');
+    for (const [err] of replies) if (err) throw err;
   }
 }
 
