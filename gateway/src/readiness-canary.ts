@@ -25,7 +25,7 @@ export interface ReadinessCanaryOptions {
  *
  * It also heals what it can see. Before each canary it looks at the previous one's job: still
  * waiting means no worker runs (it is removed, so the canary queue holds at most one canary per
- * gateway however long the workers are away); taken by a worker while nothing came back and
+ * gateway however long the workers are away); answered by a worker while nothing came back and
  * readiness has lapsed means this gateway's subscription is deaf (a half-open connection, a
  * subscription Redis dropped): the subscriber connection is reopened, which re-subscribes every
  * session and fills the hole from the turn logs (SessionRelay). At most once per `maxAgeMs`.
@@ -100,8 +100,9 @@ export class ReadinessCanary {
       await this.queue.remove(nonce);
       return;
     }
-    // Taken by a worker and finished (finished canaries are not kept), yet not back.
-    const deaf = state === 'unknown' && this.pending.has(nonce) && !this.status(now).ready;
+    // A worker published it (the job completed), yet it never came back. Not `failed` (the
+    // worker could not publish) nor gone (never enqueued): those say nothing of the subscription.
+    const deaf = state === 'completed' && this.pending.has(nonce) && !this.status(now).ready;
     const heldOff = now - Math.max(this.lastHealAt, this.startedAt) < this.options.maxAgeMs;
     if (!deaf || heldOff || this.subscriber.status !== 'ready') return;
     this.lastHealAt = now;

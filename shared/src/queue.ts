@@ -41,12 +41,15 @@ export interface CanaryJobData {
 
 export type CanaryQueue = Queue<CanaryJobData, void, 'canary'>;
 
-/** The canary queue: one attempt, nothing kept afterwards. */
+/**
+ * The canary queue: one attempt; finished canaries kept a few minutes (bounded), so the sending
+ * gateway can tell one a worker answered (`completed`) from one that failed or never ran.
+ */
 export function createCanaryQueue(config: Config, connection: ConnectionOptions): CanaryQueue {
   const keys = new RedisKeys(config.redis.prefix);
   return new Queue<CanaryJobData, void, 'canary'>(CANARY_QUEUE_NAME, {
     connection,
     prefix: keys.bullPrefix,
-    defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: true },
+    defaultJobOptions: { attempts: 1, removeOnComplete: { age: 300, count: 1000 }, removeOnFail: { age: 300, count: 1000 } },
   });
 }
