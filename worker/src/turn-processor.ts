@@ -131,9 +131,9 @@ export class TurnProcessor {
         const outcome = await this.handleFailure(job, publisher, cause, log);
         metrics.turnEnded(outcome === 'rate_limited' ? 'retried' : outcome);
         if (outcome === 'rate_limited') throw Worker.RateLimitError();
-        // Cancelled, timed out or taken over: the turn is over for this job, and not a failure
-        // an operator must look at (no dead letter, no retry).
-        if (outcome === 'cancelled' || outcome === 'timeout' || outcome === 'superseded') return;
+        // Delivered, cancelled, timed out or taken over: the turn is over for this job, and not a
+        // failure an operator must look at (no dead letter, no retry).
+        if (outcome === 'completed' || outcome === 'cancelled' || outcome === 'timeout' || outcome === 'superseded') return;
         // A retried turn rethrows as is (BullMQ backs off and tries again); a failed one has
         // already told its clients, so BullMQ must not retry it.
         throw outcome === 'retried' ? err : asUnrecoverable(err);
@@ -343,7 +343,7 @@ export class TurnProcessor {
     publisher: TurnPublisher,
     err: unknown,
     log: Logger,
-  ): Promise<'failed' | 'retried' | 'rate_limited' | 'cancelled' | 'timeout' | 'superseded'> {
+  ): Promise<'completed' | 'failed' | 'retried' | 'rate_limited' | 'cancelled' | 'timeout' | 'superseded'> {
     const data = job.data;
     const attemptsLeft = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     let code: ErrorCode;
@@ -351,9 +351,10 @@ export class TurnProcessor {
     if (err instanceof AnswerNotFiled) {
       // Its clients have the answer (the `complete` is in the log), so this is no turn error and
       // there is no error frame to send: the retry finds the turn ended and files the answer from
-      // its log (`releaseEndedTurn`); failing for good, the next turn's head check does.
+      // its log (`releaseEndedTurn`). With no attempt left the job completes (it is no dead
+      // letter: a replay would answer twice) and the next turn's head check files it.
       log.warn({ err: String(err.cause) }, 'answer delivered, but writing it to history failed');
-      return attemptsLeft ? 'retried' : 'failed';
+      return attemptsLeft ? 'retried' : 'completed';
     }
     if (err instanceof TurnLostError && (err.reason === 'superseded' || err.reason === 'ended')) {
       // A newer attempt owns the turn (this worker was paused past its lock, or the gateway
