@@ -115,8 +115,8 @@ export class SessionRelay {
   private readonly bySession = new Map<string, SessionSubscription>();
   private readonly byChannel = new Map<string, SessionSubscription>();
   private malformedLogged = false;
-  /** Message ids of turns whose ending this gateway relayed lately (insertion order, bounded). */
-  private readonly endedTurns = new Set<string>();
+  /** Turns whose ending this gateway relayed lately, and when (insertion order, bounded). */
+  private readonly endedTurns = new Map<string, number>();
   private connectedBefore = false;
   /** Subscriptions waiting for a hole fill (see restore); one pass runs at a time. */
   private readonly toRestore = new Set<SessionSubscription>();
@@ -269,10 +269,17 @@ export class SessionRelay {
     return this.endedTurns.has(messageId);
   }
 
+  /** When (ms) this gateway relayed the turn's ending lately; undefined if it did not. */
+  endingRelayedAt(messageId: string): number | undefined {
+    return this.endedTurns.get(messageId);
+  }
+
   private rememberEnded(messageId: string): void {
     if (messageId === '') return;
-    this.endedTurns.add(messageId);
-    if (this.endedTurns.size > ENDED_TURNS_KEPT) this.endedTurns.delete(this.endedTurns.values().next().value!);
+    // Re-inserted, so the oldest ending is first to go when the map is full.
+    this.endedTurns.delete(messageId);
+    this.endedTurns.set(messageId, Date.now());
+    if (this.endedTurns.size > ENDED_TURNS_KEPT) this.endedTurns.delete(this.endedTurns.keys().next().value!);
   }
 
   /** Unsubscribes from everything (shutdown). */

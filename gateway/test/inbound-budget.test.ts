@@ -4,7 +4,7 @@ import { InboundBudget } from '../src/ws/inbound-budget.js';
 import type { SocketData } from '../src/ws/socket-data.js';
 
 function socketData(budget: InboundBudget, now: number): SocketData {
-  return { sessionId: 's', clientId: 'c', member: 'g/1', rejection: null, checks: Promise.resolve({ rejection: null, claimed: false }), admission: Promise.resolve(true), admitted: true, closed: false, resumeFrom: null, resuming: false, intake: Promise.resolve(), openedAt: now, ...budget.initial(now) };
+  return { sessionId: 's', clientId: 'c', member: 'g/1', rejection: null, checks: Promise.resolve({ rejection: null, claimed: false }), admission: Promise.resolve(true), admitted: true, liveSince: now, closed: false, resumeFrom: null, resuming: false, intake: Promise.resolve(), openedAt: now, ...budget.initial(now) };
 }
 
 t.test('a burst of twice the rate passes, the next frame is refused with a retry time', async (t) => {

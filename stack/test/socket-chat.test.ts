@@ -147,4 +147,16 @@ t.test('a socket that resends a message id whose turn already ended gets that tu
   t.equal(stack.offline.stats().requests, requests, 'no second LLM call');
   const session = await getJson<GetSessionResponse>(`${stack.httpUrl()}/chat/session/${sessionId}`);
   t.equal(session.body.history.length, 1, 'and one history entry');
+
+  // The socket that saw the turn end and resends its id is not sent it a second time.
+  const framesBefore = socket.frames.length;
+  socket.send({ message: 'Can I change my seat?', message_id: 'asked-twice' });
+  // A socket's messages are taken in order: by this turn's end, the resend has been handled.
+  socket.send({ message: 'Thanks!', message_id: 'after-the-resend' });
+  await socket.turn('after-the-resend');
+  t.same(
+    socket.frames.slice(framesBefore).filter((f) => f.message_id === 'asked-twice'),
+    [],
+    'no second copy of a turn it already has',
+  );
 });

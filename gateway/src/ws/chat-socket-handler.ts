@@ -124,6 +124,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       // Set by open(), which uWS calls from within upgrade().
       admission: Promise.resolve(false),
       admitted: false,
+      liveSince: null,
       closed: false,
       resumeFrom,
       resuming: false,
@@ -240,6 +241,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
     const resumeFrom = data.resumeFrom;
     if (resumeFrom === null || resumeFrom === 'invalid') {
       ws.subscribe(data.sessionId);
+      data.liveSince = Date.now();
       if (resumeFrom === 'invalid') ws.cork(() => sendError(ws, 'validation_failed', 'resume needs ?resume=<message_id>&seq=<integer ≥ -1>; streaming live instead.'));
       return true;
     }
@@ -334,6 +336,12 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
     data.intake = data.intake.then(() => acceptTurn(ws, data, checked.message, checked.message_id));
   };
 
+  /** Whether the turn's ending went out on the session's topic while this socket was on it. */
+  function sawEnding(data: SocketData, messageId: string): boolean {
+    const endedAt = deps.relay.endingRelayedAt(messageId);
+    return endedAt !== undefined && data.liveSince !== null && endedAt >= data.liveSince;
+  }
+
   /** The frame's typed value, or null after telling the client which fields are wrong. */
   function validOrRefuse<T>(ws: ChatSocket, checked: ReturnType<Validator<T>>): T | null {
     if (checked.ok) return checked.value;
@@ -347,9 +355,10 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       // The gateway must be listening on the session channel before a worker can publish.
       await deps.relay.ready(data.sessionId);
       const accepted = await deps.intake.accept({ sessionId: data.sessionId, clientId: data.clientId, message: text, messageId, via: 'ws' });
-      if (accepted.ended && !data.closed) {
-        // A resend of a turn that already ended: its frames will not come again on the channel,
-        // so this socket gets them from the turn log (or a clear resume_unavailable), as a resume.
+      if (accepted.ended && !data.closed && !sawEnding(data, accepted.messageId)) {
+        // A resend of a turn that already ended, which this socket has not seen end: its frames
+        // will not come again on the channel, so it gets them from the turn log (or a clear
+        // resume_unavailable), as a resume.
         deps.slowClients.forget(ws);
         await deps.resume.resume(ws, { messageId: accepted.messageId, seq: -1 });
       }

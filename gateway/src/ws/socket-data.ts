@@ -40,6 +40,12 @@ export interface SocketData {
   admission: Promise<boolean>;
   /** True once admitted: in the registry, on the session's topic, taking frames. */
   admitted: boolean;
+  /**
+   * When the socket began taking its session's frames live (ms): at admission, or when its
+   * first resume handed it to the topic. Null before. A turn whose ending was relayed here
+   * after it had seen it already.
+   */
+  liveSince: number | null;
   /** True from the close event on: uWS forbids any call on a closed socket. */
   closed: boolean;
   /** Set from the URL (`?resume=<message_id>&seq=<n>`): replay that turn's missed frames on open. */

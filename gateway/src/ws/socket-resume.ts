@@ -88,6 +88,7 @@ export class SocketResume {
       untap();
       if (timer) clearTimeout(timer);
       data.resuming = false;
+      data.liveSince ??= Date.now();
       if (!data.closed) ws.subscribe(sessionId);
       rejoined();
     };
