@@ -41,6 +41,19 @@ export function normaliseMessage(message: string): string {
 }
 
 /**
+ * Whether a stored turn job's data (JSON) is this session's. The intake writes `session_id`
+ * first, so a prefix check settles it without parsing; anything else is parsed.
+ */
+function isJobOfSession(storedData: string, sessionId: string): boolean {
+  if (storedData.startsWith(`{"session_id":${JSON.stringify(sessionId)},`)) return true;
+  try {
+    return (JSON.parse(storedData) as { session_id?: unknown }).session_id === sessionId;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Accepts chat turns from sockets and REST alike: checks the text, queues the message id in
  * its session's turn order (once per id) and enqueues the BullMQ job whose id is the message id.
  */
@@ -88,25 +101,28 @@ export class TurnIntake {
     if (outcome !== 'queued') return { messageId, duplicate: true, ended: outcome !== 'already_queued' };
 
     const data: TurnJobData = {
+      // First: isJobOfSession reads it by prefix.
       session_id: request.sessionId,
       message_id: messageId,
       client_id: request.clientId,
       message,
       accepted_at: Date.now(),
     };
-    let stored;
+    let storedData: string | null;
     try {
-      // The job under this id, read alongside the add (same connection, no extra round trip):
-      // BullMQ's add of an existing id keeps the existing job but returns the data passed in.
-      // Read before the add, no job (ours is new) or the one that was there; after, the one kept.
-      [, stored] = await Promise.all([this.queue.add('turn', data, { jobId: messageId }), this.queue.getJob(messageId)]);
+      // The data of the job under this id, read alongside the add (same connection, no extra
+      // round trip): BullMQ's add of an existing id keeps the existing job but returns the data
+      // passed in. Read before the add, nothing (ours is new) or the job that was there; after,
+      // the one kept. One field, not the whole job: this runs for every turn.
+      const client = await this.queue.client;
+      [, storedData] = await Promise.all([this.queue.add('turn', data, { jobId: messageId }), client.hget(this.queue.toKey(messageId), 'data')]);
     } catch (err) {
       // Undo the place in the session's order, or the session would wait for a job that never comes.
       await this.store.scripts.finishTurn(request.sessionId, messageId).catch(() => {});
       this.logger.warn({ err: String(err), session_id: request.sessionId }, 'could not enqueue turn');
       throw new ServiceError('queue_unavailable');
     }
-    if (stored && stored.data.session_id !== request.sessionId) {
+    if (storedData !== null && !isJobOfSession(storedData, request.sessionId)) {
       // Job ids are message ids, one namespace for all sessions: the id is another session's
       // job. This turn was not queued; the other is left alone.
       await this.store.scripts.finishTurn(request.sessionId, messageId).catch(() => {});

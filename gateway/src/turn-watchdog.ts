@@ -45,6 +45,8 @@ interface WatchedTurn {
  */
 export class TurnWatchdog {
   private readonly watched = new Map<string, WatchedTurn>();
+  /** Accepted turns waiting for the next batched custody write (see watch). */
+  private readonly toHold: WatchedTurn[] = [];
   /** Ended turns whose removal from the custody record failed (Redis away): retried. */
   private readonly unreleased = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
@@ -92,14 +94,30 @@ export class TurnWatchdog {
     }
     const turn: WatchedTurn = { data, nextCheckAt: Date.now() + this.options.checkEveryMs, held: false };
     this.watched.set(data.message_id, turn);
-    this.custody.hold([data]).then(
+    // Recorded in batches, one write per event-loop turn for all the turns accepted in it.
+    this.toHold.push(turn);
+    if (this.toHold.length === 1) setImmediate(this.holdAccepted);
+  }
+
+  /** Records the turns accepted since the last batch in the custody record. */
+  private readonly holdAccepted = (): void => {
+    const batch = this.toHold.splice(0);
+    if (batch.length === 0) return;
+    if (this.resigned) {
+      // Stopped before they were recorded: the other gateways watch them.
+      this.custody.passOn(batch.map((turn) => turn.data)).catch((err: unknown) => {
+        this.logger.warn({ err: String(err), turns: batch.length }, 'turns accepted while stopping could not be handed over');
+      });
+      return;
+    }
+    this.custody.hold(batch.map((turn) => turn.data)).then(
       () => {
-        turn.held = true;
+        for (const turn of batch) turn.held = true;
       },
-      // Not recorded yet: the next renewal records it.
+      // Not recorded yet: the next renewal records them.
       () => {},
     );
-  }
+  };
 
   /**
    * A clean stop: gives the custody lease up, so the other gateways adopt this one's turns at
