@@ -57,7 +57,7 @@ export class LocalStack {
     const forwardOutput = this.options.forwardOutput ?? true;
     let spawnedRedis: SpawnedRedis | null = null;
     if (!baseEnv.REDIS_URL) {
-      spawnedRedis = await spawnRedisServer();
+      spawnedRedis = await spawnRedisServer({ detached: true });
       baseEnv.REDIS_URL = spawnedRedis.url;
     }
     const running: RunningStack = {

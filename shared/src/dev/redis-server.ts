@@ -21,6 +21,12 @@ export interface SpawnRedisOptions {
   extraArgs?: string[];
   /** Where the server's output goes; default: ignored. */
   stdio?: 'ignore' | 'inherit';
+  /**
+   * Its own process group, so a Ctrl-C in the terminal (which signals the whole group) does not
+   * stop it before the parts that use it: the launcher stops it last. It is killed when this
+   * process exits if not stopped before. Default: false.
+   */
+  detached?: boolean;
 }
 
 export class RedisBinaryMissingError extends Error {
@@ -57,11 +63,19 @@ export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise
     '--maxclients', '10000',
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn('redis-server', args, { stdio: options.stdio ?? 'ignore' });
+  const child = spawn('redis-server', args, { stdio: options.stdio ?? 'ignore', detached: options.detached ?? false });
   let exited = false;
   child.once('exit', () => {
     exited = true;
   });
+  if (options.detached) {
+    // Out of the terminal's reach, so it goes with this process, however that ends.
+    const killOnExit = () => {
+      if (!exited) child.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.off('exit', killOnExit));
+  }
   await waitForPort(port, 10_000, () => exited);
   let stopped: Promise<void> | null = null;
   return {
