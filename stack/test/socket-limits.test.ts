@@ -15,10 +15,12 @@ t.test('the socket past the per-session limit gets an error and 4429; a freed sl
   const stack = await startInProcessStack(t, { gateways: 2, config: { gateway: { maxConnectionsPerSession: 3 } } });
   const sessionId = await createSession(stack.httpUrl());
   // The limit holds across gateways: two sockets on one, one on the other.
+  // Each admitted before the next opens: the checks run after the 101, so open alone does not
+  // say which socket got a slot first.
   const sockets = [
-    await TestSocket.open(stack.wsUrl(sessionId, 'a', 0)),
-    await TestSocket.open(stack.wsUrl(sessionId, 'b', 0)),
-    await TestSocket.open(stack.wsUrl(sessionId, 'c', 1)),
+    await TestSocket.openAdmitted(stack.wsUrl(sessionId, 'a', 0)),
+    await TestSocket.openAdmitted(stack.wsUrl(sessionId, 'b', 0)),
+    await TestSocket.openAdmitted(stack.wsUrl(sessionId, 'c', 1)),
   ];
   t.teardown(() => sockets.forEach((s) => s.close()));
   const fourth = await TestSocket.open(stack.wsUrl(sessionId, 'd', 1));

@@ -59,6 +59,21 @@ export class TestSocket {
     });
   }
 
+  /**
+   * Opens a socket and waits until the gateway has admitted it. The `101` comes at once; the
+   * admission checks (connection rate, credentials, the session's socket slot in Redis) finish
+   * after it, and frames sent meanwhile wait for them. So a `pong` means the slot is held. A test
+   * that counts slots must open this way: sockets opened one after another can otherwise have
+   * their checks finish in another order.
+   */
+  static async openAdmitted(url: string, timeoutMs = 5000): Promise<TestSocket> {
+    const socket = await TestSocket.open(url, timeoutMs);
+    const from = socket.frames.length;
+    socket.send({ type: 'ping' });
+    await socket.waitFor((f) => f.type === 'pong', 'the pong of an admitted socket', timeoutMs, from);
+    return socket;
+  }
+
   send(frame: unknown): void {
     this.ws.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
   }
