@@ -7,21 +7,22 @@ import {
   SessionStore,
   TurnCustody,
   TurnLog,
-  cacheRedisUrl,
+  ChannelSubscriber,
+  TurnQueues,
+  cacheRedisTarget,
   createLogger,
   createMetricsRegistry,
-  createRedisConnection,
+  openRedis,
+  isCluster,
   closeRedis,
-  createTurnQueue,
   createCanaryQueue,
   type CanaryQueue,
   runShutdownSteps,
   turnWatchdogPeriodMs,
-  queueRedisUrl,
+  queueRedisTarget,
   type Config,
   type Logger,
-  type Redis,
-  type TurnQueue,
+  type RedisClient,
 } from '@chat/shared';
 import { SessionAccess } from './auth/session-access.js';
 import { respondError } from './http/respond.js';
@@ -66,10 +67,10 @@ export class ChatGateway {
   readonly gatewayId: string;
   readonly uwsBuild: UwsBuild;
   private readonly app: TemplatedApp;
-  private readonly redis: Redis;
-  private readonly subscriber: Redis;
-  private readonly queueConnection: Redis;
-  private readonly queue: TurnQueue;
+  private readonly redis: RedisClient;
+  private readonly subscriber: ChannelSubscriber;
+  private readonly queueConnection: RedisClient;
+  private readonly queues: TurnQueues;
   private readonly relay: SessionRelay;
   private readonly turnLog: TurnLog;
   private readonly keys: RedisKeys;
@@ -100,10 +101,14 @@ export class ChatGateway {
     const keys = new RedisKeys(config.redis.prefix);
     this.keys = keys;
     this.metrics = new GatewayMetrics(createMetricsRegistry('gateway'));
-    this.redis = createRedisConnection(cacheRedisUrl(config), { name: `gateway-${this.gatewayId}`, logger: this.logger });
-    this.subscriber = createRedisConnection(cacheRedisUrl(config), { name: `gateway-sub-${this.gatewayId}`, logger: this.logger });
-    this.queueConnection = createRedisConnection(queueRedisUrl(config), { name: `gateway-queue-${this.gatewayId}`, logger: this.logger });
-    this.queue = createTurnQueue(config, this.queueConnection);
+    this.redis = openRedis(cacheRedisTarget(config), { name: `gateway-${this.gatewayId}`, logger: this.logger });
+    // Session channels: sharded pub/sub, one subscriber connection per master on a cluster.
+    this.subscriber = ChannelSubscriber.open(cacheRedisTarget(config), isCluster(this.redis) ? this.redis : null, {
+      name: `gateway-sub-${this.gatewayId}`,
+      logger: this.logger,
+    });
+    this.queueConnection = openRedis(queueRedisTarget(config), { name: `gateway-queue-${this.gatewayId}`, logger: this.logger });
+    this.queues = TurnQueues.open(config, this.queueConnection);
     this.metrics.trackQueueDepth(() => this.queueCounts());
     this.canaryQueue = createCanaryQueue(config, this.queueConnection);
     // Gateway ids name Redis keys and channels: the key alphabet only.
@@ -128,7 +133,7 @@ export class ChatGateway {
     });
     this.relay = new SessionRelay({ slowClients: this.slowClients, subscriber: this.subscriber, keys, app: this.app, metrics: this.metrics, logger: this.logger, turnLog: this.turnLog, store });
     this.watchdog = new TurnWatchdog(
-      this.queue,
+      this.queues,
       new TurnCustody(this.redis, keys, keySafeGatewayId),
       store,
       this.turnLog,
@@ -144,7 +149,7 @@ export class ChatGateway {
     this.sockets = new SocketRegistry(store, this.metrics, this.logger, config.gateway.socketLeaseMs);
     const intake = new TurnIntake(
       store,
-      this.queue,
+      this.queues,
       this.metrics,
       this.logger,
       { maxMessageLength: config.gateway.maxMessageLength, sessionTtlSeconds: config.session.ttlSeconds },
@@ -172,7 +177,7 @@ export class ChatGateway {
     // The chat page (/), the operator view (/ops) and their assets, read from web/ once, here.
     const opsAccess = new OpsAccess(config.ops.token, config.ops.enabled);
     const deadLetterDeps = {
-      queue: this.queue,
+      queues: this.queues,
       store,
       redis: this.redis,
       keys: this.keys,
@@ -266,9 +271,14 @@ export class ChatGateway {
       });
   }
 
-  /** Turn jobs by state (waiting, active, delayed, failed, prioritized), as the metrics show them. */
-  queueCounts(): Promise<Record<string, number>> {
-    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+  /** Turn jobs by state (waiting, active, delayed, failed, prioritized), summed over the queue shards. */
+  async queueCounts(): Promise<Record<string, number>> {
+    return (await this.queueShardCounts()).total;
+  }
+
+  /** Turn jobs by state, per queue shard and summed. */
+  queueShardCounts(): Promise<{ total: Record<string, number>; shards: Array<Record<string, number>> }> {
+    return this.queues.counts('waiting', 'active', 'delayed', 'failed', 'prioritized');
   }
 
   /** Listens on config.gateway.host:port (0 = a free port); resolves with the bound port. */
@@ -314,9 +324,10 @@ export class ChatGateway {
       { name: 'hand watched turns over', run: () => this.watchdog.handOver(), timeoutMs: 2000 },
       { name: 'stop slow-client sweep', run: () => this.slowClients.close() },
       { name: 'close relay', run: () => this.relay.close() },
-      { name: 'close queue', run: () => this.queue.close(), timeoutMs: 2000 },
+      { name: 'close queue', run: () => this.queues.close(), timeoutMs: 2000 },
       { name: 'close canary queue', run: () => this.canaryQueue.close(), timeoutMs: 2000 },
-      ...[this.subscriber, this.redis, this.queueConnection].map((connection) => ({ name: 'close redis', run: () => closeRedis(connection), timeoutMs: 2000 })),
+      { name: 'close subscriber', run: () => this.subscriber.close(), timeoutMs: 2000 },
+      ...[this.redis, this.queueConnection].map((connection) => ({ name: 'close redis', run: () => closeRedis(connection), timeoutMs: 2000 })),
       // Anything left (keep-alive HTTP connections) goes with the app.
       { name: 'close app', run: () => this.app.close?.() },
     ]);
@@ -330,7 +341,7 @@ export class ChatGateway {
  */
 const REDIS_AWAY_GRACE_MS = 1000;
 
-function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
+function waitForReady(redis: RedisClient | ChannelSubscriber, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { CanaryQueue, GatewayMetrics, Logger, Redis, RedisKeys } from '@chat/shared';
+import type { CanaryQueue, ChannelSubscriber, GatewayMetrics, Logger, RedisKeys } from '@chat/shared';
 
 export interface CanaryStatus {
   /** A canary came back within the allowed age. */
@@ -43,7 +43,7 @@ export class ReadinessCanary {
 
   constructor(
     private readonly queue: CanaryQueue,
-    private readonly subscriber: Redis,
+    private readonly subscriber: ChannelSubscriber,
     keys: RedisKeys,
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
@@ -111,7 +111,7 @@ export class ReadinessCanary {
     // Deaf since the last canary that came back, at the latest: the fill starts there.
     this.onDeaf(this.lastOkAt ?? this.startedAt);
     // Reconnects and re-subscribes every channel; SessionRelay holds frames and fills the hole.
-    this.subscriber.disconnect(true);
+    this.subscriber.reopen();
   }
 
   private readonly onMessage = (channel: string, nonce: string): void => {

@@ -1,4 +1,4 @@
-import { ServiceError, type Redis } from '@chat/shared';
+import { ServiceError, type RedisClient } from '@chat/shared';
 
 /** The message of a request refused because Redis has been away past the grace. */
 export const REDIS_AWAY_MESSAGE = 'The service cannot reach its store right now; retry shortly.';
@@ -10,10 +10,10 @@ export const REDIS_AWAY_MESSAGE = 'The service cannot reach its store right now;
  * Redis restarts; a blip shorter than the grace is ridden out by ioredis's offline queue.
  */
 export class RedisAvailability {
-  private readonly awaySince = new Map<Redis, number>();
+  private readonly awaySince = new Map<RedisClient, number>();
 
   constructor(
-    connections: readonly Redis[],
+    connections: readonly RedisClient[],
     private readonly graceMs: number,
   ) {
     for (const redis of connections) {

@@ -10,7 +10,7 @@ import {
   type GatewayMetrics,
   type Logger,
   type OutboundFrameKind,
-  type Redis,
+  type ChannelSubscriber,
   type RedisKeys,
   type SessionStore,
   type TurnLog,
@@ -84,7 +84,7 @@ const KIND_NAMES: Record<number, OutboundFrameKind> = {
 };
 
 export interface SessionRelayDeps {
-  subscriber: Redis;
+  subscriber: ChannelSubscriber;
   keys: RedisKeys;
   app: TemplatedApp;
   metrics: GatewayMetrics;

@@ -1,4 +1,4 @@
-import { ServiceError, isValidId, type Logger, type Redis, type RedisKeys } from '@chat/shared';
+import { ServiceError, isValidId, type Logger, type RedisClient, type RedisKeys } from '@chat/shared';
 
 /**
  * Asks for a turn to stop, from any gateway, whichever worker runs it: marks the turn cancelled
@@ -8,7 +8,7 @@ import { ServiceError, isValidId, type Logger, type Redis, type RedisKeys } from
  */
 export class TurnCanceller {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly logger: Logger,
     private readonly endQueued: (sessionId: string, messageId: string) => Promise<boolean> = async () => false,

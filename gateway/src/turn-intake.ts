@@ -6,7 +6,7 @@ import {
   type Logger,
   type SessionStore,
   type TurnJobData,
-  type TurnQueue,
+  type TurnQueues,
 } from '@chat/shared';
 
 export interface TurnRequest {
@@ -60,7 +60,7 @@ function isJobOfSession(storedData: string, sessionId: string): boolean {
 export class TurnIntake {
   constructor(
     private readonly store: SessionStore,
-    private readonly queue: TurnQueue,
+    private readonly queues: TurnQueues,
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
     private readonly limits: { maxMessageLength: number; sessionTtlSeconds: number },
@@ -114,8 +114,9 @@ export class TurnIntake {
       // round trip): BullMQ's add of an existing id keeps the existing job but returns the data
       // passed in. Read before the add, nothing (ours is new) or the job that was there; after,
       // the one kept. One field, not the whole job: this runs for every turn.
-      const client = await this.queue.client;
-      [, storedData] = await Promise.all([this.queue.add('turn', data, { jobId: messageId }), client.hget(this.queue.toKey(messageId), 'data')]);
+      const queue = this.queues.forSession(request.sessionId);
+      const client = await queue.client;
+      [, storedData] = await Promise.all([queue.add('turn', data, { jobId: messageId }), client.hget(queue.toKey(messageId), 'data')]);
     } catch (err) {
       // Undo the place in the session's order, or the session would wait for a job that never comes.
       await this.store.scripts.finishTurn(request.sessionId, messageId).catch(() => {});

@@ -8,7 +8,7 @@ import {
   type TurnJobData,
   type TurnCustody,
   type TurnLog,
-  type TurnQueue,
+  type TurnQueues,
 } from '@chat/shared';
 
 export interface TurnWatchdogOptions {
@@ -57,7 +57,7 @@ export class TurnWatchdog {
   private readonly graceMs: number;
 
   constructor(
-    private readonly queue: TurnQueue,
+    private readonly queues: TurnQueues,
     private readonly custody: TurnCustody,
     private readonly store: SessionStore,
     private readonly turnLog: TurnLog,
@@ -228,7 +228,7 @@ export class TurnWatchdog {
         turn.strayedAt = now;
         return false;
       }
-      if ((await this.queue.getJobState(messageId)) === 'completed') return true;
+      if ((await this.queues.forSession(sessionId).getJobState(messageId)) === 'completed') return true;
       await this.endWith(sessionId, messageId, 'llm_stream_interrupted');
       return true;
     }
@@ -237,10 +237,10 @@ export class TurnWatchdog {
       await this.endWith(sessionId, messageId, 'timeout');
       return true;
     }
-    const state = await this.queue.getJobState(messageId);
+    const state = await this.queues.forSession(sessionId).getJobState(messageId);
     if (state === 'unknown') {
       // Lost (a failover dropped it). The same job id keeps it idempotent with any copy left.
-      await this.queue.add('turn', data, { jobId: messageId });
+      await this.queues.forSession(sessionId).add('turn', data, { jobId: messageId });
       this.metrics.turnRequeued();
       this.logger.warn({ session_id: sessionId, message_id: messageId }, 'turn job was gone from the queue: enqueued again');
     } else if (state === 'failed' || state === 'completed') {
@@ -260,11 +260,11 @@ export class TurnWatchdog {
    */
   async cancelQueued(sessionId: string, messageId: string): Promise<boolean> {
     // Job ids are message ids, which clients choose: only a job of this session may be touched.
-    const job = await this.queue.getJob(messageId);
+    const job = await this.queues.forSession(sessionId).getJob(messageId);
     if (!job || job.data.session_id !== sessionId) return false;
     const state = await job.getState();
     if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
-    if ((await this.queue.remove(messageId)) !== 1) return false;
+    if ((await this.queues.forSession(sessionId).remove(messageId)) !== 1) return false;
     await this.endWith(sessionId, messageId, 'cancelled');
     return true;
   }
@@ -283,10 +283,10 @@ export class TurnWatchdog {
       }
     }
     // A failed job stays: it is a dead letter an operator may inspect and replay.
-    if ((await this.queue.getJobState(messageId)) !== 'failed') await this.queue.remove(messageId).catch(() => 0);
+    if ((await this.queues.forSession(sessionId).getJobState(messageId)) !== 'failed') await this.queues.forSession(sessionId).remove(messageId).catch(() => 0);
     const next = await this.store.scripts.finishTurn(sessionId, messageId);
     if (next !== null) {
-      const job = await this.queue.getJob(next);
+      const job = await this.queues.forSession(sessionId).getJob(next);
       if (job && (await job.getState()) === 'delayed') await job.promote().catch(() => {});
     }
   }

@@ -38,5 +38,5 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[8])
 redis.call('EXPIRE', KEYS[2], ARGV[8])
 redis.call('EXPIRE', KEYS[3], ARGV[8])
-redis.call('PUBLISH', ARGV[4], ARGV[3])
+redis.call('SPUBLISH', ARGV[4], ARGV[3])
 return 1

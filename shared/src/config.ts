@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
+import { parseClusterNodes, type RedisTarget } from './redis/connection.js';
 
 /**
  * Service configuration: one schema with its defaults, one table from environment variables to
@@ -21,6 +22,15 @@ export const ConfigSchema = Type.Object(
         queueUrl: Url('Redis for the BullMQ queue (must be noeviction); defaults to redis.url'),
         cacheUrl: Url('Redis for sessions, history and pub/sub; defaults to redis.url'),
         prefix: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,32}$', default: 'chat', description: 'prefix of every key' }),
+        clusterNodes: Type.String({
+          default: '',
+          pattern: '^[^\\s]*$',
+          description: 'seed nodes of a Redis Cluster (host:port,host:port,...); set = cluster mode for every connection, REDIS_URL ignored',
+        }),
+        username: Type.Optional(Type.String({ minLength: 1, description: 'ACL user on every cluster node (single node: in the URL)' })),
+        password: Type.Optional(Type.String({ minLength: 1, description: 'password on every cluster node (single node: in the URL)' })),
+        tls: Type.Boolean({ default: false, description: 'TLS to every cluster node (single node: rediss:// URL)' }),
+        queueShards: PositiveInt(1, 'BullMQ queues the turns are spread over (each in its own hash slot); a session always maps to the same one', 256),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -110,6 +120,11 @@ export const ConfigSchema = Type.Object(
         promptHistoryTokens: NonNegativeInt(2000, 'token budget of those turns (model tokenizer); older turns are dropped'),
         turnWaitRetryMs: PositiveInt(250, 'a turn behind another of its session is re-checked after this'),
         lockMs: PositiveInt(8000, 'BullMQ job lock, renewed at half; a killed worker\'s turn is retried within about this plus the stalled interval', 600_000),
+        queueShards: Type.String({
+          default: '',
+          pattern: '^(\\d+(,\\d+)*)?$',
+          description: 'the queue shards this worker consumes, e.g. 0,2 (empty = every shard)',
+        }),
         stalledIntervalMs: PositiveInt(3000, 'how often workers look for turns whose worker died (BullMQ stalled check)', 600_000),
       },
       { additionalProperties: false, default: {} },
@@ -193,6 +208,12 @@ export const ENV_TABLE = [
   ['QUEUE_REDIS_URL', 'redis.queueUrl'],
   ['CACHE_REDIS_URL', 'redis.cacheUrl'],
   ['REDIS_PREFIX', 'redis.prefix'],
+  ['REDIS_CLUSTER_NODES', 'redis.clusterNodes'],
+  ['REDIS_USERNAME', 'redis.username'],
+  ['REDIS_PASSWORD', 'redis.password'],
+  ['REDIS_TLS', 'redis.tls'],
+  ['QUEUE_SHARDS', 'redis.queueShards'],
+  ['WORKER_QUEUE_SHARDS', 'worker.queueShards'],
   ['LOG_LEVEL', 'log.level'],
   ['HOST', 'gateway.host'],
   ['PORT', 'gateway.port'],
@@ -312,13 +333,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     throw new ConfigError(problems);
   }
   const config = raw as unknown as Config;
-  const authProblems = [...authSecretsProblems(config.auth.secrets), ...allowedOriginsProblems(config.auth.allowedOrigins)];
+  const authProblems = [
+    ...authSecretsProblems(config.auth.secrets),
+    ...allowedOriginsProblems(config.auth.allowedOrigins),
+    ...redisTopologyProblems(config),
+  ];
   if (authProblems.length > 0) throw new ConfigError(authProblems);
   return deepFreeze(config);
 }
 
+/** Cluster seed nodes that do not parse, and consumed queue shards that do not exist. */
+function redisTopologyProblems(config: Config): string[] {
+  const problems: string[] = [];
+  if (usesRedisCluster(config)) {
+    try {
+      parseClusterNodes(config.redis.clusterNodes);
+    } catch (err) {
+      problems.push(`REDIS_CLUSTER_NODES (redis.clusterNodes): ${(err as Error).message}`);
+    }
+  }
+  const missing = consumedQueueShards(config).filter((shard) => shard >= config.redis.queueShards);
+  if (missing.length > 0) {
+    problems.push(`WORKER_QUEUE_SHARDS (worker.queueShards): shard ${missing.join(', ')} does not exist (QUEUE_SHARDS is ${config.redis.queueShards}: shards 0..${config.redis.queueShards - 1})`);
+  }
+  return problems;
+}
+
 /** Config paths whose values are never repeated in an error message (they would reach logs). */
-const SECRET_PATHS = new Set(['auth.secrets', 'ops.token', 'llm.apiKey']);
+const SECRET_PATHS = new Set(['auth.secrets', 'ops.token', 'llm.apiKey', 'redis.password']);
 
 /** One key of session tokens: its id (the JWT `kid` header) and its HMAC secret. */
 export interface AuthKey {
@@ -418,14 +460,49 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** The Redis URL the BullMQ queue uses. */
+/** The Redis URL the BullMQ queue uses (single-node mode). */
 export function queueRedisUrl(config: Config): string {
   return config.redis.queueUrl ?? config.redis.url;
 }
 
-/** The Redis URL for sessions, history, pub/sub and (later) the response cache. */
+/** The Redis URL for sessions, history, pub/sub and the response cache (single-node mode). */
 export function cacheRedisUrl(config: Config): string {
   return config.redis.cacheUrl ?? config.redis.url;
+}
+
+/** Whether every connection goes to a Redis Cluster (`REDIS_CLUSTER_NODES` set). */
+export function usesRedisCluster(config: Pick<Config, 'redis'>): boolean {
+  return config.redis.clusterNodes.trim() !== '';
+}
+
+/** Where the BullMQ queues live: the cluster, or `QUEUE_REDIS_URL` / `REDIS_URL`. */
+export function queueRedisTarget(config: Config): RedisTarget {
+  return usesRedisCluster(config) ? clusterTarget(config) : { kind: 'single', url: queueRedisUrl(config) };
+}
+
+/** Where sessions, history, pub/sub and the cache live: the cluster, or `CACHE_REDIS_URL` / `REDIS_URL`. */
+export function cacheRedisTarget(config: Config): RedisTarget {
+  return usesRedisCluster(config) ? clusterTarget(config) : { kind: 'single', url: cacheRedisUrl(config) };
+}
+
+function clusterTarget(config: Config): RedisTarget {
+  return {
+    kind: 'cluster',
+    nodes: parseClusterNodes(config.redis.clusterNodes),
+    username: config.redis.username,
+    password: config.redis.password,
+    tls: config.redis.tls,
+  };
+}
+
+/**
+ * The queue shards a worker consumes: `WORKER_QUEUE_SHARDS`, or all of them. Shards out of range
+ * are refused at start by `loadConfig`.
+ */
+export function consumedQueueShards(config: Pick<Config, 'redis' | 'worker'>): number[] {
+  const all = Array.from({ length: config.redis.queueShards }, (_, i) => i);
+  if (config.worker.queueShards === '') return all;
+  return [...new Set(config.worker.queueShards.split(',').map(Number))].sort((a, b) => a - b);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connection.js';
 
 export interface ShutdownStep {
   name: string;
@@ -32,7 +32,7 @@ export async function runShutdownSteps(logger: Logger, steps: ShutdownStep[]): P
 }
 
 /** Closes a Redis connection: politely (QUIT) when it is up, at once when it is not. */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') {
     try {
       await redis.quit();

@@ -1,4 +1,4 @@
-import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type DefaultJobOptions, type JobType } from 'bullmq';
 import type { Config } from './config.js';
 import type { TurnJobData } from './protocol/schemas.js';
 import { RedisKeys, TURN_QUEUE_NAME } from './redis/redis-keys.js';
@@ -18,12 +18,83 @@ export function turnJobOptions(config: Config): DefaultJobOptions {
   };
 }
 
-/** The queue of chat turns, under BullMQ's own key prefix. */
+/**
+ * Which queue shard a session's turns go to: a stable hash of the session id (FNV-1a, 32 bits)
+ * modulo the shard count. Stable across processes and restarts, so every turn of a session lands
+ * in the same shard and its order holds; spread evenly for random session ids.
+ */
+export function queueShardOf(sessionId: string, shards: number): number {
+  if (shards <= 1) return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < sessionId.length; i++) {
+    hash ^= sessionId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % shards;
+}
+
+/** Job counts of one shard, as BullMQ's `getJobCounts` gives them. */
+export type QueueCounts = Record<string, number>;
+
+/**
+ * The turn queue, spread over `QUEUE_SHARDS` BullMQ queues (`redis.queueShards`; one on a single
+ * Redis by default). BullMQ keeps a queue in one hash slot, so one queue is one hot slot on a
+ * cluster; shards put the turns on several masters. A session always maps to the same shard.
+ */
+export class TurnQueues {
+  /** Every shard, by index. */
+  readonly shards: readonly TurnQueue[];
+
+  constructor(shards: readonly TurnQueue[]) {
+    if (shards.length === 0) throw new TypeError('a turn queue needs at least one shard');
+    this.shards = shards;
+  }
+
+  /** The `redis.queueShards` shards of a deployment, each under its own prefix (`RedisKeys.bullShardPrefix`). */
+  static open(config: Config, connection: ConnectionOptions): TurnQueues {
+    const keys = new RedisKeys(config.redis.prefix);
+    return new TurnQueues(
+      Array.from(
+        { length: config.redis.queueShards },
+        (_, shard) =>
+          new Queue<TurnJobData, void, 'turn'>(TURN_QUEUE_NAME, {
+            connection,
+            prefix: keys.bullShardPrefix(shard),
+            defaultJobOptions: turnJobOptions(config),
+          }),
+      ),
+    );
+  }
+
+  /** The shard index of a session. */
+  shardOf(sessionId: string): number {
+    return queueShardOf(sessionId, this.shards.length);
+  }
+
+  /** The queue that carries a session's turns. */
+  forSession(sessionId: string): TurnQueue {
+    return this.shards[this.shardOf(sessionId)]!;
+  }
+
+  /** Job counts per shard, and their sums (for /stats, metrics and the operator view). */
+  async counts(...types: JobType[]): Promise<{ total: QueueCounts; shards: QueueCounts[] }> {
+    const shards = await Promise.all(this.shards.map((queue) => queue.getJobCounts(...types)));
+    const total: QueueCounts = {};
+    for (const counts of shards) for (const [type, n] of Object.entries(counts)) total[type] = (total[type] ?? 0) + n;
+    return { total, shards };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.shards.map((queue) => queue.close()));
+  }
+}
+
+/** The turn queue of a single-shard deployment (tests, tools): shard 0. */
 export function createTurnQueue(config: Config, connection: ConnectionOptions): TurnQueue {
   const keys = new RedisKeys(config.redis.prefix);
   return new Queue<TurnJobData, void, 'turn'>(TURN_QUEUE_NAME, {
     connection,
-    prefix: keys.bullPrefix,
+    prefix: keys.bullShardPrefix(0),
     defaultJobOptions: turnJobOptions(config),
   });
 }

@@ -1,5 +1,5 @@
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connection.js';
 import type { Config } from './config.js';
 import type { RedisKeys } from './redis/redis-keys.js';
 
@@ -14,7 +14,7 @@ export class RedisRateLimit {
   private readonly limiter: RateLimiterRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     keyPrefix: string,
     readonly points: number,
     durationSeconds: number,
@@ -42,7 +42,7 @@ export class GatewayRateLimits {
   /** Session creations per client address. */
   readonly sessions: RedisRateLimit;
 
-  constructor(redis: Redis, keys: RedisKeys, limits: Config['limits']) {
+  constructor(redis: RedisClient, keys: RedisKeys, limits: Config['limits']) {
     this.turns = new RedisRateLimit(redis, keys.rateLimitPrefix('turns'), limits.turnsPerMinute, 60);
     this.connects = new RedisRateLimit(redis, keys.rateLimitPrefix('connects'), limits.connectsPerMinutePerAddress, 60);
     this.sessions = new RedisRateLimit(redis, keys.rateLimitPrefix('sessions'), limits.sessionsPerMinutePerAddress, 60);

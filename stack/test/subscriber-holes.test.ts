@@ -12,7 +12,7 @@
  * subscriber connection, and only it, is killed. Turning the user back on lets it reconnect.
  */
 import t from 'tap';
-import { RedisKeys, type Redis } from '@chat/shared';
+import { RedisKeys, type RedisClient } from '@chat/shared';
 import { eventually } from './helpers/eventually.js';
 import { createSession, postJson } from './helpers/http-client.js';
 import { startInProcessStack, type InProcessStack } from './helpers/stack-harness.js';
@@ -20,7 +20,7 @@ import { readTurn } from './helpers/turn-transcript.js';
 import { TestSocket, type Frame } from './helpers/ws-client.js';
 
 /** The id of the gateway's subscriber connection (named `gateway-sub-<gatewayId>`), if connected. */
-async function subscriberClientId(redis: Redis, gatewayId: string): Promise<string | null> {
+async function subscriberClientId(redis: RedisClient, gatewayId: string): Promise<string | null> {
   const list = String(await redis.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
   const line = list.split('\n').find((l) => l.includes(` name=gateway-sub-${gatewayId} `));
   return line ? (/^id=(\d+)/.exec(line)?.[1] ?? null) : null;

@@ -1,5 +1,5 @@
 import { Worker } from 'bullmq';
-import { CANARY_QUEUE_NAME, type CanaryJobData, type Logger, type Redis, type RedisKeys } from '@chat/shared';
+import { CANARY_QUEUE_NAME, type CanaryJobData, type Logger, type RedisClient, type RedisKeys } from '@chat/shared';
 
 /** A canary older than this is not answered: the gateway that sent it has long moved on. */
 const STALE_AFTER_MS = 60_000;
@@ -13,8 +13,8 @@ export class CanaryResponder {
   private worker: Worker<CanaryJobData, void, 'canary'> | null = null;
 
   constructor(
-    private readonly connection: Redis,
-    private readonly publisher: Redis,
+    private readonly connection: RedisClient,
+    private readonly publisher: RedisClient,
     private readonly keys: RedisKeys,
     private readonly logger: Logger,
   ) {}
@@ -37,6 +37,6 @@ export class CanaryResponder {
   private readonly answer = async (job: { data: CanaryJobData }): Promise<void> => {
     const { gateway_id: gatewayId, nonce, sent_at: sentAt } = job.data;
     if (Date.now() - sentAt > STALE_AFTER_MS) return;
-    await this.publisher.publish(this.keys.canaryChannel(gatewayId), nonce);
+    await this.publisher.spublish(this.keys.canaryChannel(gatewayId), nonce);
   };
 }

@@ -6,21 +6,21 @@ import {
   TURN_QUEUE_NAME,
   TurnLog,
   WorkerMetrics,
-  cacheRedisUrl,
+  TurnQueues,
+  cacheRedisTarget,
+  consumedQueueShards,
   createLogger,
   createMetricsRegistry,
-  createRedisConnection,
+  openRedis,
   closeRedis,
-  createTurnQueue,
   runShutdownSteps,
   llmBaseUrl,
-  queueRedisUrl,
+  queueRedisTarget,
   usesOfflineModel,
   type Config,
   type Logger,
-  type Redis,
+  type RedisClient,
   type TurnJobData,
-  type TurnQueue,
 } from '@chat/shared';
 import { ContextAssembler, createContextSources } from './context/index.js';
 import { LlmClient } from './llm-client.js';
@@ -49,15 +49,16 @@ export class ChatWorker {
   readonly logger: Logger;
   readonly metrics: WorkerMetrics;
   private readonly keys: RedisKeys;
-  private readonly queueConnection: Redis;
-  private readonly workerConnection: Redis;
-  private readonly publisher: Redis;
+  private readonly queueConnection: RedisClient;
+  private readonly workerConnection: RedisClient;
+  private readonly publisher: RedisClient;
   /** Subscriber connection: the control channel (cancels). */
-  private readonly control: Redis;
+  private readonly control: RedisClient;
   private readonly stops: TurnStops;
   private readonly canaries: CanaryResponder;
-  private readonly queue: TurnQueue;
-  private worker: Worker<TurnJobData, void, 'turn'> | null = null;
+  private readonly queues: TurnQueues;
+  /** One BullMQ worker per queue shard this process consumes (`WORKER_QUEUE_SHARDS`, default all). */
+  private workers: Array<Worker<TurnJobData, void, 'turn'>> = [];
   private metricsServer: MetricsServer | null = null;
   private closing: Promise<void> | null = null;
   private readonly serveMetrics: boolean;
@@ -70,11 +71,12 @@ export class ChatWorker {
     this.keys = new RedisKeys(config.redis.prefix);
     this.metrics = new WorkerMetrics(createMetricsRegistry('worker'));
     this.serveMetrics = options.serveMetrics ?? true;
-    this.queueConnection = createRedisConnection(queueRedisUrl(config), { name: 'worker-queue', forBullmq: true, logger: this.logger });
-    this.workerConnection = createRedisConnection(queueRedisUrl(config), { name: 'worker-bullmq', forBullmq: true, logger: this.logger });
-    this.publisher = createRedisConnection(cacheRedisUrl(config), { name: 'worker-publisher', logger: this.logger });
-    this.queue = createTurnQueue(config, this.queueConnection);
-    this.control = createRedisConnection(cacheRedisUrl(config), { name: 'worker-control', logger: this.logger });
+    this.queueConnection = openRedis(queueRedisTarget(config), { name: 'worker-queue', forBullmq: true, logger: this.logger });
+    this.workerConnection = openRedis(queueRedisTarget(config), { name: 'worker-bullmq', forBullmq: true, logger: this.logger });
+    this.publisher = openRedis(cacheRedisTarget(config), { name: 'worker-publisher', logger: this.logger });
+    this.queues = TurnQueues.open(config, this.queueConnection);
+    // Cancels go on one classic pub/sub channel: low volume, and on a cluster every node hears it.
+    this.control = openRedis(cacheRedisTarget(config), { name: 'worker-control', logger: this.logger });
     this.stops = new TurnStops(this.control, this.publisher, this.keys, this.logger);
     this.canaries = new CanaryResponder(this.queueConnection, this.publisher, this.keys, this.logger);
   }
@@ -97,11 +99,11 @@ export class ChatWorker {
     const processor = new TurnProcessor(
       {
         store: new SessionStore(this.publisher, this.keys, config.session.ttlSeconds),
-        queue: this.queue,
+        queues: this.queues,
         llm,
         metrics: this.metrics,
         logger: this.logger,
-        worker: () => this.worker,
+        workers: () => this.workers,
         context: this.createContextAssembler(),
         cache: new ResponseCache(this.publisher, this.keys, config.session.cacheTtlSeconds),
         turnLog,
@@ -125,34 +127,45 @@ export class ChatWorker {
         lostTurnGraceMs: lostTurnGraceMs(config),
       },
     );
-    this.worker = new Worker<TurnJobData, void, 'turn'>(TURN_QUEUE_NAME, processor.process, {
-      connection: this.workerConnection,
-      prefix: this.keys.bullPrefix,
-      concurrency: config.worker.concurrency,
-      autorun: false,
-      // A worker killed mid-answer holds its turn until the lock lapses; BullMQ's defaults
-      // (30 s lock, 30 s stalled check) would leave its clients waiting up to a minute. With
-      // these the turn moves to another worker within seconds (the lock is renewed at half).
-      lockDuration: config.worker.lockMs,
-      stalledInterval: config.worker.stalledIntervalMs,
-      maxStalledCount: Math.max(1, config.worker.jobAttempts - 1),
-      // BullMQ's limiter is global to the queue: all workers together start at most this many
-      // turns a minute, and the rest wait in the queue rather than fail at the provider. It is
-      // always set, because BullMQ honours `worker.rateLimit()` (provider 429s, the token
-      // budget) only on a worker that has a limiter; "no limit" is a limit nobody reaches.
-      limiter: { max: config.limits.llmRequestsPerMinute > 0 ? config.limits.llmRequestsPerMinute : 1_000_000_000, duration: 60_000 },
+    const shards = consumedQueueShards(config);
+    // The process streams at most WORKER_CONCURRENCY turns: shared out over its shards (a
+    // session's shard is a hash of its id, so the shards carry even shares of the load).
+    const perShard = Math.max(1, Math.ceil(config.worker.concurrency / shards.length));
+    this.workers = shards.map((shard) => {
+      const worker = new Worker<TurnJobData, void, 'turn'>(TURN_QUEUE_NAME, processor.process, {
+        connection: this.workerConnection,
+        prefix: this.keys.bullShardPrefix(shard),
+        concurrency: perShard,
+        autorun: false,
+        // A worker killed mid-answer holds its turn until the lock lapses; BullMQ's defaults
+        // (30 s lock, 30 s stalled check) would leave its clients waiting up to a minute. With
+        // these the turn moves to another worker within seconds (the lock is renewed at half).
+        lockDuration: config.worker.lockMs,
+        stalledInterval: config.worker.stalledIntervalMs,
+        maxStalledCount: Math.max(1, config.worker.jobAttempts - 1),
+        // BullMQ's limiter is global to the queue: all workers together start at most this many
+        // turns a minute, and the rest wait in the queue rather than fail at the provider. It is
+        // always set, because BullMQ honours `worker.rateLimit()` (provider 429s, the token
+        // budget) only on a worker that has a limiter; "no limit" is a limit nobody reaches.
+        // With several shards each queue has its own limiter: the budget is shared out.
+        limiter: {
+          max: config.limits.llmRequestsPerMinute > 0 ? Math.max(1, Math.floor(config.limits.llmRequestsPerMinute / config.redis.queueShards)) : 1_000_000_000,
+          duration: 60_000,
+        },
+      });
+      worker.on('error', (err) => this.logger.error({ err: err.message, queue_shard: shard }, 'worker error'));
+      return worker;
     });
-    this.worker.on('error', (err) => this.logger.error({ err: err.message }, 'worker error'));
     if (this.serveMetrics) {
       this.metricsServer = new MetricsServer(this.metrics.registry, () => this.health());
       this.metricsPort = await this.metricsServer.listen(config.worker.metricsPort, config.worker.metricsHost);
     }
     await this.stops.start();
     await this.canaries.start();
-    await this.worker.waitUntilReady();
-    void this.worker.run().catch((err: unknown) => this.logger.error({ err: String(err) }, 'worker stopped'));
+    await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
+    for (const worker of this.workers) void worker.run().catch((err: unknown) => this.logger.error({ err: String(err) }, 'worker stopped'));
     this.logger.info(
-      { concurrency: config.worker.concurrency, model: config.llm.model, llm: llmBaseUrl(config) ?? 'https://api.openai.com/v1', metrics_port: this.metricsPort },
+      { concurrency: config.worker.concurrency, queue_shards: shards, model: config.llm.model, llm: llmBaseUrl(config) ?? 'https://api.openai.com/v1', metrics_port: this.metricsPort },
       'worker started',
     );
   }
@@ -186,7 +199,7 @@ export class ChatWorker {
     } catch {
       redisStatus = 'disconnected';
     }
-    const running = this.worker?.isRunning() ?? false;
+    const running = this.workers.length > 0 && this.workers.every((worker) => worker.isRunning());
     const activeTurns = Number((await this.metrics.registry.getSingleMetric('chat_worker_active_turns')?.get())?.values[0]?.value ?? 0);
     return { healthy: running && redisStatus === 'connected', redis_status: redisStatus, running, active_turns: activeTurns };
   }
@@ -202,7 +215,7 @@ export class ChatWorker {
   }
 
   private async doClose(): Promise<void> {
-    const worker = this.worker;
+    const workers = this.workers;
     const { timeoutMs } = this.config.shutdown;
     await runShutdownSteps(this.logger, [
       // A draining worker stops vouching for the pipeline at once; the others answer canaries.
@@ -210,17 +223,17 @@ export class ChatWorker {
       {
         // Take no new jobs and let the turns in flight finish, up to the deadline.
         name: 'drain turns',
-        run: () => worker?.pause(),
+        run: () => Promise.all(workers.map((worker) => worker.pause())),
         timeoutMs,
       },
       {
         // Without waiting for what still runs: its lock lapses and another worker picks the
         // turn up as stalled.
         name: 'close worker',
-        run: () => worker?.close(true),
+        run: () => Promise.all(workers.map((worker) => worker.close(true))),
         timeoutMs: 2000,
       },
-      { name: 'close queue', run: () => this.queue.close(), timeoutMs: 2000 },
+      { name: 'close queue', run: () => this.queues.close(), timeoutMs: 2000 },
       { name: 'stop cancel listener', run: () => this.stops.close() },
       { name: 'close metrics', run: () => this.metricsServer?.close() },
       ...[this.publisher, this.queueConnection, this.workerConnection, this.control].map((connection) => ({

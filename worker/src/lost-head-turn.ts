@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { turnWatchdogPeriodMs, type Config, type ErrorCode, type Logger, type SessionStore, type TurnJobData, type TurnLog, type TurnQueue, type WorkerMetrics } from '@chat/shared';
+import { turnWatchdogPeriodMs, type Config, type ErrorCode, type Logger, type SessionStore, type TurnJobData, type TurnLog, type TurnQueues, type WorkerMetrics } from '@chat/shared';
 import { TurnLostError, TurnPublisher } from './turn-publisher.js';
 
 /**
@@ -23,7 +23,7 @@ interface LostHeadMark {
 
 export interface LostHeadDeps {
   store: SessionStore;
-  queue: TurnQueue;
+  queues: TurnQueues;
   turnLog: TurnLog;
   metrics: WorkerMetrics;
   logger: Logger;
@@ -72,7 +72,8 @@ export class LostHeadTurns {
 
   /** Ends the lost turn with one error and releases it; false if its job came back and owns it. */
   private async end(sessionId: string, head: string): Promise<boolean> {
-    const { store, queue, turnLog, metrics, logger } = this.deps;
+    const { store, turnLog, metrics, logger } = this.deps;
+    const queue = this.deps.queues.forSession(sessionId);
     const claim = await turnLog.claim(sessionId, head);
     if (claim.status !== 'ended') {
       const code: ErrorCode = claim.status === 'cancelled' ? 'cancelled' : 'llm_stream_interrupted';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { acquireCachedAnswer, type CompleteMetadata, type Redis, type RedisKeys } from '@chat/shared';
+import { acquireCachedAnswer, type CompleteMetadata, type RedisClient, type RedisKeys } from '@chat/shared';
 
 /** What the cache keeps of a finished answer: enough to replay it as a fresh one. */
 export interface CachedAnswer {
@@ -39,7 +39,7 @@ export class ResponseCache {
   private readonly released = new WeakSet<CacheKey>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly ttlSeconds: number,
     /** How long a computing turn holds the lock, and how long others wait for it, ms. */
@@ -101,7 +101,7 @@ export class ResponseCache {
   }
 
   /** Runs a pipeline; returns each command's reply, throwing the first command error. */
-  private async exec(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+  private async exec(pipeline: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
     const replies = (await pipeline.exec()) ?? [];
     return replies.map(([err, reply]) => {
       if (err) throw err;

@@ -10,7 +10,7 @@ import {
   type Logger,
   type RedisRateLimit,
   type TurnJobData,
-  type TurnQueue,
+  type TurnQueues,
   type WorkerMetrics,
 } from '@chat/shared';
 import { composeGroundedAnswer } from '@chat/offline-llm';
@@ -58,12 +58,15 @@ export const FALLBACK_NOTICE = '(Our assistant is unavailable right now; this an
 
 export interface TurnProcessorDeps {
   store: SessionStore;
-  queue: TurnQueue;
+  queues: TurnQueues;
   llm: LlmClient;
   metrics: WorkerMetrics;
   logger: Logger;
-  /** The BullMQ worker, needed to turn a provider 429 into a queue-wide rate-limit wait. */
-  worker: () => Worker<TurnJobData, void, 'turn'> | null;
+  /**
+   * The BullMQ workers of this process, one per queue shard it consumes: a provider 429 becomes
+   * a rate-limit wait of every shard (each a queue of its own), not just the job's.
+   */
+  workers: () => ReadonlyArray<Worker<TurnJobData, void, 'turn'>>;
   /** LLM tokens per minute shared by all workers; null = no limit. */
   tokenBudget: RedisRateLimit | null;
   /** Policy passages and flight facts for the prompt. */
@@ -247,13 +250,13 @@ export class TurnProcessor {
       this.options.historyMaxTurns,
       this.options.sessionTtlSeconds,
     );
-    await this.wakeTurn(next);
+    await this.wakeTurn(data.session_id, next);
     return appended;
   }
 
   /**
    * Releases a turn that already ended. When it ended with a `complete` (an earlier attempt
-   * delivered the answer, then could not write history: Redis blipped, or the worker died), the
+   * delivered the answer, then could not write history: RedisClient blipped, or the worker died), the
    * answer is filed from the turn's log first, so it is in history and in later prompts; the
    * done marker keeps that to once, whoever gets there.
    */
@@ -295,7 +298,7 @@ export class TurnProcessor {
   private willRetry(job: Job<TurnJobData, void, 'turn'>, err: unknown): boolean {
     if (err instanceof BudgetWait) return true;
     const kind = classifyLlmError(err);
-    if (kind.kind === 'rate_limited') return this.deps.worker() !== null;
+    if (kind.kind === 'rate_limited') return this.deps.workers().length > 0;
     return kind.kind === 'transient' && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
   }
 
@@ -364,11 +367,7 @@ export class TurnProcessor {
     } else if (err instanceof TurnStopped) {
       code = err.code;
     } else if (err instanceof BudgetWait) {
-      const worker = this.deps.worker();
-      if (worker) {
-        await worker.rateLimit(err.retryAfterMs);
-        return 'rate_limited';
-      }
+      if (await this.rateLimitEveryShard(err.retryAfterMs)) return 'rate_limited';
       code = 'llm_unavailable';
     } else if (err instanceof TurnError) {
       code = err.code;
@@ -381,10 +380,8 @@ export class TurnProcessor {
       const kind = classifyLlmError(err);
       code = publisher.chunkCount > 0 ? 'llm_stream_interrupted' : 'llm_unavailable';
       if (kind.kind === 'rate_limited' && publisher.chunkCount === 0) {
-        const worker = this.deps.worker();
-        if (worker) {
-          // The whole queue waits, not just this job: every worker would hit the same limit.
-          await worker.rateLimit(kind.retryAfterMs);
+        // The whole queue waits, not just this job: every worker would hit the same limit.
+        if (await this.rateLimitEveryShard(kind.retryAfterMs)) {
           this.deps.metrics.limiterWait('provider');
           log.warn({ retry_after_ms: kind.retryAfterMs }, 'LLM provider rate limit: queue paused');
           return 'rate_limited';
@@ -420,7 +417,8 @@ export class TurnProcessor {
    */
   private async isHeadOfSession(job: Job<TurnJobData, void, 'turn'>, token: string | undefined): Promise<boolean> {
     const { session_id: sessionId, message_id: messageId } = job.data;
-    const { store, queue } = this.deps;
+    const { store } = this.deps;
+    const queue = this.deps.queues.forSession(sessionId);
     let lostHead = false;
     for (let checks = 0; checks < 5; checks++) {
       // The session and its history come in the same round trip, for `answer` if this job runs.
@@ -454,8 +452,8 @@ export class TurnProcessor {
 
   /** A turn whose job is over: released, with its delivered answer filed if history lacks it. */
   private async releaseFinishedTurn(sessionId: string, messageId: string): Promise<void> {
-    const { store, queue, turnLog, logger } = this.deps;
-    const [finished, progress] = await Promise.all([queue.getJob(messageId), turnLog.peek(sessionId, messageId)]);
+    const { store, turnLog, logger } = this.deps;
+    const [finished, progress] = await Promise.all([this.deps.queues.forSession(sessionId).getJob(messageId), turnLog.peek(sessionId, messageId)]);
     if (finished && progress.ended) {
       await this.releaseEndedTurn(finished.data, progress.nextSeq, logger.child({ session_id: sessionId, message_id: messageId }));
     } else {
@@ -463,9 +461,17 @@ export class TurnProcessor {
     }
   }
 
+  /** Makes every queue shard this process consumes wait `ms`; false when no worker runs (tests). */
+  private async rateLimitEveryShard(ms: number): Promise<boolean> {
+    const workers = this.deps.workers();
+    if (workers.length === 0) return false;
+    await Promise.all(workers.map((worker) => worker.rateLimit(ms)));
+    return true;
+  }
+
   /** Removes the turn from its session's queue and wakes the next turn's job, if parked. */
   private async releaseSession(data: TurnJobData): Promise<void> {
-    await this.wakeTurn(await this.deps.store.scripts.finishTurn(data.session_id, data.message_id));
+    await this.wakeTurn(data.session_id, await this.deps.store.scripts.finishTurn(data.session_id, data.message_id));
   }
 
   /**
@@ -473,9 +479,9 @@ export class TurnProcessor {
    * job only out of the delayed set and refuses any other (waiting, active, gone): no state
    * read first, the refusal is the answer.
    */
-  private async wakeTurn(next: string | null): Promise<void> {
+  private async wakeTurn(sessionId: string, next: string | null): Promise<void> {
     if (next === null) return;
-    const job = await this.deps.queue.getJob(next);
+    const job = await this.deps.queues.forSession(sessionId).getJob(next);
     if (!job) return;
     try {
       await job.promote();

@@ -1,4 +1,4 @@
-import type { Logger, Redis, RedisKeys } from '@chat/shared';
+import type { Logger, RedisClient, RedisKeys } from '@chat/shared';
 
 /** Why a turn was stopped from outside its own work: the reason its AbortController carries. */
 export class TurnStopped extends Error {
@@ -42,9 +42,9 @@ export class TurnStops {
 
   constructor(
     /** Subscriber-mode connection: only (un)subscribe commands may run on it. */
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     /** A command connection, for reading cancel markers. */
-    private readonly reader: Redis,
+    private readonly reader: RedisClient,
     private readonly keys: RedisKeys,
     private readonly logger: Logger,
     private readonly options: TurnStopsOptions = { recheckEveryMs: DEFAULT_CANCEL_RECHECK_MS },
@@ -87,21 +87,19 @@ export class TurnStops {
   }
 
   /**
-   * Reads the cancel marker of every turn running here, in one pipelined round trip (one key per
-   * command: the markers of different sessions live in different cluster slots), and stops the
+   * Reads the cancel marker of every turn running here, in one round trip (one key per command:
+   * the markers of different sessions live in different cluster slots), and stops the
    * marked ones as a cancel message would. Returns how many it stopped.
    */
   async sweep(): Promise<number> {
     const turns = [...this.running.values()].filter((turn) => !turn.controller.signal.aborted);
     if (turns.length === 0) return 0;
-    const pipeline = this.reader.pipeline();
-    for (const turn of turns) pipeline.exists(this.keys.turnCancel(turn.sessionId, turn.messageId));
-    const replies = await pipeline.exec();
-    if (!replies) throw new Error('cancel marker read was aborted');
+    // One command per marker, sent together: ioredis writes them in one go, and on a cluster
+    // routes each to the master of its session's slot (a pipeline must stay on one node).
+    const marks = await Promise.all(turns.map((turn) => this.reader.exists(this.keys.turnCancel(turn.sessionId, turn.messageId))));
     let stopped = 0;
-    replies.forEach(([err, marked], i) => {
-      if (err) throw err;
-      if (Number(marked) === 1 && this.cancel(turns[i]!, 'cancel marker found')) stopped++;
+    marks.forEach((marked, i) => {
+      if (marked === 1 && this.cancel(turns[i]!, 'cancel marker found')) stopped++;
     });
     return stopped;
   }

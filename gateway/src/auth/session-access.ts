@@ -1,4 +1,4 @@
-import { ConfigError, ServiceError, gatewayAuthProblems, parseAuthSecrets, type Config, type Redis, type RedisKeys } from '@chat/shared';
+import { ConfigError, ServiceError, gatewayAuthProblems, parseAuthSecrets, type Config, type RedisClient, type RedisKeys } from '@chat/shared';
 import { OriginPolicy } from './origin-policy.js';
 import { SessionTokens, type SessionIdentity } from './session-tokens.js';
 import { SocketTickets } from './socket-tickets.js';
@@ -38,7 +38,7 @@ export class SessionAccess {
    * secret would make a token from one gateway fail on the next (they share one port and a load
    * balancer), which is worse than no token. Throws ConfigError when AUTH_REQUIRED has no secret.
    */
-  static fromConfig(config: Readonly<Config>, redis: Redis, keys: RedisKeys): SessionAccess {
+  static fromConfig(config: Readonly<Config>, redis: RedisClient, keys: RedisKeys): SessionAccess {
     SessionAccess.assertConfig(config);
     const authKeys = parseAuthSecrets(config.auth.secrets);
     const { issuer, audience, tokenTtlSeconds, ticketTtlSeconds } = config.auth;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isValidId, type Redis, type RedisKeys } from '@chat/shared';
+import { isValidId, type RedisClient, type RedisKeys } from '@chat/shared';
 
 /**
  * Single-use tickets for the socket URL (`/ws/:sessionId/:clientId?ticket=...`): browsers cannot
@@ -10,7 +10,7 @@ import { isValidId, type Redis, type RedisKeys } from '@chat/shared';
  */
 export class SocketTickets {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     /** Lifetime of a ticket, seconds. */
     readonly ttlSeconds: number,

@@ -1,11 +1,11 @@
-import { ServiceError, isValidId, type RedisKeys, type SessionStore, type TurnQueue, type Redis } from '@chat/shared';
+import { ServiceError, isValidId, type RedisKeys, type SessionStore, type TurnQueues, type RedisClient } from '@chat/shared';
 import { respondJson, type HttpExchange } from '../http/respond.js';
 import type { RestRequest } from '../http/rest-route.js';
 
 export interface DeadLetterRoutesDeps {
-  queue: TurnQueue;
+  queues: TurnQueues;
   store: SessionStore;
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   sessionTtlSeconds: number;
   /** Replaying changes state: only with OPS_TOKEN set (and presented; the route guard checks). */
@@ -20,6 +20,8 @@ interface DeadLetter {
   attempts: number;
   accepted_at: string;
   failed_at: string | null;
+  /** The queue shard that holds it (0 with one queue). */
+  queue_shard: number;
 }
 
 const LIST_LIMIT = 100;
@@ -30,18 +32,23 @@ const LIST_LIMIT = 100;
  */
 export function listDeadLettersHandler(deps: DeadLetterRoutesDeps) {
   return async (exchange: HttpExchange): Promise<void> => {
-    const jobs = await deps.queue.getFailed(0, LIST_LIMIT - 1);
-    const letters: DeadLetter[] = jobs
-      .filter((job) => job?.data)
-      .map((job) => ({
+    // The newest of each shard, merged newest first: the newest LIST_LIMIT over all shards.
+    const perShard = await Promise.all(deps.queues.shards.map((queue) => queue.getFailed(0, LIST_LIMIT - 1)));
+    const letters: DeadLetter[] = perShard
+      .flatMap((jobs, shard) => jobs.filter((job) => job?.data).map((job) => ({ job, shard })))
+      .sort((a, b) => (b.job.finishedOn ?? 0) - (a.job.finishedOn ?? 0))
+      .slice(0, LIST_LIMIT)
+      .map(({ job, shard }) => ({
         message_id: job.data.message_id,
         session_id: job.data.session_id,
         failed_reason: job.failedReason ?? '',
         attempts: job.attemptsMade,
         accepted_at: new Date(job.data.accepted_at).toISOString(),
         failed_at: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+        queue_shard: shard,
       }));
-    respondJson(exchange, 200, { count: await deps.queue.getFailedCount(), dead_letters: letters }, { 'cache-control': 'no-store' });
+    const counts = await Promise.all(deps.queues.shards.map((queue) => queue.getFailedCount()));
+    respondJson(exchange, 200, { count: counts.reduce((a, b) => a + b, 0), dead_letters: letters }, { 'cache-control': 'no-store' });
   };
 }
 
@@ -55,8 +62,11 @@ export function replayDeadLetterHandler(deps: DeadLetterRoutesDeps) {
     if (!deps.replayAllowed) throw new ServiceError('forbidden', 'Replaying dead letters needs OPS_TOKEN to be set.');
     const messageId = request.params[0] ?? '';
     if (!isValidId(messageId)) throw new ServiceError('invalid_id');
-    const job = await deps.queue.getJob(messageId);
-    if (!job || !(await job.isFailed())) throw new ServiceError('not_found', 'No dead letter with that message id.');
+    // The path names the message id only: look in every shard (one id may be in use in several).
+    const jobs = await Promise.all(deps.queues.shards.map((queue) => queue.getJob(messageId)));
+    const failed = await Promise.all(jobs.map((job) => (job ? job.isFailed() : false)));
+    const job = jobs[failed.indexOf(true)];
+    if (!job) throw new ServiceError('not_found', 'No dead letter with that message id.');
     const { session_id: sessionId } = job.data;
     const log = deps.keys.turnLog(sessionId, messageId);
     await deps.redis.del(log.state, log.log, log.text, deps.keys.turnCancel(sessionId, messageId));

@@ -1,11 +1,11 @@
-import { registryAsJson, type GatewayMetrics, type Redis } from '@chat/shared';
+import { registryAsJson, type GatewayMetrics, type RedisClient } from '@chat/shared';
 import { respond, respondJson, type HttpExchange } from '../http/respond.js';
 import type { CanaryStatus } from '../readiness-canary.js';
 import type { UwsBuild } from '../uws-loader.js';
 import type { SocketRegistry } from '../ws/socket-registry.js';
 
 export interface OpsRoutesDeps {
-  redis: Redis;
+  redis: RedisClient;
   metrics: GatewayMetrics;
   registry: SocketRegistry;
   gatewayId: string;
@@ -95,7 +95,7 @@ export function statsHandler(deps: OpsRoutesDeps) {
   };
 }
 
-async function pingRedis(redis: Redis, timeoutMs: number): Promise<'connected' | 'disconnected'> {
+async function pingRedis(redis: RedisClient, timeoutMs: number): Promise<'connected' | 'disconnected'> {
   if (redis.status !== 'ready') return 'disconnected';
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -11,7 +11,7 @@ import {
   type EnvelopeHeader,
   type GatewayMetrics,
   type Logger,
-  type Redis,
+  type RedisClient,
   type RedisKeys,
   type TurnLog,
 } from '@chat/shared';
@@ -28,7 +28,7 @@ export interface SocketResumeDeps {
   relay: SessionRelay;
   turnLog: TurnLog;
   /** Command connection: publishes the catch-up marker. */
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   metrics: GatewayMetrics;
   logger: Logger;
@@ -147,7 +147,7 @@ export class SocketResume {
       // Everything published before this marker reaches the subscriber before it does.
       const marker = encodeEnvelope(FrameKind.sync, JSON.stringify({ type: 'sync', nonce }));
       timer = setTimeout(rejoin, MARKER_TIMEOUT_MS);
-      await this.deps.redis.publish(this.deps.keys.sessionChannel(sessionId), marker);
+      await this.deps.redis.spublish(this.deps.keys.sessionChannel(sessionId), marker);
     } catch (err) {
       this.deps.logger.warn({ err: String(err), session_id: sessionId, message_id: point.messageId }, 'resume failed');
       if (data.closed || finished) {

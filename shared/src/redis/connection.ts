@@ -1,7 +1,24 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 
 export type { Redis } from 'ioredis';
+export type { Cluster } from 'ioredis';
+
+/**
+ * A request/response connection to the service's Redis: one server, or a Redis Cluster. Both
+ * speak the same commands; on a cluster, ioredis routes each command (and each script, MULTI and
+ * pipeline) by the hash slot of its keys, so every multi-key operation of the service keeps its
+ * keys in one slot (see `RedisKeys`).
+ */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * Where Redis is: a URL (`redis://` or `rediss://` for TLS, credentials in the URL), or the seed
+ * nodes of a Redis Cluster (`REDIS_CLUSTER_NODES`) with the credentials and TLS every node shares.
+ */
+export type RedisTarget =
+  | { kind: 'single'; url: string }
+  | { kind: 'cluster'; nodes: ClusterNode[]; username?: string; password?: string; tls?: boolean };
 
 export interface RedisConnectionOptions {
   /** Shown in CLIENT LIST and logs: which part of which process holds the connection. */
@@ -12,38 +29,122 @@ export interface RedisConnectionOptions {
    * clear 503 rather than hanging while Redis is away. Default: false.
    */
   forBullmq?: boolean;
+  /**
+   * A connection that only subscribes to session channels (SSUBSCRIBE). On a cluster it keeps one
+   * subscriber connection per master (ioredis `shardedSubscribers`): a session's frames travel
+   * only from the shard that owns the session. Default: false.
+   */
+  shardedSubscriber?: boolean;
   logger?: Logger;
 }
 
+/** Reconnect with exponential backoff capped at 2 s, forever: a restarted Redis is found again by itself. */
+const reconnectDelay = (attempt: number): number => Math.min(50 * 2 ** Math.min(attempt, 6), 2000);
+
 /**
- * One place that opens Redis connections, so every connection reconnects the same way:
- * exponential backoff capped at 2 s, forever (a restarted Redis is found again by itself).
+ * One place that opens Redis connections, so every connection reconnects the same way. A URL
+ * opens one server; a cluster target opens an ioredis `Cluster`.
  */
+export function openRedis(target: RedisTarget | string, options: RedisConnectionOptions): RedisClient {
+  const resolved: RedisTarget = typeof target === 'string' ? { kind: 'single', url: target } : target;
+  const client = resolved.kind === 'single' ? createRedisConnection(resolved.url, options) : openCluster(resolved, options);
+  return client;
+}
+
+/** A connection to one Redis server (the single-node default, and tests' direct clients). */
 export function createRedisConnection(url: string, options: RedisConnectionOptions): Redis {
-  const redisOptions: RedisOptions = {
+  const redis = new Redis(url, nodeOptions(options));
+  watchErrors(redis, options);
+  return redis;
+}
+
+function nodeOptions(options: RedisConnectionOptions): RedisOptions {
+  return {
     connectionName: options.name,
     enableReadyCheck: true,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 2000),
+    retryStrategy: reconnectDelay,
     maxRetriesPerRequest: options.forBullmq ? null : 2,
     lazyConnect: false,
   };
-  const redis = new Redis(url, redisOptions);
+}
+
+function openCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, options: RedisConnectionOptions): Cluster {
+  const clusterOptions: ClusterOptions = {
+    redisOptions: {
+      ...nodeOptions(options),
+      username: target.username,
+      password: target.password,
+      ...(target.tls ? { tls: {} } : {}),
+    },
+    clusterRetryStrategy: reconnectDelay,
+    enableReadyCheck: true,
+    // Writes and reads go to masters: a replica may lag (a turn's frames, its state), and the
+    // service reads what it just wrote.
+    scaleReads: 'master',
+    // A failover takes `cluster-node-timeout` plus an election: keep redirecting commands
+    // (MOVED, CLUSTERDOWN, a dead master's connection) for a few seconds rather than failing them.
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 100,
+    retryDelayOnMoved: 0,
+    maxRedirections: 32,
+    // Notice a promoted replica or moved slots without waiting for a command to fail.
+    slotsRefreshInterval: 2000,
+    slotsRefreshTimeout: 2000,
+    shardedSubscribers: options.shardedSubscriber ?? false,
+    // Commands sent together to keys of different masters (a sweep over many sessions) leave in
+    // one pipeline per node. Not on BullMQ's connections, which block.
+    enableAutoPipelining: !options.forBullmq && !options.shardedSubscriber,
+  };
+  const cluster = new Cluster(target.nodes, clusterOptions);
+  watchErrors(cluster, options);
+  return cluster;
+}
+
+function watchErrors(client: RedisClient, options: RedisConnectionOptions): void {
   const logger = options.logger;
-  if (logger) {
-    let lastError = '';
-    redis.on('error', (err: Error) => {
-      // ioredis repeats the same error on every reconnect attempt; log each distinct one once.
-      if (err.message !== lastError) logger.warn({ err: err.message, connection: options.name }, 'redis connection error');
-      lastError = err.message;
-    });
-    redis.on('ready', () => {
-      if (lastError) logger.info({ connection: options.name }, 'redis connection restored');
-      lastError = '';
-    });
-  } else {
-    redis.on('error', () => {});
+  if (!logger) {
+    client.on('error', () => {});
+    return;
   }
-  return redis;
+  let lastError = '';
+  client.on('error', (err: Error) => {
+    // ioredis repeats the same error on every reconnect attempt; log each distinct one once.
+    if (err.message !== lastError) logger.warn({ err: err.message, connection: options.name }, 'redis connection error');
+    lastError = err.message;
+  });
+  client.on('ready', () => {
+    if (lastError) logger.info({ connection: options.name }, 'redis connection restored');
+    lastError = '';
+  });
+}
+
+/** Whether a client talks to a Redis Cluster. */
+export function isCluster(client: RedisClient): client is Cluster {
+  return (client as Cluster).isCluster === true;
+}
+
+/**
+ * The servers a command meant for every node must reach (SCRIPT LOAD, CLIENT KILL in tests):
+ * the masters of a cluster, or the one server.
+ */
+export function masterNodes(client: RedisClient): Redis[] {
+  return isCluster(client) ? client.nodes('master') : [client];
+}
+
+/** Parses `REDIS_CLUSTER_NODES` (`host:port,host:port,...`; IPv6 as `[::1]:7000`). */
+export function parseClusterNodes(list: string): ClusterNode[] {
+  return list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0)
+    .map((entry) => {
+      const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(entry);
+      if (!match) throw new TypeError(`invalid cluster node "${entry}": expected host:port`);
+      const port = Number(match[3]);
+      if (port < 1 || port > 65535) throw new TypeError(`invalid cluster node "${entry}": port out of range`);
+      return { host: match[1] ?? match[2]!, port };
+    });
 }
 
 /**
@@ -54,6 +155,7 @@ export function isRedisUnavailableError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   return (
     err.name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Stream isn't writeable|LOADING/.test(err.message)
+    err.name === 'ClusterAllFailedError' ||
+    /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Stream isn't writeable|LOADING|CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|Failed to refresh slots cache/.test(err.message)
   );
 }

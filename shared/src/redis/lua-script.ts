@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
+import { masterNodes, type RedisClient } from './connection.js';
 
 /** `shared/lua/`, resolved the same from `src/redis` (tsx) and `dist/redis` (built). */
 const LUA_DIR = fileURLToPath(new URL('../../lua/', import.meta.url));
@@ -30,11 +30,13 @@ export class LuaScript {
    * turn's frames) load it first: otherwise the first calls all miss (NOSCRIPT) and are re-sent
    * as EVAL one by one, and a later EVALSHA can overtake them.
    */
-  async load(redis: Redis): Promise<void> {
-    await redis.script('LOAD', this.source);
+  async load(redis: RedisClient): Promise<void> {
+    // On a cluster each master keeps its own script cache: load it on all of them. (A replica
+    // promoted later does not have it; its first calls fall back to EVAL, see `run`.)
+    await Promise.all(masterNodes(redis).map((node) => node.script('LOAD', this.source)));
   }
 
-  async run(redis: Redis, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
+  async run(redis: RedisClient, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
     if (keys.length !== this.numberOfKeys) {
       throw new Error(`${this.name} takes ${this.numberOfKeys} keys, got ${keys.length}`);
     }

@@ -33,7 +33,8 @@ import { assertValidId } from '../ids.js';
  *              script (see TurnCustody).
  *
  * BullMQ keys live under their own prefix (`<prefix>-bull`), wrapped in a hash tag so that
- * one queue's keys share a slot, as BullMQ requires on a cluster.
+ * one queue's keys share a slot, as BullMQ requires on a cluster; each turn-queue shard has its
+ * own tag (`bullShardPrefix`), so the shards spread over the cluster's masters.
  */
 export type SessionKeySuffix = 'session' | 'history' | 'turns' | 'sockets' | 'events';
 
@@ -99,9 +100,20 @@ export class RedisKeys {
     return this.session(sessionId, 'events');
   }
 
-  /** BullMQ's own prefix, separate from the service's keys. */
+  /** BullMQ's own prefix, separate from the service's keys: that of queue shard 0 and of the canary queue. */
   get bullPrefix(): string {
     return `{${this.prefix}-bull}`;
+  }
+
+  /**
+   * The BullMQ prefix of one turn-queue shard. BullMQ keeps all keys of a queue in one hash slot,
+   * so each shard has its own hash tag: shard 0 keeps the single-queue prefix (a deployment that
+   * goes from one shard to several keeps its queued turns), shard i > 0 is `{<prefix>-bull:q<i>}`
+   * (`:` is outside the prefix alphabet, so no other deployment's prefix can produce it).
+   */
+  bullShardPrefix(shard: number): string {
+    if (!Number.isInteger(shard) || shard < 0) throw new TypeError(`invalid queue shard: ${shard}`);
+    return shard === 0 ? this.bullPrefix : `{${this.prefix}-bull:q${shard}}`;
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -22,7 +22,7 @@ export type AcquireAnswerResult = { kind: 'cached'; answer: string } | { kind: '
  * cached answer if there is one, else the lock when it is free, else who holds it. The two keys
  * must share a hash slot (`RedisKeys.cachedAnswer` gives them the same hash tag).
  */
-export async function acquireCachedAnswer(redis: Redis, answerKey: string, lockKey: string, owner: string, lockMs: number): Promise<AcquireAnswerResult> {
+export async function acquireCachedAnswer(redis: RedisClient, answerKey: string, lockKey: string, owner: string, lockMs: number): Promise<AcquireAnswerResult> {
   const reply = (await acquireAnswer.run(redis, [answerKey, lockKey], [owner, lockMs])) as [number, string | null | undefined];
   if (reply[0] === 1) return { kind: 'cached', answer: reply[1] as string };
   if (reply[0] === 2) return { kind: 'locked' };
@@ -33,7 +33,7 @@ export type AcceptTurnResult = 'queued' | 'already_queued' | 'already_answered' 
 
 export class SessionScripts {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from './connection.js';
 import type { HistoryEntry, SessionContext } from '../protocol/schemas.js';
 import type { RedisKeys } from './redis-keys.js';
 import { SessionScripts } from './scripts.js';
@@ -17,7 +17,7 @@ export class SessionStore {
   readonly scripts: SessionScripts;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly ttlSeconds: number,
   ) {
@@ -92,6 +92,13 @@ export class SessionStore {
   /** Renews the leases of live sockets, in one pipeline. Only members still present are renewed. */
   async renewSocketLeases(sockets: Iterable<{ sessionId: string; member: string }>, leaseMs: number): Promise<void> {
     const expiry = Date.now() + leaseMs;
+    if (isCluster(this.redis)) {
+      // The sessions live on different masters and a cluster pipeline must stay on one node:
+      // separate commands, which the cluster connection's auto-pipelining groups per node.
+      const cluster = this.redis;
+      await Promise.all([...sockets].map(({ sessionId, member }) => cluster.zadd(this.keys.session(sessionId, 'sockets'), 'XX', expiry, member)));
+      return;
+    }
     const pipeline = this.redis.pipeline();
     let count = 0;
     for (const { sessionId, member } of sockets) {

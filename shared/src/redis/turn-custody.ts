@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { TurnJobData } from '../protocol/schemas.js';
 import { validators } from '../protocol/validators.js';
 import { LuaScript } from './lua-script.js';
@@ -46,7 +46,7 @@ export class TurnCustody {
   private readonly heldKey: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     readonly gatewayId: string,
   ) {

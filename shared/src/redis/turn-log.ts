@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { readEnvelopeHeader } from '../protocol/envelope.js';
 import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
@@ -71,7 +71,7 @@ export class TurnLog {
   private readonly appendWrites: WriteCoalescer;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly options: TurnLogOptions,
   ) {

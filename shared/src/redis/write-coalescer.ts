@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 /**
  * Sends the commands a connection gets during one turn of the event loop in one socket write.
@@ -17,7 +17,7 @@ import type { Redis } from 'ioredis';
 export class WriteCoalescer {
   private corked: Socket | null = null;
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /** Call right before issuing a command that may share a write with others of this loop turn. */
   hold(): void {

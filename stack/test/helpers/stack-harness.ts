@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Test } from 'tap';
 import { ChatGateway } from '@chat/gateway';
 import { OfflineLlmServer, type OfflineLlmOptions } from '@chat/offline-llm';
-import { createLogger, createRedisConnection, loadConfig, type Config, type ConfigOverrides, type Logger, type Redis } from '@chat/shared';
-import { spawnRedisServer, type SpawnedRedis } from '@chat/shared/dev';
+import { createLogger, loadConfig, openRedis, type Config, type ConfigOverrides, type Logger, type RedisClient } from '@chat/shared';
+import { spawnRedisCluster, spawnRedisServer, type SpawnedRedis, type SpawnedRedisCluster } from '@chat/shared/dev';
 import { ChatWorker } from '@chat/worker';
 
 export interface InProcessStackOptions {
@@ -15,15 +15,26 @@ export interface InProcessStackOptions {
   config?: ConfigOverrides;
   /** Reuse a Redis (several stacks in one test); default: spawn one for this stack. */
   redis?: SpawnedRedis;
+  /**
+   * Run on a local Redis Cluster (3 masters, 3 replicas) instead of one Redis. Default: the
+   * `TEST_REDIS` environment variable, `cluster` or `single` (the suites that exercise Redis run
+   * under both: see package.json's `test:cluster`).
+   */
+  redisMode?: 'single' | 'cluster';
+  /** Reuse a cluster (several stacks in one test); implies cluster mode. */
+  redisCluster?: SpawnedRedisCluster;
   /** Collect every part's log lines here (JSON strings) instead of discarding them. */
   logLines?: string[];
 }
 
 export interface InProcessStack {
   config: Readonly<Config>;
+  /** The stack's Redis; on a cluster, its first node (a master when the cluster was made). */
   redis: SpawnedRedis;
-  /** A plain client on the stack's Redis, for assertions. */
-  redisClient: Redis;
+  /** The stack's Redis Cluster, in cluster mode. */
+  cluster: SpawnedRedisCluster | null;
+  /** A plain client on the stack's Redis (a cluster client in cluster mode), for assertions. */
+  redisClient: RedisClient;
   offline: OfflineLlmServer;
   gateways: ChatGateway[];
   workers: ChatWorker[];
@@ -42,7 +53,9 @@ export interface InProcessStack {
  *                        └──── Redis pub/sub ◀──┘
  */
 export async function startInProcessStack(t: Test, options: InProcessStackOptions = {}): Promise<InProcessStack> {
-  const redis = options.redis ?? (await spawnRedisServer());
+  const clusterMode = options.redisCluster !== undefined || (options.redisMode ?? testRedisMode()) === 'cluster';
+  const cluster = clusterMode ? (options.redisCluster ?? (await spawnRedisCluster())) : null;
+  const redis = cluster ? cluster.nodes[0]! : (options.redis ?? (await spawnRedisServer()));
   const offline = new OfflineLlmServer({ ttftMs: 0, tokensPerSecond: 0, answerTokens: 30, ...options.offline });
   const offlinePort = await offline.listen(0, '127.0.0.1');
   const overrides = options.config ?? {};
@@ -50,7 +63,7 @@ export async function startInProcessStack(t: Test, options: InProcessStackOption
     {},
     {
       ...overrides,
-      redis: { url: redis.url, prefix: `t${randomBytes(4).toString('hex')}`, ...overrides.redis },
+      redis: { url: redis.url, prefix: `t${randomBytes(4).toString('hex')}`, ...(cluster ? { clusterNodes: cluster.seedList } : {}), ...overrides.redis },
       log: { level: 'silent', ...overrides.log },
       gateway: { host: '127.0.0.1', port: 0, ...overrides.gateway },
       worker: { metricsPort: 0, metricsHost: '127.0.0.1', chunkWindowMs: 0, backoffMs: 50, ...overrides.worker },
@@ -61,11 +74,12 @@ export async function startInProcessStack(t: Test, options: InProcessStackOption
   const logger = options.logLines ? captureLogger(config.log.level, options.logLines) : undefined;
   const gateways: ChatGateway[] = [];
   const workers: ChatWorker[] = [];
-  const redisClient = createRedisConnection(redis.url, { name: 'test-assertions' });
+  const redisClient = openRedis(cluster ? { kind: 'cluster', nodes: seedNodes(cluster) } : redis.url, { name: 'test-assertions' });
   let closed: Promise<void> | null = null;
   const stack: InProcessStack = {
     config,
     redis,
+    cluster,
     redisClient,
     offline,
     gateways,
@@ -78,7 +92,9 @@ export async function startInProcessStack(t: Test, options: InProcessStackOption
         await Promise.all(workers.map((w) => w.close()));
         await offline.close();
         redisClient.disconnect();
-        if (!options.redis) await redis.stop();
+        if (cluster) {
+          if (!options.redisCluster) await cluster.stop();
+        } else if (!options.redis) await redis.stop();
       })();
       return closed;
     },
@@ -100,4 +116,13 @@ export async function startInProcessStack(t: Test, options: InProcessStackOption
 /** A logger built like the service's own (same redaction), writing lines into an array. */
 function captureLogger(level: string, lines: string[]): Logger {
   return createLogger('test', level, { write: (line: string) => void lines.push(line) });
+}
+
+/** Which Redis the stack tests run on: `TEST_REDIS=cluster` for a local Redis Cluster. */
+export function testRedisMode(): 'single' | 'cluster' {
+  return process.env.TEST_REDIS === 'cluster' ? 'cluster' : 'single';
+}
+
+function seedNodes(cluster: SpawnedRedisCluster): Array<{ host: string; port: number }> {
+  return cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port }));
 }
