@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { findFreePort, spawnRedisServer, type SpawnedRedis } from '@chat/shared/dev';
+import { findFreePort, spawnRedisCluster, spawnRedisServer, type SpawnedRedis, type SpawnedRedisCluster } from '@chat/shared/dev';
 import { ManagedProcess } from './child-process-runner.js';
 
 /** Where each part's built entry point is, relative to this file (stack/dist or stack/src). */
@@ -20,15 +20,23 @@ export interface LocalStackOptions {
   forwardOutput?: boolean;
   /** How long each part may take to say it is ready, ms (a loaded CI box is slow). Default: 20 000. */
   readyTimeoutMs?: number;
+  /**
+   * Spawn a local Redis Cluster (3 masters + 3 replicas on free loopback ports) instead of one
+   * Redis, unless REDIS_CLUSTER_NODES is set. Default: false.
+   */
+  redisCluster?: boolean;
 }
 
 export interface RunningStack {
   /** http://host:port of the gateways. */
   httpUrl: string;
   wsUrl: string;
+  /** The Redis URL, or the cluster's seed nodes (`host:port,...`). */
   redisUrl: string;
   /** Set when the stack spawned its own Redis. */
   spawnedRedis: SpawnedRedis | null;
+  /** Set when the stack spawned its own Redis Cluster. */
+  spawnedCluster: SpawnedRedisCluster | null;
   /** Set when no OPENAI_API_KEY was given and the offline model runs. */
   offlineLlmUrl: string | null;
   gateways: ManagedProcess[];
@@ -56,15 +64,22 @@ export class LocalStack {
     const baseEnv: NodeJS.ProcessEnv = { ...(this.options.env ?? process.env) };
     const forwardOutput = this.options.forwardOutput ?? true;
     let spawnedRedis: SpawnedRedis | null = null;
-    if (!baseEnv.REDIS_URL) {
+    let spawnedCluster: SpawnedRedisCluster | null = null;
+    if (this.options.redisCluster && !baseEnv.REDIS_CLUSTER_NODES) {
+      spawnedCluster = await spawnRedisCluster({ detached: true });
+      baseEnv.REDIS_CLUSTER_NODES = spawnedCluster.seedList;
+      // A single-shard queue would be one hot slot: spread turns over the masters.
+      baseEnv.QUEUE_SHARDS ??= '3';
+    } else if (!baseEnv.REDIS_URL && !baseEnv.REDIS_CLUSTER_NODES) {
       spawnedRedis = await spawnRedisServer({ detached: true });
       baseEnv.REDIS_URL = spawnedRedis.url;
     }
     const running: RunningStack = {
       httpUrl: '',
       wsUrl: '',
-      redisUrl: baseEnv.REDIS_URL,
+      redisUrl: baseEnv.REDIS_CLUSTER_NODES || baseEnv.REDIS_URL || '',
       spawnedRedis,
+      spawnedCluster,
       offlineLlmUrl: null,
       gateways: [],
       workers: [],
@@ -138,6 +153,7 @@ export class LocalStack {
       await Promise.all(running.workers.map((part) => part.stop()));
       await this.offlineLlm?.stop();
       await running.spawnedRedis?.stop();
+      await running.spawnedCluster?.stop();
     })();
     return this.stopping;
   }

@@ -6,12 +6,14 @@ import { LocalStack } from './local-stack.js';
  * `pnpm start`: the whole service on this machine. Never imported.
  *   --gateways N   gateway processes sharing the port (default 1)
  *   --workers N    worker processes (default 1)
+ *   --redis-cluster  spawn a local Redis Cluster (3 masters + 3 replicas) instead of one Redis
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       gateways: { type: 'string', default: '1' },
       workers: { type: 'string', default: '1' },
+      'redis-cluster': { type: 'boolean', default: false },
     },
   });
   const gateways = Number(values.gateways);
@@ -20,7 +22,7 @@ async function main(): Promise<void> {
     process.stderr.write('--gateways and --workers take whole numbers ≥ 1\n');
     process.exit(2);
   }
-  const stack = new LocalStack({ gateways, workers });
+  const stack = new LocalStack({ gateways, workers, redisCluster: values['redis-cluster'] });
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
     'scalable-chatbot-svc is running',
     `  REST       ${running.httpUrl}  (POST /chat/session, POST /chat/message, GET /health, GET /metrics)`,
     `  WebSocket  ${running.wsUrl}/ws/<sessionId>/<clientId>`,
-    `  Redis      ${running.redisUrl}${running.spawnedRedis ? ' (spawned for this run)' : ''}`,
+    `  Redis      ${running.spawnedCluster ? `cluster ${running.redisUrl} (3 masters + 3 replicas, spawned for this run)` : `${running.redisUrl}${running.spawnedRedis ? ' (spawned for this run)' : ''}`}`,
     `  LLM        ${running.offlineLlmUrl ? `offline model at ${running.offlineLlmUrl} (no OPENAI_API_KEY set)` : 'OpenAI-compatible API from OPENAI_API_KEY / OPENAI_BASE_URL'}`,
     `  parts      ${running.gateways.length} gateway(s), ${running.workers.length} worker(s)`,
     'Press Ctrl-C to stop everything.',

@@ -9,6 +9,7 @@ import t from 'tap';
 import { validators, type GetSessionResponse } from '@chat/shared';
 import { createSession, getJson, postJson } from './helpers/http-client.js';
 import type { Frame } from './helpers/ws-client.js';
+import { eventually } from './helpers/eventually.js';
 import { startInProcessStack } from './helpers/stack-harness.js';
 import { TestSocket } from './helpers/ws-client.js';
 
@@ -40,7 +41,11 @@ t.test('a socket chat turn streams chunks in seq order that concatenate to compl
   t.ok(Number(metadata.tokens_used) > Number(metadata.completion_tokens), 'tokens_used counts prompt and completion');
   t.equal(metadata.chunks, chunks.length, 'metadata counts the chunks sent');
 
-  const { body: session } = await getJson<GetSessionResponse>(`${stack.httpUrl()}/chat/session/${sessionId}`);
+  // The answer is filed right after its `complete` is published (a separate write): wait for it.
+  const { body: session } = await eventually(
+    () => getJson<GetSessionResponse>(`${stack.httpUrl()}/chat/session/${sessionId}`),
+    (reply) => reply.body.history.length > 0,
+  );
   t.equal(session.history.length, 1, 'the turn is in the history');
   t.equal(session.history[0]!.user, 'Can you help me with my booking?');
   t.equal(session.history[0]!.assistant, end.content);

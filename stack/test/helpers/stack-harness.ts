@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Test } from 'tap';
+import tap, { type Test } from 'tap';
 import { ChatGateway } from '@chat/gateway';
 import { OfflineLlmServer, type OfflineLlmOptions } from '@chat/offline-llm';
 import { createLogger, loadConfig, openRedis, type Config, type ConfigOverrides, type Logger, type RedisClient } from '@chat/shared';
@@ -54,7 +54,7 @@ export interface InProcessStack {
  */
 export async function startInProcessStack(t: Test, options: InProcessStackOptions = {}): Promise<InProcessStack> {
   const clusterMode = options.redisCluster !== undefined || (options.redisMode ?? testRedisMode()) === 'cluster';
-  const cluster = clusterMode ? (options.redisCluster ?? (await spawnRedisCluster())) : null;
+  const cluster = clusterMode ? (options.redisCluster ?? (await sharedCluster())) : null;
   const redis = cluster ? cluster.nodes[0]! : (options.redis ?? (await spawnRedisServer()));
   const offline = new OfflineLlmServer({ ttftMs: 0, tokensPerSecond: 0, answerTokens: 30, ...options.offline });
   const offlinePort = await offline.listen(0, '127.0.0.1');
@@ -92,9 +92,8 @@ export async function startInProcessStack(t: Test, options: InProcessStackOption
         await Promise.all(workers.map((w) => w.close()));
         await offline.close();
         redisClient.disconnect();
-        if (cluster) {
-          if (!options.redisCluster) await cluster.stop();
-        } else if (!options.redis) await redis.stop();
+        // A cluster is shared by the test file's stacks (each under its own key prefix).
+        if (!cluster && !options.redis) await redis.stop();
       })();
       return closed;
     },
@@ -116,6 +115,23 @@ export async function startInProcessStack(t: Test, options: InProcessStackOption
 /** A logger built like the service's own (same redaction), writing lines into an array. */
 function captureLogger(level: string, lines: string[]): Logger {
   return createLogger('test', level, { write: (line: string) => void lines.push(line) });
+}
+
+let fileCluster: Promise<SpawnedRedisCluster> | null = null;
+
+/**
+ * One local cluster for all the stacks of a test file: a cluster takes seconds to form, and the
+ * stacks keep apart by key prefix. Stopped when the file's tests are done.
+ */
+export function sharedCluster(): Promise<SpawnedRedisCluster> {
+  if (!fileCluster) {
+    fileCluster = spawnRedisCluster();
+    const starting = fileCluster;
+    tap.teardown(async () => {
+      await (await starting).stop();
+    });
+  }
+  return fileCluster;
 }
 
 /** Which Redis the stack tests run on: `TEST_REDIS=cluster` for a local Redis Cluster. */
