@@ -109,7 +109,7 @@ export class ChatGateway {
     });
     this.queueConnection = openRedis(queueRedisTarget(config), { name: `gateway-queue-${this.gatewayId}`, logger: this.logger });
     this.queues = TurnQueues.open(config, this.queueConnection);
-    this.metrics.trackQueueDepth(() => this.queueCounts());
+    this.metrics.trackQueueDepth(() => this.queueShardCounts());
     this.canaryQueue = createCanaryQueue(config, this.queueConnection);
     // Gateway ids name Redis keys and channels: the key alphabet only.
     const keySafeGatewayId = this.gatewayId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 128);

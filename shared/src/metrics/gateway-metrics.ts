@@ -122,17 +122,44 @@ export class GatewayMetrics {
    * Exposes the turn queue's depth by state, read at scrape time (one Redis round trip per
    * scrape, none per turn).
    */
-  trackQueueDepth(read: () => Promise<Record<string, number>>): void {
+  /**
+   * Turn jobs by state at scrape time: `chat_queue_jobs{state}` summed over the queue shards (what
+   * the operator view and alerts read), and `chat_queue_shard_jobs{shard,state}` for each shard
+   * (a hot shard shows there). One read of every shard per scrape, shared by both gauges.
+   */
+  trackQueueDepth(read: () => Promise<{ total: Record<string, number>; shards: Array<Record<string, number>> }>): void {
+    let pending: Promise<{ total: Record<string, number>; shards: Array<Record<string, number>> }> | null = null;
+    const readOnce = () => {
+      pending ??= read().finally(() => {
+        pending = null;
+      });
+      return pending;
+    };
     new Gauge({
       name: 'chat_queue_jobs',
-      help: 'Turn jobs in the queue by state, at scrape time',
+      help: 'Turn jobs in the queue by state (summed over the queue shards), at scrape time',
       labelNames: ['state'],
       registers: [this.registry],
       async collect() {
         try {
-          for (const [state, count] of Object.entries(await read())) this.set({ state }, count);
+          for (const [state, count] of Object.entries((await readOnce()).total)) this.set({ state }, count);
         } catch {
           // Redis away: keep the last values; /health says what is wrong.
+        }
+      },
+    });
+    new Gauge({
+      name: 'chat_queue_shard_jobs',
+      help: 'Turn jobs in each queue shard by state, at scrape time',
+      labelNames: ['shard', 'state'],
+      registers: [this.registry],
+      async collect() {
+        try {
+          (await readOnce()).shards.forEach((counts, shard) => {
+            for (const [state, count] of Object.entries(counts)) this.set({ shard: String(shard), state }, count);
+          });
+        } catch {
+          // As above.
         }
       },
     });

@@ -71,6 +71,8 @@ export class ChannelSubscriber extends EventEmitter {
 
   /** Subscribes channels, each on the master of its slot (SSUBSCRIBE takes one slot at a time). */
   async subscribe(...channels: string[]): Promise<void> {
+    // Closed: no new connection may open (it would reconnect forever and keep the process alive).
+    if (this.closed) return;
     const groups = new Map<string, string[]>();
     for (const channel of channels) {
       const node = this.ownerOf(channel);
@@ -129,6 +131,7 @@ export class ChannelSubscriber extends EventEmitter {
   private connection(node: string): Redis {
     const existing = this.connections.get(node);
     if (existing) return existing;
+    if (this.closed) throw new Error('the channel subscriber is closed');
     const options = { name: `${this.name}${node === 'single' ? '' : `@${node}`}`, logger: this.logger };
     let connection: Redis;
     if (this.target.kind === 'single') {
@@ -143,6 +146,12 @@ export class ChannelSubscriber extends EventEmitter {
     connection.on('close', this.onConnectionLost);
     connection.on('ready', this.onConnectionReady);
     connection.on('smessageBuffer', this.onMessage);
+    // A slot that moves away makes its old master unsubscribe us unasked (Redis 7 sends a
+    // `sunsubscribe` push); ioredis reports that reply as an error. Read the slot map now rather
+    // than at the next periodic refresh: the channels move, and the hole is filled.
+    connection.on('error', (err: Error) => {
+      if (/sunsubscribe/.test(err.message)) this.cluster?.refreshSlotsCache();
+    });
     this.connections.set(node, connection);
     return connection;
   }

@@ -7,6 +7,8 @@ export interface LocalStackForTestOptions {
   workers: number;
   /** Environment on top of the defaults below (config variables from ENV_TABLE). */
   env?: Record<string, string>;
+  /** On a local Redis Cluster (3 masters, 3 replicas) spawned for the test. Default: false. */
+  redisCluster?: boolean;
 }
 
 /**
@@ -23,6 +25,7 @@ export async function startLocalStack(t: Test, options: LocalStackForTestOptions
     workers: options.workers,
     forwardOutput: false,
     readyTimeoutMs: 60_000,
+    redisCluster: options.redisCluster ?? false,
     env: {
       PATH: process.env.PATH,
       PORT: String(port),
