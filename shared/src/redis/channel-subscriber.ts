@@ -1,3 +1,4 @@
+/// <reference path="../types/cluster-key-slot.d.ts" />
 import { EventEmitter } from 'node:events';
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';

@@ -133,7 +133,7 @@ export function masterNodes(client: RedisClient): Redis[] {
 }
 
 /** Parses `REDIS_CLUSTER_NODES` (`host:port,host:port,...`; IPv6 as `[::1]:7000`). */
-export function parseClusterNodes(list: string): ClusterNode[] {
+export function parseClusterNodes(list: string): Array<{ host: string; port: number }> {
   return list
     .split(',')
     .map((entry) => entry.trim())

@@ -1,3 +1,5 @@
+/// <reference path="../types/cluster-key-slot.d.ts" />
+import calculateSlot from 'cluster-key-slot';
 import { assertValidId } from '../ids.js';
 
 /**
@@ -153,3 +155,8 @@ function assertValidGatewayId(gatewayId: string): string {
 
 /** Name of the BullMQ queue that carries chat turns. */
 export const TURN_QUEUE_NAME = 'turns';
+
+/** The Redis Cluster hash slot (0..16383) of a key or channel, honouring its `{hash tag}`. */
+export function clusterSlotOf(key: string): number {
+  return calculateSlot(key);
+}

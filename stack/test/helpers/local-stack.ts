@@ -7,7 +7,7 @@ export interface LocalStackForTestOptions {
   workers: number;
   /** Environment on top of the defaults below (config variables from ENV_TABLE). */
   env?: Record<string, string>;
-  /** On a local Redis Cluster (3 masters, 3 replicas) spawned for the test. Default: false. */
+  /** On a local Redis Cluster (3 masters, 3 replicas) spawned for the test. Default: `TEST_REDIS=cluster`. */
   redisCluster?: boolean;
 }
 
@@ -25,7 +25,7 @@ export async function startLocalStack(t: Test, options: LocalStackForTestOptions
     workers: options.workers,
     forwardOutput: false,
     readyTimeoutMs: 60_000,
-    redisCluster: options.redisCluster ?? false,
+    redisCluster: options.redisCluster ?? process.env.TEST_REDIS === 'cluster',
     env: {
       PATH: process.env.PATH,
       PORT: String(port),
