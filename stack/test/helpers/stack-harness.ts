@@ -121,17 +121,18 @@ let fileCluster: Promise<SpawnedRedisCluster> | null = null;
 
 /**
  * One local cluster for all the stacks of a test file: a cluster takes seconds to form, and the
- * stacks keep apart by key prefix. Stopped when the file's tests are done.
+ * stacks keep apart by key prefix. Stopped when the file's tests are done (a root teardown set up
+ * before any test runs: one added from inside a running test is not run by tap at the end).
  */
 export function sharedCluster(): Promise<SpawnedRedisCluster> {
-  if (!fileCluster) {
-    fileCluster = spawnRedisCluster();
-    const starting = fileCluster;
-    tap.teardown(async () => {
-      await (await starting).stop();
-    });
-  }
+  fileCluster ??= spawnRedisCluster();
   return fileCluster;
+}
+
+if (testRedisMode() === 'cluster') {
+  tap.teardown(async () => {
+    if (fileCluster) await (await fileCluster).stop();
+  });
 }
 
 /** Which Redis the stack tests run on: `TEST_REDIS=cluster` for a local Redis Cluster. */
