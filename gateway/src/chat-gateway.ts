@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
+  trackRedis,
   GatewayMetrics,
   GatewayRateLimits,
   RedisKeys,
@@ -38,6 +39,7 @@ import { SessionRelay } from './session-relay.js';
 import { TurnCanceller } from './turn-canceller.js';
 import { TurnIntake } from './turn-intake.js';
 import { TurnWatchdog } from './turn-watchdog.js';
+import { QueueDepth } from './queue-depth.js';
 import { loadUws, type UwsBuild } from './uws-loader.js';
 import type { HttpResponse, TemplatedApp, us_listen_socket } from './uws-types.js';
 import { chatSocketBehavior } from './ws/chat-socket-handler.js';
@@ -70,6 +72,7 @@ export class ChatGateway {
   private readonly subscriber: Redis;
   private readonly queueConnection: Redis;
   private readonly queue: TurnQueue;
+  private readonly queueDepth: QueueDepth;
   private readonly relay: SessionRelay;
   private readonly turnLog: TurnLog;
   private readonly keys: RedisKeys;
@@ -104,7 +107,9 @@ export class ChatGateway {
     this.subscriber = createRedisConnection(cacheRedisUrl(config), { name: `gateway-sub-${this.gatewayId}`, logger: this.logger });
     this.queueConnection = createRedisConnection(queueRedisUrl(config), { name: `gateway-queue-${this.gatewayId}`, logger: this.logger });
     this.queue = createTurnQueue(config, this.queueConnection);
-    this.metrics.trackQueueDepth(() => this.queueCounts());
+    this.queueDepth = new QueueDepth(config, this.queueConnection, this.queue);
+    this.metrics.trackQueueDepth(() => this.queueDepth.read());
+    trackRedis(this.metrics.registry, { cache: this.redis, queue: this.queueConnection });
     this.canaryQueue = createCanaryQueue(config, this.queueConnection);
     // Gateway ids name Redis keys and channels: the key alphabet only.
     const keySafeGatewayId = this.gatewayId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 128);
@@ -266,9 +271,9 @@ export class ChatGateway {
       });
   }
 
-  /** Turn jobs by state (waiting, active, delayed, failed, prioritized), as the metrics show them. */
+  /** Turn jobs by state (waiting, paused, prioritized, active, delayed, failed), summed over every queue shard. */
   queueCounts(): Promise<Record<string, number>> {
-    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+    return this.queueDepth.total();
   }
 
   /** Listens on config.gateway.host:port (0 = a free port); resolves with the bound port. */
@@ -315,6 +320,7 @@ export class ChatGateway {
       { name: 'stop slow-client sweep', run: () => this.slowClients.close() },
       { name: 'close relay', run: () => this.relay.close() },
       { name: 'close queue', run: () => this.queue.close(), timeoutMs: 2000 },
+      { name: 'close queue shards', run: () => this.queueDepth.close(), timeoutMs: 2000 },
       { name: 'close canary queue', run: () => this.canaryQueue.close(), timeoutMs: 2000 },
       ...[this.subscriber, this.redis, this.queueConnection].map((connection) => ({ name: 'close redis', run: () => closeRedis(connection), timeoutMs: 2000 })),
       // Anything left (keep-alive HTTP connections) goes with the app.

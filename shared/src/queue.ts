@@ -18,6 +18,15 @@ export function turnJobOptions(config: Config): DefaultJobOptions {
   };
 }
 
+/**
+ * Names of the BullMQ queues that turns are spread over, shard 0 first. One queue (`turns`) for
+ * now; the Redis Cluster work shards it (one hash tag per queue). Everything that counts or
+ * consumes turns over every shard (queue depth metrics, autoscaling) takes the list from here.
+ */
+export function turnQueueShardNames(_config: Pick<Config, 'redis'>): string[] {
+  return [TURN_QUEUE_NAME];
+}
+
 /** The queue of chat turns, under BullMQ's own key prefix. */
 export function createTurnQueue(config: Config, connection: ConnectionOptions): TurnQueue {
   const keys = new RedisKeys(config.redis.prefix);

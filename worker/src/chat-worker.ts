@@ -1,7 +1,10 @@
 import { Worker } from 'bullmq';
 import {
+  PriceTable,
+  trackRedis,
   RedisKeys,
   RedisRateLimit,
+  parseModelPrices,
   SessionStore,
   TURN_QUEUE_NAME,
   TurnLog,
@@ -74,6 +77,7 @@ export class ChatWorker {
     this.workerConnection = createRedisConnection(queueRedisUrl(config), { name: 'worker-bullmq', forBullmq: true, logger: this.logger });
     this.publisher = createRedisConnection(cacheRedisUrl(config), { name: 'worker-publisher', logger: this.logger });
     this.queue = createTurnQueue(config, this.queueConnection);
+    trackRedis(this.metrics.registry, { cache: this.publisher, queue: this.queueConnection });
     this.control = createRedisConnection(cacheRedisUrl(config), { name: 'worker-control', logger: this.logger });
     this.stops = new TurnStops(this.control, this.publisher, this.keys, this.logger);
     this.canaries = new CanaryResponder(this.queueConnection, this.publisher, this.keys, this.logger);
@@ -104,6 +108,7 @@ export class ChatWorker {
         worker: () => this.worker,
         context: this.createContextAssembler(),
         cache: new ResponseCache(this.publisher, this.keys, config.session.cacheTtlSeconds),
+        prices: new PriceTable(parseModelPrices(config.llm.prices), usesOfflineModel(config)),
         turnLog,
         stops: this.stops,
         tokenBudget:

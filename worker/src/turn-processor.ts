@@ -2,6 +2,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 
 import {
   PiiVault,
+  PriceTable,
   type TurnLog,
   SessionStore,
   type CompleteMetadata,
@@ -69,6 +70,8 @@ export interface TurnProcessorDeps {
   /** Policy passages and flight facts for the prompt. */
   context: ContextAssembler;
   cache: ResponseCache;
+  /** Prices tokens for the cost metrics and `complete.metadata.cost_usd`. Default: built-in prices (free for the offline model). */
+  prices?: PriceTable;
   /** The turns' frame logs: claim ownership, append and publish. */
   turnLog: TurnLog;
   /** Cancels and deadlines of the turns running here. */
@@ -90,12 +93,15 @@ export class TurnProcessor {
   private readonly prefetched = new WeakMap<Job<TurnJobData, void, 'turn'>, SessionWithHistory | null>();
   private readonly lostHeads: LostHeadTurns;
 
+  private readonly prices: PriceTable;
+
   constructor(
     private readonly deps: TurnProcessorDeps,
     private readonly options: TurnProcessorOptions,
   ) {
     this.historyBudget = { maxTokens: options.promptHistoryTokens, countTokens: tokenCounterFor(deps.llm.model) };
     this.lostHeads = new LostHeadTurns(deps, options.lostTurnGraceMs);
+    this.prices = deps.prices ?? new PriceTable({}, options.offlineModel);
   }
 
   readonly process = async (job: Job<TurnJobData, void, 'turn'>, token?: string): Promise<void> => {
@@ -156,7 +162,9 @@ export class TurnProcessor {
     const vault = new PiiVault();
     const question = vault.scrub(data.message);
     const session = loaded.session.context;
+    const contextStartedAt = Date.now();
     const context = await this.deps.context.assemble({ message: question, session: { flight_no: session.flight_no, date: session.date } }, signal);
+    metrics.markContext(Date.now() - contextStartedAt);
     signal.throwIfAborted();
     const messages = buildPrompt(session, loaded.history, data.message, vault, this.historyBudget, formatContextBlock(context));
     const grounding: Pick<CompleteMetadata, 'query_type' | 'sources' | 'context_status'> = {
@@ -174,10 +182,11 @@ export class TurnProcessor {
       ({ produced, extra } = await this.generate(job, streamer, messages, vault, signal, log));
     } else {
       // `acquire` returns a stored answer without taking the lock: no separate `get` first.
-      const claim = await this.deps.cache.acquire(cacheKey, signal, data.message_id);
+      let joined = false;
+      const claim = await this.deps.cache.acquire(cacheKey, signal, data.message_id, () => (joined = true));
       signal.throwIfAborted();
       if (claim !== 'compute') {
-        metrics.cacheLookup('hit', claim.metadata.prompt_tokens + claim.metadata.completion_tokens);
+        metrics.cacheLookup(joined ? 'joined' : 'hit', claim.metadata.prompt_tokens + claim.metadata.completion_tokens);
         produced = streamer.fromText(claim.content, claim.metadata.model);
         extra = { from_cache: true };
       } else {
@@ -198,6 +207,10 @@ export class TurnProcessor {
     }
 
     const finishedAt = Date.now();
+    // Tokens a cached answer reports were spent by the turn that computed it, not by this one.
+    const priced = this.prices.price(produced.model, produced.promptTokens, produced.completionTokens);
+    const spent = extra.from_cache === true ? { ...priced, promptUsd: 0, completionUsd: 0 } : priced;
+    if (extra.from_cache !== true) metrics.llmUsage(priced.model, produced.promptTokens, produced.completionTokens, priced.promptUsd, priced.completionUsd);
     const metadata: CompleteMetadata = {
       model: produced.model,
       tokens_used: produced.promptTokens + produced.completionTokens,
@@ -208,6 +221,7 @@ export class TurnProcessor {
       queue_wait_ms: startedAt - data.accepted_at,
       chunks: publisher.chunkCount,
       offline_model: this.options.offlineModel,
+      cost_usd: roundUsd(spent.promptUsd + spent.completionUsd),
       ...grounding,
       ...extra,
     };
@@ -524,6 +538,11 @@ function stopReason(signal: AbortSignal): TurnStopped | TurnLostError | null {
 function asUnrecoverable(err: unknown): Error {
   if (err instanceof UnrecoverableError) return err;
   return new UnrecoverableError(err instanceof Error ? err.message : String(err));
+}
+
+/** USD to a millionth of a cent: enough for one turn, and no float noise in the frame. */
+function roundUsd(usd: number): number {
+  return Math.round(usd * 1e8) / 1e8;
 }
 
 function round(ms: number): number {

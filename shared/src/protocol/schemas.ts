@@ -111,6 +111,8 @@ export const CompleteMetadata = Type.Object({
   queue_wait_ms: Type.Number({ minimum: 0 }),
   chunks: Type.Integer({ minimum: 0 }),
   offline_model: Type.Boolean(),
+  /** What this answer's tokens cost in USD by the price table (0: offline model, cache hit, unpriced model). */
+  cost_usd: Type.Optional(Type.Number({ minimum: 0 })),
   /** True when the answer was replayed from the response cache (no LLM call). */
   from_cache: Type.Optional(Type.Boolean()),
   /** policy, flight_status, both or general: which context the question needed. */
