@@ -152,7 +152,7 @@ export class ChatGateway {
       this.queue,
       this.metrics,
       this.logger,
-      { maxMessageLength: config.gateway.maxMessageLength, sessionTtlSeconds: config.session.ttlSeconds },
+      { maxMessageLength: config.gateway.maxMessageLength, sessionTtlSeconds: config.session.ttlSeconds, tokenBudget: config.session.tokenBudget },
       this.limits.turns,
       (data) => this.watchdog.watch(data),
       () => this.availability.assertReachable(),
@@ -164,7 +164,7 @@ export class ChatGateway {
     const { config, metrics, logger } = this;
     const deps = { metrics, logger, trustProxyHops: config.gateway.trustProxyHops };
     const access = this.access;
-    const sessionDeps = { store, turnLog: this.turnLog, sessionLimit: this.limits.sessions, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns, access };
+    const sessionDeps = { store, turnLog: this.turnLog, sessionLimit: this.limits.sessions, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns, tokenBudget: config.session.tokenBudget, access };
     const opsDeps = {
       redis: this.redis,
       metrics,

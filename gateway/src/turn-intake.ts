@@ -63,7 +63,8 @@ export class TurnIntake {
     private readonly queue: TurnQueue,
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
-    private readonly limits: { maxMessageLength: number; sessionTtlSeconds: number },
+    /** `tokenBudget`: LLM tokens one session may spend (SESSION_TOKEN_BUDGET); 0 or absent = none. */
+    private readonly limits: { maxMessageLength: number; sessionTtlSeconds: number; tokenBudget?: number },
     /** Chat turns per session per minute, counted in Redis across all gateways. */
     private readonly turnLimit: RedisRateLimit,
     /** Told of every turn enqueued, to see that it ends (see TurnWatchdog). */
@@ -71,6 +72,25 @@ export class TurnIntake {
     /** Throws `service_unavailable` while Redis has been away a while (see RedisAvailability). */
     private readonly assertStoreReachable: () => void = () => {},
   ) {}
+
+  /**
+   * Refuses a turn once the session has spent SESSION_TOKEN_BUDGET tokens (one HGETALL, only
+   * while a budget is set). The turn that crosses the budget still gets its whole answer.
+   */
+  private async assertWithinTokenBudget(sessionId: string): Promise<void> {
+    const budget = this.limits.tokenBudget ?? 0;
+    if (budget <= 0) return;
+    let used: number;
+    try {
+      used = (await this.store.usage(sessionId)).tokens_used;
+    } catch (err) {
+      this.logger.warn({ err: String(err), session_id: sessionId }, 'session usage unavailable');
+      throw new ServiceError('queue_unavailable');
+    }
+    if (used >= budget) {
+      throw new ServiceError('token_budget_exhausted', `This session has used ${used} of its ${budget} tokens (SESSION_TOKEN_BUDGET); start a new session.`);
+    }
+  }
 
   async accept(request: TurnRequest): Promise<AcceptedTurn> {
     this.assertStoreReachable();
@@ -80,6 +100,7 @@ export class TurnIntake {
       throw new ServiceError('message_too_long', `The message is longer than ${this.limits.maxMessageLength} characters.`);
     }
     const messageId = request.messageId ?? newMessageId();
+    await this.assertWithinTokenBudget(request.sessionId);
     let verdict;
     try {
       verdict = await this.turnLimit.consume(request.sessionId);

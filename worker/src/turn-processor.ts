@@ -246,7 +246,13 @@ export class TurnProcessor {
       metadata,
     };
     const appended = await this.finishAnswer(data, entry);
-    if (!appended) log.warn('turn was already in history (job ran twice); kept the first');
+    if (!appended) {
+      log.warn('turn was already in history (job ran twice); kept the first');
+      return;
+    }
+    // Once per message id (only the call that appended counts it). A cached answer spent no tokens.
+    const spent = metadata.from_cache === true ? { prompt: 0, completion: 0 } : { prompt: metadata.prompt_tokens, completion: metadata.completion_tokens };
+    await this.deps.store.addUsage(data.session_id, spent.prompt, spent.completion, metadata.cost_usd ?? 0);
   }
 
   /**

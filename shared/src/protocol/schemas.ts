@@ -233,6 +233,18 @@ export const GetSessionResponse = Type.Object({
   history: Type.Array(HistoryEntry),
   /** Unanswered turns, oldest first: lets a client that lost everything pick the answer up. */
   in_progress: Type.Array(TurnInProgress),
+  /** LLM tokens and cost the session's answered turns spent, and its budget (SESSION_TOKEN_BUDGET). */
+  usage: Type.Optional(
+    Type.Object({
+      prompt_tokens: Type.Integer({ minimum: 0 }),
+      completion_tokens: Type.Integer({ minimum: 0 }),
+      tokens_used: Type.Integer({ minimum: 0 }),
+      cost_usd: Type.Number({ minimum: 0 }),
+      turns: Type.Integer({ minimum: 0 }),
+      /** null: no budget. */
+      token_budget: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+    }),
+  ),
 });
 export type GetSessionResponse = Static<typeof GetSessionResponse>;
 
