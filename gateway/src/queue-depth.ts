@@ -14,9 +14,15 @@ export class QueueDepth {
   private readonly shards: Array<{ shard: string; queue: Queue }>;
   private readonly owned: Queue[] = [];
 
-  constructor(config: Readonly<Config>, connection: ConnectionOptions, turnQueue: TurnQueue) {
+  constructor(
+    config: Readonly<Config>,
+    connection: ConnectionOptions,
+    turnQueue: TurnQueue,
+    /** The shards' queue names, shard 0 first. Default: `turnQueueShardNames(config)`. */
+    names: readonly string[] = turnQueueShardNames(config),
+  ) {
     const prefix = new RedisKeys(config.redis.prefix).bullPrefix;
-    this.shards = turnQueueShardNames(config).map((name, index) => {
+    this.shards = names.map((name, index) => {
       if (name === turnQueue.name) return { shard: String(index), queue: turnQueue as Queue };
       const queue = new Queue(name, { connection, prefix });
       this.owned.push(queue);
