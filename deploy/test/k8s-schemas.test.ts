@@ -275,8 +275,8 @@ t.test('scale-down never cuts an answer: worker drain ≥ the longest turn, grac
   const workerConfig = loadConfig({ ...env, ...containerEnv });
   t.ok(workerConfig.shutdown.timeoutMs >= workerConfig.turn.deadlineMs, `worker drain ${workerConfig.shutdown.timeoutMs} ms ≥ TURN_DEADLINE_MS ${workerConfig.turn.deadlineMs}`);
   t.ok(workerConfig.shutdown.timeoutMs >= workerConfig.llm.requestTimeoutMs, 'and ≥ one LLM request');
-  // Closing steps after the drain: canaries 2 s, worker 2 s, queue 2 s, four Redis connections 2 s each.
-  const closing = 2 + 2 + 2 + 4 * 2;
+  // Closing steps after the drain: canaries 2 s, worker 2 s, queue 2 s, four Redis connections 2 s each, traces 2 s.
+  const closing = 2 + 2 + 2 + 4 * 2 + 2; // + flushing traces
   t.ok(Number(podSpec(worker).terminationGracePeriodSeconds) >= workerConfig.shutdown.timeoutMs / 1000 + closing, 'grace ≥ drain + closing steps');
 
   const gateway = deployment('gateway');

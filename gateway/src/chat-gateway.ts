@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
+  Tracing,
   trackRedis,
   GatewayMetrics,
   GatewayRateLimits,
@@ -54,6 +55,8 @@ export interface ChatGatewayOptions {
   logger?: Logger;
   /** Default: `<hostname>-<pid>-<random>`; names this gateway's socket slots in Redis. */
   gatewayId?: string;
+  /** Traces. Default: OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set, else off. */
+  tracing?: Tracing;
 }
 
 /**
@@ -73,6 +76,7 @@ export class ChatGateway {
   private readonly queueConnection: Redis;
   private readonly queue: TurnQueue;
   private readonly queueDepth: QueueDepth;
+  private readonly tracing: Tracing;
   private readonly relay: SessionRelay;
   private readonly turnLog: TurnLog;
   private readonly keys: RedisKeys;
@@ -103,6 +107,7 @@ export class ChatGateway {
     const keys = new RedisKeys(config.redis.prefix);
     this.keys = keys;
     this.metrics = new GatewayMetrics(createMetricsRegistry('gateway'));
+    this.tracing = options.tracing ?? Tracing.fromEndpoint('chat-gateway', config.tracing.otlpEndpoint);
     this.redis = createRedisConnection(cacheRedisUrl(config), { name: `gateway-${this.gatewayId}`, logger: this.logger });
     this.subscriber = createRedisConnection(cacheRedisUrl(config), { name: `gateway-sub-${this.gatewayId}`, logger: this.logger });
     this.queueConnection = createRedisConnection(queueRedisUrl(config), { name: `gateway-queue-${this.gatewayId}`, logger: this.logger });
@@ -131,7 +136,7 @@ export class ChatGateway {
       hardLimitBytes: config.gateway.maxBackpressureBytes,
       sweepEveryMs: 200,
     });
-    this.relay = new SessionRelay({ slowClients: this.slowClients, subscriber: this.subscriber, keys, app: this.app, metrics: this.metrics, logger: this.logger, turnLog: this.turnLog, store });
+    this.relay = new SessionRelay({ tracing: this.tracing, slowClients: this.slowClients, subscriber: this.subscriber, keys, app: this.app, metrics: this.metrics, logger: this.logger, turnLog: this.turnLog, store });
     this.watchdog = new TurnWatchdog(
       this.queue,
       new TurnCustody(this.redis, keys, keySafeGatewayId),
@@ -156,6 +161,7 @@ export class ChatGateway {
       this.limits.turns,
       (data) => this.watchdog.watch(data),
       () => this.availability.assertReachable(),
+      this.tracing,
     );
     this.routes(store, intake);
   }
@@ -325,6 +331,7 @@ export class ChatGateway {
       ...[this.subscriber, this.redis, this.queueConnection].map((connection) => ({ name: 'close redis', run: () => closeRedis(connection), timeoutMs: 2000 })),
       // Anything left (keep-alive HTTP connections) goes with the app.
       { name: 'close app', run: () => this.app.close?.() },
+      { name: 'flush traces', run: () => this.tracing.close(), timeoutMs: 2000 },
     ]);
     this.logger.info('gateway stopped');
   }

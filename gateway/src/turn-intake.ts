@@ -1,5 +1,8 @@
 import {
   ServiceError,
+  SpanKind,
+  Tracing,
+  endWithError,
   newMessageId,
   type RedisRateLimit,
   type GatewayMetrics,
@@ -7,6 +10,7 @@ import {
   type SessionStore,
   type TurnJobData,
   type TurnQueue,
+  type Span,
 } from '@chat/shared';
 
 export interface TurnRequest {
@@ -71,6 +75,8 @@ export class TurnIntake {
     private readonly onEnqueued: (data: TurnJobData) => void = () => {},
     /** Throws `service_unavailable` while Redis has been away a while (see RedisAvailability). */
     private readonly assertStoreReachable: () => void = () => {},
+    /** Traces: a `chat.accept` span per turn, its traceparent carried in the job. Default: off. */
+    private readonly tracing: Tracing = Tracing.off(),
   ) {}
 
   /**
@@ -93,6 +99,21 @@ export class TurnIntake {
   }
 
   async accept(request: TurnRequest): Promise<AcceptedTurn> {
+    if (!this.tracing.enabled) return this.acceptTurn(request, undefined);
+    const span = this.tracing.startSpan('chat.accept', { kind: SpanKind.SERVER, attributes: { 'chat.via': request.via } });
+    try {
+      const accepted = await this.acceptTurn(request, span);
+      span.setAttributes({ 'chat.message_id': accepted.messageId, 'chat.duplicate': accepted.duplicate });
+      span.end();
+      return accepted;
+    } catch (err) {
+      if (err instanceof ServiceError) span.setAttribute('chat.error_code', err.code);
+      endWithError(span, err);
+      throw err;
+    }
+  }
+
+  private async acceptTurn(request: TurnRequest, span: Span | undefined): Promise<AcceptedTurn> {
     this.assertStoreReachable();
     const message = normaliseMessage(request.message);
     if (message.length === 0) throw new ServiceError('empty_message');
@@ -129,6 +150,8 @@ export class TurnIntake {
       message,
       accepted_at: Date.now(),
     };
+    const traceparent = span ? this.tracing.traceparentOf(span) : undefined;
+    if (traceparent) data.traceparent = traceparent;
     let storedData: string | null;
     try {
       // The data of the job under this id, read alongside the add (same connection, no extra

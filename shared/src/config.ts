@@ -183,6 +183,12 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    tracing: Type.Object(
+      {
+        otlpEndpoint: Url('OpenTelemetry traces go to <endpoint>/v1/traces over OTLP/HTTP; unset = tracing off'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     shutdown: Type.Object(
       { timeoutMs: PositiveInt(15_000, 'how long SIGTERM waits for in-flight work') },
       { additionalProperties: false, default: {} },
@@ -272,6 +278,7 @@ export const ENV_TABLE = [
   ['SESSIONS_PER_MINUTE_PER_ADDRESS', 'limits.sessionsPerMinutePerAddress'],
   ['LLM_REQUESTS_PER_MINUTE', 'limits.llmRequestsPerMinute'],
   ['LLM_TOKENS_PER_MINUTE', 'limits.llmTokensPerMinute'],
+  ['OTEL_EXPORTER_OTLP_ENDPOINT', 'tracing.otlpEndpoint'],
   ['SHUTDOWN_TIMEOUT_MS', 'shutdown.timeoutMs'],
 ] as const satisfies ReadonlyArray<readonly [string, string]>;
 

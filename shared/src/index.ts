@@ -10,3 +10,4 @@ export * from './lifecycle.js';
 export * from './rate-limits.js';
 export * from './pii/index.js';
 export * from './llm-prices.js';
+export * from './tracing.js';

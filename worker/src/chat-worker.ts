@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import {
   PriceTable,
+  Tracing,
   trackRedis,
   RedisKeys,
   RedisRateLimit,
@@ -40,6 +41,8 @@ export interface ChatWorkerOptions {
   logger?: Logger;
   /** Serve /metrics and /health on config.worker.metricsPort. Default: true. */
   serveMetrics?: boolean;
+  /** Traces. Default: OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set, else off. */
+  tracing?: Tracing;
 }
 
 /**
@@ -64,6 +67,7 @@ export class ChatWorker {
   private metricsServer: MetricsServer | null = null;
   private closing: Promise<void> | null = null;
   private readonly serveMetrics: boolean;
+  private readonly tracing: Tracing;
   metricsPort: number | null = null;
 
   constructor(options: ChatWorkerOptions) {
@@ -73,6 +77,7 @@ export class ChatWorker {
     this.keys = new RedisKeys(config.redis.prefix);
     this.metrics = new WorkerMetrics(createMetricsRegistry('worker'));
     this.serveMetrics = options.serveMetrics ?? true;
+    this.tracing = options.tracing ?? Tracing.fromEndpoint('chat-worker', config.tracing.otlpEndpoint);
     this.queueConnection = createRedisConnection(queueRedisUrl(config), { name: 'worker-queue', forBullmq: true, logger: this.logger });
     this.workerConnection = createRedisConnection(queueRedisUrl(config), { name: 'worker-bullmq', forBullmq: true, logger: this.logger });
     this.publisher = createRedisConnection(cacheRedisUrl(config), { name: 'worker-publisher', logger: this.logger });
@@ -109,6 +114,7 @@ export class ChatWorker {
         context: this.createContextAssembler(),
         cache: new ResponseCache(this.publisher, this.keys, config.session.cacheTtlSeconds),
         prices: new PriceTable(parseModelPrices(config.llm.prices), usesOfflineModel(config)),
+        tracing: this.tracing,
         turnLog,
         stops: this.stops,
         tokenBudget:
@@ -228,6 +234,7 @@ export class ChatWorker {
       { name: 'close queue', run: () => this.queue.close(), timeoutMs: 2000 },
       { name: 'stop cancel listener', run: () => this.stops.close() },
       { name: 'close metrics', run: () => this.metricsServer?.close() },
+      { name: 'flush traces', run: () => this.tracing.close(), timeoutMs: 2000 },
       ...[this.publisher, this.queueConnection, this.workerConnection, this.control].map((connection) => ({
         name: 'close redis',
         run: () => closeRedis(connection),

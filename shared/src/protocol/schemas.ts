@@ -113,6 +113,8 @@ export const CompleteMetadata = Type.Object({
   offline_model: Type.Boolean(),
   /** What this answer's tokens cost in USD by the price table (0: offline model, cache hit, unpriced model). */
   cost_usd: Type.Optional(Type.Number({ minimum: 0 })),
+  /** W3C traceparent of the worker's turn span (only while tracing is on): the gateway's relay span joins the trace. */
+  traceparent: Type.Optional(Type.String({ pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' })),
   /** True when the answer was replayed from the response cache (no LLM call). */
   from_cache: Type.Optional(Type.Boolean()),
   /** policy, flight_status, both or general: which context the question needed. */
@@ -275,5 +277,7 @@ export const TurnJobData = Type.Object({
   message: Type.String(),
   /** Epoch ms when the gateway accepted the turn; queue wait is measured from here. */
   accepted_at: Type.Number(),
+  /** W3C traceparent of the gateway's accept span (only while tracing is on). */
+  traceparent: Type.Optional(Type.String({ pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' })),
 });
 export type TurnJobData = Static<typeof TurnJobData>;
