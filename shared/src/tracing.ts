@@ -87,6 +87,11 @@ export class Tracing {
     return carrier.traceparent;
   }
 
+  /** Exports what is buffered now. */
+  async flush(): Promise<void> {
+    await this.provider?.forceFlush();
+  }
+
   /** Flushes what is buffered and stops exporting. Safe to call twice. */
   async close(): Promise<void> {
     await this.provider?.shutdown();
