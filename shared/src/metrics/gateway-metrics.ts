@@ -162,7 +162,7 @@ export class GatewayMetrics {
             for (const [state, count] of Object.entries(counts)) this.set({ queue, shard, state }, count);
           }
         } catch {
-          // Redis away: keep the last values; /health and chat_gateway_redis_up say what is wrong.
+          // Redis away: keep the last values; /health and chat_redis_up say what is wrong.
         }
       },
     });
