@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
+  Tracing,
+  trackRedis,
   GatewayMetrics,
   GatewayRateLimits,
   RedisKeys,
@@ -39,6 +41,7 @@ import { SessionRelay } from './session-relay.js';
 import { TurnCanceller } from './turn-canceller.js';
 import { TurnIntake } from './turn-intake.js';
 import { TurnWatchdog } from './turn-watchdog.js';
+import { QueueDepth } from './queue-depth.js';
 import { loadUws, type UwsBuild } from './uws-loader.js';
 import type { HttpResponse, TemplatedApp, us_listen_socket } from './uws-types.js';
 import { chatSocketBehavior } from './ws/chat-socket-handler.js';
@@ -53,6 +56,8 @@ export interface ChatGatewayOptions {
   logger?: Logger;
   /** Default: `<hostname>-<pid>-<random>`; names this gateway's socket slots in Redis. */
   gatewayId?: string;
+  /** Traces. Default: OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set, else off. */
+  tracing?: Tracing;
 }
 
 /**
@@ -71,6 +76,8 @@ export class ChatGateway {
   private readonly subscriber: ChannelSubscriber;
   private readonly queueConnection: RedisClient;
   private readonly queues: TurnQueues;
+  private readonly queueDepth: QueueDepth;
+  private readonly tracing: Tracing;
   private readonly relay: SessionRelay;
   private readonly turnLog: TurnLog;
   private readonly keys: RedisKeys;
@@ -101,6 +108,7 @@ export class ChatGateway {
     const keys = new RedisKeys(config.redis.prefix);
     this.keys = keys;
     this.metrics = new GatewayMetrics(createMetricsRegistry('gateway'));
+    this.tracing = options.tracing ?? Tracing.fromEndpoint('chat-gateway', config.tracing.otlpEndpoint);
     this.redis = openRedis(cacheRedisTarget(config), { name: `gateway-${this.gatewayId}`, logger: this.logger });
     // Session channels: sharded pub/sub, one subscriber connection per master on a cluster.
     this.subscriber = ChannelSubscriber.open(cacheRedisTarget(config), isCluster(this.redis) ? this.redis : null, {
@@ -109,7 +117,9 @@ export class ChatGateway {
     });
     this.queueConnection = openRedis(queueRedisTarget(config), { name: `gateway-queue-${this.gatewayId}`, logger: this.logger });
     this.queues = TurnQueues.open(config, this.queueConnection);
-    this.metrics.trackQueueDepth(() => this.queueShardCounts());
+    this.queueDepth = new QueueDepth(this.queues);
+    this.metrics.trackQueueDepth(() => this.queueDepth.read());
+    trackRedis(this.metrics.registry, { cache: this.redis, queue: this.queueConnection });
     this.canaryQueue = createCanaryQueue(config, this.queueConnection);
     // Gateway ids name Redis keys and channels: the key alphabet only.
     const keySafeGatewayId = this.gatewayId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 128);
@@ -131,7 +141,7 @@ export class ChatGateway {
       hardLimitBytes: config.gateway.maxBackpressureBytes,
       sweepEveryMs: 200,
     });
-    this.relay = new SessionRelay({ slowClients: this.slowClients, subscriber: this.subscriber, keys, app: this.app, metrics: this.metrics, logger: this.logger, turnLog: this.turnLog, store });
+    this.relay = new SessionRelay({ tracing: this.tracing, slowClients: this.slowClients, subscriber: this.subscriber, keys, app: this.app, metrics: this.metrics, logger: this.logger, turnLog: this.turnLog, store });
     this.watchdog = new TurnWatchdog(
       this.queues,
       new TurnCustody(this.redis, keys, keySafeGatewayId),
@@ -152,10 +162,11 @@ export class ChatGateway {
       this.queues,
       this.metrics,
       this.logger,
-      { maxMessageLength: config.gateway.maxMessageLength, sessionTtlSeconds: config.session.ttlSeconds },
+      { maxMessageLength: config.gateway.maxMessageLength, sessionTtlSeconds: config.session.ttlSeconds, tokenBudget: config.session.tokenBudget },
       this.limits.turns,
       (data) => this.watchdog.watch(data),
       () => this.availability.assertReachable(),
+      this.tracing,
     );
     this.routes(store, intake);
   }
@@ -164,7 +175,7 @@ export class ChatGateway {
     const { config, metrics, logger } = this;
     const deps = { metrics, logger, trustProxyHops: config.gateway.trustProxyHops };
     const access = this.access;
-    const sessionDeps = { store, turnLog: this.turnLog, sessionLimit: this.limits.sessions, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns, access };
+    const sessionDeps = { store, turnLog: this.turnLog, sessionLimit: this.limits.sessions, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns, tokenBudget: config.session.tokenBudget, access };
     const opsDeps = {
       redis: this.redis,
       metrics,
@@ -271,14 +282,9 @@ export class ChatGateway {
       });
   }
 
-  /** Turn jobs by state (waiting, active, delayed, failed, prioritized), summed over the queue shards. */
-  async queueCounts(): Promise<Record<string, number>> {
-    return (await this.queueShardCounts()).total;
-  }
-
-  /** Turn jobs by state, per queue shard and summed. */
-  queueShardCounts(): Promise<{ total: Record<string, number>; shards: Array<Record<string, number>> }> {
-    return this.queues.counts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+  /** Turn jobs by state (waiting, paused, prioritized, active, delayed, failed), summed over every queue shard. */
+  queueCounts(): Promise<Record<string, number>> {
+    return this.queueDepth.total();
   }
 
   /** Listens on config.gateway.host:port (0 = a free port); resolves with the bound port. */
@@ -330,6 +336,7 @@ export class ChatGateway {
       ...[this.redis, this.queueConnection].map((connection) => ({ name: 'close redis', run: () => closeRedis(connection), timeoutMs: 2000 })),
       // Anything left (keep-alive HTTP connections) goes with the app.
       { name: 'close app', run: () => this.app.close?.() },
+      { name: 'flush traces', run: () => this.tracing.close(), timeoutMs: 2000 },
     ]);
     this.logger.info('gateway stopped');
   }

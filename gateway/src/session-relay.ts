@@ -1,4 +1,6 @@
 import {
+  SpanKind,
+  type Tracing,
   FrameKind,
   endsTurn,
   envelopeMessageId,
@@ -93,6 +95,8 @@ export interface SessionRelayDeps {
   store: SessionStore;
   /** Sockets reading slower than the stream get merged chunks from here, off the topic. */
   slowClients: SlowClients;
+  /** Traces: a `chat.relay` span per turn ending, in the worker's trace. Default: off. */
+  tracing?: Tracing;
 }
 
 /**
@@ -293,11 +297,23 @@ export class SessionRelay {
     this.deps.metrics.setSubscriptions(0);
   }
 
-  private recordTurnEnd(kind: FrameKind, frame: Buffer): void {
+  private recordTurnEnd(kind: FrameKind, frame: Buffer, publishedAtMs: number): void {
     try {
-      const parsed = JSON.parse(frame.toString('utf8')) as { code?: string; metadata?: { ttft_ms?: number; response_time_ms?: number } };
+      const parsed = JSON.parse(frame.toString('utf8')) as { code?: string; message_id?: string; metadata?: { ttft_ms?: number; response_time_ms?: number; traceparent?: string } };
       if (kind === FrameKind.complete) this.deps.metrics.turnCompleted(parsed.metadata?.ttft_ms ?? 0, parsed.metadata?.response_time_ms ?? 0);
       else this.deps.metrics.turnFailed(parsed.code ?? 'unknown');
+      const tracing = this.deps.tracing;
+      if (tracing?.enabled && parsed.metadata?.traceparent) {
+        // The ending's way from the worker's publish to this gateway's sockets, in the turn's trace.
+        tracing
+          .startSpan('chat.relay', {
+            parent: parsed.metadata.traceparent,
+            kind: SpanKind.CONSUMER,
+            startTime: publishedAtMs,
+            attributes: { 'chat.message_id': parsed.message_id ?? '', 'chat.frame': 'complete' },
+          })
+          .end();
+      }
     } catch {
       // A frame we cannot read is still relayed; it just goes uncounted.
     }
@@ -352,7 +368,7 @@ export class SessionRelay {
     this.deps.metrics.frameRelayed(KIND_NAMES[header.kind]!, Date.now() - header.publishedAtMs);
     // Once per turn (never per token) the last frame is read for the per-turn figures.
     if (endsTurn(header.kind)) {
-      this.recordTurnEnd(header.kind, frame);
+      this.recordTurnEnd(header.kind, frame, header.publishedAtMs);
       this.rememberEnded(envelopeMessageId(payload));
     }
     if (subscription.listeners.size > 0) {

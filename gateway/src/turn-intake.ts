@@ -1,5 +1,8 @@
 import {
   ServiceError,
+  SpanKind,
+  Tracing,
+  endWithError,
   newMessageId,
   type RedisRateLimit,
   type GatewayMetrics,
@@ -7,6 +10,7 @@ import {
   type SessionStore,
   type TurnJobData,
   type TurnQueues,
+  type Span,
 } from '@chat/shared';
 
 export interface TurnRequest {
@@ -63,16 +67,53 @@ export class TurnIntake {
     private readonly queues: TurnQueues,
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
-    private readonly limits: { maxMessageLength: number; sessionTtlSeconds: number },
+    /** `tokenBudget`: LLM tokens one session may spend (SESSION_TOKEN_BUDGET); 0 or absent = none. */
+    private readonly limits: { maxMessageLength: number; sessionTtlSeconds: number; tokenBudget?: number },
     /** Chat turns per session per minute, counted in Redis across all gateways. */
     private readonly turnLimit: RedisRateLimit,
     /** Told of every turn enqueued, to see that it ends (see TurnWatchdog). */
     private readonly onEnqueued: (data: TurnJobData) => void = () => {},
     /** Throws `service_unavailable` while Redis has been away a while (see RedisAvailability). */
     private readonly assertStoreReachable: () => void = () => {},
+    /** Traces: a `chat.accept` span per turn, its traceparent carried in the job. Default: off. */
+    private readonly tracing: Tracing = Tracing.off(),
   ) {}
 
+  /**
+   * Refuses a turn once the session has spent SESSION_TOKEN_BUDGET tokens (one HGETALL, only
+   * while a budget is set). The turn that crosses the budget still gets its whole answer.
+   */
+  private async assertWithinTokenBudget(sessionId: string): Promise<void> {
+    const budget = this.limits.tokenBudget ?? 0;
+    if (budget <= 0) return;
+    let used: number;
+    try {
+      used = (await this.store.usage(sessionId)).tokens_used;
+    } catch (err) {
+      this.logger.warn({ err: String(err), session_id: sessionId }, 'session usage unavailable');
+      throw new ServiceError('queue_unavailable');
+    }
+    if (used >= budget) {
+      throw new ServiceError('token_budget_exhausted', `This session has used ${used} of its ${budget} tokens (SESSION_TOKEN_BUDGET); start a new session.`);
+    }
+  }
+
   async accept(request: TurnRequest): Promise<AcceptedTurn> {
+    if (!this.tracing.enabled) return this.acceptTurn(request, undefined);
+    const span = this.tracing.startSpan('chat.accept', { kind: SpanKind.SERVER, attributes: { 'chat.via': request.via } });
+    try {
+      const accepted = await this.acceptTurn(request, span);
+      span.setAttributes({ 'chat.message_id': accepted.messageId, 'chat.duplicate': accepted.duplicate });
+      span.end();
+      return accepted;
+    } catch (err) {
+      if (err instanceof ServiceError) span.setAttribute('chat.error_code', err.code);
+      endWithError(span, err);
+      throw err;
+    }
+  }
+
+  private async acceptTurn(request: TurnRequest, span: Span | undefined): Promise<AcceptedTurn> {
     this.assertStoreReachable();
     const message = normaliseMessage(request.message);
     if (message.length === 0) throw new ServiceError('empty_message');
@@ -80,6 +121,7 @@ export class TurnIntake {
       throw new ServiceError('message_too_long', `The message is longer than ${this.limits.maxMessageLength} characters.`);
     }
     const messageId = request.messageId ?? newMessageId();
+    await this.assertWithinTokenBudget(request.sessionId);
     let verdict;
     try {
       verdict = await this.turnLimit.consume(request.sessionId);
@@ -108,6 +150,8 @@ export class TurnIntake {
       message,
       accepted_at: Date.now(),
     };
+    const traceparent = span ? this.tracing.traceparentOf(span) : undefined;
+    if (traceparent) data.traceparent = traceparent;
     let storedData: string | null;
     try {
       // The data of the job under this id, read alongside the add (same connection, no extra

@@ -147,6 +147,11 @@ export const ConfigSchema = Type.Object(
         maxTokens: PositiveInt(800, 'max_tokens of one answer'),
         temperature: Type.Number({ minimum: 0, maximum: 2, default: 0.3 }),
         fallback: Type.Boolean({ default: true, description: 'when the LLM fails, answer with the grounded extractive answer (labelled) instead of an error' }),
+        prices: Type.String({
+          default: '',
+          pattern: '^\\s*([A-Za-z0-9._:-]{1,64}=\\d+(\\.\\d+)?/\\d+(\\.\\d+)?\\s*(,\\s*|$))*$',
+          description: 'model=prompt/completion USD per million tokens, comma-separated; added to (or replacing) the built-in OpenAI prices',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -155,6 +160,7 @@ export const ConfigSchema = Type.Object(
         ttlSeconds: PositiveInt(3600, 'idle lifetime of a session and its history'),
         historyMaxTurns: PositiveInt(50, 'turns kept per session'),
         cacheTtlSeconds: PositiveInt(1800, 'lifetime of a cached answer'),
+        tokenBudget: NonNegativeInt(0, 'LLM tokens (prompt + completion) one session may spend; further turns are refused (0 = no budget)'),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -189,6 +195,12 @@ export const ConfigSchema = Type.Object(
         sessionsPerMinutePerAddress: PositiveInt(120, 'sessions one client address may create per minute'),
         llmRequestsPerMinute: NonNegativeInt(0, 'LLM requests per minute for all workers together; a burst queues (0 = no limit)'),
         llmTokensPerMinute: NonNegativeInt(0, 'LLM tokens per minute for all workers together; a burst queues (0 = no limit)'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    tracing: Type.Object(
+      {
+        otlpEndpoint: Url('OpenTelemetry traces go to <endpoint>/v1/traces over OTLP/HTTP; unset = tracing off'),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -263,9 +275,11 @@ export const ENV_TABLE = [
   ['LLM_MAX_TOKENS', 'llm.maxTokens'],
   ['LLM_TEMPERATURE', 'llm.temperature'],
   ['LLM_FALLBACK', 'llm.fallback'],
+  ['LLM_PRICES', 'llm.prices'],
   ['SESSION_TTL', 'session.ttlSeconds'],
   ['HISTORY_MAX_TURNS', 'session.historyMaxTurns'],
   ['CACHE_TTL', 'session.cacheTtlSeconds'],
+  ['SESSION_TOKEN_BUDGET', 'session.tokenBudget'],
   ['OFFLINE_LLM_HOST', 'offlineLlm.host'],
   ['OFFLINE_LLM_PORT', 'offlineLlm.port'],
   ['OFFLINE_LLM_TTFT_MS', 'offlineLlm.ttftMs'],
@@ -285,6 +299,7 @@ export const ENV_TABLE = [
   ['SESSIONS_PER_MINUTE_PER_ADDRESS', 'limits.sessionsPerMinutePerAddress'],
   ['LLM_REQUESTS_PER_MINUTE', 'limits.llmRequestsPerMinute'],
   ['LLM_TOKENS_PER_MINUTE', 'limits.llmTokensPerMinute'],
+  ['OTEL_EXPORTER_OTLP_ENDPOINT', 'tracing.otlpEndpoint'],
   ['SHUTDOWN_TIMEOUT_MS', 'shutdown.timeoutMs'],
 ] as const satisfies ReadonlyArray<readonly [string, string]>;
 

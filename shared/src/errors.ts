@@ -21,6 +21,7 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, message: 'Send the body as application/json.' },
   too_many_connections: { status: 429, message: 'Too many sockets are open for this session.' },
   rate_limited: { status: 429, message: 'Too many requests; slow down.' },
+  token_budget_exhausted: { status: 429, message: 'This session has used its token budget; start a new session.' },
   llm_unavailable: { status: 502, message: 'The language model could not answer; please try again.' },
   cancelled: { status: 409, message: 'The answer was cancelled.' },
   resume_unavailable: { status: 410, message: 'That answer can no longer be resumed; its finished text is in GET /chat/session/:id.' },

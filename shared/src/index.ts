@@ -9,3 +9,5 @@ export * from './queue.js';
 export * from './lifecycle.js';
 export * from './rate-limits.js';
 export * from './pii/index.js';
+export * from './llm-prices.js';
+export * from './tracing.js';

@@ -26,7 +26,13 @@ t.test('sessions: create, read, refuse a taken id, 404 an unknown one', async (t
 
   const read = await getJson<Record<string, any>>(`${url}/chat/session/${created.body.session_id}`);
   t.equal(read.status, 200);
-  t.same(read.body, { session_id: created.body.session_id, context: created.body.context, history: [], in_progress: [] });
+  t.same(read.body, {
+    session_id: created.body.session_id,
+    context: created.body.context,
+    history: [],
+    in_progress: [],
+    usage: { prompt_tokens: 0, completion_tokens: 0, tokens_used: 0, cost_usd: 0, turns: 0, token_budget: null },
+  });
 
   const chosen = await postJson<Record<string, any>>(`${url}/chat/session`, { customer_name: 'B', customer_email: 'b@example.com', session_id: 'my-own-id_1' });
   t.equal(chosen.status, 200);

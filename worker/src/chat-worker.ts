@@ -1,7 +1,11 @@
 import { Worker } from 'bullmq';
 import {
+  PriceTable,
+  Tracing,
+  trackRedis,
   RedisKeys,
   RedisRateLimit,
+  parseModelPrices,
   SessionStore,
   TURN_QUEUE_NAME,
   TurnLog,
@@ -37,6 +41,8 @@ export interface ChatWorkerOptions {
   logger?: Logger;
   /** Serve /metrics and /health on config.worker.metricsPort. Default: true. */
   serveMetrics?: boolean;
+  /** Traces. Default: OTLP export when OTEL_EXPORTER_OTLP_ENDPOINT is set, else off. */
+  tracing?: Tracing;
 }
 
 /**
@@ -62,6 +68,7 @@ export class ChatWorker {
   private metricsServer: MetricsServer | null = null;
   private closing: Promise<void> | null = null;
   private readonly serveMetrics: boolean;
+  private readonly tracing: Tracing;
   metricsPort: number | null = null;
 
   constructor(options: ChatWorkerOptions) {
@@ -71,10 +78,12 @@ export class ChatWorker {
     this.keys = new RedisKeys(config.redis.prefix);
     this.metrics = new WorkerMetrics(createMetricsRegistry('worker'));
     this.serveMetrics = options.serveMetrics ?? true;
+    this.tracing = options.tracing ?? Tracing.fromEndpoint('chat-worker', config.tracing.otlpEndpoint);
     this.queueConnection = openRedis(queueRedisTarget(config), { name: 'worker-queue', forBullmq: true, logger: this.logger });
     this.workerConnection = openRedis(queueRedisTarget(config), { name: 'worker-bullmq', forBullmq: true, logger: this.logger });
     this.publisher = openRedis(cacheRedisTarget(config), { name: 'worker-publisher', logger: this.logger });
     this.queues = TurnQueues.open(config, this.queueConnection);
+    trackRedis(this.metrics.registry, { cache: this.publisher, queue: this.queueConnection });
     // Cancels go on one classic pub/sub channel: low volume, and on a cluster every node hears it.
     this.control = openRedis(cacheRedisTarget(config), { name: 'worker-control', logger: this.logger });
     this.stops = new TurnStops(this.control, this.publisher, this.keys, this.logger);
@@ -106,6 +115,8 @@ export class ChatWorker {
         workers: () => this.workers,
         context: this.createContextAssembler(),
         cache: new ResponseCache(this.publisher, this.keys, config.session.cacheTtlSeconds),
+        prices: new PriceTable(parseModelPrices(config.llm.prices), usesOfflineModel(config)),
+        tracing: this.tracing,
         turnLog,
         stops: this.stops,
         tokenBudget:
@@ -236,6 +247,7 @@ export class ChatWorker {
       { name: 'close queue', run: () => this.queues.close(), timeoutMs: 2000 },
       { name: 'stop cancel listener', run: () => this.stops.close() },
       { name: 'close metrics', run: () => this.metricsServer?.close() },
+      { name: 'flush traces', run: () => this.tracing.close(), timeoutMs: 2000 },
       ...[this.publisher, this.queueConnection, this.workerConnection, this.control].map((connection) => ({
         name: 'close redis',
         run: () => closeRedis(connection),

@@ -78,8 +78,9 @@ export class ResponseCache {
    * `owner` names the turn (its message id): a retry of the same turn takes over the lock its
    * dead or replaced earlier attempt left, instead of waiting for it to expire.
    */
-  async acquire(key: CacheKey, signal?: AbortSignal, owner = '1'): Promise<'compute' | CachedAnswer> {
+  async acquire(key: CacheKey, signal?: AbortSignal, owner = '1', onWait?: () => void): Promise<'compute' | CachedAnswer> {
     const deadline = Date.now() + this.lockMs;
+    let waited = false;
     for (;;) {
       // One round trip, one script: the answer if one is stored (no lock taken then), else the
       // lock if it is free, else who holds it (the keys share a hash tag: fine on a Cluster).
@@ -91,6 +92,11 @@ export class ResponseCache {
       // waiting for it would wait for a dead worker.
       if (found.holder === owner && owner !== '1') return 'compute';
       if (signal?.aborted || Date.now() > deadline) return 'compute';
+      // Another turn computes this answer: this one joins it (single flight), told once.
+      if (!waited) {
+        waited = true;
+        onWait?.();
+      }
       await new Promise((resolve) => setTimeout(resolve, this.pollMs));
     }
   }

@@ -2,6 +2,8 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 
 import {
   PiiVault,
+  PriceTable,
+  type Tracing,
   type TurnLog,
   SessionStore,
   type CompleteMetadata,
@@ -24,6 +26,7 @@ import { normaliseQuestion, type CacheKey, type ResponseCache } from './response
 import { tokenCounterFor } from './token-counter.js';
 import { TurnLostError, TurnPublisher } from './turn-publisher.js';
 import { TurnStopped, type TurnStops } from './turn-stops.js';
+import { TurnTrace, inPhase } from './turn-trace.js';
 
 export interface TurnProcessorOptions {
   /** Past turns read for the prompt (then trimmed to the token budget). */
@@ -72,6 +75,10 @@ export interface TurnProcessorDeps {
   /** Policy passages and flight facts for the prompt. */
   context: ContextAssembler;
   cache: ResponseCache;
+  /** Traces: the turn's spans in the trace its job carries. Default: off. */
+  tracing?: Tracing;
+  /** Prices tokens for the cost metrics and `complete.metadata.cost_usd`. Default: built-in prices (free for the offline model). */
+  prices?: PriceTable;
   /** The turns' frame logs: claim ownership, append and publish. */
   turnLog: TurnLog;
   /** Cancels and deadlines of the turns running here. */
@@ -93,12 +100,15 @@ export class TurnProcessor {
   private readonly prefetched = new WeakMap<Job<TurnJobData, void, 'turn'>, SessionWithHistory | null>();
   private readonly lostHeads: LostHeadTurns;
 
+  private readonly prices: PriceTable;
+
   constructor(
     private readonly deps: TurnProcessorDeps,
     private readonly options: TurnProcessorOptions,
   ) {
     this.historyBudget = { maxTokens: options.promptHistoryTokens, countTokens: tokenCounterFor(deps.llm.model) };
     this.lostHeads = new LostHeadTurns(deps, options.lostTurnGraceMs);
+    this.prices = deps.prices ?? new PriceTable({}, options.offlineModel);
   }
 
   readonly process = async (job: Job<TurnJobData, void, 'turn'>, token?: string): Promise<void> => {
@@ -124,15 +134,18 @@ export class TurnProcessor {
       const publisher = new TurnPublisher(turnLog, data.session_id, data.message_id, claim, (lost) => controller.abort(lost));
       const startedAt = Date.now();
       metrics.turnStarted(startedAt - data.accepted_at);
+      const trace = TurnTrace.start(this.deps.tracing, data, startedAt, job.attemptsMade + 1);
       try {
         if (claim.status === 'cancelled') throw new TurnStopped('cancelled');
-        await this.answer(job, publisher, controller.signal, startedAt, log);
+        await this.answer(job, publisher, controller.signal, startedAt, log, trace);
         metrics.turnEnded('completed');
+        trace?.end('completed');
       } catch (err) {
         // A stop from outside explains the failure, unless the answer was out already.
         const cause = err instanceof AnswerNotFiled ? err : (stopReason(controller.signal) ?? err);
         const outcome = await this.handleFailure(job, publisher, cause, log);
         metrics.turnEnded(outcome === 'rate_limited' ? 'retried' : outcome);
+        trace?.end(outcome);
         if (outcome === 'rate_limited') throw Worker.RateLimitError();
         // Delivered, cancelled, timed out or taken over: the turn is over for this job, and not a
         // failure an operator must look at (no dead letter, no retry).
@@ -146,7 +159,14 @@ export class TurnProcessor {
     }
   };
 
-  private async answer(job: Job<TurnJobData, void, 'turn'>, publisher: TurnPublisher, signal: AbortSignal, startedAt: number, log: Logger): Promise<void> {
+  private async answer(
+    job: Job<TurnJobData, void, 'turn'>,
+    publisher: TurnPublisher,
+    signal: AbortSignal,
+    startedAt: number,
+    log: Logger,
+    trace: TurnTrace | null = null,
+  ): Promise<void> {
     const data = job.data;
     const { store, metrics } = this.deps;
     const prefetched = this.prefetched.get(job);
@@ -159,7 +179,14 @@ export class TurnProcessor {
     const vault = new PiiVault();
     const question = vault.scrub(data.message);
     const session = loaded.session.context;
-    const context = await this.deps.context.assemble({ message: question, session: { flight_no: session.flight_no, date: session.date } }, signal);
+    const contextStartedAt = Date.now();
+    const context = await inPhase(
+      trace,
+      'chat.context',
+      () => this.deps.context.assemble({ message: question, session: { flight_no: session.flight_no, date: session.date } }, signal),
+      (found) => ({ 'chat.query_type': found.queryType, 'chat.policy': found.sourcesStatus.policy ?? 'skipped', 'chat.flight': found.sourcesStatus.flight ?? 'skipped' }),
+    );
+    metrics.markContext(Date.now() - contextStartedAt);
     signal.throwIfAborted();
     const messages = buildPrompt(session, loaded.history, data.message, vault, this.historyBudget, formatContextBlock(context));
     const grounding: Pick<CompleteMetadata, 'query_type' | 'sources' | 'context_status'> = {
@@ -174,19 +201,20 @@ export class TurnProcessor {
     let extra: Partial<CompleteMetadata> = {};
     if (!cacheKey) {
       metrics.cacheLookup('bypass');
-      ({ produced, extra } = await this.generate(job, streamer, messages, vault, signal, log));
+      ({ produced, extra } = await inPhase(trace, 'chat.model', () => this.generate(job, streamer, messages, vault, signal, log), describeModelCall));
     } else {
       // `acquire` returns a stored answer without taking the lock: no separate `get` first.
-      const claim = await this.deps.cache.acquire(cacheKey, signal, data.message_id);
+      let joined = false;
+      const claim = await this.deps.cache.acquire(cacheKey, signal, data.message_id, () => (joined = true));
       signal.throwIfAborted();
       if (claim !== 'compute') {
-        metrics.cacheLookup('hit', claim.metadata.prompt_tokens + claim.metadata.completion_tokens);
+        metrics.cacheLookup(joined ? 'joined' : 'hit', claim.metadata.prompt_tokens + claim.metadata.completion_tokens);
         produced = streamer.fromText(claim.content, claim.metadata.model);
         extra = { from_cache: true };
       } else {
         metrics.cacheLookup('miss');
         try {
-          ({ produced, extra } = await this.generate(job, streamer, messages, vault, signal, log));
+          ({ produced, extra } = await inPhase(trace, 'chat.model', () => this.generate(job, streamer, messages, vault, signal, log), describeModelCall));
           // Only whole, real answers are shared: never a fallback, a cut-off or a failed one.
           if (!extra.fallback && produced.finishReason === 'stop' && publisher.text.length > 0 && vault.size === 0) {
             await this.deps.cache.set(cacheKey, {
@@ -201,6 +229,10 @@ export class TurnProcessor {
     }
 
     const finishedAt = Date.now();
+    // Tokens a cached answer reports were spent by the turn that computed it, not by this one.
+    const priced = this.prices.price(produced.model, produced.promptTokens, produced.completionTokens);
+    const spent = extra.from_cache === true ? { ...priced, promptUsd: 0, completionUsd: 0 } : priced;
+    if (extra.from_cache !== true) metrics.llmUsage(priced.model, produced.promptTokens, produced.completionTokens, priced.promptUsd, priced.completionUsd);
     const metadata: CompleteMetadata = {
       model: produced.model,
       tokens_used: produced.promptTokens + produced.completionTokens,
@@ -211,10 +243,13 @@ export class TurnProcessor {
       queue_wait_ms: startedAt - data.accepted_at,
       chunks: publisher.chunkCount,
       offline_model: this.options.offlineModel,
+      cost_usd: roundUsd(spent.promptUsd + spent.completionUsd),
       ...grounding,
       ...extra,
     };
-    await publisher.complete(metadata);
+    const traceparent = trace?.traceparent;
+    if (traceparent) metadata.traceparent = traceparent;
+    await inPhase(trace, 'chat.publish', () => publisher.complete(metadata));
     metrics.turnCompleted(finishedAt - data.accepted_at, produced.promptTokens, produced.completionTokens);
     try {
       await this.fileAnswer(data, publisher.text, finishedAt, metadata, log);
@@ -235,7 +270,13 @@ export class TurnProcessor {
       metadata,
     };
     const appended = await this.finishAnswer(data, entry);
-    if (!appended) log.warn('turn was already in history (job ran twice); kept the first');
+    if (!appended) {
+      log.warn('turn was already in history (job ran twice); kept the first');
+      return;
+    }
+    // Once per message id (only the call that appended counts it). A cached answer spent no tokens.
+    const spent = metadata.from_cache === true ? { prompt: 0, completion: 0 } : { prompt: metadata.prompt_tokens, completion: metadata.completion_tokens };
+    await this.deps.store.addUsage(data.session_id, spent.prompt, spent.completion, metadata.cost_usd ?? 0);
   }
 
   /**
@@ -530,6 +571,22 @@ function stopReason(signal: AbortSignal): TurnStopped | TurnLostError | null {
 function asUnrecoverable(err: unknown): Error {
   if (err instanceof UnrecoverableError) return err;
   return new UnrecoverableError(err instanceof Error ? err.message : String(err));
+}
+
+/** What a traced model call reports: model, tokens, first token; never the text. */
+function describeModelCall({ produced, extra }: { produced: ProducedAnswer; extra: Partial<CompleteMetadata> }): Record<string, string | number | boolean> {
+  return {
+    'llm.model': produced.model,
+    'llm.prompt_tokens': produced.promptTokens,
+    'llm.completion_tokens': produced.completionTokens,
+    'llm.first_token_ms': Math.round(produced.ttftMs ?? 0),
+    'llm.fallback': extra.fallback === true,
+  };
+}
+
+/** USD to a millionth of a cent: enough for one turn, and no float noise in the frame. */
+function roundUsd(usd: number): number {
+  return Math.round(usd * 1e8) / 1e8;
 }
 
 function round(ms: number): number {

@@ -8,6 +8,15 @@ import { RedisKeys, type Redis } from '@chat/shared';
 import { spawnRedisServer } from '@chat/shared/dev';
 import { ResponseCache, type CachedAnswer } from '../src/response-cache.js';
 
+/** Waits (bounded) for a condition; fails the test by timing out the await otherwise. */
+async function eventuallyTrue(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 const answer: CachedAnswer = { content: 'Two bags [1].', metadata: { model: 'm', prompt_tokens: 10, completion_tokens: 4 } } as CachedAnswer;
 
 t.test('one caller computes, a racer waits for its answer; set releases the lock', async (t) => {
@@ -21,13 +30,17 @@ t.test('one caller computes, a racer waits for its answer; set releases the lock
   const key = cache.key({ question: 'how many bags', model: 'm', promptVersion: 'v', dataVersions: { policy: 'p1' }, sessionId: null });
 
   t.equal(await cache.get(key), null, 'a miss');
-  t.equal(await cache.acquire(key), 'compute', 'the first caller computes');
-  const racer = cache.acquire(key);
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  let firstWaited = 0;
+  t.equal(await cache.acquire(key, undefined, '1', () => firstWaited++), 'compute', 'the first caller computes');
+  t.equal(firstWaited, 0, 'and did not wait');
+  let joins = 0;
+  const racer = cache.acquire(key, undefined, '1', () => joins++);
+  await eventuallyTrue(() => joins === 1);
   await cache.set(key, answer);
   t.equal(await redis.exists(key.lock), 0, 'set dropped the lock with the answer');
   await cache.release(key);
   t.same(await racer, answer, 'the racer got the stored answer instead of computing');
+  t.equal(joins, 1, 'the racer was told once that it joined another computation (single-flight join)');
   t.same(await cache.get(key), answer);
 
   const other = cache.key({ question: 'how many seats', model: 'm', promptVersion: 'v', dataVersions: {}, sessionId: null });

@@ -25,6 +25,8 @@ export interface SessionRoutesDeps {
   sessionLimit: RedisRateLimit;
   maxBodyBytes: number;
   historyMaxTurns: number;
+  /** SESSION_TOKEN_BUDGET, shown with the session's usage (0 = none). Default 0. */
+  tokenBudget?: number;
   /** Tokens, tickets and who may read a session. */
   access: SessionAccess;
 }
@@ -75,8 +77,15 @@ export function getSessionHandler(deps: SessionRoutesDeps) {
     await deps.access.checkRest(request.headers.authorization, sessionId);
     const found = await deps.store.getWithHistory(sessionId, deps.historyMaxTurns);
     if (!found) throw new ServiceError('session_not_found');
-    const inProgress = await turnsInProgress(deps, sessionId);
-    const response: GetSessionResponse = { session_id: sessionId, context: found.session.context, history: found.history, in_progress: inProgress };
+    const [inProgress, usage] = await Promise.all([turnsInProgress(deps, sessionId), deps.store.usage(sessionId)]);
+    const budget = deps.tokenBudget ?? 0;
+    const response: GetSessionResponse = {
+      session_id: sessionId,
+      context: found.session.context,
+      history: found.history,
+      in_progress: inProgress,
+      usage: { ...usage, token_budget: budget > 0 ? budget : null },
+    };
     respondJson(exchange, 200, response);
   };
 }

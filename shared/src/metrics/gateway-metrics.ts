@@ -13,6 +13,20 @@ export type ConnectionResult =
 export type InboundFrameKind = 'message' | 'ping' | 'cancel' | 'resume' | 'invalid' | 'rate_limited';
 export type OutboundFrameKind = 'chunk' | 'complete' | 'error' | 'reset';
 
+/** One turn-queue shard's job counts by BullMQ state. */
+export interface QueueShardCounts {
+  /** Logical queue name (`turns`), the same on every shard. */
+  queue: string;
+  /** Shard index as a string, "0" first. */
+  shard: string;
+  counts: Record<string, number>;
+}
+
+/** Turns waiting for a worker: waiting + prioritized (BullMQ 5 keeps prioritized jobs out of `wait`). */
+export function queueDepthOf(counts: Record<string, number>): number {
+  return (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+}
+
 /**
  * The gateway's metrics behind domain methods, so call sites say what happened and never touch
  * prom-client. Per-frame methods do one counter increment and one histogram observation.
@@ -119,45 +133,47 @@ export class GatewayMetrics {
   }
 
   /**
-   * Exposes the turn queue's depth by state, read at scrape time (one Redis round trip per
-   * scrape, none per turn).
+   * Exposes the turn queue's job counts per shard, read at scrape time (one Redis round trip per
+   * shard per scrape, none per turn):
+   * - `chat_queue_jobs{queue,shard,state}`: every state BullMQ reports (waiting, paused,
+   *   prioritized, active, delayed, failed);
+   * - `chat_queue_depth{queue,shard}`: turns waiting for a worker = waiting + prioritized. BullMQ 5
+   *   keeps jobs with a priority out of the `wait` list, so `wait` alone undercounts. `paused`
+   *   is left out: that list only fills while an operator has paused the queue globally, when
+   *   more workers would not take a single job (pause the worker autoscaler too).
+   * Every gateway exports the same shared figures; dashboards and the autoscaler take
+   * `max by (queue, shard)` and sum that, so N gateways do not count the backlog N times.
    */
-  /**
-   * Turn jobs by state at scrape time: `chat_queue_jobs{state}` summed over the queue shards (what
-   * the operator view and alerts read), and `chat_queue_shard_jobs{shard,state}` for each shard
-   * (a hot shard shows there). One read of every shard per scrape, shared by both gauges.
-   */
-  trackQueueDepth(read: () => Promise<{ total: Record<string, number>; shards: Array<Record<string, number>> }>): void {
-    let pending: Promise<{ total: Record<string, number>; shards: Array<Record<string, number>> }> | null = null;
+  trackQueueDepth(read: () => Promise<QueueShardCounts[]>): void {
+    let last: Promise<QueueShardCounts[]> | null = null;
+    // Both gauges are collected in one scrape: share one read between them.
     const readOnce = () => {
-      pending ??= read().finally(() => {
-        pending = null;
-      });
-      return pending;
+      last ??= read().finally(() => setTimeout(() => (last = null), 0));
+      return last;
     };
     new Gauge({
       name: 'chat_queue_jobs',
-      help: 'Turn jobs in the queue by state (summed over the queue shards), at scrape time',
-      labelNames: ['state'],
+      help: 'Turn jobs in the queue by shard and state, at scrape time',
+      labelNames: ['queue', 'shard', 'state'],
       registers: [this.registry],
       async collect() {
         try {
-          for (const [state, count] of Object.entries((await readOnce()).total)) this.set({ state }, count);
+          for (const { queue, shard, counts } of await readOnce()) {
+            for (const [state, count] of Object.entries(counts)) this.set({ queue, shard, state }, count);
+          }
         } catch {
-          // Redis away: keep the last values; /health says what is wrong.
+          // Redis away: keep the last values; /health and chat_redis_up say what is wrong.
         }
       },
     });
     new Gauge({
-      name: 'chat_queue_shard_jobs',
-      help: 'Turn jobs in each queue shard by state, at scrape time',
-      labelNames: ['shard', 'state'],
+      name: 'chat_queue_depth',
+      help: 'Turns waiting for a worker (waiting + prioritized) per queue shard, at scrape time; the worker autoscaler scales on its sum',
+      labelNames: ['queue', 'shard'],
       registers: [this.registry],
       async collect() {
         try {
-          (await readOnce()).shards.forEach((counts, shard) => {
-            for (const [state, count] of Object.entries(counts)) this.set({ shard: String(shard), state }, count);
-          });
+          for (const { queue, shard, counts } of await readOnce()) this.set({ queue, shard }, queueDepthOf(counts));
         } catch {
           // As above.
         }

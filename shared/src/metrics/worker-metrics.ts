@@ -19,6 +19,9 @@ export class WorkerMetrics {
   private readonly cacheLookups: Counter<'result'>;
   private readonly cacheTokensSaved: Counter;
   private readonly fallbacks: Counter;
+  private readonly contextRetrieval: Histogram;
+  private readonly modelTokens: Counter<'model' | 'kind'>;
+  private readonly costUsd: Counter<'model' | 'kind'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -32,7 +35,16 @@ export class WorkerMetrics {
     this.tokens = new Counter({ name: 'chat_llm_tokens_total', help: 'LLM tokens by kind', labelNames: ['kind'], registers });
     this.chunks = new Counter({ name: 'chat_chunks_published_total', help: 'Chunk frames published', registers });
     this.errors = new Counter({ name: 'chat_worker_errors_total', help: 'Turn errors by code', labelNames: ['code'], registers });
-    this.cacheLookups = new Counter({ name: 'chat_cache_lookups_total', help: 'Response cache lookups: hit, miss, or bypass (not cacheable)', labelNames: ['result'], registers });
+    this.cacheLookups = new Counter({
+      name: 'chat_cache_lookups_total',
+      help: 'Response cache lookups: hit, joined (a hit that waited for another turn computing the same answer: single flight), miss, or bypass (not cacheable)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.contextRetrieval = new Histogram({ name: 'chat_context_seconds', help: 'Context retrieval (policy search, flight lookup) of a turn', buckets: LATENCY_BUCKETS, registers });
+    // `model` is a price table entry, `offline` or `other` (PriceTable): bounded by the table.
+    this.modelTokens = new Counter({ name: 'chat_llm_model_tokens_total', help: 'LLM tokens spent by model and kind (prompt, completion); cache hits spend none', labelNames: ['model', 'kind'], registers });
+    this.costUsd = new Counter({ name: 'chat_llm_cost_usd_total', help: 'LLM cost in USD by model and kind, from the price table (LLM_PRICES)', labelNames: ['model', 'kind'], registers });
     this.cacheTokensSaved = new Counter({ name: 'chat_cache_tokens_saved_total', help: 'LLM tokens not spent thanks to cache hits', registers });
     this.fallbacks = new Counter({ name: 'chat_llm_fallback_answers_total', help: 'Turns answered with the grounded fallback because the LLM failed', registers });
     this.limiterWaits = new Counter({ name: 'chat_llm_limiter_waits_total', help: 'Turns sent back to wait by a global LLM budget or a provider 429', labelNames: ['limit'], registers });
@@ -65,7 +77,17 @@ export class WorkerMetrics {
     this.tokens.inc({ kind: 'prompt' }, promptTokens);
     this.tokens.inc({ kind: 'completion' }, completionTokens);
   }
-  cacheLookup(result: 'hit' | 'miss' | 'bypass', tokensSaved = 0): void {
+  markContext(ms: number): void {
+    this.contextRetrieval.observe(ms / 1000);
+  }
+  /** Tokens one LLM call spent and their cost; `model` is a bounded label (see PriceTable). */
+  llmUsage(model: string, promptTokens: number, completionTokens: number, promptUsd: number, completionUsd: number): void {
+    this.modelTokens.inc({ model, kind: 'prompt' }, promptTokens);
+    this.modelTokens.inc({ model, kind: 'completion' }, completionTokens);
+    this.costUsd.inc({ model, kind: 'prompt' }, promptUsd);
+    this.costUsd.inc({ model, kind: 'completion' }, completionUsd);
+  }
+  cacheLookup(result: 'hit' | 'joined' | 'miss' | 'bypass', tokensSaved = 0): void {
     this.cacheLookups.inc({ result });
     if (tokensSaved > 0) this.cacheTokensSaved.inc(tokensSaved);
   }

@@ -111,6 +111,10 @@ export const CompleteMetadata = Type.Object({
   queue_wait_ms: Type.Number({ minimum: 0 }),
   chunks: Type.Integer({ minimum: 0 }),
   offline_model: Type.Boolean(),
+  /** What this answer's tokens cost in USD by the price table (0: offline model, cache hit, unpriced model). */
+  cost_usd: Type.Optional(Type.Number({ minimum: 0 })),
+  /** W3C traceparent of the worker's turn span (only while tracing is on): the gateway's relay span joins the trace. */
+  traceparent: Type.Optional(Type.String({ pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' })),
   /** True when the answer was replayed from the response cache (no LLM call). */
   from_cache: Type.Optional(Type.Boolean()),
   /** policy, flight_status, both or general: which context the question needed. */
@@ -231,6 +235,18 @@ export const GetSessionResponse = Type.Object({
   history: Type.Array(HistoryEntry),
   /** Unanswered turns, oldest first: lets a client that lost everything pick the answer up. */
   in_progress: Type.Array(TurnInProgress),
+  /** LLM tokens and cost the session's answered turns spent, and its budget (SESSION_TOKEN_BUDGET). */
+  usage: Type.Optional(
+    Type.Object({
+      prompt_tokens: Type.Integer({ minimum: 0 }),
+      completion_tokens: Type.Integer({ minimum: 0 }),
+      tokens_used: Type.Integer({ minimum: 0 }),
+      cost_usd: Type.Number({ minimum: 0 }),
+      turns: Type.Integer({ minimum: 0 }),
+      /** null: no budget. */
+      token_budget: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+    }),
+  ),
 });
 export type GetSessionResponse = Static<typeof GetSessionResponse>;
 
@@ -261,5 +277,7 @@ export const TurnJobData = Type.Object({
   message: Type.String(),
   /** Epoch ms when the gateway accepted the turn; queue wait is measured from here. */
   accepted_at: Type.Number(),
+  /** W3C traceparent of the gateway's accept span (only while tracing is on). */
+  traceparent: Type.Optional(Type.String({ pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' })),
 });
 export type TurnJobData = Static<typeof TurnJobData>;

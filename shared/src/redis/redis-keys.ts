@@ -25,6 +25,9 @@ import { assertValidId } from '../ids.js';
  * - `recent`   sorted set: the session's last turns claimed (message id → claim time, ms), so a
  *              gateway can replay a turn that began and ended while its subscription was down.
  * - `events`   pub/sub channel: the frames of every turn of the session.
+ * - `usage`    hash: LLM tokens and cost the session's answered turns spent (prompt_tokens,
+ *              completion_tokens, cost_usd, turns), for GET /chat/session/:id and
+ *              SESSION_TOKEN_BUDGET; expires with the session.
  *
  * Other keys:
  * - `ticket:{t:<ticket>}` string: a single-use socket ticket (the session id it opens), with a
@@ -38,7 +41,7 @@ import { assertValidId } from '../ids.js';
  * one queue's keys share a slot, as BullMQ requires on a cluster; each turn-queue shard has its
  * own tag (`bullShardPrefix`), so the shards spread over the cluster's masters.
  */
-export type SessionKeySuffix = 'session' | 'history' | 'turns' | 'sockets' | 'events';
+export type SessionKeySuffix = 'session' | 'history' | 'turns' | 'sockets' | 'events' | 'usage';
 
 export class RedisKeys {
   readonly prefix: string;

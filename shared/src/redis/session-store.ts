@@ -9,6 +9,17 @@ export interface SessionRecord {
   context: SessionContext;
 }
 
+/** LLM tokens and cost a session's answered turns spent (cache hits spend no tokens). */
+export interface SessionUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  /** prompt_tokens + completion_tokens: what SESSION_TOKEN_BUDGET counts. */
+  tokens_used: number;
+  cost_usd: number;
+  /** Answered turns counted. */
+  turns: number;
+}
+
 /**
  * Sessions, their history and their queue of unanswered turns, as both gateways and workers
  * read and write them. One class owns the storage format so the two sides cannot drift.
@@ -28,6 +39,36 @@ export class SessionStore {
   async create(record: SessionRecord): Promise<boolean> {
     const ok = await this.redis.set(this.keys.session(record.session_id, 'session'), JSON.stringify(record), 'EX', this.ttlSeconds, 'NX');
     return ok === 'OK';
+  }
+
+  /**
+   * Adds one answered turn's tokens and cost to the session's usage (one round trip). Called
+   * once per message id, by the worker whose history write appended the turn.
+   */
+  async addUsage(sessionId: string, promptTokens: number, completionTokens: number, costUsd: number): Promise<void> {
+    const key = this.keys.session(sessionId, 'usage');
+    await this.redis
+      .multi()
+      .hincrby(key, 'prompt_tokens', promptTokens)
+      .hincrby(key, 'completion_tokens', completionTokens)
+      .hincrbyfloat(key, 'cost_usd', costUsd)
+      .hincrby(key, 'turns', 1)
+      .expire(key, this.ttlSeconds)
+      .exec();
+  }
+
+  /** What the session has spent so far (zeros for a session with no answered turn). */
+  async usage(sessionId: string): Promise<SessionUsage> {
+    const raw = await this.redis.hgetall(this.keys.session(sessionId, 'usage'));
+    const prompt = Number(raw.prompt_tokens ?? 0);
+    const completion = Number(raw.completion_tokens ?? 0);
+    return {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      tokens_used: prompt + completion,
+      cost_usd: Math.round(Number(raw.cost_usd ?? 0) * 1e8) / 1e8,
+      turns: Number(raw.turns ?? 0),
+    };
   }
 
   async get(sessionId: string): Promise<SessionRecord | null> {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import tap, { type Test } from 'tap';
 import { ChatGateway } from '@chat/gateway';
 import { OfflineLlmServer, type OfflineLlmOptions } from '@chat/offline-llm';
-import { createLogger, loadConfig, openRedis, type Config, type ConfigOverrides, type Logger, type RedisClient } from '@chat/shared';
+import { createLogger, loadConfig, openRedis, type Config, type ConfigOverrides, type Logger, type RedisClient, type Tracing } from '@chat/shared';
 import { spawnRedisCluster, spawnRedisServer, type SpawnedRedis, type SpawnedRedisCluster } from '@chat/shared/dev';
 import { ChatWorker } from '@chat/worker';
 
@@ -25,6 +25,8 @@ export interface InProcessStackOptions {
   redisCluster?: SpawnedRedisCluster;
   /** Collect every part's log lines here (JSON strings) instead of discarding them. */
   logLines?: string[];
+  /** Traces for each part (e.g. an in-memory exporter); default: off. */
+  tracing?: (role: 'gateway' | 'worker') => Tracing;
 }
 
 export interface InProcessStack {
@@ -100,12 +102,22 @@ export async function startInProcessStack(t: Test, options: InProcessStackOption
   };
   t.teardown(() => stack.close());
   for (let i = 0; i < (options.workers ?? 1); i++) {
-    const worker = new ChatWorker({ config, serveMetrics: true, ...(logger ? { logger: logger.child({ role: 'worker' }) } : {}) });
+    const worker = new ChatWorker({
+      config,
+      serveMetrics: true,
+      ...(logger ? { logger: logger.child({ role: 'worker' }) } : {}),
+      ...(options.tracing ? { tracing: options.tracing('worker') } : {}),
+    });
     workers.push(worker);
     await worker.start();
   }
   for (let i = 0; i < (options.gateways ?? 1); i++) {
-    const gateway = new ChatGateway({ config, gatewayId: `gw${i}`, ...(logger ? { logger: logger.child({ role: 'gateway' }) } : {}) });
+    const gateway = new ChatGateway({
+      config,
+      gatewayId: `gw${i}`,
+      ...(logger ? { logger: logger.child({ role: 'gateway' }) } : {}),
+      ...(options.tracing ? { tracing: options.tracing('gateway') } : {}),
+    });
     gateways.push(gateway);
     await gateway.start();
   }

@@ -1,0 +1,3 @@
+export const DASHBOARD_FILE: string;
+export function buildDashboard(): Record<string, unknown>;
+export function renderDashboard(): string;

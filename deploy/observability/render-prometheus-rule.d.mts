@@ -1,0 +1,3 @@
+export const RULES_FILE: string;
+export const PROMETHEUS_RULE_FILE: string;
+export function renderPrometheusRule(rulesText: string): string;
