@@ -349,7 +349,14 @@ export class SessionRelay {
     const frame = payload.subarray(header.bodyOffset);
     this.deps.app.publish(subscription.sessionId, frame, false);
     if (this.deps.slowClients.hasSlow(subscription.sessionId)) this.deps.slowClients.deliver(subscription.sessionId, header.kind, frame);
-    this.deps.metrics.frameRelayed(KIND_NAMES[header.kind]!, Date.now() - header.publishedAtMs);
+    const kindName = KIND_NAMES[header.kind];
+    if (kindName === undefined) {
+      // A user message: for sockets (and a resuming socket's tap), not for turn listeners, and
+      // not an answer frame the per-frame figures count.
+      for (const tap of subscription.taps) tap(payload, header);
+      return;
+    }
+    this.deps.metrics.frameRelayed(kindName, Date.now() - header.publishedAtMs);
     // Once per turn (never per token) the last frame is read for the per-turn figures.
     if (endsTurn(header.kind)) {
       this.recordTurnEnd(header.kind, frame);
@@ -515,6 +522,8 @@ export class SessionRelay {
     for (const [i, [messageId]] of turns.entries()) {
       const read = reads[i]!;
       if (owedIfEndedSince.has(messageId) && !unanswered.includes(messageId) && endedBefore(read, since - CLOCK_SKEW_ALLOWANCE_MS)) continue;
+      // A turn replayed from its start may have been accepted inside the hole: its question too.
+      if (turns[i]![1] < 0 && read.question) this.relay(subscription, read.question);
       for (const frame of read.frames) {
         this.relay(subscription, frame.envelope);
         sentUpTo.set(messageId, frame.seq);

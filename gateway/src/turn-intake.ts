@@ -1,6 +1,10 @@
 import {
+  FrameKind,
+  NO_SEQ,
   ServiceError,
+  encodeEnvelope,
   newMessageId,
+  userMessageFrame,
   type RedisRateLimit,
   type GatewayMetrics,
   type Logger,
@@ -92,7 +96,12 @@ export class TurnIntake {
     }
     let outcome;
     try {
-      outcome = await this.store.scripts.acceptTurn(request.sessionId, messageId, this.limits.sessionTtlSeconds);
+      // Every socket of the session (other tabs, other devices) sees the message, ahead of its
+      // answer: published by the same script that queues the turn. The text is the one the job
+      // carries (see `data` below), so what is shown is what is stored.
+      const json = JSON.stringify(userMessageFrame(request.sessionId, messageId, message, request.clientId));
+      const userMessage = { json, envelope: encodeEnvelope(FrameKind.userMessage, json, Date.now(), NO_SEQ, messageId) };
+      outcome = await this.store.scripts.acceptTurn(request.sessionId, messageId, this.limits.sessionTtlSeconds, userMessage);
     } catch (err) {
       this.logger.warn({ err: String(err), session_id: request.sessionId }, 'could not queue turn');
       throw new ServiceError('queue_unavailable');

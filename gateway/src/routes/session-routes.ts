@@ -90,7 +90,9 @@ async function turnsInProgress(deps: Pick<SessionRoutesDeps, 'store' | 'turnLog'
   return Promise.all(
     messageIds.map(async (messageId): Promise<TurnInProgress> => {
       const progress = await deps.turnLog.peek(sessionId, messageId);
-      return { message_id: messageId, state: progress.nextSeq > 0 ? 'streaming' : 'queued', seq: progress.nextSeq - 1, content: progress.text };
+      const turn: TurnInProgress = { message_id: messageId, state: progress.nextSeq > 0 ? 'streaming' : 'queued', seq: progress.nextSeq - 1, content: progress.text };
+      if (progress.question !== undefined) turn.user = progress.question;
+      return turn;
     }),
   );
 }

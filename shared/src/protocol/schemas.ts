@@ -176,10 +176,27 @@ export const SnapshotFrame = Type.Object({
 });
 export type SnapshotFrame = Static<typeof SnapshotFrame>;
 
+/**
+ * A user message the session accepted, sent to every socket of the session (all tabs and
+ * devices), ahead of its answer's frames; also replayed to a socket that resumes the turn from
+ * its start (`seq: -1`). `content` is the message as the service stored it. Not one of the
+ * answer's frames: it has no `seq`, and clients that already show the message ignore it.
+ */
+export const UserMessageFrame = Type.Object({
+  type: Type.Literal('user_message'),
+  session_id: Type.String(),
+  message_id: Type.String(),
+  content: Type.String(),
+  /** Who sent it (the socket's client id), or null for REST. */
+  client_id: Type.Union([Type.String(), Type.Null()]),
+  timestamp: Type.String(),
+});
+export type UserMessageFrame = Static<typeof UserMessageFrame>;
+
 export const PongFrame = Type.Object({ type: Type.Literal('pong'), timestamp: Type.String() });
 export type PongFrame = Static<typeof PongFrame>;
 
-export const OutFrame = Type.Union([ChunkFrame, CompleteFrame, ErrorFrame, ResetFrame, SnapshotFrame, PongFrame, CancelAckFrame]);
+export const OutFrame = Type.Union([ChunkFrame, CompleteFrame, ErrorFrame, ResetFrame, SnapshotFrame, UserMessageFrame, PongFrame, CancelAckFrame]);
 export type OutFrame = Static<typeof OutFrame>;
 
 // ---------------------------------------------------------------- REST responses
@@ -222,6 +239,8 @@ export const TurnInProgress = Type.Object({
   seq: Type.Integer({ minimum: -1 }),
   /** The answer so far (since the last reset). */
   content: Type.String(),
+  /** The user's message, as stored (absent for a turn accepted before the service kept it). */
+  user: Type.Optional(Type.String()),
 });
 export type TurnInProgress = Static<typeof TurnInProgress>;
 
