@@ -159,7 +159,7 @@ export class ChatGateway {
     const { config, metrics, logger } = this;
     const deps = { metrics, logger, trustProxyHops: config.gateway.trustProxyHops };
     const access = this.access;
-    const sessionDeps = { store, turnLog: this.turnLog, sessionLimit: this.limits.sessions, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns, access };
+    const sessionDeps = { store, turnLog: this.turnLog, sessionLimit: this.limits.sessions, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns, maxMessageLength: config.gateway.maxMessageLength, access };
     const opsDeps = {
       redis: this.redis,
       metrics,

@@ -26,7 +26,8 @@ t.test('sessions: create, read, refuse a taken id, 404 an unknown one', async (t
 
   const read = await getJson<Record<string, any>>(`${url}/chat/session/${created.body.session_id}`);
   t.equal(read.status, 200);
-  t.same(read.body, { session_id: created.body.session_id, context: created.body.context, history: [], in_progress: [] });
+  t.same(read.body, { session_id: created.body.session_id, context: created.body.context, history: [], in_progress: [], limits: created.body.limits });
+  t.match(created.body.limits, { max_message_length: Number }, 'the message limit, to say before sending');
 
   const chosen = await postJson<Record<string, any>>(`${url}/chat/session`, { customer_name: 'B', customer_email: 'b@example.com', session_id: 'my-own-id_1' });
   t.equal(chosen.status, 200);

@@ -25,6 +25,8 @@ export interface SessionRoutesDeps {
   sessionLimit: RedisRateLimit;
   maxBodyBytes: number;
   historyMaxTurns: number;
+  /** MAX_MESSAGE_LENGTH: told to clients (`limits`), so they can say so before sending. */
+  maxMessageLength: number;
   /** Tokens, tickets and who may read a session. */
   access: SessionAccess;
 }
@@ -55,7 +57,7 @@ export function createSessionHandler(deps: SessionRoutesDeps) {
     const created = await deps.store.create({ session_id: sessionId, context });
     // Never overwrite: the id may belong to someone else's live session.
     if (!created) throw new ServiceError('session_exists');
-    const response: CreateSessionResponse = { session_id: sessionId, status: 'created', context };
+    const response: CreateSessionResponse = { session_id: sessionId, status: 'created', context, limits: { max_message_length: deps.maxMessageLength } };
     const issued = await deps.access.issueToken(sessionId);
     if (!issued) {
       respondJson(exchange, 200, response);
@@ -76,7 +78,13 @@ export function getSessionHandler(deps: SessionRoutesDeps) {
     const found = await deps.store.getWithHistory(sessionId, deps.historyMaxTurns);
     if (!found) throw new ServiceError('session_not_found');
     const inProgress = await turnsInProgress(deps, sessionId);
-    const response: GetSessionResponse = { session_id: sessionId, context: found.session.context, history: found.history, in_progress: inProgress };
+    const response: GetSessionResponse = {
+      session_id: sessionId,
+      context: found.session.context,
+      history: found.history,
+      in_progress: inProgress,
+      limits: { max_message_length: deps.maxMessageLength },
+    };
     respondJson(exchange, 200, response);
   };
 }

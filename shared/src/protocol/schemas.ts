@@ -211,6 +211,10 @@ export const HistoryEntry = Type.Object({
 });
 export type HistoryEntry = Static<typeof HistoryEntry>;
 
+/** What a client should know before it sends: the gateway's MAX_MESSAGE_LENGTH. */
+export const SessionLimits = Type.Object({ max_message_length: Type.Integer({ minimum: 1 }) });
+export type SessionLimits = Static<typeof SessionLimits>;
+
 export const CreateSessionResponse = Type.Object({
   session_id: Type.String(),
   status: Type.Literal('created'),
@@ -219,6 +223,7 @@ export const CreateSessionResponse = Type.Object({
   token: Type.Optional(Type.String()),
   /** When the token expires, ISO 8601; present with `token`. */
   token_expires_at: Type.Optional(Type.String()),
+  limits: Type.Optional(SessionLimits),
 });
 export type CreateSessionResponse = Static<typeof CreateSessionResponse>;
 
@@ -250,6 +255,7 @@ export const GetSessionResponse = Type.Object({
   history: Type.Array(HistoryEntry),
   /** Unanswered turns, oldest first: lets a client that lost everything pick the answer up. */
   in_progress: Type.Array(TurnInProgress),
+  limits: Type.Optional(SessionLimits),
 });
 export type GetSessionResponse = Static<typeof GetSessionResponse>;
 
