@@ -1095,7 +1095,7 @@ async function probeHealth() {
     return;
   }
   state.probes += 1;
-  const delay = Math.min(PROBE_MAX_DELAY_MS, PROBE_FIRST_DELAY_MS * 2 ** (state.probes - 1)) * (0.8 + Math.random() * 0.2);
+  const delay = Math.min(PROBE_MAX_DELAY_MS, PROBE_FIRST_DELAY_MS * 2 ** (state.probes - 1)) * (0.7 + Math.random() * 0.3);
   clearTimeout(state.retryTimer);
   state.retryTimer = window.setTimeout(() => void probeHealth(), delay);
 }

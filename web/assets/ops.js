@@ -75,9 +75,11 @@ async function poll() {
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     ingest(await response.json());
     render();
+    setStale(false);
     errorBox.hidden = true;
     setStatus('live', `Live · ${new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })}`);
   } catch (err) {
+    setStale(true);
     setStatus('error', 'Unreachable');
     showError(`Cannot read /stats (${err instanceof Error ? err.message : String(err)}). Retrying…`);
   } finally {
@@ -108,6 +110,21 @@ document.addEventListener('visibilitychange', () => {
   if (document.hidden) clearTimeout(state.timer);
   else if (!state.paused) void poll();
 });
+
+/**
+ * /stats could not be read: the figures on screen are old. They go grey and say "stale", and
+ * every chart gets a point without a value, so the time without data is drawn as a gap rather
+ * than a line joining the last reading before it to the first after.
+ */
+function setStale(stale) {
+  const was = document.body.dataset.stale === 'true';
+  document.body.dataset.stale = String(stale);
+  for (const el of document.querySelectorAll('[data-figure]')) {
+    if (stale) el.setAttribute('title', 'stale: /stats cannot be read');
+    else el.removeAttribute('title');
+  }
+  if (stale && !was) for (const name of Object.keys(state.series)) record(name, Date.now(), []);
+}
 
 function setStatus(kind, text) {
   pollStatus.dataset.state = kind;
