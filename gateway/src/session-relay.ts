@@ -295,8 +295,10 @@ export class SessionRelay {
 
   private recordTurnEnd(kind: FrameKind, frame: Buffer): void {
     try {
-      const parsed = JSON.parse(frame.toString('utf8')) as { code?: string; metadata?: { ttft_ms?: number; response_time_ms?: number } };
-      if (kind === FrameKind.complete) this.deps.metrics.turnCompleted(parsed.metadata?.ttft_ms ?? 0, parsed.metadata?.response_time_ms ?? 0);
+      const parsed = JSON.parse(frame.toString('utf8')) as { code?: string; metadata?: { ttft_ms?: number; response_time_ms?: number; from_cache?: boolean } };
+      if (kind === FrameKind.complete) {
+        this.deps.metrics.turnCompleted(parsed.metadata?.ttft_ms ?? 0, parsed.metadata?.response_time_ms ?? 0, parsed.metadata?.from_cache === true);
+      }
       else this.deps.metrics.turnFailed(parsed.code ?? 'unknown');
     } catch {
       // A frame we cannot read is still relayed; it just goes uncounted.

@@ -13,7 +13,7 @@ import t from 'tap';
 import { browserUnavailable, launchBrowser, openPage } from './helpers/browser.js';
 import { sampleWhileStreaming, squash } from './helpers/chat-page.js';
 import { eventually } from './helpers/eventually.js';
-import { getJson } from './helpers/http-client.js';
+import { createSession, getJson, postJson } from './helpers/http-client.js';
 import { startInProcessStack } from './helpers/stack-harness.js';
 
 const noBrowser = browserUnavailable();
@@ -291,4 +291,28 @@ t.test('GET /docs/:document: the cited policy documents as readable pages, a sec
   t.notMatch(html, /<script/);
   t.equal((await fetch(`${base}/docs/no-such-document`)).status, 404);
   t.equal((await fetch(`${base}/docs/..%2Fpackage`)).status, 404, 'only the documents themselves');
+});
+
+t.test('in Chromium: the operator view shows the real cache hit rate, over the answers it observed', { skip: noBrowser ?? false }, async (t) => {
+  const stack = await startInProcessStack(t, { offline: { ttftMs: 20, tokensPerSecond: 0, answerTokens: 40 } });
+  const base = stack.httpUrl();
+  const browser = await launchBrowser(t);
+  const { page: ops, problems } = await openPage(browser, { viewport: { width: 1280, height: 900 } });
+  await ops.goto(`${base}/ops`);
+  await ops.locator('#poll-status[data-state="live"]').waitFor({ timeout: 10_000 });
+  t.equal(await ops.locator('[data-figure="cache"]').textContent(), 'n/a', 'nothing to say before two readings');
+
+  // The same policy question from two sessions: the second is answered from the cache.
+  const answers = [];
+  for (const question of ['How much checked baggage can I take?', 'how much checked baggage can I take  ']) {
+    const sessionId = await createSession(base);
+    const answered = await postJson<{ metadata: { from_cache?: boolean } }>(`${base}/chat/message?wait=1`, { session_id: sessionId, message: question });
+    answers.push(answered.body.metadata.from_cache === true);
+  }
+  t.same(answers, [false, true], 'one fresh answer, one from the cache');
+  const stats = await getJson<{ metrics: Record<string, { values: Array<{ value: number }> }> }>(`${base}/stats`);
+  t.equal(stats.body.metrics.chat_gateway_turns_from_cache_total?.values[0]?.value, 1, 'the gateway counts answers served from the cache');
+  await eventually(() => ops.locator('[data-figure="cache"]').textContent(), (text) => text === '50%', 15_000);
+  t.match(await ops.locator('[data-sub="cache"]').textContent(), /^of [\d.]+ answers per min · over \d+ s$/, 'the rate says over which time it was observed');
+  t.same(problems.list, [], 'no console errors, exceptions or CSP violations');
 });
