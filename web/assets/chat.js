@@ -20,9 +20,10 @@ import { renderMarkdown, linkCitations } from './markdown.js';
  */
 const SUPPORTS = {
   /**
-   * Replay an answer in progress after a reconnect: reconnect() sends a resume frame with the
-   * last seq this window saw, and the service sends exactly the frames it missed (or a snapshot).
-   * Off, an interrupted answer is recovered from the session history once it has finished.
+   * Replay an answer in progress after a reconnect, a reload or a gap in its seqs: the page
+   * sends a resume frame with the last seq it has, and the service sends exactly the frames it
+   * missed (or a snapshot). Off, an interrupted answer is recovered from the session history
+   * once it has finished.
    */
   resume: true,
   /** Cancel a running answer: shows the Stop button, which sends a cancel frame. */
