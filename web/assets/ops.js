@@ -315,7 +315,7 @@ function render() {
   const completed = rate(now, (s) => s.turns.complete ?? 0);
   const ended = rate(now, (s) => sumOf(s.turns));
   const failed = completed === null || ended === null ? null : Math.max(0, ended - completed);
-  figure('turns', [[ended === null ? '–' : format(ended, 2)]], ended === null ? 'needs two readings' : ended > 0 ? `${percent(completed / ended)} complete · ${format(failed * 60, 1)} failed per min · over ${observedSpan(now)}` : `no turns in the last ${observedSpan(now)}`);
+  figure('turns', [[ended === null ? '–' : format(ended, 2)]], ended === null ? 'needs two readings' : ended > 0 ? `over ${observedSpan(now)} · ${percent(completed / ended)} complete · ${format(failed * 60, 1)} failed/min` : `no turns in the last ${observedSpan(now)}`);
   record('turns', now, [completed, failed]);
 
   const queue = newest?.queue ?? null;
