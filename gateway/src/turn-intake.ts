@@ -94,12 +94,20 @@ export class TurnIntake {
     if (!verdict.allowed) {
       throw ServiceError.rateLimited(verdict.retryAfterMs, `At most ${this.turnLimit.points} messages per minute per session; try again shortly.`);
     }
+    const data: TurnJobData = {
+      // First: isJobOfSession reads it by prefix.
+      session_id: request.sessionId,
+      message_id: messageId,
+      client_id: request.clientId,
+      message,
+      accepted_at: Date.now(),
+    };
     let outcome;
     try {
       // Every socket of the session (other tabs, other devices) sees the message, ahead of its
       // answer: published by the same script that queues the turn. The text is the one the job
-      // carries (see `data` below), so what is shown is what is stored.
-      const json = JSON.stringify(userMessageFrame(request.sessionId, messageId, message, request.clientId));
+      // carries (`data.message`), so what is shown is what is stored.
+      const json = JSON.stringify(userMessageFrame(request.sessionId, messageId, data.message, request.clientId));
       const userMessage = { json, envelope: encodeEnvelope(FrameKind.userMessage, json, Date.now(), NO_SEQ, messageId) };
       outcome = await this.store.scripts.acceptTurn(request.sessionId, messageId, this.limits.sessionTtlSeconds, userMessage);
     } catch (err) {
@@ -109,14 +117,6 @@ export class TurnIntake {
     if (outcome === 'session_not_found') throw new ServiceError('session_not_found');
     if (outcome !== 'queued') return { messageId, duplicate: true, ended: outcome !== 'already_queued' };
 
-    const data: TurnJobData = {
-      // First: isJobOfSession reads it by prefix.
-      session_id: request.sessionId,
-      message_id: messageId,
-      client_id: request.clientId,
-      message,
-      accepted_at: Date.now(),
-    };
     let storedData: string | null;
     try {
       // The data of the job under this id, read alongside the add (same connection, no extra
