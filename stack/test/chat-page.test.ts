@@ -36,7 +36,7 @@ t.test('in Chromium: reload mid-answer, a second tab, the tab closed and reopene
   // Screen readers: the transcript is not a live region; one announcement per finished answer.
   t.equal(await page.locator('#transcript').getAttribute('aria-live'), null, 'the transcript does not read out every chunk');
   t.equal(await page.locator('#transcript').getAttribute('role'), null, 'nor is it a log (implicitly live)');
-  await page.evaluate(`window.__announcements = []; new MutationObserver(() => window.__announcements.push(document.getElementById('announcer').textContent)).observe(document.getElementById('announcer'), { childList: true, characterData: true, subtree: true })`);
+  await page.evaluate(`window.__announcements = []; const announcer = document.getElementById('announcer'); if (announcer) new MutationObserver(() => window.__announcements.push(announcer.textContent)).observe(announcer, { childList: true, characterData: true, subtree: true })`);
   const input = page.getByLabel('Your message');
   await input.fill('What is the baggage allowance?');
   await page.keyboard.press('Enter');
