@@ -110,6 +110,7 @@ const FIELD_INPUTS = { customer_name: els.name, customer_email: els.email, fligh
  * @property {boolean} gap  chunks were missed: wait for `complete`, which carries the whole answer
  * @property {string} question
  * @property {boolean} accepted  the service announced the question (a user_message frame)
+ * @property {boolean} [own]  sent from this window (since it was opened)
  * @property {boolean} resuming  a resume frame was sent and its replay has not caught up yet
  * @property {string} text  the answer so far, as received
  * @property {number} renderFrame  pending animation frame that re-renders the Markdown
@@ -475,7 +476,7 @@ function sendMessage() {
   const id = `m${Date.now().toString(36)}${randomId(8)}`;
   socket.send(JSON.stringify({ type: 'message', message: text, message_id: id }));
   byId('empty-state')?.remove();
-  addTurn(id, text.trim(), true);
+  addTurn(id, text.trim(), true).own = true;
   if (state.session) saveSession(state.session); // the session's idle clock restarts
   els.input.value = '';
   autoGrow();
@@ -755,8 +756,10 @@ function onError(frame) {
   const code = String(frame.code ?? 'internal_error');
   const text = describeError(code, String(frame.content ?? ''), frame.retry_after_ms);
   let turn = frame.message_id ? state.turns.get(frame.message_id) : undefined;
-  // Refusals of a message carry no message id: they answer the newest message still waiting.
-  if (!turn && REFUSALS.has(code)) turn = [...state.turns.values()].reverse().find((t) => t.userEl && t.state === 'sent' && t.nextSeq === 0 && !t.accepted);
+  // Refusals of a message carry no message id: they answer the newest message this window sent
+  // (a socket's messages are handled in order). It may have been announced already: the service
+  // can still fail to queue it after that (queue_unavailable).
+  if (!turn && REFUSALS.has(code)) turn = [...state.turns.values()].reverse().find((t) => t.userEl && t.own && t.state === 'sent' && t.nextSeq === 0);
   if (!turn) {
     // About the connection (sent just before the service closes it), not about a message.
     state.closeReason = text;
