@@ -35,6 +35,7 @@ import { OpsAccess } from './routes/ops-page-access.js';
 import { listDeadLettersHandler, replayDeadLetterHandler } from './routes/dead-letter-routes.js';
 import { createSessionHandler, createTicketHandler, getSessionHandler } from './routes/session-routes.js';
 import { StaticSite, findWebRoot, registerStaticRoutes } from './routes/static-routes.js';
+import { findPolicyDir, loadPolicyPages, registerPolicyDocRoutes } from './routes/policy-doc-routes.js';
 import { ReadinessCanary } from './readiness-canary.js';
 import { RedisAvailability } from './redis-availability.js';
 import { SessionRelay } from './session-relay.js';
@@ -175,7 +176,7 @@ export class ChatGateway {
     const { config, metrics, logger } = this;
     const deps = { metrics, logger, trustProxyHops: config.gateway.trustProxyHops };
     const access = this.access;
-    const sessionDeps = { store, turnLog: this.turnLog, sessionLimit: this.limits.sessions, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns, tokenBudget: config.session.tokenBudget, access };
+    const sessionDeps = { store, turnLog: this.turnLog, sessionLimit: this.limits.sessions, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns, tokenBudget: config.session.tokenBudget, maxMessageLength: config.gateway.maxMessageLength, access };
     const opsDeps = {
       redis: this.redis,
       metrics,
@@ -205,6 +206,8 @@ export class ChatGateway {
     const webRoot = findWebRoot();
     const site = webRoot ? StaticSite.load(webRoot, { ops: config.ops.enabled }) : new StaticSite();
     registerStaticRoutes(this.app, { site, opsAccess, opsEnabled: config.ops.enabled, metrics, logger });
+    // The policy documents that answers cite, as pages their sources link to.
+    registerPolicyDocRoutes(this.app, loadPolicyPages(findPolicyDir()), metrics);
     this.app
       .post('/chat/session', restRoute('POST /chat/session', 0, needsStore(createSessionHandler(sessionDeps)), deps))
       .get('/chat/session/:id', restRoute('GET /chat/session/:id', 1, needsStore(getSessionHandler(sessionDeps)), deps))

@@ -299,8 +299,10 @@ export class SessionRelay {
 
   private recordTurnEnd(kind: FrameKind, frame: Buffer, publishedAtMs: number): void {
     try {
-      const parsed = JSON.parse(frame.toString('utf8')) as { code?: string; message_id?: string; metadata?: { ttft_ms?: number; response_time_ms?: number; traceparent?: string } };
-      if (kind === FrameKind.complete) this.deps.metrics.turnCompleted(parsed.metadata?.ttft_ms ?? 0, parsed.metadata?.response_time_ms ?? 0);
+      const parsed = JSON.parse(frame.toString('utf8')) as { code?: string; message_id?: string; metadata?: { ttft_ms?: number; response_time_ms?: number; traceparent?: string; from_cache?: boolean } };
+      if (kind === FrameKind.complete) {
+        this.deps.metrics.turnCompleted(parsed.metadata?.ttft_ms ?? 0, parsed.metadata?.response_time_ms ?? 0, parsed.metadata?.from_cache === true);
+      }
       else this.deps.metrics.turnFailed(parsed.code ?? 'unknown');
       const tracing = this.deps.tracing;
       if (tracing?.enabled && parsed.metadata?.traceparent) {
@@ -365,7 +367,14 @@ export class SessionRelay {
     const frame = payload.subarray(header.bodyOffset);
     this.deps.app.publish(subscription.sessionId, frame, false);
     if (this.deps.slowClients.hasSlow(subscription.sessionId)) this.deps.slowClients.deliver(subscription.sessionId, header.kind, frame);
-    this.deps.metrics.frameRelayed(KIND_NAMES[header.kind]!, Date.now() - header.publishedAtMs);
+    const kindName = KIND_NAMES[header.kind];
+    if (kindName === undefined) {
+      // A user message: for sockets (and a resuming socket's tap), not for turn listeners, and
+      // not an answer frame the per-frame figures count.
+      for (const tap of subscription.taps) tap(payload, header);
+      return;
+    }
+    this.deps.metrics.frameRelayed(kindName, Date.now() - header.publishedAtMs);
     // Once per turn (never per token) the last frame is read for the per-turn figures.
     if (endsTurn(header.kind)) {
       this.recordTurnEnd(header.kind, frame, header.publishedAtMs);
@@ -531,6 +540,8 @@ export class SessionRelay {
     for (const [i, [messageId]] of turns.entries()) {
       const read = reads[i]!;
       if (owedIfEndedSince.has(messageId) && !unanswered.includes(messageId) && endedBefore(read, since - CLOCK_SKEW_ALLOWANCE_MS)) continue;
+      // A turn replayed from its start may have been accepted inside the hole: its question too.
+      if (turns[i]![1] < 0 && read.question) this.relay(subscription, read.question);
       for (const frame of read.frames) {
         this.relay(subscription, frame.envelope);
         sentUpTo.set(messageId, frame.seq);

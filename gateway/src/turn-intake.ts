@@ -1,9 +1,13 @@
 import {
+  FrameKind,
+  NO_SEQ,
   ServiceError,
   SpanKind,
   Tracing,
   endWithError,
+  encodeEnvelope,
   newMessageId,
+  userMessageFrame,
   type RedisRateLimit,
   type GatewayMetrics,
   type Logger,
@@ -132,16 +136,6 @@ export class TurnIntake {
     if (!verdict.allowed) {
       throw ServiceError.rateLimited(verdict.retryAfterMs, `At most ${this.turnLimit.points} messages per minute per session; try again shortly.`);
     }
-    let outcome;
-    try {
-      outcome = await this.store.scripts.acceptTurn(request.sessionId, messageId, this.limits.sessionTtlSeconds);
-    } catch (err) {
-      this.logger.warn({ err: String(err), session_id: request.sessionId }, 'could not queue turn');
-      throw new ServiceError('queue_unavailable');
-    }
-    if (outcome === 'session_not_found') throw new ServiceError('session_not_found');
-    if (outcome !== 'queued') return { messageId, duplicate: true, ended: outcome !== 'already_queued' };
-
     const data: TurnJobData = {
       // First: isJobOfSession reads it by prefix.
       session_id: request.sessionId,
@@ -152,6 +146,21 @@ export class TurnIntake {
     };
     const traceparent = span ? this.tracing.traceparentOf(span) : undefined;
     if (traceparent) data.traceparent = traceparent;
+    let outcome;
+    try {
+      // Every socket of the session (other tabs, other devices) sees the message, ahead of its
+      // answer: published by the same script that queues the turn. The text is the one the job
+      // carries (`data.message`), so what is shown is what is stored.
+      const json = JSON.stringify(userMessageFrame(request.sessionId, messageId, data.message, request.clientId));
+      const userMessage = { json, envelope: encodeEnvelope(FrameKind.userMessage, json, Date.now(), NO_SEQ, messageId) };
+      outcome = await this.store.scripts.acceptTurn(request.sessionId, messageId, this.limits.sessionTtlSeconds, userMessage);
+    } catch (err) {
+      this.logger.warn({ err: String(err), session_id: request.sessionId }, 'could not queue turn');
+      throw new ServiceError('queue_unavailable');
+    }
+    if (outcome === 'session_not_found') throw new ServiceError('session_not_found');
+    if (outcome !== 'queued') return { messageId, duplicate: true, ended: outcome !== 'already_queued' };
+
     let storedData: string | null;
     try {
       // The data of the job under this id, read alongside the add (same connection, no extra

@@ -25,6 +25,10 @@ t.test('payloads that are not envelopes are recognised', async (t) => {
   const bad = encodeEnvelope(FrameKind.complete, '{}');
   bad[0] = 99;
   t.equal(readEnvelopeHeader(bad), null, 'unknown kind');
+  const question = encodeEnvelope(FrameKind.userMessage, '{"type":"user_message"}', 5, NO_SEQ, 'm1');
+  t.same(readEnvelopeHeader(question), { kind: FrameKind.userMessage, publishedAtMs: 5, seq: NO_SEQ, bodyOffset: 16 }, 'a user message: a message id, no seq');
+  question[0] = FrameKind.userMessage + 1;
+  t.equal(readEnvelopeHeader(question), null, 'the kind after the last is unknown');
 });
 
 t.test('the chunk encoder writes valid frames with any content', async (t) => {

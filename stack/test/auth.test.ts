@@ -256,7 +256,7 @@ t.test('auth off with secrets: tokens and tickets are issued, nothing asks for t
 t.test('auth off without secrets: the session answer is as before, and there are no tickets', async (t) => {
   const stack = await startInProcessStack(t);
   const created = await newSession(stack);
-  t.same(Object.keys(created.body).sort(), ['context', 'session_id', 'status'], 'no token fields');
+  t.same(Object.keys(created.body).sort(), ['context', 'limits', 'session_id', 'status'], 'no token fields');
   t.equal(created.headers.get('cache-control'), null);
   const ticket = await postJson<Record<string, any>>(`${stack.httpUrl()}/chat/ticket`, {});
   t.same([ticket.status, ticket.body.error.code], [404, 'not_found']);

@@ -32,7 +32,9 @@ t.test('sessions: create, read, refuse a taken id, 404 an unknown one', async (t
     history: [],
     in_progress: [],
     usage: { prompt_tokens: 0, completion_tokens: 0, tokens_used: 0, cost_usd: 0, turns: 0, token_budget: null },
+    limits: created.body.limits,
   });
+  t.match(created.body.limits, { max_message_length: Number }, 'the message limit, to say before sending');
 
   const chosen = await postJson<Record<string, any>>(`${url}/chat/session`, { customer_name: 'B', customer_email: 'b@example.com', session_id: 'my-own-id_1' });
   t.equal(chosen.status, 200);

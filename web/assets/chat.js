@@ -1,12 +1,18 @@
 // The chat page. Plain DOM, no framework and no build step: this file is served as it is.
 //
 //   start form ──POST /chat/session──▶ session id (+ token when the service issues them),
-//                                       kept in sessionStorage: a reload of the tab rejoins
+//                                       kept in localStorage: a reload, or the page opened again
+//                                       within the resume window, rejoins the conversation
+//   reload ──GET /chat/session/:id──▶ history (questions and answers) + in_progress (the answer
+//                                       so far, its seq, its question) ──▶ resume frames
 //   [token] ──POST /chat/ticket──▶ single-use ticket for the socket URL (AUTH_SECRETS set)
-//   socket ws(s)://<this host>/ws/<session>/<client>[?ticket=] ──▶ chunk… complete | error frames
+//   socket ws(s)://<this host>/ws/<session>/<client>[?ticket=] ──▶ user_message, chunk… complete | error
 //   message: {type: "message", message, message_id}    (the id is ours, so frames find their bubble)
+//   resume:  {type: "resume", message_id, seq}          (after a reload, a drop, or a gap in the seqs)
 //
-// Everything the service sends is put on the page as text (textContent), never as HTML.
+// The service's text goes on the page as text (textContent); an answer's Markdown is rendered by
+// `marked` and then cleaned by DOMPurify (no raw HTML, no script, no styles), see markdown.js.
+import { renderMarkdown, linkCitations } from './markdown.js';
 
 /**
  * What the service can do beyond plain turns. Both arrive with another issue; the page is built
@@ -14,9 +20,10 @@
  */
 const SUPPORTS = {
   /**
-   * Replay an answer in progress after a reconnect: reconnect() sends a resume frame with the
-   * last seq this window saw, and the service sends exactly the frames it missed (or a snapshot).
-   * Off, an interrupted answer is recovered from the session history once it has finished.
+   * Replay an answer in progress after a reconnect, a reload or a gap in its seqs: the page
+   * sends a resume frame with the last seq it has, and the service sends exactly the frames it
+   * missed (or a snapshot). Off, an interrupted answer is recovered from the session history
+   * once it has finished.
    */
   resume: true,
   /** Cancel a running answer: shows the Stop button, which sends a cancel frame. */
@@ -24,7 +31,16 @@ const SUPPORTS = {
 };
 
 const STORAGE_KEY = 'chat.session';
-const RECONNECT_FIRST_DELAY_MS = 500;
+/**
+ * How long a closed tab's conversation is kept here: the service's idle session lifetime
+ * (SESSION_TTL, 1 h by default). Past it, or when the service says the session is gone, it is
+ * forgotten.
+ */
+const KEEP_SESSION_MS = 60 * 60 * 1000;
+/** While the service is down, /health is probed at most this far apart (first sooner). */
+const PROBE_FIRST_DELAY_MS = 250;
+const PROBE_MAX_DELAY_MS = 1000;
+/** A socket that fails though /health answers: back off between attempts up to this. */
 const RECONNECT_MAX_DELAY_MS = 15_000;
 /** While an interrupted answer is unaccounted for, the history is checked this often, this many times. */
 const RECOVERY_POLL_MS = 3000;
@@ -34,6 +50,7 @@ const SUGGESTIONS = ['Can I change my flight?', 'What is the baggage allowance?'
 
 /** Message-level refusals: the message was not taken; it goes back into the box. */
 const REFUSALS = new Set([
+  'not_delivered',
   'message_too_long',
   'empty_message',
   'rate_limited',
@@ -66,6 +83,11 @@ const els = {
   transcript: byId('transcript'),
   composer: /** @type {HTMLFormElement} */ (byId('composer')),
   composerNotice: byId('composer-notice'),
+  composerNoticeText: byId('composer-notice-text'),
+  retryNow: /** @type {HTMLButtonElement} */ (byId('retry-now')),
+  charCount: byId('char-count'),
+  announcer: byId('announcer'),
+  newChatDialog: /** @type {HTMLDialogElement} */ (byId('new-chat-dialog')),
   input: /** @type {HTMLTextAreaElement} */ (byId('message-input')),
   send: /** @type {HTMLButtonElement} */ (byId('send-button')),
   stop: /** @type {HTMLButtonElement} */ (byId('stop-button')),
@@ -82,16 +104,23 @@ const FIELD_INPUTS = { customer_name: els.name, customer_email: els.email, fligh
  * @property {HTMLElement | null} userEl  null for turns sent from another window of the session
  * @property {HTMLElement} el  the assistant's list item
  * @property {HTMLElement} textEl
- * @property {'sent' | 'streaming' | 'complete' | 'error'} state
+ * @property {'sent' | 'streaming' | 'complete' | 'error' | 'stopped'} state
  * @property {number} nextSeq  the chunk expected next
  * @property {boolean} interrupted  the connection dropped before it ended
  * @property {boolean} gap  chunks were missed: wait for `complete`, which carries the whole answer
  * @property {string} question
+ * @property {boolean} accepted  the service announced the question (a user_message frame)
+ * @property {boolean} [own]  sent from this window (since it was opened)
+ * @property {boolean} resuming  a resume frame was sent and its replay has not caught up yet
+ * @property {string} text  the answer so far, as received
+ * @property {number} renderFrame  pending animation frame that re-renders the Markdown
  */
 
 const state = {
-  /** @type {{session_id: string, context: Record<string, unknown>, token?: string} | null} */
+  /** @type {{session_id: string, context: Record<string, unknown>, token?: string, token_expires_at?: string, limits?: {max_message_length: number}} | null} */
   session: null,
+  /** The longest message the service takes (from the session's `limits`), or 0 if unknown. */
+  maxLength: 0,
   clientId: `web-${randomId(10)}`,
   /** @type {WebSocket | null} */
   socket: null,
@@ -99,8 +128,10 @@ const state = {
   connecting: false,
   /** True while the page wants a socket (a chat is shown). */
   wantSocket: false,
-  /** Failed attempts since the last open socket. */
+  /** Failed socket attempts since the last open socket (while /health answers). */
   attempt: 0,
+  /** /health probes since the connection was lost. */
+  probes: 0,
   /** The connection dropped at least once since the last open: recover on the next open. */
   dropped: false,
   /** Why the service refused or closed the socket (an error frame just before the close), in words. */
@@ -155,7 +186,9 @@ async function startSession() {
       const session = { session_id: payload.session_id, context: payload.context ?? {} };
       // With AUTH_SECRETS the service issues a token: it reads the session and buys socket tickets.
       if (typeof payload.token === 'string') session.token = payload.token;
-      openChat(session, []);
+      if (typeof payload.token_expires_at === 'string') session.token_expires_at = payload.token_expires_at;
+      if (payload.limits) session.limits = payload.limits;
+      openChat(session, [], []);
       return;
     }
     const error = payload?.error;
@@ -164,7 +197,7 @@ async function startSession() {
     } else if (error?.code === 'rate_limited') {
       showStartError(`Too many chats were started from here just now. Please try again in ${seconds(error.retry_after_ms ?? 60_000)}.`);
     } else {
-      showStartError(`We could not start the chat (${error?.code ?? `HTTP ${response.status}`}). Please try again.`);
+      showStartError('We could not start the chat. Please try again in a moment.');
     }
   } catch {
     showStartError('We cannot reach the service. Check your connection and try again.');
@@ -210,10 +243,14 @@ function clearFieldErrors() {
 
 // ---------------------------------------------------------------------------------- the chat
 
-/** Shows the conversation for a session, with its earlier turns, and opens its socket. */
-function openChat(session, history) {
+/**
+ * Shows the conversation for a session: its finished turns, then the turns still being
+ * answered (question and answer so far; resumed from their seq once the socket is open).
+ */
+function openChat(session, history, inProgress) {
   state.session = session;
-  sessionStorage.setItem(STORAGE_KEY, JSON.stringify(session));
+  state.maxLength = Number(session.limits?.max_message_length) || 0;
+  saveSession(session);
   els.start.hidden = true;
   els.chat.hidden = false;
   renderTripSummary(session.context);
@@ -221,9 +258,24 @@ function openChat(session, history) {
   state.turns.clear();
   for (const entry of history) {
     const turn = addTurn(entry.message_id, entry.user, true);
-    finishTurn(turn, entry.assistant, entry.metadata, entry.timestamp);
+    turn.accepted = true;
+    finishTurn(turn, entry.assistant, entry.metadata, entry.timestamp, false);
   }
-  if (history.length === 0) showEmptyState();
+  for (const entry of inProgress) {
+    if (state.turns.has(entry.message_id)) continue;
+    const turn = addTurn(entry.message_id, String(entry.user ?? ''), typeof entry.user === 'string');
+    turn.accepted = true;
+    turn.interrupted = true; // resumed from entry.seq when the socket opens
+    if (entry.seq >= 0) {
+      turn.nextSeq = entry.seq + 1;
+      setAnswerText(turn, String(entry.content ?? ''));
+      turn.state = 'streaming';
+      turn.el.dataset.state = 'streaming';
+    }
+  }
+  if (history.length === 0 && inProgress.length === 0) showEmptyState();
+  updateCharCount();
+  updateStopButton();
   state.wantSocket = true;
   state.attempt = 0;
   void connect();
@@ -275,12 +327,27 @@ function showEmptyState() {
 }
 
 els.newChat.addEventListener('click', () => {
+  // Nothing to lose yet: no question asked, nothing typed.
+  if (state.turns.size === 0 && els.input.value.trim() === '') {
+    startOver();
+    return;
+  }
+  els.newChatDialog.returnValue = '';
+  els.newChatDialog.showModal();
+});
+
+els.newChatDialog.addEventListener('close', () => {
+  if (els.newChatDialog.returnValue === 'new') startOver();
+  else els.input.focus();
+});
+
+function startOver() {
   closeChat();
   els.input.value = '';
   els.start.hidden = false;
   els.chat.hidden = true;
   els.name.focus();
-});
+}
 
 /** Leaves the chat: closes the socket for good and forgets the session. */
 function closeChat() {
@@ -292,8 +359,47 @@ function closeChat() {
   state.socket = null;
   state.connecting = false;
   state.session = null;
-  sessionStorage.removeItem(STORAGE_KEY);
+  forgetSession();
   setConnection('idle', 'Not connected');
+}
+
+/**
+ * The conversation outlives the tab: kept in localStorage (with its token) until the session
+ * would have expired anyway, so the page opened again rejoins it.
+ */
+function saveSession(session) {
+  try {
+    localStorage.setItem(STORAGE_KEY, JSON.stringify({ ...session, saved_at: Date.now() }));
+  } catch {
+    // Storage full or disabled (private mode): the chat still works, for this page only.
+  }
+}
+
+function loadSession() {
+  let saved = null;
+  try {
+    saved = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? 'null');
+  } catch {
+    saved = null;
+  }
+  if (!saved || typeof saved.session_id !== 'string') return null;
+  const expired =
+    !(Date.now() - Number(saved.saved_at) < KEEP_SESSION_MS) ||
+    (typeof saved.token_expires_at === 'string' && Date.parse(saved.token_expires_at) <= Date.now());
+  if (expired) {
+    forgetSession();
+    return null;
+  }
+  delete saved.saved_at;
+  return saved;
+}
+
+function forgetSession() {
+  try {
+    localStorage.removeItem(STORAGE_KEY);
+  } catch {
+    // Nothing kept.
+  }
 }
 
 // ---------------------------------------------------------------------------------- sending
@@ -311,7 +417,40 @@ els.input.addEventListener('keydown', (event) => {
   }
 });
 
-els.input.addEventListener('input', autoGrow);
+els.input.addEventListener('input', () => {
+  autoGrow();
+  updateCharCount();
+});
+
+/** The one message about the length limit, before sending and if the service refuses. */
+function tooLongMessage() {
+  return state.maxLength > 0
+    ? `Your message is too long: the limit is ${state.maxLength} characters. Please shorten it.`
+    : 'Your message is too long. Please shorten it.';
+}
+
+/** Characters as the service counts them (UTF-16 code units of the trimmed text). */
+function messageLength() {
+  return els.input.value.trim().length;
+}
+
+/** Shows how much room is left once a message gets near the limit, and refuses one over it. */
+function updateCharCount() {
+  const limit = state.maxLength;
+  const length = messageLength();
+  const over = limit > 0 && length > limit;
+  if (limit > 0 && length >= limit * 0.8) {
+    els.charCount.hidden = false;
+    els.charCount.textContent = over ? `${length - limit} over the limit of ${limit}` : `${limit - length} characters left`;
+    els.charCount.dataset.over = String(over);
+  } else {
+    els.charCount.hidden = true;
+  }
+  if (over) els.input.setAttribute('aria-invalid', 'true');
+  else els.input.removeAttribute('aria-invalid');
+  if (over) showComposerNotice(tooLongMessage(), 'message_too_long');
+  else if (els.composerNotice.dataset.code === 'message_too_long') hideComposerNotice();
+}
 
 function autoGrow() {
   els.input.style.height = 'auto';
@@ -324,6 +463,11 @@ function sendMessage() {
     els.input.focus();
     return;
   }
+  if (state.maxLength > 0 && messageLength() > state.maxLength) {
+    updateCharCount();
+    els.input.focus();
+    return;
+  }
   const socket = state.socket;
   if (!socket || socket.readyState !== WebSocket.OPEN) {
     showComposerNotice('Not connected yet. Your message stays here; send it once we are back.');
@@ -332,9 +476,11 @@ function sendMessage() {
   const id = `m${Date.now().toString(36)}${randomId(8)}`;
   socket.send(JSON.stringify({ type: 'message', message: text, message_id: id }));
   byId('empty-state')?.remove();
-  addTurn(id, text, true);
+  addTurn(id, text.trim(), true).own = true;
+  if (state.session) saveSession(state.session); // the session's idle clock restarts
   els.input.value = '';
   autoGrow();
+  updateCharCount();
   scrollToEnd(true);
   updateStopButton();
 }
@@ -367,12 +513,12 @@ function addTurn(id, question, withQuestion) {
   el.dataset.messageId = id;
   el.dataset.state = 'sent';
   el.setAttribute('aria-busy', 'true');
-  const textEl = document.createElement('span');
+  const textEl = document.createElement('div');
   textEl.className = 'answer-text';
   el.querySelector('.bubble').append(textEl);
   els.transcript.append(el);
   /** @type {Turn} */
-  const turn = { id, userEl, el, textEl, state: 'sent', nextSeq: 0, interrupted: false, gap: false, question };
+  const turn = { id, userEl, el, textEl, state: 'sent', nextSeq: 0, interrupted: false, gap: false, question, accepted: false, resuming: false, text: '', renderFrame: 0 };
   state.turns.set(id, turn);
   return turn;
 }
@@ -399,30 +545,85 @@ function turnFor(id) {
   return turn;
 }
 
+/** Whether the turn has ended here (answered, failed or stopped): its frames are done. */
+function ended(turn) {
+  return turn.state === 'complete' || turn.state === 'error' || turn.state === 'stopped';
+}
+
+/**
+ * `user_message`: a question the session accepted, from this window or another (a second tab,
+ * another device). Ours is marked as taken; another's is shown, before its answer.
+ */
+function onUserMessage(frame) {
+  const id = String(frame.message_id ?? '');
+  if (!id) return;
+  let turn = state.turns.get(id);
+  if (!turn) {
+    byId('empty-state')?.remove();
+    turn = addTurn(id, String(frame.content ?? ''), true);
+  } else if (!turn.userEl) {
+    // Its answer's frames came first (this window joined mid-turn): the question goes above it.
+    const userEl = messageItem('user', 'You');
+    userEl.querySelector('.bubble').textContent = String(frame.content ?? '');
+    userEl.dataset.messageId = id;
+    turn.el.before(userEl);
+    turn.userEl = userEl;
+    turn.question = String(frame.content ?? '');
+  }
+  turn.accepted = true;
+  updateStopButton();
+}
+
+/** Asks the service for the turn's frames after the last one this window has (see socket-resume). */
+function requestResume(turn) {
+  if (turn.resuming || state.socket?.readyState !== WebSocket.OPEN) return;
+  turn.resuming = true;
+  state.socket.send(JSON.stringify({ type: 'resume', message_id: turn.id, seq: turn.nextSeq - 1 }));
+}
+
 function onChunk(frame) {
   const turn = turnFor(frame.message_id);
-  if (turn.state === 'complete' || turn.state === 'error') return;
+  if (ended(turn)) return;
   if (frame.seq < turn.nextSeq) return; // seen already
   // A merged chunk (sent while this window read slowly) covers first_seq..seq.
   const first = typeof frame.first_seq === 'number' ? frame.first_seq : frame.seq;
-  if (first > turn.nextSeq || turn.gap) {
-    // Frames were published while this window was disconnected: the text has a hole. Wait for
-    // `complete`, which carries the whole answer.
-    if (!turn.gap) {
-      turn.gap = true;
-      setTurnNote(turn, 'Part of this answer was missed while reconnecting. The full answer will appear when it is finished.');
-    }
+  if (first > turn.nextSeq) {
+    // Frames were published while this window was away (it joined mid-answer, or its socket
+    // dropped): the service replays exactly the missing ones, then the live rest.
+    requestResume(turn);
     return;
   }
+  turn.resuming = false;
   const stick = isNearEnd();
-  turn.textEl.append(document.createTextNode(frame.content));
+  appendAnswerText(turn, frame.content);
   turn.nextSeq = frame.seq + 1;
   if (turn.state !== 'streaming') {
     turn.state = 'streaming';
     turn.el.dataset.state = 'streaming';
   }
-  if (turn.interrupted) setTurnNote(turn, null);
+  if (turn.interrupted) {
+    turn.interrupted = false;
+    setTurnNote(turn, null);
+  }
   scrollToEnd(stick);
+}
+
+/** Adds streamed text; the Markdown is rendered at most once per frame of the display. */
+function appendAnswerText(turn, text) {
+  turn.text += String(text);
+  if (turn.renderFrame) return;
+  turn.renderFrame = requestAnimationFrame(() => {
+    turn.renderFrame = 0;
+    if (!ended(turn)) turn.textEl.replaceChildren(renderMarkdown(turn.text));
+  });
+}
+
+/** Replaces the answer's text (a snapshot, a reset, the whole answer). */
+function setAnswerText(turn, text) {
+  cancelAnimationFrame(turn.renderFrame);
+  turn.renderFrame = 0;
+  turn.text = String(text);
+  turn.textEl.replaceChildren(renderMarkdown(turn.text));
 }
 
 /**
@@ -431,46 +632,73 @@ function onChunk(frame) {
  */
 function onRestart(frame) {
   const turn = turnFor(frame.message_id);
-  if (turn.state === 'complete' || turn.state === 'error') return;
+  if (ended(turn)) return;
   if (frame.seq < turn.nextSeq - 1 || (frame.type === 'reset' && frame.seq < turn.nextSeq)) return; // seen already
-  turn.textEl.textContent = frame.type === 'snapshot' ? String(frame.content) : '';
+  setAnswerText(turn, frame.type === 'snapshot' ? String(frame.content) : '');
   turn.nextSeq = frame.seq + 1;
-  turn.gap = false;
+  turn.resuming = false;
+  turn.interrupted = false;
   setTurnNote(turn, null);
 }
 
 function onComplete(frame) {
   const turn = turnFor(frame.message_id);
+  if (ended(turn)) return;
   const stick = isNearEnd();
-  finishTurn(turn, frame.content, frame.metadata, frame.timestamp);
+  finishTurn(turn, frame.content, frame.metadata, frame.timestamp, true);
   scrollToEnd(stick);
 }
 
-/** Shows the whole answer (the authoritative text), its sources and a line of facts. */
-function finishTurn(turn, content, metadata, timestamp) {
+/**
+ * Shows the whole answer (the authoritative text, as Markdown), its sources and a line of
+ * facts. `announce`: say it once to screen readers (live answers, not the history).
+ */
+function finishTurn(turn, content, metadata, timestamp, speak) {
   turn.state = 'complete';
   turn.interrupted = false;
+  turn.resuming = false;
   turn.el.dataset.state = 'complete';
   turn.el.removeAttribute('aria-busy');
-  turn.textEl.textContent = content;
+  setAnswerText(turn, content);
   setTurnNote(turn, null);
   const bubble = turn.el.querySelector('.bubble');
   bubble.querySelector('.sources')?.remove();
   const sources = Array.isArray(metadata?.sources) ? metadata.sources : [];
-  if (sources.length > 0) bubble.append(renderSources(sources));
+  if (sources.length > 0) {
+    const list = renderSources(sources, turn.id);
+    bubble.append(list);
+    linkCitations(turn.textEl, (n) => list.querySelector(`li[data-n="${n}"]`)?.id ?? null);
+  }
   turn.el.querySelector('.msg-meta')?.remove();
   const meta = document.createElement('p');
   meta.className = 'msg-meta';
+  if (metadata?.offline_model === true) {
+    // The bundled demo model, not the airline's assistant: said as a badge, not in the answer.
+    const badge = document.createElement('span');
+    badge.className = 'badge badge-offline';
+    badge.textContent = 'Offline demo model';
+    badge.title = 'This answer was written by the small model bundled with the service for demos and tests.';
+    meta.append(badge);
+  }
   const facts = [formatTime(timestamp)];
   if (typeof metadata?.response_time_ms === 'number') facts.push(`answered in ${(metadata.response_time_ms / 1000).toFixed(1)} s`);
-  if (metadata?.offline_model) facts.push('offline demo model');
-  meta.textContent = facts.filter(Boolean).join(' · ');
+  meta.append(document.createTextNode(facts.filter(Boolean).join(' · ')));
   turn.el.append(meta);
+  if (speak) announce(`The assistant answered: ${turn.textEl.textContent ?? ''}`);
   updateStopButton();
 }
 
-/** `sources: [{n?, title, source, score}]`, numbered as the answer's [n] citations. */
-function renderSources(sources) {
+/** One announcement for screen readers (the live region is not the transcript, see index.html). */
+function announce(text) {
+  els.announcer.textContent = text;
+}
+
+/**
+ * `sources: [{n, title, source, score}]`, numbered as the answer's [n] citations. A policy
+ * document section (`baggage-allowance.md#carry-on-baggage`) links to its readable page, which
+ * the gateway serves at `/docs/<document>#<section>`; a web address links to itself.
+ */
+function renderSources(sources, turnId) {
   const box = document.createElement('div');
   box.className = 'sources';
   const title = document.createElement('p');
@@ -479,30 +707,23 @@ function renderSources(sources) {
   const list = document.createElement('ol');
   for (const source of sources) {
     const item = document.createElement('li');
-    if (Number.isInteger(source.n) && source.n > 0) item.value = source.n;
+    if (Number.isInteger(source.n) && source.n > 0) {
+      item.value = source.n;
+      item.dataset.n = String(source.n);
+      item.id = `source-${turnId}-${source.n}`;
+    }
     const where = String(source.source ?? '');
-    const name = String(source.title || where || 'Source');
-    if (/^https?:\/\//i.test(where)) {
+    const name = String(source.title || 'Source');
+    const href = sourceHref(where, name);
+    if (href) {
       const link = document.createElement('a');
-      link.href = where;
+      link.href = href;
       link.target = '_blank';
       link.rel = 'noopener noreferrer';
       link.textContent = name;
       item.append(link);
     } else {
       item.append(document.createTextNode(name));
-      if (where && where !== name) {
-        const whereEl = document.createElement('span');
-        whereEl.className = 'source-where';
-        whereEl.textContent = ` · ${where}`;
-        item.append(whereEl);
-      }
-    }
-    if (typeof source.score === 'number' && source.score >= 0 && source.score <= 1) {
-      const score = document.createElement('span');
-      score.className = 'source-score';
-      score.textContent = ` · ${Math.round(source.score * 100)}% match`;
-      item.append(score);
     }
     list.append(item);
   }
@@ -510,12 +731,35 @@ function renderSources(sources) {
   return box;
 }
 
+/** Where a source can be read, or null: a policy document's section page, or a web address. */
+function sourceHref(where, title) {
+  const doc = /^([a-z0-9][a-z0-9-]{0,80})\.md(?:#([a-z0-9-]{1,120}))?$/.exec(where);
+  if (doc) {
+    // Without a fragment, the section is the part of the title after the dash.
+    const section = doc[2] ?? slugify(title.split(' \u2014 ')[1] ?? '');
+    return `/docs/${doc[1]}${section ? `#${section}` : ''}`;
+  }
+  return /^https?:\/\//i.test(where) ? where : null;
+}
+
+/** The policy documents' section slugs (as worker/src/context/policy-corpus.ts makes them). */
+function slugify(heading) {
+  return heading
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+}
+
 function onError(frame) {
   const code = String(frame.code ?? 'internal_error');
   const text = describeError(code, String(frame.content ?? ''), frame.retry_after_ms);
   let turn = frame.message_id ? state.turns.get(frame.message_id) : undefined;
-  // Refusals of a message carry no message id: they answer the newest message still waiting.
-  if (!turn && REFUSALS.has(code)) turn = [...state.turns.values()].reverse().find((t) => t.userEl && t.state === 'sent' && t.nextSeq === 0);
+  // Refusals of a message carry no message id: they answer the newest message this window sent
+  // (a socket's messages are handled in order). It may have been announced already: the service
+  // can still fail to queue it after that (queue_unavailable).
+  if (!turn && REFUSALS.has(code)) turn = [...state.turns.values()].reverse().find((t) => t.userEl && t.own && t.state === 'sent' && t.nextSeq === 0);
   if (!turn) {
     // About the connection (sent just before the service closes it), not about a message.
     state.closeReason = text;
@@ -523,19 +767,44 @@ function onError(frame) {
     showComposerNotice(text, code);
     return;
   }
-  if (code === 'resume_unavailable' && turn.interrupted) {
+  if (code === 'resume_unavailable') {
+    turn.resuming = false;
+    if (turn.userEl && !turn.accepted && turn.nextSeq === 0 && !ended(turn)) {
+      // Ours, never announced, and unknown to the service: the connection dropped before the
+      // message reached it. It goes back into the box.
+      refuse(turn, 'not_delivered', describeError('not_delivered', ''));
+      return;
+    }
     // The service no longer has this answer's frames: it is in the session history once finished.
+    if (!ended(turn)) turn.interrupted = true;
     state.recoveryPolls = 0;
     clearTimeout(state.recoveryTimer);
     state.recoveryTimer = window.setTimeout(pollHistory, 500);
     return;
   }
   const stick = isNearEnd();
+  if (code === 'cancelled') {
+    // Stopped by the customer (here or in another window): not an error. What came stays.
+    turn.state = 'stopped';
+    turn.interrupted = false;
+    turn.el.dataset.state = 'stopped';
+    turn.el.removeAttribute('aria-busy');
+    if (turn.text === '') turn.el.querySelector('.bubble').hidden = true;
+    setTurnNote(turn, null);
+    const note = document.createElement('p');
+    note.className = 'msg-note msg-note-stopped';
+    note.textContent = turn.text === '' ? 'You stopped this answer before it began.' : 'You stopped this answer.';
+    turn.el.append(note);
+    announce('Answer stopped.');
+    updateStopButton();
+    scrollToEnd(stick);
+    return;
+  }
   turn.state = 'error';
   turn.interrupted = false;
   turn.el.removeAttribute('aria-busy');
   setTurnNote(turn, null);
-  if (REFUSALS.has(code) && turn.textEl.textContent === '' && turn.userEl) {
+  if (REFUSALS.has(code) && turn.text === '' && turn.userEl) {
     // Not taken: the question is marked and goes back into the box to edit or resend.
     turn.el.remove();
     state.turns.delete(turn.id);
@@ -547,11 +816,27 @@ function onError(frame) {
     }
   } else {
     turn.el.dataset.state = 'error';
-    if (turn.textEl.textContent === '') turn.el.querySelector('.bubble').hidden = true;
+    if (turn.text === '') turn.el.querySelector('.bubble').hidden = true;
     turn.el.append(errorBox(text, code));
   }
   updateStopButton();
   scrollToEnd(stick);
+}
+
+/** A question the service did not take: marked, and its text back in the box to resend. */
+function refuse(turn, code, text) {
+  turn.state = 'error';
+  turn.el.remove();
+  state.turns.delete(turn.id);
+  if (!turn.userEl) return;
+  turn.userEl.dataset.state = 'refused';
+  turn.userEl.append(errorBox(`Not sent. ${text}`, code));
+  if (els.input.value.trim() === '') {
+    els.input.value = turn.question;
+    autoGrow();
+    updateCharCount();
+  }
+  updateStopButton();
 }
 
 function errorBox(text, code) {
@@ -561,12 +846,10 @@ function errorBox(text, code) {
   box.dataset.code = code;
   box.append(icon('M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm1 15h-2v-2h2v2zm0-4h-2V7h2v6z'));
   const body = document.createElement('div');
+  // Plain words only: the service's code stays in data-code, for support and tests.
   const message = document.createElement('span');
   message.textContent = text;
-  const codeEl = document.createElement('span');
-  codeEl.className = 'error-code';
-  codeEl.textContent = code;
-  body.append(message, codeEl);
+  body.append(message);
   box.append(body);
   return box;
 }
@@ -588,10 +871,14 @@ function describeError(code, content, retryAfterMs) {
       return `You are sending messages too quickly. Please wait ${seconds(retryAfterMs ?? 1000)} and try again.`;
     case 'timeout':
       return 'The answer took too long. Please ask again.';
-    case 'message_too_long': {
+    case 'message_too_long':
+    case 'payload_too_large': {
       const limit = /(\d+) characters/.exec(content)?.[1];
-      return limit ? `Your message is too long: the limit is ${limit} characters. Please shorten it.` : 'Your message is too long. Please shorten it.';
+      if (limit && !state.maxLength) state.maxLength = Number(limit);
+      return tooLongMessage();
     }
+    case 'not_delivered':
+      return 'The connection dropped before your message reached us. Please send it again.';
     case 'empty_message':
       return 'Type a message first.';
     case 'llm_unavailable':
@@ -607,12 +894,16 @@ function describeError(code, content, retryAfterMs) {
       return 'This chat has ended. Start a new chat to continue.';
     case 'too_many_connections':
       return 'This chat is open in too many windows. Close one and this one will reconnect.';
-    case 'payload_too_large':
-      return 'Your message is too large to send.';
     case 'internal_error':
       return 'Something went wrong on our side. Please try again.';
+    case 'invalid_json':
+    case 'unknown_frame':
+    case 'binary_not_supported':
+    case 'validation_failed':
+      return 'This page sent something the service did not understand. Please reload the page.';
     default:
-      return content || 'Something went wrong. Please try again.';
+      // Never the service's own wording or code: it is written for developers.
+      return 'Something went wrong. Please try again.';
   }
 }
 
@@ -639,14 +930,17 @@ function addSystemNote(text, kind) {
   scrollToEnd(true);
 }
 
-function showComposerNotice(text, code) {
-  els.composerNotice.textContent = text;
+function showComposerNotice(text, code, withRetry = false) {
+  els.composerNoticeText.textContent = text;
   els.composerNotice.dataset.code = code ?? '';
+  els.retryNow.hidden = !withRetry;
   els.composerNotice.hidden = false;
 }
 
 function hideComposerNotice() {
   els.composerNotice.hidden = true;
+  els.composerNotice.dataset.code = '';
+  els.retryNow.hidden = true;
 }
 
 function isNearEnd() {
@@ -706,11 +1000,12 @@ async function connect() {
     state.attempt = 0;
     state.closeReason = '';
     setConnection('connected', 'Connected');
+    state.probes = 0;
     hideComposerNotice();
-    if (state.dropped) {
-      state.dropped = false;
-      recoverInterruptedTurns();
-    }
+    updateCharCount();
+    state.dropped = false;
+    // After a drop, or a reload that found answers in progress: pick them up where they were.
+    recoverInterruptedTurns();
   });
   socket.addEventListener('message', (event) => {
     if (state.socket !== socket || typeof event.data !== 'string') return;
@@ -720,7 +1015,9 @@ async function connect() {
     } catch {
       return;
     }
+    // Frame types this page does not know (newer services add some) are left alone.
     if (frame.type === 'chunk') onChunk(frame);
+    else if (frame.type === 'user_message') onUserMessage(frame);
     else if (frame.type === 'reset' || frame.type === 'snapshot') onRestart(frame);
     else if (frame.type === 'complete') onComplete(frame);
     else if (frame.type === 'error') onError(frame);
@@ -736,7 +1033,7 @@ async function connect() {
 /** Nothing to reconnect to: the session expired, or this page may not open it. */
 function endChat(message) {
   state.wantSocket = false;
-  sessionStorage.removeItem(STORAGE_KEY);
+  forgetSession();
   setConnection('closed', 'Chat ended');
   hideComposerNotice();
   addSystemNote(message, 'error');
@@ -754,34 +1051,65 @@ function onSocketClosed(code) {
     endChat('This chat cannot be opened here. Select "New chat" to start another.');
     return;
   }
+  const opened = !state.dropped;
   state.dropped = true;
   if (!navigator.onLine) {
     setConnection('offline', 'Offline');
-    showComposerNotice('You are offline. We will reconnect when your connection is back.');
+    showComposerNotice('You are offline. We will reconnect when your connection is back.', 'offline', true);
     return;
   }
-  // Backoff with jitter, so that clients of a restarted gateway do not all come back at once.
-  let delay = Math.min(RECONNECT_MAX_DELAY_MS, RECONNECT_FIRST_DELAY_MS * 2 ** state.attempt) * (0.75 + Math.random() * 0.5);
-  if (code === 4429) delay = Math.max(delay, 10_000); // too many windows: give one a chance to close
+  if (code === 4429) {
+    // Too many windows: give one a chance to close before trying again.
+    scheduleReconnect(10_000 * (0.75 + Math.random() * 0.5), false);
+    return;
+  }
+  // A socket that had opened: the service may be restarting; find out when it is back (probe).
+  // One that never opened though /health answered: back off, the service refuses it for now.
+  if (opened) state.attempt = 0;
+  const delay = state.attempt === 0 ? 0 : Math.min(RECONNECT_MAX_DELAY_MS, 500 * 2 ** (state.attempt - 1)) * (0.75 + Math.random() * 0.5);
   state.attempt += 1;
-  scheduleReconnect(delay);
+  scheduleReconnect(delay, true);
 }
 
-function scheduleReconnect(delayMs) {
-  const due = Date.now() + delayMs;
+/**
+ * Reconnects after `delayMs`; with `probe`, first waits for `GET /health` to answer, asking at
+ * most PROBE_MAX_DELAY_MS apart: the page is back within about a second of the service,
+ * however long it was away, and a down service costs one small request a second per page.
+ */
+function scheduleReconnect(delayMs, probe) {
   if (Date.now() - state.closeReasonAt > 5000) state.closeReason = '';
   setConnection('reconnecting', 'Reconnecting…');
-  const tick = () => {
-    const left = Math.max(0, Math.ceil((due - Date.now()) / 1000));
-    const why = state.closeReason || 'Connection lost.';
-    showComposerNotice(left > 0 ? `${why} Reconnecting in ${left} s…` : `${why} Reconnecting…`);
-  };
-  tick();
-  clearInterval(state.countdownTimer);
-  state.countdownTimer = window.setInterval(tick, 1000);
+  showComposerNotice(`${state.closeReason || 'Connection lost.'} Reconnecting…`, 'reconnecting', true);
   clearTimeout(state.retryTimer);
-  state.retryTimer = window.setTimeout(connect, delayMs);
+  state.retryTimer = window.setTimeout(() => (probe ? void probeHealth() : void connect()), delayMs);
 }
+
+async function probeHealth() {
+  if (!state.wantSocket || state.socket || state.connecting) return;
+  let up = false;
+  try {
+    const response = await fetch('/health', { cache: 'no-store', headers: { accept: 'application/json' } });
+    up = response.ok;
+  } catch {
+    up = false;
+  }
+  if (!state.wantSocket || state.socket || state.connecting) return;
+  if (up) {
+    void connect();
+    return;
+  }
+  state.probes += 1;
+  const delay = Math.min(PROBE_MAX_DELAY_MS, PROBE_FIRST_DELAY_MS * 2 ** (state.probes - 1)) * (0.7 + Math.random() * 0.3);
+  clearTimeout(state.retryTimer);
+  state.retryTimer = window.setTimeout(() => void probeHealth(), delay);
+}
+
+els.retryNow.addEventListener('click', () => {
+  if (!state.wantSocket || state.socket || state.connecting) return;
+  clearTimeout(state.retryTimer);
+  state.attempt = 0;
+  void connect();
+});
 
 window.addEventListener('online', () => {
   if (state.wantSocket && !state.socket && !state.connecting) {
@@ -809,12 +1137,16 @@ function interruptRunningTurns() {
  */
 function recoverInterruptedTurns() {
   const waiting = [...state.turns.values()].filter((t) => t.interrupted && (t.state === 'sent' || t.state === 'streaming'));
-  for (const turn of waiting) setTurnNote(turn, 'Reconnected. Waiting for the rest of this answer…');
   if (waiting.length === 0) return;
   if (SUPPORTS.resume) {
-    for (const turn of waiting) state.socket?.send(JSON.stringify({ type: 'resume', message_id: turn.id, seq: turn.nextSeq - 1 }));
+    for (const turn of waiting) {
+      setTurnNote(turn, null);
+      turn.resuming = false;
+      requestResume(turn);
+    }
     return;
   }
+  for (const turn of waiting) setTurnNote(turn, 'Reconnected. Waiting for the rest of this answer…');
   state.recoveryPolls = 0;
   clearTimeout(state.recoveryTimer);
   state.recoveryTimer = window.setTimeout(pollHistory, 500);
@@ -829,7 +1161,7 @@ async function pollHistory() {
       const { history } = await response.json();
       for (const entry of Array.isArray(history) ? history : []) {
         const turn = state.turns.get(entry.message_id);
-        if (turn && turn.interrupted && (turn.state === 'sent' || turn.state === 'streaming')) finishTurn(turn, entry.assistant, entry.metadata, entry.timestamp);
+        if (turn && turn.interrupted && (turn.state === 'sent' || turn.state === 'streaming')) finishTurn(turn, entry.assistant, entry.metadata, entry.timestamp, true);
       }
     }
   } catch {
@@ -881,29 +1213,30 @@ function formatDate(isoDate) {
 
 // ---------------------------------------------------------------------------------- start-up
 
-/** A reload rejoins the session of this tab, with its history, if it still exists. */
+/**
+ * The page opened again (a reload, or a new tab within the resume window) rejoins its
+ * conversation: the history with its questions, and the answers still being written, which
+ * then go on streaming from where they are (see openChat and recoverInterruptedTurns).
+ */
 async function resume() {
-  let saved = null;
-  try {
-    saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? 'null');
-  } catch {
-    saved = null;
-  }
-  if (!saved || typeof saved.session_id !== 'string') return;
+  const saved = loadSession();
+  if (!saved) return;
   els.start.hidden = true;
   try {
     const response = await fetch(`/chat/session/${encodeURIComponent(saved.session_id)}`, { headers: { accept: 'application/json', ...authHeaders(saved) } });
     if (response.status === 404 || response.status === 400 || response.status === 401 || response.status === 403) {
-      sessionStorage.removeItem(STORAGE_KEY);
+      forgetSession();
       els.start.hidden = false;
       showStartError('Your previous chat has ended. Start a new one below.');
       return;
     }
     const body = response.ok ? await response.json() : null;
-    openChat({ ...saved, context: body?.context ?? saved.context ?? {} }, Array.isArray(body?.history) ? body.history : []);
+    const session = { ...saved, context: body?.context ?? saved.context ?? {} };
+    if (body?.limits) session.limits = body.limits;
+    openChat(session, Array.isArray(body?.history) ? body.history : [], Array.isArray(body?.in_progress) ? body.in_progress : []);
   } catch {
     // Unreachable right now: show the chat anyway; the socket keeps trying.
-    openChat(saved, []);
+    openChat(saved, [], []);
   }
 }
 

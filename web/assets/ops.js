@@ -36,8 +36,7 @@ const token = new URLSearchParams(location.search).get('token');
  * @property {Histogram | null} ttft
  * @property {Histogram | null} answer
  * @property {Histogram | null} lag
- * @property {number | null} cacheHits
- * @property {number | null} cacheMisses
+ * @property {number | null} cacheHits  completed turns answered from the response cache
  */
 
 const state = {
@@ -75,9 +74,11 @@ async function poll() {
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     ingest(await response.json());
     render();
+    setStale(false);
     errorBox.hidden = true;
     setStatus('live', `Live · ${new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })}`);
   } catch (err) {
+    setStale(true);
     setStatus('error', 'Unreachable');
     showError(`Cannot read /stats (${err instanceof Error ? err.message : String(err)}). Retrying…`);
   } finally {
@@ -108,6 +109,21 @@ document.addEventListener('visibilitychange', () => {
   if (document.hidden) clearTimeout(state.timer);
   else if (!state.paused) void poll();
 });
+
+/**
+ * /stats could not be read: the figures on screen are old. They go grey and say "stale", and
+ * every chart gets a point without a value, so the time without data is drawn as a gap rather
+ * than a line joining the last reading before it to the first after.
+ */
+function setStale(stale) {
+  const was = document.body.dataset.stale === 'true';
+  document.body.dataset.stale = String(stale);
+  for (const el of document.querySelectorAll('[data-figure]')) {
+    if (stale) el.setAttribute('title', 'stale: /stats cannot be read');
+    else el.removeAttribute('title');
+  }
+  if (stale && !was) for (const name of Object.keys(state.series)) record(name, Date.now(), []);
+}
 
 function setStatus(kind, text) {
   pollStatus.dataset.state = kind;
@@ -150,9 +166,9 @@ function snapshotOf(stats) {
     ttft: histogram(m.chat_gateway_turn_ttft_seconds),
     answer: histogram(m.chat_gateway_turn_response_seconds),
     lag: histogram(m.chat_gateway_delivery_lag_seconds),
-    // Not exposed yet (the response cache comes with another issue); read when they appear.
-    cacheHits: m.chat_cache_hits_total ? total(m.chat_cache_hits_total) : null,
-    cacheMisses: m.chat_cache_misses_total ? total(m.chat_cache_misses_total) : null,
+    // The cache lives in the workers; the gateway sees each completed turn's metadata.from_cache.
+    // Hits are turns answered from the cache, out of all completed turns (what customers see).
+    cacheHits: m.chat_gateway_turns_from_cache_total ? total(m.chat_gateway_turns_from_cache_total) : null,
   };
 }
 
@@ -213,9 +229,27 @@ function rate(now, pick) {
     const w = windowOf(snapshots);
     if (!w) continue;
     any = true;
-    sum += Math.max(0, pick(w.latest) - pick(w.base)) / w.seconds;
+    sum += increase(pick(w.base), pick(w.latest)) / w.seconds;
   }
   return any ? sum : null;
+}
+
+/** A counter's increase between two readings; a restarted gateway counts again from zero. */
+function increase(before, after) {
+  return after >= before ? after - before : after;
+}
+
+/**
+ * The time the rates actually cover: the longest span between the two readings used, over the
+ * live gateways ("12 s" after the first readings, "1 min" once the window is full).
+ */
+function observedSpan(now) {
+  let seconds = 0;
+  for (const [, snapshots] of liveGateways(now)) {
+    const w = windowOf(snapshots);
+    if (w) seconds = Math.max(seconds, w.seconds);
+  }
+  return seconds >= 59.5 ? '1 min' : `${Math.max(1, Math.round(seconds))} s`;
 }
 
 function sumOf(record) {
@@ -235,7 +269,8 @@ function mergedHistogram(now, pick, windowed) {
       const w = windowOf(snapshots);
       const b = w ? pick(w.base) : null;
       if (!w || !b || b.counts.length !== counts.length) continue;
-      counts = counts.map((c, i) => Math.max(0, c - b.counts[i]));
+      const reset = counts[counts.length - 1] < b.counts[b.counts.length - 1];
+      counts = reset ? counts : counts.map((c, i) => Math.max(0, c - b.counts[i]));
     }
     if (!merged) merged = { les: h.les, counts: [...counts], count: 0, sum: 0 };
     else if (merged.counts.length === counts.length) merged.counts = merged.counts.map((c, i) => c + counts[i]);
@@ -280,7 +315,7 @@ function render() {
   const completed = rate(now, (s) => s.turns.complete ?? 0);
   const ended = rate(now, (s) => sumOf(s.turns));
   const failed = completed === null || ended === null ? null : Math.max(0, ended - completed);
-  figure('turns', [[ended === null ? '–' : format(ended, 2)]], ended === null ? 'needs two readings' : ended > 0 ? `${percent(completed / ended)} complete · ${format(failed * 60, 1)} failed per min` : 'no turns in the last minute');
+  figure('turns', [[ended === null ? '–' : format(ended, 2)]], ended === null ? 'needs two readings' : ended > 0 ? `over ${observedSpan(now)} · ${percent(completed / ended)} complete · ${format(failed * 60, 1)} failed/min` : `no turns in the last ${observedSpan(now)}`);
   record('turns', now, [completed, failed]);
 
   const queue = newest?.queue ?? null;
@@ -296,14 +331,13 @@ function render() {
   latencyFigure('answer', now, (s) => s.answer, 's');
 
   const hits = latest.some((s) => s.cacheHits !== null) ? rate(now, (s) => s.cacheHits ?? 0) : null;
-  const misses = latest.some((s) => s.cacheMisses !== null) ? rate(now, (s) => s.cacheMisses ?? 0) : null;
-  if (hits === null && misses === null) {
-    figure('cache', [['n/a']], 'not measured yet');
+  if (hits === null || completed === null) {
+    figure('cache', [['n/a']], hits === null ? 'not measured by this gateway' : 'needs two readings');
     record('cache', now, [null]);
   } else {
-    const lookups = (hits ?? 0) + (misses ?? 0);
-    const ratio = lookups > 0 ? (hits ?? 0) / lookups : null;
-    figure('cache', [[ratio === null ? '–' : (ratio * 100).toFixed(0), '%']], lookups > 0 ? `${format(lookups * 60, 1)} lookups per min` : 'no lookups in the last minute');
+    // Over the turns completed in the window: hit rate = answered from cache / answered.
+    const ratio = completed > 0 ? Math.min(1, hits / completed) : null;
+    figure('cache', [[ratio === null ? '–' : (ratio * 100).toFixed(0), '%']], completed > 0 ? `of ${format(completed * 60, 1)} answers per min · over ${observedSpan(now)}` : `no answers in the last ${observedSpan(now)}`);
     record('cache', now, [ratio === null ? null : ratio * 100]);
   }
 
@@ -336,14 +370,14 @@ function latencyFigure(name, now, pick, unit) {
   const p95 = quantile(0.95, windowed);
   if (p50 !== null && p95 !== null) {
     const count = windowed ? windowed.counts[windowed.counts.length - 1] : 0;
-    figure(name, twoDurations(p50, p95, unit), `last minute · ${format(count)} turn${count === 1 ? '' : 's'}`);
+    figure(name, twoDurations(p50, p95, unit), `last ${observedSpan(now)} · ${format(count)} turn${count === 1 ? '' : 's'}`);
     record(name, now, [p50, p95]);
     return;
   }
   const allTime = mergedHistogram(now, pick, false);
   const a50 = quantile(0.5, allTime);
   const a95 = quantile(0.95, allTime);
-  if (a50 !== null && a95 !== null) figure(name, twoDurations(a50, a95, unit), 'since start · none in the last minute');
+  if (a50 !== null && a95 !== null) figure(name, twoDurations(a50, a95, unit), `since start · none in the last ${observedSpan(now)}`);
   else figure(name, null, 'no turns yet');
   record(name, now, [null, null]);
 }
@@ -451,6 +485,9 @@ function span(className, text) {
 
 function record(name, t, v) {
   const points = (state.series[name] ??= []);
+  // No reading for a while (the tab was hidden, or /stats failed): a gap, not a joining line.
+  const last = points[points.length - 1];
+  if (last && last.v.length > 0 && t - last.t > 3 * POLL_MS) points.push({ t: last.t + POLL_MS, v: [] });
   points.push({ t, v });
   while (points.length > 0 && points[0].t < t - SPAN_MS) points.shift();
 }

@@ -40,6 +40,7 @@ const SSE_EVENT_NAMES: Record<FrameKind, string> = {
   [FrameKind.error]: 'error',
   [FrameKind.reset]: 'reset',
   [FrameKind.sync]: 'sync', // never reaches a listener (the relay keeps it for its taps)
+  [FrameKind.userMessage]: 'user_message', // never reaches a listener (sockets only)
 };
 
 /**
@@ -159,7 +160,7 @@ async function recordedFrames(turnLog: TurnLog, sessionId: string, messageId: st
   const frames: Array<{ kind: FrameKind; frame: Buffer }> = [];
   for (const { envelope } of read.frames) {
     const header = readEnvelopeHeader(envelope);
-    if (header && header.kind !== FrameKind.sync) frames.push({ kind: header.kind, frame: envelope.subarray(header.bodyOffset) });
+    if (header && header.kind !== FrameKind.sync && header.kind !== FrameKind.userMessage) frames.push({ kind: header.kind, frame: envelope.subarray(header.bodyOffset) });
   }
   const ending = frames.find((f) => endsTurn(f.kind));
   if (!ending) throw new ServiceError('resume_unavailable');

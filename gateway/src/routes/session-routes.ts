@@ -27,6 +27,8 @@ export interface SessionRoutesDeps {
   historyMaxTurns: number;
   /** SESSION_TOKEN_BUDGET, shown with the session's usage (0 = none). Default 0. */
   tokenBudget?: number;
+  /** MAX_MESSAGE_LENGTH: told to clients (`limits`), so they can say so before sending. */
+  maxMessageLength: number;
   /** Tokens, tickets and who may read a session. */
   access: SessionAccess;
 }
@@ -57,7 +59,7 @@ export function createSessionHandler(deps: SessionRoutesDeps) {
     const created = await deps.store.create({ session_id: sessionId, context });
     // Never overwrite: the id may belong to someone else's live session.
     if (!created) throw new ServiceError('session_exists');
-    const response: CreateSessionResponse = { session_id: sessionId, status: 'created', context };
+    const response: CreateSessionResponse = { session_id: sessionId, status: 'created', context, limits: { max_message_length: deps.maxMessageLength } };
     const issued = await deps.access.issueToken(sessionId);
     if (!issued) {
       respondJson(exchange, 200, response);
@@ -85,6 +87,7 @@ export function getSessionHandler(deps: SessionRoutesDeps) {
       history: found.history,
       in_progress: inProgress,
       usage: { ...usage, token_budget: budget > 0 ? budget : null },
+      limits: { max_message_length: deps.maxMessageLength },
     };
     respondJson(exchange, 200, response);
   };
@@ -99,7 +102,9 @@ async function turnsInProgress(deps: Pick<SessionRoutesDeps, 'store' | 'turnLog'
   return Promise.all(
     messageIds.map(async (messageId): Promise<TurnInProgress> => {
       const progress = await deps.turnLog.peek(sessionId, messageId);
-      return { message_id: messageId, state: progress.nextSeq > 0 ? 'streaming' : 'queued', seq: progress.nextSeq - 1, content: progress.text };
+      const turn: TurnInProgress = { message_id: messageId, state: progress.nextSeq > 0 ? 'streaming' : 'queued', seq: progress.nextSeq - 1, content: progress.text };
+      if (progress.question !== undefined) turn.user = progress.question;
+      return turn;
     }),
   );
 }

@@ -7,6 +7,7 @@ import { errorStatus, restErrorBody, type ErrorCode, type GatewayMetrics, type L
 import { respondError, statusLine, type HttpExchange } from '../http/respond.js';
 import type { HttpRequest, HttpResponse, TemplatedApp } from '../uws-types.js';
 import { OPS_UNAUTHORIZED_MESSAGE, type OpsAccess } from './ops-page-access.js';
+import { loadVendorAssets } from './vendor-assets.js';
 
 /**
  * The web pages the gateway serves: the chat page at `/` and the operator view at `/ops`, with
@@ -86,6 +87,8 @@ export class StaticSite {
       site.files.set(hashed, staticFile(contentType, body, IMMUTABLE));
       renames.push([urlPath, hashed]);
     }
+    // The chat page's third-party modules, from node_modules (imported by chat.js by plain name).
+    for (const { urlPath, body } of loadVendorAssets()) site.files.set(urlPath, staticFile(CONTENT_TYPES['.js']!, body, REVALIDATE));
     for (const [urlPath, fileName] of Object.entries(PAGES)) {
       const file = join(root, fileName);
       if (!wanted(file) || !existsSync(file)) continue;

@@ -118,6 +118,9 @@ export class SocketResume {
           this.deps.metrics.resumed('unavailable');
           ws.send(JSON.stringify(errorFrame('resume_unavailable', sessionId, { messageId: point.messageId })), false);
         } else {
+          // From its start: the question first, for a socket that has nothing of this turn (a
+          // tab opened mid-answer). Not one of the answer's frames; clients that have it skip it.
+          if (point.seq < 0 && read.question) ws.send(envelopeBody(read.question), false);
           let frames = read.frames;
           if (!read.gapless) {
             // The frames the client missed are partly trimmed away: the answer so far replaces them.

@@ -47,6 +47,7 @@ export class GatewayMetrics {
   private readonly turnFirstChunk: Histogram;
   private readonly turnResponse: Histogram;
   private readonly turnsEnded: Counter<'outcome'>;
+  private readonly turnsFromCache: Counter;
   private readonly resumes: Counter<'outcome'>;
   private readonly ready: Gauge;
   private readySource: (() => boolean) | null = null;
@@ -82,6 +83,11 @@ export class GatewayMetrics {
     this.turnFirstChunk = new Histogram({ name: 'chat_gateway_turn_ttft_seconds', help: 'Time to first token of turns relayed here, as the worker measured it (from complete.metadata)', buckets: LATENCY_BUCKETS, registers });
     this.turnResponse = new Histogram({ name: 'chat_gateway_turn_response_seconds', help: 'Accept to complete of turns relayed here (from complete.metadata)', buckets: LATENCY_BUCKETS, registers });
     this.turnsEnded = new Counter({ name: 'chat_gateway_turns_ended_total', help: 'Turns relayed here by how they ended (complete, or the error code)', labelNames: ['outcome'], registers });
+    this.turnsFromCache = new Counter({
+      name: 'chat_gateway_turns_from_cache_total',
+      help: 'Completed turns relayed here that were answered from the response cache (complete.metadata.from_cache): with chat_gateway_turns_ended_total{outcome="complete"}, the hit rate customers see',
+      registers,
+    });
     this.resumes = new Counter({ name: 'chat_gateway_resumes_total', help: 'Socket resumes by outcome: replayed from the turn log, snapshot (log cut short), unavailable (log gone)', labelNames: ['outcome'], registers });
     this.framesRecovered = new Counter({ name: 'chat_gateway_frames_recovered_total', help: 'Frames read back from turn logs: for resuming sockets, or to fill a hole after the subscription connection dropped', labelNames: ['why'], registers });
     const readySource = () => this.readySource;
@@ -205,8 +211,9 @@ export class GatewayMetrics {
     this.deliveryLag.observe(lagMs / 1000);
   }
   /** A turn relayed here completed; its timings come from the complete frame's metadata. */
-  turnCompleted(ttftMs: number, responseMs: number): void {
+  turnCompleted(ttftMs: number, responseMs: number, fromCache = false): void {
     this.turnsEnded.inc({ outcome: 'complete' });
+    if (fromCache) this.turnsFromCache.inc();
     this.turnFirstChunk.observe(ttftMs / 1000);
     this.turnResponse.observe(responseMs / 1000);
   }

@@ -24,6 +24,13 @@ export const FrameKind = {
    * know that every frame published before it has reached its subscriber connection.
    */
   sync: 5,
+  /**
+   * A user message accepted into the session (`user_message`): published by the gateway that
+   * accepted it, before the turn's job is queued, so every socket of the session sees the
+   * question ahead of its answer. Carries the turn's message id but no seq: it is not one of
+   * the answer's frames and never sits in the turn's log.
+   */
+  userMessage: 6,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
@@ -61,10 +68,10 @@ export interface EnvelopeHeader {
 export function readEnvelopeHeader(payload: Buffer): EnvelopeHeader | null {
   if (payload.length <= FIXED_HEADER_BYTES) return null;
   const kind = payload[0];
-  if (kind !== FrameKind.chunk && kind !== FrameKind.complete && kind !== FrameKind.error && kind !== FrameKind.reset && kind !== FrameKind.sync) return null;
+  if (kind === undefined || kind < FrameKind.chunk || kind > FrameKind.userMessage) return null;
   const bodyOffset = FIXED_HEADER_BYTES + payload[13]!;
   if (payload.length <= bodyOffset) return null;
-  return { kind, publishedAtMs: payload.readDoubleLE(1), seq: payload.readUInt32LE(9), bodyOffset };
+  return { kind: kind as FrameKind, publishedAtMs: payload.readDoubleLE(1), seq: payload.readUInt32LE(9), bodyOffset };
 }
 
 /** The message id of an envelope ('' outside a turn). Decoded only when a caller needs it. */

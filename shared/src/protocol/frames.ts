@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../errors.js';
 import { errorMessage } from '../errors.js';
-import type { CompleteFrame, CompleteMetadata, ErrorFrame, PongFrame, ResetFrame, SnapshotFrame } from './schemas.js';
+import type { CompleteFrame, CompleteMetadata, ErrorFrame, PongFrame, ResetFrame, SnapshotFrame, UserMessageFrame } from './schemas.js';
 
 let lastIsoMs = Number.NaN;
 let lastIso = '';
@@ -47,6 +47,10 @@ export function resetFrame(sessionId: string, messageId: string, seq: number): R
 
 export function snapshotFrame(sessionId: string, messageId: string, content: string, seq: number): SnapshotFrame {
   return { type: 'snapshot', session_id: sessionId, message_id: messageId, content, seq, timestamp: isoNow() };
+}
+
+export function userMessageFrame(sessionId: string, messageId: string, content: string, clientId: string | null): UserMessageFrame {
+  return { type: 'user_message', session_id: sessionId, message_id: messageId, content, client_id: clientId, timestamp: isoNow() };
 }
 
 export function errorFrame(

@@ -180,10 +180,27 @@ export const SnapshotFrame = Type.Object({
 });
 export type SnapshotFrame = Static<typeof SnapshotFrame>;
 
+/**
+ * A user message the session accepted, sent to every socket of the session (all tabs and
+ * devices), ahead of its answer's frames; also replayed to a socket that resumes the turn from
+ * its start (`seq: -1`). `content` is the message as the service stored it. Not one of the
+ * answer's frames: it has no `seq`, and clients that already show the message ignore it.
+ */
+export const UserMessageFrame = Type.Object({
+  type: Type.Literal('user_message'),
+  session_id: Type.String(),
+  message_id: Type.String(),
+  content: Type.String(),
+  /** Who sent it (the socket's client id), or null for REST. */
+  client_id: Type.Union([Type.String(), Type.Null()]),
+  timestamp: Type.String(),
+});
+export type UserMessageFrame = Static<typeof UserMessageFrame>;
+
 export const PongFrame = Type.Object({ type: Type.Literal('pong'), timestamp: Type.String() });
 export type PongFrame = Static<typeof PongFrame>;
 
-export const OutFrame = Type.Union([ChunkFrame, CompleteFrame, ErrorFrame, ResetFrame, SnapshotFrame, PongFrame, CancelAckFrame]);
+export const OutFrame = Type.Union([ChunkFrame, CompleteFrame, ErrorFrame, ResetFrame, SnapshotFrame, UserMessageFrame, PongFrame, CancelAckFrame]);
 export type OutFrame = Static<typeof OutFrame>;
 
 // ---------------------------------------------------------------- REST responses
@@ -198,6 +215,10 @@ export const HistoryEntry = Type.Object({
 });
 export type HistoryEntry = Static<typeof HistoryEntry>;
 
+/** What a client should know before it sends: the gateway's MAX_MESSAGE_LENGTH. */
+export const SessionLimits = Type.Object({ max_message_length: Type.Integer({ minimum: 1 }) });
+export type SessionLimits = Static<typeof SessionLimits>;
+
 export const CreateSessionResponse = Type.Object({
   session_id: Type.String(),
   status: Type.Literal('created'),
@@ -206,6 +227,7 @@ export const CreateSessionResponse = Type.Object({
   token: Type.Optional(Type.String()),
   /** When the token expires, ISO 8601; present with `token`. */
   token_expires_at: Type.Optional(Type.String()),
+  limits: Type.Optional(SessionLimits),
 });
 export type CreateSessionResponse = Static<typeof CreateSessionResponse>;
 
@@ -226,6 +248,8 @@ export const TurnInProgress = Type.Object({
   seq: Type.Integer({ minimum: -1 }),
   /** The answer so far (since the last reset). */
   content: Type.String(),
+  /** The user's message, as stored (absent for a turn accepted before the service kept it). */
+  user: Type.Optional(Type.String()),
 });
 export type TurnInProgress = Static<typeof TurnInProgress>;
 
@@ -247,6 +271,7 @@ export const GetSessionResponse = Type.Object({
       token_budget: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
     }),
   ),
+  limits: Type.Optional(SessionLimits),
 });
 export type GetSessionResponse = Static<typeof GetSessionResponse>;
 

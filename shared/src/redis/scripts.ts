@@ -51,7 +51,12 @@ export class SessionScripts {
     return { ok: true, openSockets: result };
   }
 
-  async acceptTurn(sessionId: string, messageId: string, ttlSeconds: number): Promise<AcceptTurnResult> {
+  /**
+   * Queues a turn once per message id. With `userMessage` (the `user_message` frame's JSON and
+   * envelope), a newly queued turn's message is also kept with the turn and published on the
+   * session channel in the same step, ahead of any frame of its answer.
+   */
+  async acceptTurn(sessionId: string, messageId: string, ttlSeconds: number, userMessage?: { json: string; envelope: Buffer }): Promise<AcceptTurnResult> {
     const result = Number(
       await acceptTurn.run(
         this.redis,
@@ -61,7 +66,7 @@ export class SessionScripts {
           this.keys.turnDone(sessionId, messageId),
           this.keys.turnLog(sessionId, messageId).state,
         ],
-        [messageId, ttlSeconds],
+        userMessage ? [messageId, ttlSeconds, userMessage.json, userMessage.envelope, this.keys.sessionChannel(sessionId)] : [messageId, ttlSeconds],
       ),
     );
     switch (result) {

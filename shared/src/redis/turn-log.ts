@@ -1,5 +1,5 @@
 import type { RedisClient } from './connection.js';
-import { readEnvelopeHeader } from '../protocol/envelope.js';
+import { FrameKind, NO_SEQ, encodeEnvelope, readEnvelopeHeader } from '../protocol/envelope.js';
 import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
 import { WriteCoalescer } from './write-coalescer.js';
@@ -52,6 +52,29 @@ export interface TurnLogRead {
   gapless: boolean;
   /** The answer so far (since the last reset), for a snapshot when the log has a gap. */
   text: string;
+  /**
+   * The turn's `user_message` frame as an envelope (the question, as accepted), or null when
+   * the turn's state does not keep it: sent ahead of the frames to a socket that resumes the
+   * turn from its start.
+   */
+  question: Buffer | null;
+}
+
+/** The `user_message` frame kept with a turn (see accept-turn-4.lua), as an envelope. */
+function questionEnvelope(messageId: string, json: string | undefined): Buffer | null {
+  if (!json) return null;
+  return encodeEnvelope(FrameKind.userMessage, json, Date.now(), NO_SEQ, messageId);
+}
+
+/** The content of a kept `user_message` frame, or undefined. */
+function questionText(json: string | undefined): string | undefined {
+  if (!json) return undefined;
+  try {
+    const content = (JSON.parse(json) as { content?: unknown }).content;
+    return typeof content === 'string' ? content : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface TurnLogOptions {
@@ -108,13 +131,20 @@ export class TurnLog {
   }
 
   /** The turn's progress without its frames: for `GET /chat/session/:id`. */
-  async peek(sessionId: string, messageId: string): Promise<{ known: boolean; ended: boolean; nextSeq: number; text: string }> {
+  async peek(sessionId: string, messageId: string): Promise<{ known: boolean; ended: boolean; nextSeq: number; text: string; question?: string }> {
     const k = this.keys.turnLog(sessionId, messageId);
     const replies = await this.redis.multi().hgetall(k.state).get(k.text).exec();
     if (!replies) throw new Error('turn log read was aborted');
     for (const [err] of replies) if (err) throw err;
     const state = replies[0]![1] as Record<string, string>;
-    return { known: state.epoch !== undefined, ended: state.done !== undefined, nextSeq: Number(state.next ?? 0), text: (replies[1]![1] as string | null) ?? '' };
+    const question = questionText(state.q);
+    return {
+      known: state.epoch !== undefined,
+      ended: state.done !== undefined,
+      nextSeq: Number(state.next ?? 0),
+      text: (replies[1]![1] as string | null) ?? '',
+      ...(question === undefined ? {} : { question }),
+    };
   }
 
   /**
@@ -152,6 +182,6 @@ export class TurnLog {
     const nextSeq = Number(state.next ?? 0);
     const wanted = nextSeq - (afterSeq + 1);
     const gapless = wanted <= 0 || (frames.length === wanted && frames[0]!.seq === afterSeq + 1);
-    return { known: state.epoch !== undefined || queued, ended: state.done !== undefined, nextSeq, frames, gapless, text };
+    return { known: state.epoch !== undefined || queued, ended: state.done !== undefined, nextSeq, frames, gapless, text, question: questionEnvelope(messageId, state.q) };
   }
 }

@@ -21,7 +21,8 @@ export function readTurn(frames: readonly Frame[], messageId: string): TurnTrans
   const out: TurnTranscript = { text: '', end: null, lastSeq: -1, problems: [] };
   for (const frame of frames) {
     if (frame.message_id !== messageId) continue;
-    if (frame.type === 'cancel_ack') continue;
+    // Not part of the answer's sequence: the question, sent to every socket of the session.
+    if (frame.type === 'cancel_ack' || frame.type === 'user_message') continue;
     if (frame.type === 'error' && frame.seq === undefined) {
       out.problems.push(`an error frame outside the turn's sequence: ${String(frame.code)}`);
       continue;
