@@ -70,7 +70,7 @@ export function sendMessageHandler(deps: MessageRoutesDeps) {
         via: 'rest',
       });
       const response: MessageAcceptedResponse = { status: 'message_sent', session_id: input.session_id, message_id: accepted.messageId };
-      respondJson(exchange, 202, response);
+      respondJson(exchange, 200, response);
       return;
     }
 
