@@ -66,3 +66,36 @@ t.test('POST /chat/message answers 200 with the same body, as the original did',
   t.equal(sent.status, 200);
   t.match(sent.body, { status: 'message_sent', session_id: sessionId, message_id: String });
 });
+
+t.test("the original's load runner: 1000 users from one address get their sessions and sockets on the default limits", async (t) => {
+  const stack = await startInProcessStack(t);
+  const users = 1000;
+  const statuses = new Map<number, number>();
+  const sessionIds: string[] = [];
+  // In waves of 50, as its asyncio client opens them: sessions first, then a socket each.
+  for (let start = 0; start < users; start += 50) {
+    const wave = await Promise.all(
+      Array.from({ length: Math.min(50, users - start) }, (_, i) =>
+        postJson<{ session_id: string }>(`${stack.httpUrl()}/chat/session`, {
+          customer_name: `Load User ${start + i}`,
+          customer_email: `user${start + i}@example.com`,
+          flight_no: `NZ${(start + i) % 100}`,
+          date: '2025-01-17',
+        }),
+      ),
+    );
+    for (const response of wave) {
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      if (response.status === 200) sessionIds.push(response.body.session_id);
+    }
+  }
+  t.same(Object.fromEntries(statuses), { 200: users }, 'every session created');
+  let opened = 0;
+  for (let start = 0; start < sessionIds.length; start += 50) {
+    // A pong proves the socket was admitted, not just upgraded (a refused one gets an error frame).
+    const sockets = await Promise.all(sessionIds.slice(start, start + 50).map((id) => TestSocket.openAdmitted(stack.wsUrl(id, 'load'))));
+    opened += sockets.length;
+    for (const socket of sockets) socket.close();
+  }
+  t.equal(opened, users, 'every socket admitted');
+});
