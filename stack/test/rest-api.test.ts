@@ -254,6 +254,37 @@ t.test('health, unknown routes and wrong methods', async (t) => {
   t.equal(wrongMethod.status, 405);
 });
 
+t.test('an unknown method is 405 with Allow on every route; an unknown path is 404', async (t) => {
+  const stack = await startInProcessStack(t);
+  const cases: Array<[string, string, string]> = [
+    ['DELETE', '/chat/message', 'POST'],
+    ['PUT', '/chat/session', 'POST'],
+    ['POST', '/chat/session/abc', 'GET'],
+    ['PATCH', '/chat/session/abc', 'GET'],
+    ['POST', '/health', 'GET'],
+    ['POST', '/', 'GET, HEAD'],
+    ['DELETE', '/assets/chat.js', 'GET, HEAD'],
+    ['POST', '/ws/abc/def', 'GET'],
+    ['OPTIONS', '/chat/session', 'POST'],
+    ['GET', '/ops/dead-letters/abc/replay', 'POST'],
+  ];
+  for (const [method, path, allow] of cases) {
+    const response = await fetch(`${stack.httpUrl()}${path}`, { method });
+    const body = (await response.json()) as { error: { code: string } };
+    t.same([response.status, body.error.code], [405, 'method_not_allowed'], `${method} ${path}`);
+    const allowed = (response.headers.get('allow') ?? '').split(', ');
+    t.ok(allow.split(', ').every((m) => allowed.includes(m)) && !allowed.includes(method), `${method} ${path}: Allow ${allowed.join(', ')} names ${allow}`);
+  }
+  for (const [method, path] of [['GET', '/chat'], ['DELETE', '/nothing/here'], ['POST', '/chat/session/a/b/c']]) {
+    const response = await fetch(`${stack.httpUrl()}${path}`, { method: method! });
+    t.equal(response.status, 404, `${method} ${path}`);
+    t.equal(response.headers.get('allow'), null);
+  }
+  const noCors = await fetch(`${stack.httpUrl()}/chat/session`, { method: 'OPTIONS', headers: { origin: 'https://help.example-air.com', 'access-control-request-method': 'POST' } });
+  t.equal(noCors.status, 405, 'without ALLOWED_ORIGINS a preflight is not answered (same-origin only, as before)');
+  t.equal(noCors.headers.get('access-control-allow-origin'), null);
+});
+
 t.test('/health reports 503 while Redis is unreachable; past a short grace, requests that need it are refused at once', async (t) => {
   const stack = await startInProcessStack(t);
   const sessionId = await createSession(stack.httpUrl());

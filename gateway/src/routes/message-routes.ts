@@ -189,6 +189,7 @@ class SseStreamer {
         .writeHeader('cache-control', 'no-cache')
         .writeHeader('x-accel-buffering', 'no')
         .writeHeader('x-message-id', messageId);
+      for (const [name, value] of Object.entries(this.exchange.headers ?? {})) res.writeHeader(name, value);
       res.write(`: turn ${this.messageId} of session ${this.sessionId}\n\n`);
     });
   }
