@@ -4,7 +4,7 @@ import { Ajv } from 'ajv';
 /**
  * Service configuration: one schema with its defaults, one table from environment variables to
  * config paths, validated once at start (defaults applied, strings coerced to numbers and
- * booleans, unknown keys refused) and then frozen. The README's config table mirrors ENV_TABLE.
+ * booleans, unknown keys refused) and then frozen. The table in docs/configuration.md mirrors ENV_TABLE.
  */
 
 const Port = (def: number, description: string) => Type.Integer({ minimum: 0, maximum: 65535, default: def, description });
@@ -190,7 +190,7 @@ export const ConfigSchema = Type.Object(
 
 export type Config = Static<typeof ConfigSchema>;
 
-/** Environment variable → config path. The README's configuration table mirrors this list. */
+/** Environment variable → config path. The table in docs/configuration.md mirrors this list (a test checks). */
 export const ENV_TABLE = [
   ['REDIS_URL', 'redis.url'],
   ['QUEUE_REDIS_URL', 'redis.queueUrl'],
