@@ -38,7 +38,7 @@ export interface BenchOptions {
   workers: number;
   /** turn-rate: one ladder per worker count. Default: 1 and 2 (one worker per core here). */
   turnRateWorkers: number[];
-  /** Where the JSON report and the chart go. Default: docs/charts. */
+  /** Where the JSON report and the chart go. Default: reports/bench (git-ignored). */
   outDir: string;
   /** Profile the stack's processes with `--cpu-prof` into this directory. */
   cpuProfDir: string | null;
@@ -64,13 +64,20 @@ export const HELP = `pnpm bench [options]    (build first: pnpm build)
   --addresses N          source addresses 127.0.0.2… (default one per 20 000 sockets)
   --gateways N --workers N   layout of overhead and relay, gateways of turn-rate (default 1 and 1)
   --turn-rate-workers LIST   turn-rate: worker processes, one ladder each (default 1,2: one per core)
-  --out DIR              JSON report and chart directory (default docs/charts)
+  --out DIR              JSON report and chart directory (default reports/bench, git-ignored;
+                         --out docs/charts to update the committed figures on purpose)
   --cpu-prof DIR         profile gateways, workers and the offline model (node --cpu-prof)
   --logs                 forward the stack's log lines
   --help
 `;
 
 export class UsageError extends Error {}
+
+/**
+ * Where reports go unless --out says otherwise: a git-ignored folder, so a run never overwrites
+ * the committed figures in docs/charts (that takes `--out docs/charts`, on purpose).
+ */
+export const DEFAULT_OUT_DIR = ['reports', 'bench'] as const;
 
 export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOptions {
   const { values } = parseArgs({

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { RedisBinaryMissingError } from '@chat/shared/dev';
-import { parseBenchArgs, UsageError } from './bench-options.js';
+import { DEFAULT_OUT_DIR, parseBenchArgs, UsageError } from './bench-options.js';
 import { REPO_ROOT } from './machine.js';
 import { runBench } from './run-bench.js';
 import { stopEverything } from './run-context.js';
@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2).filter((arg) => arg !== '--');
   let options;
   try {
-    options = parseBenchArgs(argv, join(REPO_ROOT, 'docs', 'charts'));
+    options = parseBenchArgs(argv, join(REPO_ROOT, ...DEFAULT_OUT_DIR));
   } catch (err) {
     if (err instanceof UsageError || (err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`${err.message}\n`);

@@ -4,7 +4,7 @@
  * session re-subscribed and its hole filled from the turn logs), during which the sessions' live
  * frames are held. One gateway in this process on a Redis spawned for the run; the sessions are
  * idle (the common case), so the figure is the fill's own overhead per session. Prints the
- * figures and writes `resubscribe-<N>.json`. Loopback only.
+ * figures and writes `resubscribe-<N>.json` (into reports/bench unless --out). Loopback only.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,12 +14,13 @@ import { ChatGateway, type SessionRelay } from '@chat/gateway';
 import { RedisKeys, SessionStore, createLogger, createRedisConnection, loadConfig } from '@chat/shared';
 import { spawnRedisServer } from '@chat/shared/dev';
 import { REPO_ROOT } from './machine.js';
+import { DEFAULT_OUT_DIR } from './bench-options.js';
 
 const RESTORED = 'session subscriptions restored after a reconnect';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { sessions: { type: 'string', default: '2000' }, runs: { type: 'string', default: '3' }, out: { type: 'string', default: join(REPO_ROOT, 'docs', 'charts') } },
+    options: { sessions: { type: 'string', default: '2000' }, runs: { type: 'string', default: '3' }, out: { type: 'string', default: join(REPO_ROOT, ...DEFAULT_OUT_DIR) } },
   });
   const sessions = Number(values.sessions);
   const runs = Number(values.runs);

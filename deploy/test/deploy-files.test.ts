@@ -69,9 +69,12 @@ function quantity(text: unknown): number {
   return Number(match[1]) * (match[2] ? factor[match[2]]! : 1);
 }
 
-/** Compose interpolation as it resolves with none of the variables set: `${X:-d}` → d. */
+/**
+ * Compose interpolation as it resolves with none of the variables set: `${X:-d}` → d;
+ * `${X:?message}` (a required variable: compose refuses to start) → ''.
+ */
 function interpolateUnset(value: string): string {
-  return value.replace(/\$\{([A-Z0-9_]+)(?::?-([^}]*))?\}/g, (_all, _name, fallback: string | undefined) => fallback ?? '');
+  return value.replace(/\$\{([A-Z0-9_]+)(?::?-([^}]*)|:?\?[^}]*)?\}/g, (_all, _name, fallback: string | undefined) => fallback ?? '');
 }
 
 interface Instruction {
@@ -404,7 +407,12 @@ t.test('compose: environment names are in ENV_TABLE and each service’s config 
   }
   for (const name of NODE_SERVICES) {
     for (const [variable, value] of Object.entries(composeEnv(name))) {
-      if (SECRET_VARIABLES.includes(variable)) t.equal(value, `\${${variable}:-}`, `${name}: ${variable} only from the caller’s environment`);
+      if (!SECRET_VARIABLES.includes(variable)) continue;
+      if (variable === 'AUTH_SECRETS') {
+        // Required: without it `docker compose up` stops at once with this message, instead of
+        // gateways that exit (AUTH_REQUIRED without keys) and restart in a loop.
+        t.match(value, /^\$\{AUTH_SECRETS:\?[^}$]+\}$/, `${name}: AUTH_SECRETS required from the caller’s environment, with a message`);
+      } else t.equal(value, `\${${variable}:-}`, `${name}: ${variable} only from the caller’s environment`);
     }
   }
   const redisUrl = new URL(composeConfig('gateway-1').redis.url);
@@ -629,6 +637,19 @@ t.test('k8s: configuration is ENV_TABLE names only, loads, and keeps secrets in 
     }
     t.same(secrets, expected[nameOf(w)], `${nameOf(w)}: Secrets read (name → optional)`);
     for (const name of Object.keys(secrets)) t.ok(secretKeys.has(name), `${name} has a template`);
+  }
+});
+
+t.test('per-address limits: the defaults serve 1000 users from one address; compose and k8s are stricter', async (t) => {
+  const defaults = loadConfig({}).limits;
+  t.ok(defaults.sessionsPerMinutePerAddress >= 1000, `default sessions per address ${defaults.sessionsPerMinutePerAddress} ≥ 1000`);
+  t.ok(defaults.connectsPerMinutePerAddress >= 1000, `default connects per address ${defaults.connectsPerMinutePerAddress} ≥ 1000`);
+  for (const [where, limits] of [
+    ['k8s', k8sConfig.limits],
+    ['compose gateway-1', composeConfig('gateway-1').limits],
+  ] as const) {
+    t.ok(limits.sessionsPerMinutePerAddress < defaults.sessionsPerMinutePerAddress, `${where}: sessions per address stricter (${limits.sessionsPerMinutePerAddress})`);
+    t.ok(limits.connectsPerMinutePerAddress < defaults.connectsPerMinutePerAddress, `${where}: connects per address stricter (${limits.connectsPerMinutePerAddress})`);
   }
 });
 

@@ -27,8 +27,10 @@ import {
   type RedisClient,
 } from '@chat/shared';
 import { SessionAccess } from './auth/session-access.js';
-import { respondError } from './http/respond.js';
+import { CorsPolicy } from './http/cors.js';
+import { fallbackRoute } from './http/fallback-route.js';
 import { restRoute, type RestHandler } from './http/rest-route.js';
+import { RouteTable, recordRoutes } from './http/route-table.js';
 import { cancelTurnHandler, sendMessageHandler } from './routes/message-routes.js';
 import { healthHandler, metricsHandler, readyHandler, statsHandler } from './routes/ops-routes.js';
 import { OpsAccess } from './routes/ops-page-access.js';
@@ -44,7 +46,7 @@ import { TurnIntake } from './turn-intake.js';
 import { TurnWatchdog } from './turn-watchdog.js';
 import { QueueDepth } from './queue-depth.js';
 import { loadUws, type UwsBuild } from './uws-loader.js';
-import type { HttpResponse, TemplatedApp, us_listen_socket } from './uws-types.js';
+import type { TemplatedApp, us_listen_socket } from './uws-types.js';
 import { chatSocketBehavior } from './ws/chat-socket-handler.js';
 import { SlowClients } from './ws/slow-clients.js';
 import { SocketResume } from './ws/socket-resume.js';
@@ -174,7 +176,11 @@ export class ChatGateway {
 
   private routes(store: SessionStore, intake: TurnIntake): void {
     const { config, metrics, logger } = this;
-    const deps = { metrics, logger, trustProxyHops: config.gateway.trustProxyHops };
+    const cors = new CorsPolicy(config.auth.allowedOrigins);
+    const deps = { metrics, logger, trustProxyHops: config.gateway.trustProxyHops, cors };
+    // Every route registered through `app` is recorded, so the catch-all knows each path's methods.
+    const routeTable = new RouteTable();
+    const app = recordRoutes(this.app, routeTable);
     const access = this.access;
     const sessionDeps = { store, turnLog: this.turnLog, sessionLimit: this.limits.sessions, maxBodyBytes: config.gateway.maxBodyBytes, historyMaxTurns: config.session.historyMaxTurns, tokenBudget: config.session.tokenBudget, maxMessageLength: config.gateway.maxMessageLength, access };
     const opsDeps = {
@@ -205,10 +211,10 @@ export class ChatGateway {
       };
     const webRoot = findWebRoot();
     const site = webRoot ? StaticSite.load(webRoot, { ops: config.ops.enabled }) : new StaticSite();
-    registerStaticRoutes(this.app, { site, opsAccess, opsEnabled: config.ops.enabled, metrics, logger });
+    registerStaticRoutes(app, { site, opsAccess, opsEnabled: config.ops.enabled, metrics, logger });
     // The policy documents that answers cite, as pages their sources link to.
-    registerPolicyDocRoutes(this.app, loadPolicyPages(findPolicyDir()), metrics);
-    this.app
+    registerPolicyDocRoutes(app, loadPolicyPages(findPolicyDir()), metrics);
+    app
       .post('/chat/session', restRoute('POST /chat/session', 0, needsStore(createSessionHandler(sessionDeps)), deps))
       .get('/chat/session/:id', restRoute('GET /chat/session/:id', 1, needsStore(getSessionHandler(sessionDeps)), deps))
       .post('/chat/ticket', restRoute('POST /chat/ticket', 0, needsStore(createTicketHandler(sessionDeps)), deps))
@@ -273,16 +279,7 @@ export class ChatGateway {
           },
         ),
       )
-      .any('/*', (res: HttpResponse, req) => {
-        const known = ['/chat/session', '/chat/message', '/chat/cancel', '/chat/ticket', '/health', '/ready', '/metrics', '/stats'].includes(req.getUrl());
-        const exchange = { res, aborted: false, responded: false, status: 0 };
-        res.onAborted(() => {
-          exchange.aborted = true;
-        });
-        metrics.errorReturned(known ? 'method_not_allowed' : 'not_found');
-        respondError(exchange, known ? 'method_not_allowed' : 'not_found');
-        metrics.httpRequest(known ? 'method_not_allowed' : 'unmatched', exchange.status);
-      });
+      .any('/*', fallbackRoute({ table: routeTable, cors, metrics }));
   }
 
   /** Turn jobs by state (waiting, paused, prioritized, active, delayed, failed), summed over every queue shard. */

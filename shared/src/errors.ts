@@ -1,7 +1,7 @@
 /**
  * The one catalogue of error codes. REST bodies and WebSocket `error` frames both carry `code`
  * from here, so a client handles a refusal the same way whichever transport it used.
- * The README's error table mirrors this list, and a test keeps them in step.
+ * The table in docs/protocol.md mirrors this list, and a test keeps them in step.
  */
 export const ERRORS = {
   invalid_json: { status: 400, message: 'The body or frame is not valid JSON.' },

@@ -1,9 +1,9 @@
-/** The error catalogue: complete, consistent, and mirrored by the README's table. */
+/** The error catalogue: complete, consistent, and mirrored by the protocol reference's table. */
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { CloseCode, ERRORS, ServiceError, restErrorBody } from '../src/errors.js';
 
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const protocolDoc = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
 
 t.test('every code has an HTTP error status and a message', async (t) => {
   for (const [code, entry] of Object.entries(ERRORS)) {
@@ -13,8 +13,8 @@ t.test('every code has an HTTP error status and a message', async (t) => {
   }
 });
 
-t.test('the README lists exactly the catalogue, with the same statuses', async (t) => {
-  const section = readme.slice(readme.indexOf('### Error codes'), readme.indexOf('## The offline model'));
+t.test('docs/protocol.md lists exactly the catalogue, with the same statuses', async (t) => {
+  const section = protocolDoc.slice(protocolDoc.indexOf('## Error codes'));
   const rows = [...section.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1], Number(m[2])]);
   t.same(rows, Object.entries(ERRORS).map(([code, e]) => [code, e.status]));
 });
@@ -37,5 +37,5 @@ t.test('close codes are protocol codes or 4xxx codes mirroring HTTP statuses', a
   }
   t.equal(CloseCode.sessionNotFound - 4000, ERRORS.session_not_found.status);
   t.equal(CloseCode.tooManyConnections - 4000, ERRORS.too_many_connections.status);
-  t.match(readme, /4404 unknown session/);
+  t.match(protocolDoc, /4404 unknown session/);
 });

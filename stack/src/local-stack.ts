@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
+import { connectHost } from '@chat/shared';
 import { findFreePort, spawnRedisCluster, spawnRedisServer, type SpawnedRedis, type SpawnedRedisCluster } from '@chat/shared/dev';
 import { ManagedProcess } from './child-process-runner.js';
+import { PortInUseError, probePort } from './port-probe.js';
 
 /** Where each part's built entry point is, relative to this file (stack/dist or stack/src). */
 const ENTRY_POINTS = {
@@ -63,6 +65,13 @@ export class LocalStack {
   async start(): Promise<RunningStack> {
     const baseEnv: NodeJS.ProcessEnv = { ...(this.options.env ?? process.env) };
     const forwardOutput = this.options.forwardOutput ?? true;
+    // Before anything is spawned: a gateway would join a port already served (SO_REUSEPORT).
+    const gatewayPort = Number(baseEnv.PORT ?? 8088);
+    if (gatewayPort !== 0) {
+      const probeHost = connectHost(baseEnv.HOST ?? '0.0.0.0');
+      const servedBy = await probePort(probeHost, gatewayPort);
+      if (servedBy !== 'free') throw new PortInUseError(probeHost, gatewayPort, servedBy);
+    }
     let spawnedRedis: SpawnedRedis | null = null;
     let spawnedCluster: SpawnedRedisCluster | null = null;
     if (this.options.redisCluster && !baseEnv.REDIS_CLUSTER_NODES) {

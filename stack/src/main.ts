@@ -1,66 +1,61 @@
-import { parseArgs } from 'node:util';
 import { RedisBinaryMissingError } from '@chat/shared/dev';
 import { LocalStack } from './local-stack.js';
+import { PortInUseError } from './port-probe.js';
+import { startBanner } from './start-banner.js';
+import { parseStartOptions } from './start-options.js';
 
 /**
- * `pnpm start`: the whole service on this machine. Never imported.
- *   --gateways N   gateway processes sharing the port (default 1)
- *   --workers N    worker processes (default 1)
- *   --redis-cluster  spawn a local Redis Cluster (3 masters + 3 replicas) instead of one Redis
+ * `pnpm start`: the whole service on this machine (options: `start-options.ts`). Never imported.
+ *
+ * Ctrl-C ends it with exit code 0: the terminal sends SIGINT to pnpm, to this process and to its
+ * children; this process stops the parts in order and exits 0. The start script `exec`s node, so
+ * no shell sits between pnpm and this process: a shell killed by the SIGINT is what made pnpm
+ * print `ELIFECYCLE Command failed`.
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      gateways: { type: 'string', default: '1' },
-      workers: { type: 'string', default: '1' },
-      'redis-cluster': { type: 'boolean', default: false },
-    },
-  });
-  const gateways = Number(values.gateways);
-  const workers = Number(values.workers);
-  if (!Number.isInteger(gateways) || gateways < 1 || !Number.isInteger(workers) || workers < 1) {
-    process.stderr.write('--gateways and --workers take whole numbers ≥ 1\n');
+  const command = parseStartOptions(process.argv.slice(2));
+  if (command.kind === 'help') {
+    process.stdout.write(command.text);
+    process.exit(0);
+  }
+  if (command.kind === 'error') {
+    process.stderr.write(`${command.message}\n\n${command.text}`);
     process.exit(2);
   }
-  const stack = new LocalStack({ gateways, workers, redisCluster: values['redis-cluster'] });
+  // A patient start-up limit: on a busy laptop or CI box a worker can take many seconds to be ready.
+  const stack = new LocalStack({ gateways: command.gateways, workers: command.workers, redisCluster: command.redisCluster, readyTimeoutMs: 90_000 });
   let stopping = false;
-  const stop = () => {
+  /** Stops everything, then exits with `code` (0 for a stop asked for, 1 when a part died). */
+  const stop = (code = 0) => {
     if (stopping) return;
     stopping = true;
     process.stdout.write('\nstopping the local stack…\n');
     stack.stop().then(
-      () => process.exit(0),
+      () => {
+        process.stdout.write('stopped.\n');
+        process.exit(code);
+      },
       () => process.exit(1),
     );
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  process.on('SIGINT', () => stop());
+  process.on('SIGTERM', () => stop());
   let running;
   try {
     running = await stack.start();
   } catch (err) {
-    if (err instanceof RedisBinaryMissingError) process.stderr.write(`\n${err.message}\n`);
+    if (stopping) return; // Ctrl-C during start-up: stop() exits
+    if (err instanceof RedisBinaryMissingError || err instanceof PortInUseError) process.stderr.write(`\n${err.message}\n`);
     else process.stderr.write(`\nthe local stack failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
-  const lines = [
-    '',
-    'scalable-chatbot-svc is running',
-    `  REST       ${running.httpUrl}  (POST /chat/session, POST /chat/message, GET /health, GET /metrics)`,
-    `  WebSocket  ${running.wsUrl}/ws/<sessionId>/<clientId>`,
-    `  Redis      ${running.spawnedCluster ? `cluster ${running.redisUrl} (3 masters + 3 replicas, spawned for this run)` : `${running.redisUrl}${running.spawnedRedis ? ' (spawned for this run)' : ''}`}`,
-    `  LLM        ${running.offlineLlmUrl ? `offline model at ${running.offlineLlmUrl} (no OPENAI_API_KEY set)` : 'OpenAI-compatible API from OPENAI_API_KEY / OPENAI_BASE_URL'}`,
-    `  parts      ${running.gateways.length} gateway(s), ${running.workers.length} worker(s)`,
-    'Press Ctrl-C to stop everything.',
-    '',
-  ];
-  process.stdout.write(lines.join('\n'));
+  process.stdout.write(startBanner(running));
   // If a part dies, say so and take the rest down: a half-running stack only confuses.
   for (const part of [...running.gateways, ...running.workers]) {
     void part.exited.then((code) => {
       if (stopping) return;
       process.stderr.write(`\n${part.name} exited unexpectedly (code ${code}); stopping the stack\n`);
-      stop();
+      stop(1);
     });
   }
 }

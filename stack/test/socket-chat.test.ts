@@ -65,7 +65,7 @@ t.test('a REST message reaches every socket of the session, and only that sessio
     session_id: sessionId,
     message: 'When is the next flight to Wellington?',
   });
-  t.equal(accepted.status, 202);
+  t.equal(accepted.status, 200);
   t.equal(accepted.body.status, 'message_sent');
   t.equal(accepted.body.session_id, sessionId);
 

@@ -353,7 +353,11 @@ export class TurnProcessor {
     const dataVersions: Record<string, string> = {};
     if (context.dataVersions.policy) dataVersions.policy = context.dataVersions.policy;
     if (context.dataVersions.flight) dataVersions.flight = context.dataVersions.flight;
-    const shared = vault.size === 0 && context.flight === null && context.flightQuery === null;
+    // Shared when the model saw no flight passage: a policy question of a session that has a
+    // flight on file is answered from the documents alone, like anyone's (`flightQuery` names the
+    // session's flight even when no lookup was made, so it cannot decide this).
+    const usedFlight = context.flight !== null || context.passages.some((p) => p.kind === 'flight');
+    const shared = vault.size === 0 && !usedFlight;
     return this.deps.cache.key({
       question: normaliseQuestion(question),
       model: this.deps.llm.model,

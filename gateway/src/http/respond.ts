@@ -38,6 +38,8 @@ export interface HttpExchange {
   status: number;
   /** Called once when the client goes away before the response (a long wait stops early). */
   onAborted?: (() => void) | undefined;
+  /** Sent with whatever response this exchange gets (CORS headers for the request's Origin). */
+  headers?: Record<string, string> | undefined;
 }
 
 export function respond(
@@ -53,7 +55,7 @@ export function respond(
   exchange.status = status;
   exchange.res.cork(() => {
     exchange.res.writeStatus(statusLine(status)).writeHeader('content-type', contentType);
-    for (const [name, value] of Object.entries(headers)) exchange.res.writeHeader(name, value);
+    for (const [name, value] of Object.entries({ ...exchange.headers, ...headers })) exchange.res.writeHeader(name, value);
     exchange.res.end(body, closeConnection);
   });
 }

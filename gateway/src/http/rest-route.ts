@@ -1,5 +1,6 @@
 import { ServiceError, isRedisUnavailableError, type GatewayMetrics, type Logger } from '@chat/shared';
 import type { HttpRequest, HttpResponse } from '../uws-types.js';
+import type { CorsPolicy } from './cors.js';
 import { clientAddressOf } from './remote-address.js';
 import { respondError, type HttpExchange } from './respond.js';
 
@@ -20,11 +21,18 @@ export type RestHandler = (exchange: HttpExchange, request: RestRequest) => Prom
 /**
  * Wraps an async REST handler for uWS: copies what it needs out of `req` synchronously,
  * registers `onAborted` before any await, maps thrown ServiceErrors to the standard error body,
- * and counts the request by route and status.
+ * adds the CORS headers for the request's Origin, and counts the request by route and status.
  */
-export function restRoute(route: string, paramCount: number, handler: RestHandler, deps: { metrics: GatewayMetrics; logger: Logger; trustProxyHops?: number }) {
+export function restRoute(
+  route: string,
+  paramCount: number,
+  handler: RestHandler,
+  deps: { metrics: GatewayMetrics; logger: Logger; trustProxyHops?: number; cors?: CorsPolicy },
+) {
   return (res: HttpResponse, req: HttpRequest): void => {
     const exchange: HttpExchange = { res, aborted: false, responded: false, status: 0 };
+    // With ALLOWED_ORIGINS, a listed page may read the answer (and every answer varies by Origin).
+    if (deps.cors?.enabled) exchange.headers = deps.cors.responseHeaders(req.getHeader('origin'));
     res.onAborted(() => {
       exchange.aborted = true;
       exchange.onAborted?.();

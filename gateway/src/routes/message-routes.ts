@@ -71,7 +71,7 @@ export function sendMessageHandler(deps: MessageRoutesDeps) {
         via: 'rest',
       });
       const response: MessageAcceptedResponse = { status: 'message_sent', session_id: input.session_id, message_id: accepted.messageId };
-      respondJson(exchange, 202, response);
+      respondJson(exchange, 200, response);
       return;
     }
 
@@ -190,6 +190,7 @@ class SseStreamer {
         .writeHeader('cache-control', 'no-cache')
         .writeHeader('x-accel-buffering', 'no')
         .writeHeader('x-message-id', messageId);
+      for (const [name, value] of Object.entries(this.exchange.headers ?? {})) res.writeHeader(name, value);
       res.write(`: turn ${this.messageId} of session ${this.sessionId}\n\n`);
     });
   }

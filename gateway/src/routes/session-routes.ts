@@ -52,8 +52,11 @@ export function createSessionHandler(deps: SessionRoutesDeps) {
     const context = {
       customer_name: input.customer_name.trim(),
       customer_email: input.customer_email.trim().toLowerCase(),
-      flight_no: input.flight_no ? input.flight_no.toUpperCase() : null,
-      date: input.date ?? null,
+      // Any printable text, as the original took it (its smoke test uses `DEBUG001`): the worker
+      // looks it up and an unknown flight reads "not found in the schedule" in the context.
+      flight_no: input.flight_no?.trim() ? input.flight_no.trim().toUpperCase() : null,
+      // Kept as given; the worker parses what it can (2025-01-17, 17/01/2025, 17 January 2025).
+      date: input.date?.trim() ? input.date.trim() : null,
       created_at: isoNow(),
     };
     const created = await deps.store.create({ session_id: sessionId, context });

@@ -38,6 +38,8 @@ export class ChunkFrameEncoder {
 export function completeFrame(sessionId: string, messageId: string, content: string, metadata: CompleteMetadata, seq?: number): CompleteFrame {
   const frame: CompleteFrame = { type: 'complete', content, session_id: sessionId, message_id: messageId, timestamp: isoNow(), metadata };
   if (seq !== undefined) frame.seq = seq;
+  // The original service's clients look for `from_cache` on the frame itself; kept in metadata too.
+  if (metadata.from_cache) frame.from_cache = true;
   return frame;
 }
 

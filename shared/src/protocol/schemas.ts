@@ -14,14 +14,22 @@ const MessageId = Type.String({ pattern: MESSAGE_ID_PATTERN_SOURCE, description:
 /** Hard ceiling on message text in any schema; the configured limit (MAX_MESSAGE_LENGTH) is lower. */
 export const MESSAGE_HARD_LIMIT = 100_000;
 
+/**
+ * Printable text: no control characters (C0, DEL, C1), so no line breaks. The original service
+ * took any string for `flight_no` and `date`, and its clients send test flights like `DEBUG001`
+ * and dates in their own formats: what a field holds is judged later (an unknown flight is
+ * "not in the schedule" in the answer's context, a date that does not parse is kept as given).
+ */
+export const PRINTABLE_PATTERN = '^[^\\u0000-\\u001F\\u007F-\\u009F]*$';
+
 // ---------------------------------------------------------------- REST request bodies
 
 export const CreateSessionBody = Type.Object(
   {
     customer_name: Type.String({ minLength: 1, maxLength: 200 }),
     customer_email: Type.String({ format: 'email', maxLength: 254 }),
-    flight_no: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9]{2}[0-9]{1,4}[A-Za-z]?$', description: 'e.g. NZ123' })),
-    date: Type.Optional(Type.String({ format: 'date', description: 'YYYY-MM-DD' })),
+    flight_no: Type.Optional(Type.String({ maxLength: 32, pattern: PRINTABLE_PATTERN, description: 'e.g. NZ123; any printable text' })),
+    date: Type.Optional(Type.String({ maxLength: 64, pattern: PRINTABLE_PATTERN, description: 'YYYY-MM-DD best; other formats are parsed when they can be' })),
     session_id: Type.Optional(Id),
   },
   { additionalProperties: false },
@@ -136,6 +144,8 @@ export const CompleteFrame = Type.Object({
   /** Its place in the turn's frames (after the last chunk): what a client resumes from. */
   seq: Type.Optional(Type.Integer({ minimum: 0 })),
   timestamp: Type.String(),
+  /** True when the answer was replayed from the response cache, where the original's clients look (also `metadata.from_cache`); absent otherwise. */
+  from_cache: Type.Optional(Type.Literal(true)),
   metadata: CompleteMetadata,
 });
 export type CompleteFrame = Static<typeof CompleteFrame>;

@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { TSchema, Static } from '@sinclair/typebox';
 import type { FieldError } from '../errors.js';
-import { CancelInFrame, CancelTurnBody, ChatInFrame, ResumeInFrame, CreateSessionBody, OutFrame, SendMessageBody, TurnJobData } from './schemas.js';
+import { PRINTABLE_PATTERN, CancelInFrame, CancelTurnBody, ChatInFrame, ResumeInFrame, CreateSessionBody, OutFrame, SendMessageBody, TurnJobData } from './schemas.js';
 
 /** A compiled validator: returns the typed value, or the list of bad fields. */
 export type Validator<T> = (value: unknown) => { ok: true; value: T } | { ok: false; fields: FieldError[] };
@@ -33,6 +33,8 @@ export function toFieldErrors(errors: ErrorObject[]): FieldError[] {
     } else if (err.keyword === 'additionalProperties') {
       field = field ? `${field}.${String(err.params.additionalProperty)}` : String(err.params.additionalProperty);
       message = 'is not an allowed field';
+    } else if (err.keyword === 'pattern' && err.params.pattern === PRINTABLE_PATTERN) {
+      message = 'must be printable text (no control characters or line breaks)';
     } else if (err.keyword === 'format') {
       message = `must be a valid ${String(err.params.format)}`;
     }

@@ -22,7 +22,7 @@ export type QueryType = 'policy' | 'flight_status' | 'both' | 'general';
 export interface SessionFlight {
   /** The session's flight number, as given at session creation (any case); null when none. */
   flight_no: string | null;
-  /** The session's travel date, YYYY-MM-DD; null when none. */
+  /** The session's travel date as the client gave it (YYYY-MM-DD best; see `sessionTravelDate`); null when none. */
   date: string | null;
 }
 
@@ -62,7 +62,7 @@ export function routeQuery(message: string, session: SessionFlight, today: strin
   const mentionedFlights = extractFlightNumbers(message);
   const mentionedDate = extractDate(message, today);
   const sessionFlight = session.flight_no ? normaliseFlightNumber(session.flight_no) : null;
-  const sessionDate = session.date && isCalendarDate(session.date) ? session.date : null;
+  const sessionDate = session.date ? sessionTravelDate(session.date, today) : null;
 
   let flight: FlightQuery | null = null;
   let flightFrom: RoutedQuery['flightFrom'] = null;
@@ -78,6 +78,20 @@ export function routeQuery(message: string, session: SessionFlight, today: strin
   }
 
   return { queryType: classifyQuery(message, mentionedFlights.length > 0), flight, flightFrom, mentionedFlights, mentionedDate };
+}
+
+/**
+ * The session's date as YYYY-MM-DD, or null when it does not read as a date. The original service
+ * took any string, so clients send `2025-01-17`, `2025-01-17T09:30:00Z`, `17/01/2025` or
+ * `17 January 2025`: parse those; what does not parse stays in the session as given (the model
+ * sees it among the session facts) but is not used for a lookup.
+ */
+export function sessionTravelDate(raw: string, today: string): string | null {
+  const text = raw.trim();
+  if (isCalendarDate(text)) return text;
+  const isoPrefix = /^(\d{4}-\d{2}-\d{2})T/.exec(text);
+  if (isoPrefix && isCalendarDate(isoPrefix[1]!)) return isoPrefix[1]!;
+  return extractDate(text, today);
 }
 
 /** The query type from the words alone (see the module comment). */

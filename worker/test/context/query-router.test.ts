@@ -75,3 +75,25 @@ t.test('general messages', async (t) => {
     t.equal(route(message, { flight_no: 'NZ123', date: null }).queryType, 'general', JSON.stringify(message));
   }
 });
+
+t.test("a session's date in another format is parsed; one that does not parse is not looked up", async (t) => {
+  const ask = 'When does my flight leave?';
+  const cases: Array<[string, string | undefined]> = [
+    ['2026-03-06', '2026-03-06'],
+    ['2026-03-06T09:30:00Z', '2026-03-06'],
+    ['06/03/2026', '2026-03-06'],
+    ['6 March 2026', '2026-03-06'],
+    ['March 6, 2026', '2026-03-06'],
+    ['tomorrow', '2026-03-06'],
+    ['sometime soon', undefined],
+    ['13/13/2026', undefined],
+  ];
+  for (const [date, expected] of cases) {
+    const flight = route(ask, { flight_no: 'NZ307', date }).flight;
+    t.strictSame(flight, expected ? { flight_no: 'NZ307', date: expected } : { flight_no: 'NZ307' }, JSON.stringify(date));
+  }
+});
+
+t.test('an odd flight number of the session is looked up as given (the lookup says it is not in the schedule)', async (t) => {
+  t.strictSame(route('Where is my flight?', { flight_no: 'DEBUG001', date: '2025-01-17' }).flight, { flight_no: 'DEBUG001', date: '2025-01-17' });
+});
