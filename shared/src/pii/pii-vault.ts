@@ -1,4 +1,5 @@
 import { detectPii, type PiiKind } from './pii-detector.js';
+import { normaliseForDetection } from './pii-normaliser.js';
 
 /** `[EMAIL_1]`, `[PHONE_2]`, …: what the LLM, the cache key and the logs see instead. */
 export const PLACEHOLDER = /\[(EMAIL|PHONE|CARD|PASSPORT|IBAN)_(\d{1,3})\]/g;
@@ -56,6 +57,7 @@ export class PiiVault {
   }
 }
 
+/** One key per value however it was written: `4111.1111…`, `４１１１ １１１１…` and `4111-1111…` are one card. */
 function normalise(value: string): string {
-  return value.replace(/[\s()-]/g, '').toLowerCase();
+  return normaliseForDetection(value).text.replace(/[\s()._\/-]/g, '').toLowerCase();
 }
