@@ -20,12 +20,12 @@ export interface PiiSpan {
 const EMAIL = /[A-Za-z0-9._%+-]+ ?@ ?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 /**
  * A run of digit groups with any separators a person puts between them: spaces (one or several,
- * or a line break), dashes, dots, slashes, underscores; up to 3 of them between two groups. The
+ * or a line break), dashes of every kind, dots, slashes, underscores; up to 3 of them between two groups. The
  * shape says nothing more: a card is a stretch of consecutive groups, 13 to 19 digits in all,
  * that passes `isCardNumber` (Luhn and the networks' ranges). A run may hold a card and more
  * (`4111 1111 1111 1111 12/27`, a card then a phone number): `findCards` tries each stretch.
  */
-const DIGIT_RUN = /\d+(?:[ \t\r\n._\/-]{1,3}\d+)*/g;
+const DIGIT_RUN = /\d+(?:[ \t\r\n._\/\-\u2010-\u2015\u2212]{1,3}\d+)*/g;
 const DIGIT_GROUP = /\d+/g;
 
 /** Cards in one digit run: [start, end) offsets within the run, longest stretch first from each group. */
@@ -68,6 +68,14 @@ const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b/g;
  * whatever the default), so dates, times and references do not become phone numbers.
  */
 export const PHONE_REGIONS = ['NZ', 'AU', 'US', 'GB'] as const;
+/**
+ * The matcher is the costliest part of the detector, once per region: the other regions are
+ * tried only on text with a stretch of 9 or more digits, the fewest a personal number of theirs
+ * has when written without its country code (US 10; AU 9 without the trunk 0, 10 with it; GB 10
+ * or 11 with the trunk 0). ISO dates (8 digits) and times stay below it. Shorter national
+ * numbers there (AU `13 12 34`) are businesses', not a person's.
+ */
+const MAY_HOLD_FOREIGN_NATIONAL = /\d(?:[^\p{L}\d]{0,4}\d){8}/u;
 export type PhoneRegion = (typeof PHONE_REGIONS)[number];
 
 /**
@@ -196,7 +204,8 @@ function detectAll(original: string, defaultCountry: PhoneRegion, lookForPhones:
   if (lookForPhones) {
     // The session's region first, then the others for numbers written without a country code
     // that are valid only elsewhere. A number with its country code is found by the first pass.
-    for (const region of [defaultCountry, ...PHONE_REGIONS.filter((r) => r !== defaultCountry)]) {
+    const regions = MAY_HOLD_FOREIGN_NATIONAL.test(text) ? PHONE_REGIONS.filter((r) => r !== defaultCountry) : [];
+    for (const region of [defaultCountry, ...regions]) {
       for (const found of findPhoneNumbersInText(text, region)) {
         if (found.number.isValid()) add('PHONE', found.startsAt, found.endsAt);
       }

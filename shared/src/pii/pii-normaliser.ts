@@ -20,10 +20,22 @@ const DASHES = /[\u2010-\u2015\u2212\uFE58\uFE63\uFF0D]/;
 const INVISIBLE = /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u206A-\u206F\uFEFF\uFE00-\uFE0F]/;
 /**
  * Characters that are not ASCII but need no folding for detection: the common case of text in
- * a non-Latin script or with typographic quotes is scanned for this to skip the per-character
- * work when nothing needs it (digits of other scripts are read by libphonenumber as they are).
+ * a Latin script with typographic quotes, ellipses and dashes (`7–10 days`: the patterns take
+ * every dash as a separator themselves) skips the per-character work.
  */
-const NEEDS_FOLDING = /[^\x00-\x7F\u2018\u2019\u201C\u201D\u2026\u00C0-\u024F]/;
+const NEEDS_FOLDING = /[^\x00-\x7F\u2010-\u2015\u2018\u2019\u201C\u201D\u2026\u00C0-\u024F]/;
+const NON_ASCII = /[^\x00-\x7F]/g;
+
+/**
+ * One stretch of the normalised text: an ASCII run copied as is (`folded` false: offsets map one
+ * to one), or the folding of one non-ASCII character (every offset maps to the whole character).
+ */
+interface Segment {
+  at: number;
+  from: number;
+  fromLength: number;
+  folded: boolean;
+}
 
 const IDENTITY_START = (i: number): number => i;
 const IDENTITY_END = (i: number): number => i + 1;
@@ -31,22 +43,43 @@ const IDENTITY_END = (i: number): number => i + 1;
 export function normaliseForDetection(text: string): NormalisedText {
   if (!NEEDS_FOLDING.test(text)) return { text, originalStart: IDENTITY_START, originalEnd: IDENTITY_END };
   let out = '';
-  const starts: number[] = [];
-  const ends: number[] = [];
-  for (let at = 0; at < text.length; ) {
-    const codePoint = text.codePointAt(at)!;
-    const width = codePoint > 0xffff ? 2 : 1;
-    const char = text.slice(at, at + width);
-    let folded: string;
-    if (INVISIBLE.test(char)) folded = '';
-    else if (DASHES.test(char)) folded = '-';
-    else folded = char.normalize('NFKC');
-    for (let k = 0; k < folded.length; k++) {
-      starts.push(at);
-      ends.push(at + width);
+  const segments: Segment[] = [];
+  let copied = 0;
+  const copyUpTo = (end: number) => {
+    if (end > copied) {
+      segments.push({ at: out.length, from: copied, fromLength: end - copied, folded: false });
+      out += text.slice(copied, end);
     }
+  };
+  for (const m of text.matchAll(NON_ASCII)) {
+    // A surrogate pair is matched as two code units: the low half was taken with the high one.
+    if (m.index < copied) continue;
+    copyUpTo(m.index);
+    const codePoint = text.codePointAt(m.index)!;
+    const width = codePoint > 0xffff ? 2 : 1;
+    const char = text.slice(m.index, m.index + width);
+    const folded = INVISIBLE.test(char) ? '' : DASHES.test(char) ? '-' : char.normalize('NFKC');
+    segments.push({ at: out.length, from: m.index, fromLength: width, folded: true });
     out += folded;
-    at += width;
+    copied = m.index + width;
   }
-  return { text: out, originalStart: (i) => starts[i] ?? text.length, originalEnd: (i) => ends[i] ?? text.length };
+  copyUpTo(text.length);
+  const segmentOf = (i: number): Segment | undefined => {
+    // Spans are few and short: a backwards walk from the end is enough.
+    for (let k = segments.length - 1; k >= 0; k--) if (segments[k]!.at <= i) return segments[k];
+    return undefined;
+  };
+  return {
+    text: out,
+    originalStart: (i) => {
+      const seg = segmentOf(i);
+      if (!seg) return 0;
+      return seg.folded ? seg.from : seg.from + (i - seg.at);
+    },
+    originalEnd: (i) => {
+      const seg = segmentOf(i);
+      if (!seg) return 0;
+      return seg.folded ? seg.from + seg.fromLength : seg.from + (i - seg.at) + 1;
+    },
+  };
 }
