@@ -174,15 +174,31 @@ export function detectPiiFully(text: string, defaultCountry: PhoneRegion = 'NZ')
   return detectAll(text, defaultCountry, true);
 }
 
+/** The text with every claimed range blanked out (letters break any digit stretch). */
+function unclaimed(text: string, claimed: ReadonlyArray<[number, number]>): string {
+  if (claimed.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const [from, to] of [...claimed].sort((a, b) => a[0] - b[0])) {
+    if (from < at) continue;
+    out += text.slice(at, from) + 'x';
+    at = to;
+  }
+  return out + text.slice(at);
+}
+
 function detectAll(original: string, defaultCountry: PhoneRegion, lookForPhones: boolean): PiiSpan[] {
   const normalised = normaliseForDetection(original);
   const text = normalised.text;
   const spans: PiiSpan[] = [];
   const taken = (start: number, end: number) => spans.some((s) => start < s.end && end > s.start);
+  /** Spans found, in the normalised text's offsets. */
+  const claimed: Array<[number, number]> = [];
   const add = (kind: PiiKind, from: number, to: number) => {
     // The phone matcher may include the space before a number: the span is the value alone.
     while (from < to && /\s/.test(text[from]!)) from++;
     if (to <= from) return;
+    claimed.push([from, to]);
     const start = normalised.originalStart(from);
     const end = normalised.originalEnd(to - 1);
     if (!taken(start, end)) spans.push({ kind, start, end, value: original.slice(start, end) });
@@ -204,11 +220,16 @@ function detectAll(original: string, defaultCountry: PhoneRegion, lookForPhones:
   if (lookForPhones) {
     // The session's region first, then the others for numbers written without a country code
     // that are valid only elsewhere. A number with its country code is found by the first pass.
-    const regions = MAY_HOLD_FOREIGN_NATIONAL.test(text) ? PHONE_REGIONS.filter((r) => r !== defaultCountry) : [];
-    for (const region of [defaultCountry, ...regions]) {
-      for (const found of findPhoneNumbersInText(text, region)) {
-        if (found.number.isValid()) add('PHONE', found.startsAt, found.endsAt);
+    const found = (region: PhoneRegion) => {
+      for (const number of findPhoneNumbersInText(text, region)) {
+        if (number.number.isValid()) add('PHONE', number.startsAt, number.endsAt);
       }
+    };
+    found(defaultCountry);
+    // Digits not yet claimed by a span (the session's own numbers, cards, addresses) may still
+    // be another region's national number: only then do the other regions' matchers run.
+    if (MAY_HOLD_FOREIGN_NATIONAL.test(text) && MAY_HOLD_FOREIGN_NATIONAL.test(unclaimed(text, claimed))) {
+      for (const region of PHONE_REGIONS) if (region !== defaultCountry) found(region);
     }
   }
   return spans.sort((a, b) => a.start - b.start);
