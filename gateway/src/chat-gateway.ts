@@ -31,6 +31,8 @@ import { healthHandler, metricsHandler, readyHandler, statsHandler } from './rou
 import { OpsAccess } from './routes/ops-page-access.js';
 import { listDeadLettersHandler, replayDeadLetterHandler } from './routes/dead-letter-routes.js';
 import { createSessionHandler, createTicketHandler, getSessionHandler } from './routes/session-routes.js';
+import { deleteSessionHandler, transcriptHandler } from './routes/session-erasure-routes.js';
+import { SESSION_ERASED_CLOSE, SessionErasure } from './session-erasure.js';
 import { StaticSite, findWebRoot, registerStaticRoutes } from './routes/static-routes.js';
 import { ReadinessCanary } from './readiness-canary.js';
 import { RedisAvailability } from './redis-availability.js';
@@ -126,7 +128,18 @@ export class ChatGateway {
       hardLimitBytes: config.gateway.maxBackpressureBytes,
       sweepEveryMs: 200,
     });
-    this.relay = new SessionRelay({ slowClients: this.slowClients, subscriber: this.subscriber, keys, app: this.app, metrics: this.metrics, logger: this.logger, turnLog: this.turnLog, store });
+    this.relay = new SessionRelay({
+      slowClients: this.slowClients,
+      subscriber: this.subscriber,
+      keys,
+      app: this.app,
+      metrics: this.metrics,
+      logger: this.logger,
+      turnLog: this.turnLog,
+      store,
+      // An erased session's sockets end with 4410 once its frame reached them (see SessionErasure).
+      onSessionEnded: (sessionId) => this.sockets.endSession(sessionId, SESSION_ERASED_CLOSE.code, SESSION_ERASED_CLOSE.reason),
+    });
     this.watchdog = new TurnWatchdog(
       this.queue,
       new TurnCustody(this.redis, keys, keySafeGatewayId),
@@ -179,6 +192,19 @@ export class ChatGateway {
       sessionTtlSeconds: config.session.ttlSeconds,
       replayAllowed: opsAccess.tokenRequired,
     };
+    const erasureDeps = {
+      store,
+      access,
+      historyMaxTurns: config.session.historyMaxTurns,
+      erasure: new SessionErasure({
+        redis: this.redis,
+        keys: this.keys,
+        queue: this.queue,
+        canceller: this.canceller,
+        forgetTurns: (sessionId) => this.watchdog.forgetSession(sessionId),
+        logger,
+      }),
+    };
     // Routes that need Redis answer 503 at once while it has been away past the grace.
     const needsStore =
       (handler: RestHandler): RestHandler =>
@@ -192,6 +218,8 @@ export class ChatGateway {
     this.app
       .post('/chat/session', restRoute('POST /chat/session', 0, needsStore(createSessionHandler(sessionDeps)), deps))
       .get('/chat/session/:id', restRoute('GET /chat/session/:id', 1, needsStore(getSessionHandler(sessionDeps)), deps))
+      .del('/chat/session/:id', restRoute('DELETE /chat/session/:id', 1, needsStore(deleteSessionHandler(erasureDeps)), deps))
+      .get('/chat/session/:id/transcript', restRoute('GET /chat/session/:id/transcript', 1, needsStore(transcriptHandler(erasureDeps)), deps))
       .post('/chat/ticket', restRoute('POST /chat/ticket', 0, needsStore(createTicketHandler(sessionDeps)), deps))
       .post(
         '/chat/message',

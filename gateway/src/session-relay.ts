@@ -93,6 +93,11 @@ export interface SessionRelayDeps {
   store: SessionStore;
   /** Sockets reading slower than the stream get merged chunks from here, off the topic. */
   slowClients: SlowClients;
+  /**
+   * An error frame outside any turn (no seq) ended the session for good (it was erased): after
+   * its frame has gone to the sockets, this closes them.
+   */
+  onSessionEnded?: (sessionId: string) => void;
 }
 
 /**
@@ -324,6 +329,13 @@ export class SessionRelay {
     if (header.kind === FrameKind.sync) {
       // A gateway's own marker (see SocketResume): for taps only, never for clients.
       for (const tap of subscription.taps) tap(payload, header);
+      return;
+    }
+    if (header.kind === FrameKind.error && header.seq === NO_SEQ) {
+      // The session itself ended (DELETE /chat/session/:id, see SessionErasure): its frame to
+      // every socket, then they are closed. Not a turn's frame: no ordering, no turn figures.
+      this.deps.app.publish(subscription.sessionId, payload.subarray(header.bodyOffset), false);
+      this.deps.onSessionEnded?.(subscription.sessionId);
       return;
     }
     // A turn's frames reach a session in strictly rising seq (one turn at a time per session; a

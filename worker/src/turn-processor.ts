@@ -2,6 +2,8 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 
 import {
   PiiVault,
+  hasMaskedPii,
+  maskPii,
   type TurnLog,
   SessionStore,
   type CompleteMetadata,
@@ -153,7 +155,9 @@ export class TurnProcessor {
 
     // Personal data is replaced before the question reaches the context sources, the cache key,
     // the LLM or a log line.
-    const vault = new PiiVault();
+    // Placeholders are put back as masked forms (`•••• 1111`): what is published rests in the
+    // turn log and the history. The gateway masked the message already; this catches the rest.
+    const vault = new PiiVault('masked');
     const question = vault.scrub(data.message);
     const session = loaded.session.context;
     const context = await this.deps.context.assemble({ message: question, session: { flight_no: session.flight_no, date: session.date } }, signal);
@@ -226,8 +230,9 @@ export class TurnProcessor {
     const entry: HistoryEntry = {
       message_id: data.message_id,
       client_id: data.client_id,
-      user: data.message,
-      assistant: text,
+      // Masked again in case the job came from a gateway that did not mask it (an older one).
+      user: maskPii(data.message),
+      assistant: maskPii(text),
       timestamp: new Date(finishedAt).toISOString(),
       metadata,
     };
@@ -309,7 +314,7 @@ export class TurnProcessor {
     const dataVersions: Record<string, string> = {};
     if (context.dataVersions.policy) dataVersions.policy = context.dataVersions.policy;
     if (context.dataVersions.flight) dataVersions.flight = context.dataVersions.flight;
-    const shared = vault.size === 0 && context.flight === null && context.flightQuery === null;
+    const shared = vault.size === 0 && !hasMaskedPii(question) && context.flight === null && context.flightQuery === null;
     return this.deps.cache.key({
       question: normaliseQuestion(question),
       model: this.deps.llm.model,

@@ -5,3 +5,4 @@ export * from './session-store.js';
 export * from './turn-log.js';
 export * from './write-coalescer.js';
 export * from './turn-custody.js';
+export * from './session-eraser.js';

@@ -23,6 +23,11 @@ import { assertValidId } from '../ids.js';
  * - `recent`   sorted set: the session's last turns claimed (message id → claim time, ms), so a
  *              gateway can replay a turn that began and ended while its subscription was down.
  * - `events`   pub/sub channel: the frames of every turn of the session.
+ * - `messages` set: every message id the session accepted (expires with the session), so that
+ *              erasing it (DELETE /chat/session/:id) finds each turn's keys and BullMQ job.
+ * - `cached`   set: hashes of the cache entries kept for this session alone (`cache:<hash>:*`).
+ * - `tickets`  set: the socket tickets issued for the session while they live, to erase them.
+ * - `cache:<hash>:answer|lock` the session's own cached answers (see cachedAnswer).
  *
  * Other keys:
  * - `ticket:{t:<ticket>}` string: a single-use socket ticket (the session id it opens), with a
@@ -35,7 +40,7 @@ import { assertValidId } from '../ids.js';
  * BullMQ keys live under their own prefix (`<prefix>-bull`), wrapped in a hash tag so that
  * one queue's keys share a slot, as BullMQ requires on a cluster.
  */
-export type SessionKeySuffix = 'session' | 'history' | 'turns' | 'sockets' | 'events';
+export type SessionKeySuffix = 'session' | 'history' | 'turns' | 'sockets' | 'events' | 'messages' | 'cached' | 'tickets';
 
 export class RedisKeys {
   readonly prefix: string;
