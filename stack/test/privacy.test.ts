@@ -74,9 +74,9 @@ function holding(dumps: KeyDump[], needle: string): string[] {
   return dumps.filter((d) => d.key.includes(needle) || d.text.includes(needle) || d.text.includes(JSON.stringify(needle).slice(1, -1))).map((d) => `${d.key} (${d.type})`);
 }
 
-async function startStack(t: Test, config: Record<string, unknown> = {}): Promise<InProcessStack> {
+async function startStack(t: Test, config: Record<string, unknown> = {}, gateways = 1): Promise<InProcessStack> {
   const llm = await startScriptedLlm(t, ['echo']);
-  return startInProcessStack(t, { config: { llm: { baseUrl: llm.baseUrl }, ...config } });
+  return startInProcessStack(t, { gateways, config: { llm: { baseUrl: llm.baseUrl }, ...config } });
 }
 
 t.test('a turn with personal data leaves none of it in Redis as written, in any key of any type', async (t) => {
@@ -106,8 +106,9 @@ t.test('a turn with personal data leaves none of it in Redis as written, in any 
   t.equal(body.history[1]!.user, 'again: •••• 1111 and m•••@example.com');
 });
 
-t.test('DELETE /chat/session/:id erases the session everywhere and ends its sockets; another session is untouched', async (t) => {
-  const stack = await startStack(t);
+t.test('DELETE /chat/session/:id erases the session everywhere and ends its sockets on every gateway; another session is untouched', async (t) => {
+  // Two gateways: the erasure arrives at one, the sockets are on both.
+  const stack = await startStack(t, {}, 2);
   const url = stack.httpUrl();
   const erased = await createSession(url);
   const kept = await createSession(url);
@@ -115,8 +116,14 @@ t.test('DELETE /chat/session/:id erases the session everywhere and ends its sock
     const answered = await postJson(`${url}/chat/message?wait=1`, { session_id: sessionId, message: `my card is 4111 1111 1111 1111 (${sessionId})` });
     t.equal(answered.status, 200);
   }
-  const socket = await TestSocket.openAdmitted(stack.wsUrl(erased, 'c'));
-  t.teardown(() => socket.close());
+  const socket = await TestSocket.openAdmitted(stack.wsUrl(erased, 'c', 1));
+  const local = await TestSocket.openAdmitted(stack.wsUrl(erased, 'd', 0));
+  const bystander = await TestSocket.openAdmitted(stack.wsUrl(kept, 'c', 1));
+  t.teardown(() => {
+    socket.close();
+    local.close();
+    bystander.close();
+  });
   const keptBefore = (await dumpRedis(stack.redisClient)).filter((d) => d.key.includes(`{s:${kept}}`));
   t.ok(keptBefore.length >= 5, `the other session has keys (${keptBefore.length})`);
 
@@ -124,18 +131,20 @@ t.test('DELETE /chat/session/:id erases the session everywhere and ends its sock
   t.equal(response.status, 204);
   t.equal(await response.text(), '');
 
-  const ending = await socket.waitFor((f) => f.type === 'error', 'the erasure frame');
-  t.equal(ending.code, 'session_erased');
-  t.same(await socket.waitForClose(), { code: CloseCode.sessionErased, reason: 'session erased' });
+  for (const [name, client] of [['the other gateway', socket], ['this gateway', local]] as const) {
+    const ending = await client.waitFor((f) => f.type === 'error', 'the erasure frame');
+    t.equal(ending.code, 'session_erased', `a socket on ${name} is told`);
+    t.same(await client.waitForClose(), { code: CloseCode.sessionErased, reason: 'session erased' }, `and closed with 4410 (${name})`);
+  }
+  bystander.send({ type: 'ping' });
+  await bystander.waitFor((f) => f.type === 'pong', "the other session's socket stays open");
 
   const after = await dumpRedis(stack.redisClient);
   t.same(holding(after, erased), [], 'no key name or value anywhere names the erased session (jobs, turn logs, history, tracking sets, limits)');
   const keptAfter = after.filter((d) => d.key.includes(`{s:${kept}}`));
-  t.same(
-    keptAfter.map((d) => [d.key, d.text]),
-    keptBefore.map((d) => [d.key, d.text]),
-    "the other session's keys are as they were",
-  );
+  // Socket leases are renewed meanwhile: their scores move; every other value must be as it was.
+  const content = (d: KeyDump) => [d.key, d.key.endsWith(':sockets') ? d.type : d.text];
+  t.same(keptAfter.map(content), keptBefore.map(content), "the other session's keys are as they were");
   t.equal((await getJson(`${url}/chat/session/${kept}`)).status, 200);
   t.equal((await getJson(`${url}/chat/session/${erased}`)).status, 404);
   t.equal((await getJson(`${url}/chat/session/${erased}/transcript`)).status, 404);
