@@ -174,6 +174,49 @@ export function detectPiiFully(text: string, defaultCountry: PhoneRegion = 'NZ')
   return detectAll(text, defaultCountry, true);
 }
 
+/**
+ * Stretches of text that may hold a phone number: digits with at most 4 other non-letter
+ * characters between them (see MAY_HOLD_PHONE), with an opening plus or bracket.
+ */
+const PHONE_STRETCH = /[+(]*\p{Nd}(?:[^\p{L}\p{Nd}]{0,4}\p{Nd})*\)?/gu;
+/**
+ * The matcher's cost grows faster than the text on long digit stretches (a message of 2 000
+ * spaced digits took over a second): a stretch longer than a window is read in overlapping
+ * windows instead. A written phone number is shorter than the overlap, so each lies whole in
+ * some window; a window cut through a number may add a short false match inside such a stretch
+ * (masked: the safe side).
+ */
+const PHONE_WINDOW = 40;
+const PHONE_WINDOW_STEP = 20;
+/**
+ * Most windows the matcher reads per text, all regions together (up to ~4 ms each on spaced digits):
+ * a customer's message never comes near it. Past it the detector fails closed: every run of 7
+ * or more digits not yet claimed is masked as a phone number.
+ */
+const MAX_PHONE_WINDOWS = 16;
+const LONG_DIGIT_RUN = /\p{Nd}(?:[ .\/|()-]{0,2}\p{Nd}){6,}/gu;
+
+/**
+ * [offset, text] of each piece the phone matcher reads: the whole text with its long digit
+ * stretches blanked out (same length, so offsets hold; the matcher sees the words around each
+ * number, which it needs to tell a number from a date or a reference), then each long stretch
+ * in overlapping windows.
+ */
+function phoneWindows(text: string): Array<[number, string]> {
+  const long: Array<[number, string]> = [];
+  for (const m of text.matchAll(PHONE_STRETCH)) if (m[0].length > PHONE_WINDOW) long.push([m.index, m[0]]);
+  if (long.length === 0) return [[0, text]];
+  let blanked = '';
+  let at = 0;
+  const windows: Array<[number, string]> = [];
+  for (const [offset, stretch] of long) {
+    blanked += text.slice(at, offset) + '~'.repeat(stretch.length);
+    at = offset + stretch.length;
+    for (let from = 0; from < stretch.length - PHONE_WINDOW_STEP; from += PHONE_WINDOW_STEP) windows.push([offset + from, stretch.slice(from, from + PHONE_WINDOW)]);
+  }
+  return [[0, blanked + text.slice(at)], ...windows];
+}
+
 /** The text with every claimed range blanked out (letters break any digit stretch). */
 function unclaimed(text: string, claimed: ReadonlyArray<[number, number]>): string {
   if (claimed.length === 0) return text;
@@ -220,9 +263,18 @@ function detectAll(original: string, defaultCountry: PhoneRegion, lookForPhones:
   if (lookForPhones) {
     // The session's region first, then the others for numbers written without a country code
     // that are valid only elsewhere. A number with its country code is found by the first pass.
+    // The matcher reads a comma or semicolon as part of a dial string (`021 123 4567, 021` was
+    // one span, leaving the second number's tail unmasked): it reads them as a plain break. Same
+    // length, so offsets hold.
+    const phoneText = text.includes(',') || text.includes(';') ? text.replace(/[,;]/g, '|') : text;
+    const windows = phoneWindows(phoneText);
+    let budget = MAX_PHONE_WINDOWS;
     const found = (region: PhoneRegion) => {
-      for (const number of findPhoneNumbersInText(text, region)) {
-        if (number.number.isValid()) add('PHONE', number.startsAt, number.endsAt);
+      for (const [offset, window] of windows) {
+        if (budget-- <= 0) return;
+        for (const number of findPhoneNumbersInText(window, region)) {
+          if (number.number.isValid()) add('PHONE', offset + number.startsAt, offset + number.endsAt);
+        }
       }
     };
     found(defaultCountry);
@@ -231,6 +283,7 @@ function detectAll(original: string, defaultCountry: PhoneRegion, lookForPhones:
     if (MAY_HOLD_FOREIGN_NATIONAL.test(text) && MAY_HOLD_FOREIGN_NATIONAL.test(unclaimed(text, claimed))) {
       for (const region of PHONE_REGIONS) if (region !== defaultCountry) found(region);
     }
+    if (budget < 0) for (const m of phoneText.matchAll(LONG_DIGIT_RUN)) add('PHONE', m.index, m.index + m[0].length);
   }
   return spans.sort((a, b) => a.start - b.start);
 }
