@@ -150,3 +150,14 @@ t.test('the same variants in a streamed answer are removed, however the tokens s
     t.equal(out, `Please contact [${v.kind.toLowerCase()} removed] today.`, JSON.stringify(v.value));
   }
 });
+
+t.test('lists of numbers and long digit soup are masked whole (and the detector stays bounded)', async (t) => {
+  const vault = new PiiVault();
+  t.equal(vault.scrub('ring 021 123 4567, 09 379 1234; or (415) 555-2671'), 'ring [PHONE_1], [PHONE_2]; or [PHONE_3]', 'a comma or semicolon ends a number');
+  // 280 numbers: past the matcher's budget every run of 7+ digits is masked (fails closed).
+  const many = Array.from({ length: 280 }, () => '021 123 4567').join(', ');
+  const masked = new PiiVault().scrub(many);
+  t.notMatch(masked, /\d{3}/, 'no number of the list survives');
+  const soup = `${'1 '.repeat(1000)}021 123 4567 ${'2 '.repeat(1000)}`;
+  t.notMatch(new PiiVault().scrub(soup), /4567/, 'a number inside a long stretch of digits is masked');
+});

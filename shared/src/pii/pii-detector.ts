@@ -196,35 +196,45 @@ const PHONE_WINDOW_STEP = 20;
 const MAX_PHONE_WINDOWS = 16;
 const LONG_DIGIT_RUN = /\p{Nd}(?:[ .\/|()-]{0,2}\p{Nd}){6,}/gu;
 
+/** Characters of context read with each stretch: the matcher needs the words around a number. */
+const PHONE_CONTEXT = 16;
+
 /**
- * [offset, text] of each piece the phone matcher reads: the whole text with its long digit
- * stretches blanked out (same length, so offsets hold; the matcher sees the words around each
- * number, which it needs to tell a number from a date or a reference), then each long stretch
- * in overlapping windows.
+ * [offset, text] of each piece the phone matcher reads: each digit stretch that may hold a
+ * number of at least `minDigits` digits, with a little context either side (overlapping pieces
+ * merged), a long stretch in overlapping windows. The matcher's cost grows with the digits it
+ * reads, not with the words between them.
  */
-function phoneWindows(text: string): Array<[number, string]> {
-  const long: Array<[number, string]> = [];
-  for (const m of text.matchAll(PHONE_STRETCH)) if (m[0].length > PHONE_WINDOW) long.push([m.index, m[0]]);
-  if (long.length === 0) return [[0, text]];
-  let blanked = '';
-  let at = 0;
-  const windows: Array<[number, string]> = [];
-  for (const [offset, stretch] of long) {
-    blanked += text.slice(at, offset) + '~'.repeat(stretch.length);
-    at = offset + stretch.length;
-    for (let from = 0; from < stretch.length - PHONE_WINDOW_STEP; from += PHONE_WINDOW_STEP) windows.push([offset + from, stretch.slice(from, from + PHONE_WINDOW)]);
+function phoneWindows(text: string, minDigits: number): Array<[number, string]> {
+  const pieces: Array<[number, number]> = [];
+  for (const m of text.matchAll(PHONE_STRETCH)) {
+    const stretch = m[0];
+    let digits = 0;
+    for (let i = 0; i < stretch.length && digits < minDigits; i++) if (/\p{Nd}/u.test(stretch[i]!)) digits++;
+    if (digits < minDigits) continue;
+    if (stretch.length <= PHONE_WINDOW) {
+      const from = Math.max(0, m.index - PHONE_CONTEXT);
+      const to = Math.min(text.length, m.index + stretch.length + PHONE_CONTEXT);
+      const last = pieces.at(-1);
+      // Merged with the previous piece when they overlap, up to a bounded length (a long text of
+      // short stretches must still count against the budget piece by piece).
+      if (last && from <= last[1] && to - last[0] <= 2 * PHONE_WINDOW) last[1] = to;
+      else pieces.push([from, to]);
+      continue;
+    }
+    for (let at = 0; at < stretch.length - PHONE_WINDOW_STEP; at += PHONE_WINDOW_STEP) pieces.push([m.index + at, Math.min(m.index + at + PHONE_WINDOW, m.index + stretch.length)]);
   }
-  return [[0, blanked + text.slice(at)], ...windows];
+  return pieces.map(([from, to]) => [from, text.slice(from, to)]);
 }
 
-/** The text with every claimed range blanked out (letters break any digit stretch). */
+/** The text with every claimed range blanked out, same length (letters break any digit stretch). */
 function unclaimed(text: string, claimed: ReadonlyArray<[number, number]>): string {
   if (claimed.length === 0) return text;
   let out = '';
   let at = 0;
   for (const [from, to] of [...claimed].sort((a, b) => a[0] - b[0])) {
     if (from < at) continue;
-    out += text.slice(at, from) + 'x';
+    out += text.slice(at, from) + 'x'.repeat(to - from);
     at = to;
   }
   return out + text.slice(at);
@@ -267,9 +277,8 @@ function detectAll(original: string, defaultCountry: PhoneRegion, lookForPhones:
     // one span, leaving the second number's tail unmasked): it reads them as a plain break. Same
     // length, so offsets hold.
     const phoneText = text.includes(',') || text.includes(';') ? text.replace(/[,;]/g, '|') : text;
-    const windows = phoneWindows(phoneText);
     let budget = MAX_PHONE_WINDOWS;
-    const found = (region: PhoneRegion) => {
+    const found = (region: PhoneRegion, windows: Array<[number, string]>) => {
       for (const [offset, window] of windows) {
         if (budget-- <= 0) return;
         for (const number of findPhoneNumbersInText(window, region)) {
@@ -277,13 +286,18 @@ function detectAll(original: string, defaultCountry: PhoneRegion, lookForPhones:
         }
       }
     };
-    found(defaultCountry);
+    found(defaultCountry, phoneWindows(phoneText, MIN_PHONE_DIGITS));
     // Digits not yet claimed by a span (the session's own numbers, cards, addresses) may still
-    // be another region's national number: only then do the other regions' matchers run.
-    if (MAY_HOLD_FOREIGN_NATIONAL.test(text) && MAY_HOLD_FOREIGN_NATIONAL.test(unclaimed(text, claimed))) {
-      for (const region of PHONE_REGIONS) if (region !== defaultCountry) found(region);
+    // be another region's national number: only then do the other regions' matchers run, on
+    // those stretches alone.
+    if (MAY_HOLD_FOREIGN_NATIONAL.test(text)) {
+      const rest = unclaimed(phoneText, claimed);
+      if (MAY_HOLD_FOREIGN_NATIONAL.test(rest)) {
+        const windows = phoneWindows(rest, 9);
+        for (const region of PHONE_REGIONS) if (region !== defaultCountry) found(region, windows);
+      }
     }
-    if (budget < 0) for (const m of phoneText.matchAll(LONG_DIGIT_RUN)) add('PHONE', m.index, m.index + m[0].length);
+    if (budget < 0) for (const m of unclaimed(phoneText, claimed).matchAll(LONG_DIGIT_RUN)) add('PHONE', m.index, m.index + m[0].length);
   }
   return spans.sort((a, b) => a.start - b.start);
 }
