@@ -80,6 +80,8 @@ export class ChatGateway {
   private readonly watchdog: TurnWatchdog;
   private readonly slowClients: SlowClients;
   private readonly sockets: SocketRegistry;
+  /** DELETE /chat/session/:id (see SessionErasure); its background removals finish on close. */
+  private readonly erasure: SessionErasure;
   private readonly limits: GatewayRateLimits;
   private readonly canceller: TurnCanceller;
   private readonly access: SessionAccess;
@@ -155,6 +157,14 @@ export class ChatGateway {
       { endedHere: (messageId) => this.relay.relayedEndingOf(messageId), lastSeq: (sessionId, messageId) => this.relay.lastSeqRelayed(sessionId, messageId) },
     );
     this.sockets = new SocketRegistry(store, this.metrics, this.logger, config.gateway.socketLeaseMs);
+    this.erasure = new SessionErasure({
+      redis: this.redis,
+      keys,
+      queue: this.queue,
+      canceller: this.canceller,
+      forgetTurns: (sessionId) => this.watchdog.forgetSession(sessionId),
+      logger: this.logger,
+    });
     const intake = new TurnIntake(
       store,
       this.queue,
@@ -196,14 +206,7 @@ export class ChatGateway {
       store,
       access,
       historyMaxTurns: config.session.historyMaxTurns,
-      erasure: new SessionErasure({
-        redis: this.redis,
-        keys: this.keys,
-        queue: this.queue,
-        canceller: this.canceller,
-        forgetTurns: (sessionId) => this.watchdog.forgetSession(sessionId),
-        logger,
-      }),
+      erasure: this.erasure,
     };
     // Routes that need Redis answer 503 at once while it has been away past the grace.
     const needsStore =
@@ -342,6 +345,8 @@ export class ChatGateway {
       { name: 'hand watched turns over', run: () => this.watchdog.handOver(), timeoutMs: 2000 },
       { name: 'stop slow-client sweep', run: () => this.slowClients.close() },
       { name: 'close relay', run: () => this.relay.close() },
+      // An erasure still waiting for a worker to let go of a job: its last pass, if time allows.
+      { name: 'finish erasures', run: () => this.erasure.settled(), timeoutMs: 2000 },
       { name: 'close queue', run: () => this.queue.close(), timeoutMs: 2000 },
       { name: 'close canary queue', run: () => this.canaryQueue.close(), timeoutMs: 2000 },
       ...[this.subscriber, this.redis, this.queueConnection].map((connection) => ({ name: 'close redis', run: () => closeRedis(connection), timeoutMs: 2000 })),
