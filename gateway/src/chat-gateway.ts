@@ -36,6 +36,8 @@ import { healthHandler, metricsHandler, readyHandler, statsHandler } from './rou
 import { OpsAccess } from './routes/ops-page-access.js';
 import { listDeadLettersHandler, replayDeadLetterHandler } from './routes/dead-letter-routes.js';
 import { createSessionHandler, createTicketHandler, getSessionHandler } from './routes/session-routes.js';
+import { deleteSessionHandler, transcriptHandler } from './routes/session-erasure-routes.js';
+import { SESSION_ERASED_CLOSE, SessionErasure } from './session-erasure.js';
 import { StaticSite, findWebRoot, registerStaticRoutes } from './routes/static-routes.js';
 import { findPolicyDir, loadPolicyPages, registerPolicyDocRoutes } from './routes/policy-doc-routes.js';
 import { ReadinessCanary } from './readiness-canary.js';
@@ -89,6 +91,8 @@ export class ChatGateway {
   private readonly watchdog: TurnWatchdog;
   private readonly slowClients: SlowClients;
   private readonly sockets: SocketRegistry;
+  /** DELETE /chat/session/:id (see SessionErasure); its background removals finish on close. */
+  private readonly erasure: SessionErasure;
   private readonly limits: GatewayRateLimits;
   private readonly canceller: TurnCanceller;
   private readonly access: SessionAccess;
@@ -144,7 +148,19 @@ export class ChatGateway {
       hardLimitBytes: config.gateway.maxBackpressureBytes,
       sweepEveryMs: 200,
     });
-    this.relay = new SessionRelay({ tracing: this.tracing, slowClients: this.slowClients, subscriber: this.subscriber, keys, app: this.app, metrics: this.metrics, logger: this.logger, turnLog: this.turnLog, store });
+    this.relay = new SessionRelay({
+      tracing: this.tracing,
+      slowClients: this.slowClients,
+      subscriber: this.subscriber,
+      keys,
+      app: this.app,
+      metrics: this.metrics,
+      logger: this.logger,
+      turnLog: this.turnLog,
+      store,
+      // An erased session's sockets end with 4410 once its frame reached them (see SessionErasure).
+      onSessionEnded: (sessionId) => this.sockets.endSession(sessionId, SESSION_ERASED_CLOSE.code, SESSION_ERASED_CLOSE.reason),
+    });
     this.watchdog = new TurnWatchdog(
       this.queues,
       new TurnCustody(this.redis, keys, keySafeGatewayId),
@@ -160,6 +176,14 @@ export class ChatGateway {
       { endedHere: (messageId) => this.relay.relayedEndingOf(messageId), lastSeq: (sessionId, messageId) => this.relay.lastSeqRelayed(sessionId, messageId) },
     );
     this.sockets = new SocketRegistry(store, this.metrics, this.logger, config.gateway.socketLeaseMs);
+    this.erasure = new SessionErasure({
+      redis: this.redis,
+      keys,
+      queues: this.queues,
+      canceller: this.canceller,
+      forgetTurns: (sessionId) => this.watchdog.forgetSession(sessionId),
+      logger: this.logger,
+    });
     const intake = new TurnIntake(
       store,
       this.queues,
@@ -202,6 +226,12 @@ export class ChatGateway {
       sessionTtlSeconds: config.session.ttlSeconds,
       replayAllowed: opsAccess.tokenRequired,
     };
+    const erasureDeps = {
+      store,
+      access,
+      historyMaxTurns: config.session.historyMaxTurns,
+      erasure: this.erasure,
+    };
     // Routes that need Redis answer 503 at once while it has been away past the grace.
     const needsStore =
       (handler: RestHandler): RestHandler =>
@@ -217,6 +247,8 @@ export class ChatGateway {
     app
       .post('/chat/session', restRoute('POST /chat/session', 0, needsStore(createSessionHandler(sessionDeps)), deps))
       .get('/chat/session/:id', restRoute('GET /chat/session/:id', 1, needsStore(getSessionHandler(sessionDeps)), deps))
+      .del('/chat/session/:id', restRoute('DELETE /chat/session/:id', 1, needsStore(deleteSessionHandler(erasureDeps)), deps))
+      .get('/chat/session/:id/transcript', restRoute('GET /chat/session/:id/transcript', 1, needsStore(transcriptHandler(erasureDeps)), deps))
       .post('/chat/ticket', restRoute('POST /chat/ticket', 0, needsStore(createTicketHandler(sessionDeps)), deps))
       .post(
         '/chat/message',
@@ -330,6 +362,8 @@ export class ChatGateway {
       { name: 'hand watched turns over', run: () => this.watchdog.handOver(), timeoutMs: 2000 },
       { name: 'stop slow-client sweep', run: () => this.slowClients.close() },
       { name: 'close relay', run: () => this.relay.close() },
+      // An erasure still waiting for a worker to let go of a job: its last pass, if time allows.
+      { name: 'finish erasures', run: () => this.erasure.settled(), timeoutMs: 2000 },
       { name: 'close queue', run: () => this.queues.close(), timeoutMs: 2000 },
       { name: 'close canary queue', run: () => this.canaryQueue.close(), timeoutMs: 2000 },
       { name: 'close subscriber', run: () => this.subscriber.close(), timeoutMs: 2000 },

@@ -97,6 +97,11 @@ export interface SessionRelayDeps {
   slowClients: SlowClients;
   /** Traces: a `chat.relay` span per turn ending, in the worker's trace. Default: off. */
   tracing?: Tracing;
+  /**
+   * An error frame outside any turn (no seq) ended the session for good (it was erased): after
+   * its frame has gone to the sockets, this closes them.
+   */
+  onSessionEnded?: (sessionId: string) => void;
 }
 
 /**
@@ -342,6 +347,13 @@ export class SessionRelay {
     if (header.kind === FrameKind.sync) {
       // A gateway's own marker (see SocketResume): for taps only, never for clients.
       for (const tap of subscription.taps) tap(payload, header);
+      return;
+    }
+    if (header.kind === FrameKind.error && header.seq === NO_SEQ) {
+      // The session itself ended (DELETE /chat/session/:id, see SessionErasure): its frame to
+      // every socket, then they are closed. Not a turn's frame: no ordering, no turn figures.
+      this.deps.app.publish(subscription.sessionId, payload.subarray(header.bodyOffset), false);
+      this.deps.onSessionEnded?.(subscription.sessionId);
       return;
     }
     // A turn's frames reach a session in strictly rising seq (one turn at a time per session; a

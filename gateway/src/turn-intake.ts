@@ -6,6 +6,7 @@ import {
   Tracing,
   endWithError,
   encodeEnvelope,
+  maskPii,
   newMessageId,
   userMessageFrame,
   type RedisRateLimit,
@@ -141,7 +142,9 @@ export class TurnIntake {
       session_id: request.sessionId,
       message_id: messageId,
       client_id: request.clientId,
-      message,
+      // Personal data never rests in Redis as written: the job, the turn log, the history and
+      // the transcript all carry it masked (`•••• 1111`, see docs/privacy.md).
+      message: maskPii(message),
       accepted_at: Date.now(),
     };
     const traceparent = span ? this.tracing.traceparentOf(span) : undefined;
@@ -184,6 +187,10 @@ export class TurnIntake {
         { field: 'message_id', message: 'is already in use' },
       ]);
     }
+    // Every message id the session ever had, so that erasing it finds each turn's keys.
+    await this.store.trackMessage(request.sessionId, messageId, this.limits.sessionTtlSeconds).catch((err: unknown) => {
+      this.logger.warn({ err: String(err), session_id: request.sessionId }, 'could not track the turn for erasure');
+    });
     this.metrics.turnAccepted(request.via);
     this.onEnqueued(data);
     return { messageId, duplicate: false, ended: false };

@@ -84,6 +84,22 @@ export class TurnWatchdog {
     await this.keepCustody();
   }
 
+  /**
+   * Stops watching every turn of an erased session and drops them from this gateway's custody
+   * record: a watched turn whose state is gone would otherwise be ended here, writing its log
+   * again after the erasure. Returns how many turns were forgotten.
+   */
+  async forgetSession(sessionId: string): Promise<number> {
+    const forgotten: string[] = [];
+    for (const [messageId, turn] of this.watched) {
+      if (turn.data.session_id !== sessionId) continue;
+      this.watched.delete(messageId);
+      forgotten.push(messageId);
+    }
+    await this.custody.release(forgotten);
+    return forgotten.length;
+  }
+
   watch(data: TurnJobData): void {
     if (this.resigned) {
       // Accepted while this gateway stops (a request already in flight): the others watch it.

@@ -13,11 +13,13 @@
   ARGV[3] session TTL, seconds
   ARGV[4] message id
 
-  Output: {appended, next}: appended 1, or 0 when this message id was already appended; next
+  Output: {appended, next}: appended 1, or 0 when this message id was already appended or the
+  session is gone (erased or expired: its history is not brought back); next
   the message id now at the head of the turns list (the next turn to answer), or false if none.
 ]]
 local appended = 0
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
+-- A session erased (or expired) while its turn ran gets no history back: nothing is written.
+if redis.call('EXISTS', KEYS[3]) == 1 and redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
   redis.call('RPUSH', KEYS[1], ARGV[1])
   redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
   redis.call('EXPIRE', KEYS[1], ARGV[3])

@@ -17,6 +17,7 @@ export const ERRORS = {
   method_not_allowed: { status: 405, message: 'Method not allowed on this route.' },
   session_not_found: { status: 404, message: 'Session not found.' },
   session_exists: { status: 409, message: 'A session with this id already exists.' },
+  session_erased: { status: 410, message: 'This session was erased at its owner\'s request; start a new one.' },
   payload_too_large: { status: 413, message: 'The body or frame is larger than the limit.' },
   unsupported_media_type: { status: 415, message: 'Send the body as application/json.' },
   too_many_connections: { status: 429, message: 'Too many sockets are open for this session.' },
@@ -105,6 +106,8 @@ export const CloseCode = {
   /** The token or ticket is for another session, or the Origin is not allowed. */
   forbidden: 4403,
   sessionNotFound: 4404,
+  /** The session was erased (DELETE /chat/session/:id): its sockets end with this code. */
+  sessionErased: 4410,
   tooManyConnections: 4429,
   slowConsumer: 4408,
 } as const;

@@ -1,8 +1,10 @@
 /**
- * Personal data never reaches the LLM or the logs, and the user still sees their own:
+ * Personal data never reaches the LLM, the logs or Redis as written. The gateway masks it when
+ * it accepts the turn (see docs/privacy.md); the worker's placeholders catch whatever else
+ * reaches it, and its answers show the user's own data masked, as it is stored:
  *
- *   "my card 4111…" ─▶ gateway ─▶ worker: scrub → "[CARD_1]" ─▶ LLM (records what it got)
- *                                   ◀─ "…[CARD_1]…" restore for this user ◀─┘
+ *   "my card 4111…" ─▶ gateway: mask → "•••• 1111" ─▶ worker: scrub ─▶ LLM (records what it got)
+ *                        user sees "•••• 1111" ◀─ restore as masked ◀─┘
  */
 import t from 'tap';
 import { createSession, getJson } from './helpers/http-client.js';
@@ -12,7 +14,7 @@ import { TestSocket } from './helpers/ws-client.js';
 
 const SECRETS = ['ana.smith@example.co.nz', '021 555 0123', '4111 1111 1111 1111', 'LA1234567'];
 
-t.test('the LLM and the logs see placeholders; the user sees their own data', async (t) => {
+t.test('the LLM, the logs and the history see masked forms; the user recognises their own data', async (t) => {
   const llm = await startScriptedLlm(t, ['echo']);
   const logLines: string[] = [];
   const stack = await startInProcessStack(t, { config: { llm: { baseUrl: llm.baseUrl }, log: { level: 'debug' } }, logLines });
@@ -27,10 +29,11 @@ t.test('the LLM and the logs see placeholders; the user sees their own data', as
   const sentToLlm = JSON.stringify(llm.bodies);
   for (const secret of SECRETS) t.notOk(sentToLlm.includes(secret), `the LLM never saw ${secret}`);
   t.notOk(sentToLlm.includes('Ana Smith'), "nor the customer's name from the session");
+  const masked = 'Please email a•••@example.co.nz or text •••• 0123 — card •••• 1111, passport •••• 4567.';
   const userMessage = llm.bodies[0]!.messages.at(-1)!.content;
-  t.equal(userMessage, 'Customer message:\nPlease email [EMAIL_1] or text [PHONE_1] — card [CARD_1], passport [PASSPORT_1].');
+  t.equal(userMessage, `Customer message:\n${masked}`);
 
-  t.equal(end.content, message, 'the echoed placeholders were restored for the user');
+  t.equal(end.content, masked, 'the echo shows the masked forms');
   t.equal(chunks.map((c) => c.content).join(''), end.content);
 
   const logs = logLines.join('\n');
@@ -38,7 +41,7 @@ t.test('the LLM and the logs see placeholders; the user sees their own data', as
   for (const secret of SECRETS) t.notOk(logs.includes(secret), `the logs never carry ${secret}`);
 
   const { body } = await getJson<{ history: Array<{ user: string; assistant: string }> }>(`${stack.httpUrl()}/chat/session/${sessionId}`);
-  t.equal(body.history[0]!.user, message, "the user's own history keeps what they wrote");
+  t.equal(body.history[0]!.user, masked, 'the history keeps the masked message');
 });
 
 t.test("data the user did not write is removed from the answer before it reaches Redis", async (t) => {

@@ -22,6 +22,11 @@ export interface CacheKeyParts {
 export interface CacheKey {
   answer: string;
   lock: string;
+  /**
+   * For an answer kept for one session: the session's set of its cache hashes, and this one's,
+   * so that erasing the session finds the entry (DELETE /chat/session/:id).
+   */
+  tracking?: { set: string; hash: string };
 }
 
 /** Lower case, whitespace collapsed, trailing punctuation dropped: "How much baggage?? " = "how much baggage". */
@@ -53,7 +58,9 @@ export class ResponseCache {
       .map(([name, version]) => `${name}=${version}`)
       .join(',');
     const hash = createHash('sha256').update(`${parts.model}\n${parts.promptVersion}\n${versions}\n${parts.question}`).digest('hex').slice(0, 40);
-    return this.keys.cachedAnswer(hash, parts.sessionId);
+    const key: CacheKey = this.keys.cachedAnswer(hash, parts.sessionId);
+    if (parts.sessionId !== null) key.tracking = { set: this.keys.session(parts.sessionId, 'cached'), hash };
+    return key;
   }
 
   async get(key: CacheKey): Promise<CachedAnswer | null> {
@@ -66,7 +73,10 @@ export class ResponseCache {
    * in the same round trip, and the `release` that follows costs nothing.
    */
   async set(key: CacheKey, answer: CachedAnswer): Promise<void> {
-    await this.exec(this.redis.pipeline().set(key.answer, JSON.stringify(answer), 'EX', this.ttlSeconds).del(key.lock));
+    const pipeline = this.redis.pipeline().set(key.answer, JSON.stringify(answer), 'EX', this.ttlSeconds).del(key.lock);
+    // Same hash tag as the answer: one slot.
+    if (key.tracking) pipeline.sadd(key.tracking.set, key.tracking.hash).expire(key.tracking.set, this.ttlSeconds);
+    await this.exec(pipeline);
     this.released.add(key);
   }
 

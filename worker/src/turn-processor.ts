@@ -4,6 +4,8 @@ import {
   PiiVault,
   PriceTable,
   type Tracing,
+  hasMaskedPii,
+  maskPii,
   type TurnLog,
   SessionStore,
   type CompleteMetadata,
@@ -176,7 +178,9 @@ export class TurnProcessor {
 
     // Personal data is replaced before the question reaches the context sources, the cache key,
     // the LLM or a log line.
-    const vault = new PiiVault();
+    // Placeholders are put back as masked forms (`•••• 1111`): what is published rests in the
+    // turn log and the history. The gateway masked the message already; this catches the rest.
+    const vault = new PiiVault('masked');
     const question = vault.scrub(data.message);
     const session = loaded.session.context;
     const contextStartedAt = Date.now();
@@ -264,8 +268,9 @@ export class TurnProcessor {
     const entry: HistoryEntry = {
       message_id: data.message_id,
       client_id: data.client_id,
-      user: data.message,
-      assistant: text,
+      // Masked again in case the job came from a gateway that did not mask it (an older one).
+      user: maskPii(data.message),
+      assistant: maskPii(text),
       timestamp: new Date(finishedAt).toISOString(),
       metadata,
     };
@@ -357,7 +362,7 @@ export class TurnProcessor {
     // flight on file is answered from the documents alone, like anyone's (`flightQuery` names the
     // session's flight even when no lookup was made, so it cannot decide this).
     const usedFlight = context.flight !== null || context.passages.some((p) => p.kind === 'flight');
-    const shared = vault.size === 0 && !usedFlight;
+    const shared = vault.size === 0 && !hasMaskedPii(question) && !usedFlight;
     return this.deps.cache.key({
       question: normaliseQuestion(question),
       model: this.deps.llm.model,

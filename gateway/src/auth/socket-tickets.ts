@@ -20,6 +20,10 @@ export class SocketTickets {
   async issue(sessionId: string): Promise<string> {
     const ticket = randomBytes(32).toString('base64url');
     await this.redis.set(this.keys.socketTicket(ticket), sessionId, 'EX', this.ttlSeconds, 'NX');
+    // Listed with the session (its own slot, a second command), so that erasing the session
+    // revokes its live tickets; the list lives as long as the newest ticket.
+    const issued = this.keys.session(sessionId, 'tickets');
+    await this.redis.multi().sadd(issued, ticket).expire(issued, this.ttlSeconds).exec();
     return ticket;
   }
 

@@ -46,6 +46,15 @@ export class SocketRegistry {
     this.admitting.delete(ws);
   }
 
+  /** Closes every socket of the session on this gateway (the session was erased). */
+  endSession(sessionId: string, code: number, reason: string): void {
+    for (const ws of [...(this.bySession.get(sessionId) ?? [])]) {
+      const data = ws.getUserData();
+      if (data.closed) continue;
+      ws.end(code, reason);
+    }
+  }
+
   /** Returns true when this is the session's first socket on this gateway. */
   add(ws: ChatSocket): boolean {
     const { sessionId } = ws.getUserData();

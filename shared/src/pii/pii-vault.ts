@@ -1,4 +1,6 @@
 import { detectPii, type PiiKind } from './pii-detector.js';
+import { maskedForm } from './pii-masker.js';
+import { normaliseForDetection } from './pii-normaliser.js';
 
 /** `[EMAIL_1]`, `[PHONE_2]`, …: what the LLM, the cache key and the logs see instead. */
 export const PLACEHOLDER = /\[(EMAIL|PHONE|CARD|PASSPORT|IBAN)_(\d{1,3})\]/g;
@@ -9,6 +11,14 @@ export const PLACEHOLDER = /\[(EMAIL|PHONE|CARD|PASSPORT|IBAN)_(\d{1,3})\]/g;
  * placeholder, so "my email [EMAIL_1] … write to [EMAIL_1]" stays coherent for the model.
  */
 export class PiiVault {
+  /**
+   * @param reveal what `restore` puts back: `value`, the value as written (default), or
+   * `masked`, its masked form (`•••• 1111`, see pii-masker.ts). The worker restores masked
+   * forms: an answer is published, logged for resume and kept in history, all of which rest
+   * in Redis, where personal data is kept masked.
+   */
+  constructor(private readonly reveal: 'value' | 'masked' = 'value') {}
+
   private readonly byValue = new Map<string, string>();
   private readonly byPlaceholder = new Map<string, string>();
   private readonly counters = new Map<PiiKind, number>();
@@ -51,11 +61,12 @@ export class PiiVault {
     this.counters.set(kind, n);
     const placeholder = `[${kind}_${n}]`;
     this.byValue.set(key, placeholder);
-    this.byPlaceholder.set(placeholder, value);
+    this.byPlaceholder.set(placeholder, this.reveal === 'masked' ? maskedForm(kind, value) : value);
     return placeholder;
   }
 }
 
+/** One key per value however it was written: `4111.1111…`, `４１１１ １１１１…` and `4111-1111…` are one card. */
 function normalise(value: string): string {
-  return value.replace(/[\s()-]/g, '').toLowerCase();
+  return normaliseForDetection(value).text.replace(/[\s()._\/-]/g, '').toLowerCase();
 }

@@ -9,13 +9,27 @@ const MAX_HOLD = 48;
 /**
  * A tail that may still grow into something to restore or scrub: an unfinished placeholder
  * (`[EMA`), an IBAN still being written in its groups (`GB82 WEST 1234`: two capitals, two
- * digits, then capitals, digits and spaces), a number still being written with its spaces and
- * dashes (`+64 21 123`), or the last word, which may turn out to be an email address. IBANs and
+ * digits, then capitals, digits and spaces), a number still being written with any separator a
+ * person uses (spaces, line breaks, dashes, dots, slashes; full-width digits too: `+64 21 123`,
+ * `4111.1111`), or the last word, which may turn out to be an email address (also with a
+ * full-width at sign). IBANs and
  * numbers are held with a trailing punctuation mark too, so that `1234.` cannot split a number
  * from its start, nor an IBAN's digit groups from its first ones. Ordinary text before the tail
  * goes out at once.
  */
-const UNFINISHED_TAIL = /(?:\[[A-Z_0-9]*|\b[A-Z]{2}\d{2}[A-Z0-9 ]*[.,;:!?]?|[+(]?\d[\d ()-]*[.,;:!?]?|[\w.%+-]+(?:@[\w.-]*)?)$/;
+const INVISIBLE_IN_TEXT = '\\u00AD\\u200B-\\u200D\\u2060\\uFEFF';
+const TAIL_PARTS = [
+  '\\[[A-Z_0-9]*',
+  '\\b[A-Z]{2}\\d{2}[A-Z0-9 ]*[.,;:!?]?',
+  // A number: its opening sign or bracket alone, or digits of any script with the separators
+  // people put between them.
+  `[+(（＋]?\\p{Nd}[\\p{Nd}\\s()（）._/\\-\\u2010-\\u2015\\u2212．／－${INVISIBLE_IN_TEXT}]*[.,;:!?]?`,
+  '[+(（＋]',
+  // A word, which may be an address (also with a space around its at sign), with the space after
+  // it: an at sign may still follow.
+  `[\\p{L}\\p{N}_.%+\\-．${INVISIBLE_IN_TEXT}]+(?:\\s?[@＠﹫]\\s?[\\p{L}\\p{N}_.\\-．]*)?\\s?`,
+];
+const UNFINISHED_TAIL = new RegExp(`(?:${TAIL_PARTS.join('|')})$`, 'u');
 /**
  * Released text kept as the detector's context for the next piece: a passport number counts
  * only with the word "passport" up to 40 characters before it, and that word may have gone out

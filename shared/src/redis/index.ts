@@ -6,3 +6,4 @@ export * from './turn-log.js';
 export * from './write-coalescer.js';
 export * from './turn-custody.js';
 export * from './channel-subscriber.js';
+export * from './session-eraser.js';

@@ -28,6 +28,11 @@ import { assertValidId } from '../ids.js';
  * - `usage`    hash: LLM tokens and cost the session's answered turns spent (prompt_tokens,
  *              completion_tokens, cost_usd, turns), for GET /chat/session/:id and
  *              SESSION_TOKEN_BUDGET; expires with the session.
+ * - `messages` set: every message id the session accepted (expires with the session), so that
+ *              erasing it (DELETE /chat/session/:id) finds each turn's keys and BullMQ job.
+ * - `cached`   set: hashes of the cache entries kept for this session alone (`cache:<hash>:*`).
+ * - `tickets`  set: the socket tickets issued for the session while they live, to erase them.
+ * - `cache:<hash>:answer|lock` the session's own cached answers (see cachedAnswer).
  *
  * Other keys:
  * - `ticket:{t:<ticket>}` string: a single-use socket ticket (the session id it opens), with a
@@ -41,7 +46,7 @@ import { assertValidId } from '../ids.js';
  * one queue's keys share a slot, as BullMQ requires on a cluster; each turn-queue shard has its
  * own tag (`bullShardPrefix`), so the shards spread over the cluster's masters.
  */
-export type SessionKeySuffix = 'session' | 'history' | 'turns' | 'sockets' | 'events' | 'usage';
+export type SessionKeySuffix = 'session' | 'history' | 'turns' | 'sockets' | 'events' | 'usage' | 'messages' | 'cached' | 'tickets';
 
 export class RedisKeys {
   readonly prefix: string;
