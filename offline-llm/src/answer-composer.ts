@@ -1,16 +1,28 @@
 /**
  * The offline model's "thinking": a pure function from the conversation to the answer text, so
- * the same prompt always gets the same answer (tests and the answer cache rely on that).
+ * the same prompt always gets the same answer (tests and the answer cache rely on that). It is a
+ * stand-in for an LLM and reads only what an LLM would be given: the system prompt with its
+ * context passages (one per line: `[n] Title: text`), the earlier turns, and the last message.
  *
- * - With context passages in the system or last user message (one per line: `[n] Title: text`),
- *   the answer is extractive: the sentences that share the most words with the question, each
- *   followed by its `[n]` citation.
- * - Without passages, it acknowledges the question (quoted briefly) and says what an airline
- *   support assistant can help with, picking a topic line from the question's words.
+ * - A follow-up ("and on Business?") is read with the previous question (shared/src/text).
+ * - With passages, the answer is composed from the one passage that answers: for a table, the
+ *   row and column the question (or the trip details passage) names; otherwise the sentence that
+ *   holds the asked-for fact, then at most two sentences of the same passage that qualify it.
+ *   A flight or schedule passage answers first when the question is about a flight (a
+ *   multi-part question gets both parts). Every sentence carries its `[n]` citation.
+ * - A request for a person is answered from the contact passage; a request for the
+ *   instructions or other customers' data is refused.
+ * - A question in another language gets, in that language, a notice that answers are in English.
+ * - Without passages, it acknowledges the question and says what it can help with.
  *
- * Every answer opens with OFFLINE_NOTICE so no one mistakes it for a real model's.
+ * The answer no longer opens with OFFLINE_NOTICE: that the offline model answered is in the
+ * turn's metadata (`offline_model: true`), which the page shows as a badge.
  */
+import { asksForHuman, detectLanguage, englishOnlyNotice, glossaryTerms, questionInContext } from '@chat/shared';
+import { quantitiesIn, rangeFit } from './numeric-ranges.js';
+import { chooseCells, parseTableRow, type SlotSource, type TableChoice, type TableRow } from './table-reading.js';
 
+/** Kept for clients that strip it from older answers; answers no longer carry it (see metadata `offline_model`). */
 export const OFFLINE_NOTICE = '(Offline model — no OpenAI API key is configured.)';
 
 /** A chat message with its content reduced to text. */
@@ -27,8 +39,6 @@ export interface ContextPassage {
   text: string;
 }
 
-/** Sentences quoted in an extractive answer, at most. */
-const MAX_SENTENCES = 3;
 /** Characters of the question quoted back when there is no context. */
 const QUOTE_CHARS = 80;
 /** Letters of a word compared for overlap, after its suffix is dropped. */
@@ -44,21 +54,6 @@ const LABEL_LINE = /^\s*[\p{L} ]{1,40}:\s*$/u;
 const QUESTION_LABEL = /^\s*(?:customer\s+)?(?:question|message|query)\s*:\s*/i;
 const SENTENCE_END = /(?<=[.!?])\s+(?=\S)/;
 const WORD = /[\p{L}\p{N}]+/gu;
-
-/** Composes the answer to the last user message; deterministic. */
-export function composeAnswer(messages: readonly PromptMessage[]): string {
-  return `${OFFLINE_NOTICE} ${composeGroundedAnswer(messages)}`;
-}
-
-/**
- * The answer without the offline notice: the worker also uses it as its labelled fallback when
- * the real LLM fails, so the default install and the fallback give the same grounded answer.
- */
-export function composeGroundedAnswer(messages: readonly PromptMessage[]): string {
-  const question = extractQuestion(messages);
-  const passages = extractPassages(messages);
-  return passages.length > 0 ? extractiveAnswer(question, passages) : supportAnswer(question);
-}
 
 /** Passages from the system messages and the last user message, first occurrence of each `[n]`. */
 export function extractPassages(messages: readonly PromptMessage[]): ContextPassage[] {
@@ -98,6 +93,94 @@ function lastUserIndex(messages: readonly PromptMessage[]): number {
   return -1;
 }
 
+/** Composes the answer to the last user message; deterministic. */
+export function composeAnswer(messages: readonly PromptMessage[]): string {
+  return composeGroundedAnswer(messages);
+}
+
+/**
+ * The grounded answer: the worker also uses it as its labelled fallback when the real LLM
+ * fails, so the default install and the fallback give the same grounded answer.
+ */
+export function composeGroundedAnswer(messages: readonly PromptMessage[]): string {
+  const question = extractQuestion(messages);
+  const language = detectLanguage(question);
+  const notice = englishOnlyNotice(language.code);
+  const body = answerBody(question, messages);
+  return notice ? `${notice} ${body}` : body;
+}
+
+function answerBody(question: string, messages: readonly PromptMessage[]): string {
+  const passages = extractPassages(messages);
+  if (REFUSE.test(question)) return REFUSAL;
+  const previous = previousUserQuestion(messages);
+  const focus = questionInContext(question, previous);
+  const translated = glossaryTerms(focus);
+  const reading: Reading = {
+    question,
+    focus: translated.length > 0 ? `${focus} ${translated.join(' ')}` : focus,
+    followUp: focus !== question,
+    terms: terms(translated.length > 0 ? `${question} ${translated.join(' ')}` : question),
+    carried: focus !== question && previous ? terms(previous) : EMPTY_TERMS,
+  };
+  if (asksForHuman(question)) return handoffAnswer(passages);
+  if (passages.length === 0) return supportAnswer(question);
+  return groundedAnswer(reading, passages);
+}
+
+/** What the composer knows about the question. */
+interface Reading {
+  question: string;
+  /** The question with the previous one when it is a follow-up, plus glossary words. */
+  focus: string;
+  followUp: boolean;
+  /** Terms of the question itself (and its glossary words). */
+  terms: ReadonlySet<string>;
+  /** Terms carried over from the previous question (follow-ups only). */
+  carried: ReadonlySet<string>;
+}
+
+type PassageKind = 'flight' | 'schedule' | 'trip' | 'policy';
+
+function kindOf(passage: ContextPassage): PassageKind {
+  const title = passage.title ?? '';
+  if (/^Flight [A-Z0-9]+ status$/.test(title)) return 'flight';
+  if (/^Flights from /.test(title)) return 'schedule';
+  if (title === 'Trip details') return 'trip';
+  return 'policy';
+}
+
+/** Requests for the instructions or for other people's data: refused whatever else they say. */
+const REFUSE =
+  /\b(?:system\s+prompt|your\s+(?:instructions|prompt|rules|guidelines|configuration)|(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|your\s+|the\s+)?(?:previous\s+|prior\s+|above\s+)?(?:instructions|rules)|(?:other|another)\s+(?:customer|passenger|traveller|person)(?:'s|s'|s)?\s+(?:data|details|booking|bookings|information|info|names?|phone|email|seat)|passenger\s+(?:list|manifest)|who\s+else\s+is\s+(?:on|booked)|developer\s+mode|jailbreak|api\s+key)\b/i;
+const REFUSAL =
+  'I can\u2019t share my instructions or any other customer\u2019s information, and I can\u2019t change how I work. ' +
+  'I\u2019m happy to help with your own trip or with Aotearoa Air\u2019s policies: baggage, check-in, changes, refunds, flight status and more.';
+
+function previousUserQuestion(messages: readonly PromptMessage[]): string | undefined {
+  const last = lastUserIndex(messages);
+  for (let i = last - 1; i >= 0; i--) if (messages[i]!.role === 'user') return stripLabel(messages[i]!.content);
+  return undefined;
+}
+
+function stripLabel(text: string): string {
+  return text.split('\n').filter((l) => !LABEL_LINE.test(l)).map((l) => l.replace(QUESTION_LABEL, '')).join(' ').replace(/\s+/g, ' ').trim();
+}
+
+/** The contact passage, quoted: a person, how to reach them. */
+function handoffAnswer(passages: readonly ContextPassage[]): string {
+  const contact =
+    passages.find((p) => /contact/i.test(p.title ?? '') && /\b(?:call|phone)\b/i.test(p.text)) ??
+    passages.find((p) => /\b(?:contact centre|call)\b/i.test(p.text));
+  const opening = 'Of course \u2014 I\u2019ll pass this conversation to our team so a person can pick it up.';
+  if (!contact) {
+    return `${opening} You can also reach our contact centre through the Aotearoa Air app or website.`;
+  }
+  const sentences = passageSentences(contact.text).map((s) => s.sentence.trim());
+  const chosen = sentences.filter((s) => /\b(?:call|phone|live chat|24 hours|message)\b/i.test(s)).slice(0, 3);
+  return `${opening} ${chosen.map((s) => cite({ text: s, n: contact.n, score: 1, order: 0 })).join(' ')}`;
+}
+
 interface ScoredSentence {
   text: string;
   n: number;
@@ -106,36 +189,189 @@ interface ScoredSentence {
   order: number;
 }
 
-function extractiveAnswer(question: string, passages: readonly ContextPassage[]): string {
-  const asked = terms(question);
-  const scored: ScoredSentence[] = [];
-  let order = 0;
-  for (const passage of passages) {
-    const titleTerms = passage.title ? cachedTerms(passage.title) : EMPTY_TERMS;
-    for (const { sentence, words } of passageSentences(passage.text)) {
-      let score = 0;
-      for (const term of asked) {
-        // A word of the title counts half: it says the passage is on topic, not this sentence.
-        if (words.has(term)) score += 1;
-        else if (titleTerms.has(term)) score += 0.5;
-      }
-      scored.push({ text: sentence.trim(), n: passage.n, score, order: order++ });
+/** Question words that ask for a kind of fact, and the mark of a sentence that states one. */
+const FACT_KINDS: ReadonlyArray<{ asks: RegExp; states: RegExp; bonus: number }> = [
+  { asks: /\b(?:how much|cost|costs|fee|fees|price|charge|charged|pay|paid|expensive|cheap)\b/i, states: /\bNZD\b|\$|\bfree\b|%|\bno (?:fee|charge)\b/i, bonus: 1.5 },
+  { asks: /\b(?:how (?:many|long|early|late|heavy|big|soon|old)|when|what time|limit|maximum|minimum|deadline|by when|within)\b/i, states: /\d/, bonus: 1 },
+  { asks: /^(?:can|may|is|are|do|does|am|will|could)\b|\b(?:allowed|permitted|possible)\b/i, states: /\b(?:can|cannot|may|must|not|allowed|only|never|no)\b/i, bonus: 0.5 },
+];
+
+function groundedAnswer(reading: Reading, passages: readonly ContextPassage[]): string {
+  const byKind = (kind: PassageKind) => passages.filter((p) => kindOf(p) === kind);
+  const trip = byKind('trip')[0];
+  const parts: string[] = [];
+  const schedule = byKind('schedule')[0];
+  if (schedule) parts.push(scheduleAnswer(schedule));
+  const flight = byKind('flight')[0];
+  const policies = byKind('policy');
+  if (flight) parts.push(flightAnswer(flight, reading, policies.length > 0));
+  const policy = bestPolicyPassage(reading, policies);
+  if (policy) {
+    const answer = policyAnswer(policy, reading, trip);
+    if (answer) parts.push(answer);
+  }
+  if (parts.length > 0) return parts.join(' ');
+  const first = passages[0]!;
+  return (
+    `I could not find ${reading.question ? `an answer to "${quote(reading.question)}"` : 'an answer'} in the information I was given. ` +
+    `The closest source I have says: ${cite({ text: passageSentences(first.text)[0]!.sentence.trim(), n: first.n, score: 0, order: 0 })} ` +
+    'You can ask me to pass this to a person from our contact centre.'
+  );
+}
+
+/** The schedule passage says it all in order: the next flight (or the day's), then the others. */
+function scheduleAnswer(passage: ContextPassage): string {
+  return passageSentences(passage.text)
+    .slice(0, 2)
+    .map((s) => cite({ text: s.sentence.trim(), n: passage.n, score: 1, order: 0 }))
+    .join(' ');
+}
+
+/** Status sentences a flight question asks for: the headline, and the sentence with the detail asked. */
+const FLIGHT_DETAILS: ReadonlyArray<[RegExp, RegExp]> = [
+  [/\bgate\b|\bterminal\b|\bwhere\b/i, /\bgate\b|\bterminal\b/i],
+  [/\bcheck[\s-]?in\b|\bbag drop\b/i, /\bcheck-in\b/i],
+  [/\baircraft\b|\bplane\b|\btype\b/i, /\baircraft\b/i],
+  [/\barriv\w*|\bland\w*|\bget (?:in|there)\b/i, /\barriv\w*/i],
+  [/\b(?:depart\w*|leav\w*|take[\s-]?off|what time|when)\b/i, /\bdepart\w*/i],
+];
+
+function flightAnswer(passage: ContextPassage, reading: Reading, alsoPolicy: boolean): string {
+  const sentences = passageSentences(passage.text).map((s) => s.sentence.trim());
+  const chosen = new Set<number>([0]);
+  for (const [asks, states] of FLIGHT_DETAILS) {
+    if (!asks.test(reading.question)) continue;
+    const at = sentences.findIndex((s, i) => i > 0 && states.test(s));
+    if (at > 0) chosen.add(at);
+    break;
+  }
+  // Without a particular detail, the headline and its times.
+  if (chosen.size === 1 && sentences.length > 1 && !alsoPolicy) chosen.add(1);
+  return [...chosen]
+    .sort((a, b) => a - b)
+    .slice(0, 2)
+    .map((i) => cite({ text: sentences[i]!, n: passage.n, score: 1, order: i }))
+    .join(' ');
+}
+
+/** The policy passage that answers: its heading and sentences against the question, then the search's order. */
+function bestPolicyPassage(reading: Reading, passages: readonly ContextPassage[]): ContextPassage | undefined {
+  let best: { passage: ContextPassage; score: number } | undefined;
+  passages.forEach((passage, rank) => {
+    const heading = cachedTerms(passage.title ?? '');
+    let titleHits = 0;
+    for (const term of reading.terms) if (heading.has(term)) titleHits++;
+    for (const term of reading.carried) if (heading.has(term)) titleHits += 0.5;
+    let top = 0;
+    for (const { words } of passageSentences(passage.text)) {
+      let hits = 0;
+      for (const term of reading.terms) if (words.has(term)) hits++;
+      for (const term of reading.carried) if (words.has(term)) hits += 0.5;
+      top = Math.max(top, hits);
+    }
+    const score = 1.5 * titleHits + top - 0.6 * rank;
+    if (!best || score > best.score) best = { passage, score };
+  });
+  return best && best.score > 0 ? best.passage : undefined;
+}
+
+function policyAnswer(passage: ContextPassage, reading: Reading, trip: ContextPassage | undefined): string | null {
+  const sentences = passageSentences(passage.text);
+  const quantities = quantitiesIn(reading.question);
+  const kinds = FACT_KINDS.filter((k) => k.asks.test(reading.question) || (reading.followUp && k.asks.test(reading.focus)));
+  const scored = sentences.map(({ sentence, words }, i) => {
+    let score = 0;
+    for (const term of reading.terms) if (words.has(term)) score += 1;
+    for (const term of reading.carried) if (words.has(term)) score += 0.5;
+    for (const kind of kinds) if (kind.states.test(sentence)) score += kind.bonus;
+    score += 2.5 * rangeFit(sentence, quantities);
+    return { text: sentence.trim(), n: passage.n, score, order: i };
+  });
+  const rows = sentences.map((s, i) => parseTableRow(s.sentence, i));
+  const tableRows = rows.filter((r): r is TableRow => r !== null);
+  const best = [...scored].sort((a, b) => b.score - a.score || a.order - b.order)[0];
+  if (!best) return null;
+  // A table answers when one of its rows is the best sentence, or the question names a row or
+  // column of it (the cell holds the fact; the sentence around it does not).
+  if (tableRows.length > 0) {
+    const sources: SlotSource[] = [
+      { terms: reading.terms, weight: 3 },
+      { terms: reading.carried, weight: 1 },
+      ...(trip ? [{ terms: terms(trip.text), weight: 1.5 }] : []),
+    ];
+    const choice = chooseCells(tableRows, sources, terms);
+    const bestIsRow = rows[best.order] !== null;
+    if (bestIsRow || choice.rowChosen || choice.headerChosen) {
+      return tableAnswer(passage, choice, trip, scored, rows);
     }
   }
-  scored.sort((a, b) => b.score - a.score || a.order - b.order);
-  const best = scored[0]!; // passages are never empty here, and neither is a passage's text
-  if (best.score === 0) {
-    const first = scored.reduce((a, b) => (b.order < a.order ? b : a));
-    return (
-      `I could not find ${question ? `an answer to "${quote(question)}"` : 'an answer'} in the information I was given. ` +
-      `The closest source I have says: ${cite(first)} Please check with an agent before relying on it.`
-    );
+  if (best.score <= 0) return null;
+  const chosen = [best];
+  for (const s of [...scored].sort((a, b) => b.score - a.score || a.order - b.order)) {
+    if (chosen.length >= 3) break;
+    if (s === best || rows[s.order]) continue;
+    if (s.score >= Math.max(1, best.score * 0.6)) chosen.push(s);
   }
-  // Keep the sentences nearly as relevant as the best one, not every weak match, and quote
-  // them in the order the sources give them, which reads better than the order of their scores.
-  const chosen = scored.filter((s) => s.score > 0 && s.score >= best.score / 2).slice(0, MAX_SENTENCES);
-  chosen.sort((a, b) => a.order - b.order);
-  return `Based on the information provided: ${chosen.map(cite).join(' ')}`;
+  const lead = narrow(best, reading);
+  return [lead, ...chosen.slice(1).sort((a, b) => a.order - b.order)].map(cite).join(' ');
+}
+
+/**
+ * In a sentence that lists cases ("NZD 90 for a small crate …, NZD 130 for a medium crate …
+ * and NZD 180 for a large crate …"), the case the question names, after the sentence's lead-in.
+ */
+function narrow(sentence: ScoredSentence, reading: Reading): ScoredSentence {
+  const colon = sentence.text.indexOf(': ');
+  const lead = colon > 0 && colon < 80 ? sentence.text.slice(0, colon) : '';
+  const body = colon > 0 && colon < 80 ? sentence.text.slice(colon + 2) : sentence.text;
+  const cases = body.split(/,\s+(?:and\s+)?(?![^(]*\))|\s+and\s+(?=(?:NZD|\d))/);
+  if (cases.length < 3 || !cases.every((c) => /\d/.test(c))) return sentence;
+  const hits = cases.map((c) => {
+    const words = terms(c);
+    let n = 0;
+    for (const term of reading.terms) if (words.has(term)) n++;
+    return n;
+  });
+  const top = Math.max(...hits);
+  const picked = cases.filter((_, i) => hits[i] === top);
+  if (top === 0 || picked.length !== 1) return sentence;
+  const text = `${lead ? `${lead}: ` : ''}${picked[0]!.replace(/[.,;]$/, '')}.`;
+  return { ...sentence, text };
+}
+
+function tableAnswer(
+  passage: ContextPassage,
+  choice: TableChoice,
+  trip: ContextPassage | undefined,
+  scored: readonly ScoredSentence[],
+  rows: ReadonlyArray<TableRow | null>,
+): string {
+  const out: string[] = [];
+  const cell = (row: TableRow, header: string) => row.cells.find((c) => c.header === header)?.value ?? '';
+  if (choice.rowChosen && choice.headerChosen) {
+    for (const row of choice.rows) {
+      for (const header of choice.headers) out.push(cite({ text: `${row.label}, ${header}: ${cell(row, header)}.`, n: passage.n, score: 1, order: row.index }));
+    }
+  } else if (choice.rowChosen) {
+    for (const row of choice.rows) {
+      out.push(cite({ text: `${row.label} \u2014 ${row.cells.map((c) => `${c.header}: ${c.value}`).join('; ')}.`, n: passage.n, score: 1, order: row.index }));
+    }
+  } else {
+    for (const header of choice.headers) {
+      out.push(cite({ text: `${header} \u2014 ${choice.rows.map((r) => `${r.label}: ${cell(r, header)}`).join('; ')}.`, n: passage.n, score: 1, order: 0 }));
+    }
+  }
+  // Say which column applied when it came from the trip, not from the question.
+  if (trip && choice.headerChosen) {
+    const tripTerms = terms(trip.text);
+    if (choice.headers.some((h) => [...terms(h)].some((w) => tripTerms.has(w)))) {
+      out.push(cite({ text: passageSentences(trip.text)[0]!.sentence.trim(), n: trip.n, score: 1, order: 0 }));
+    }
+  }
+  // At most one condition from the same passage: the best prose sentence that shares the question's words.
+  const condition = [...scored].filter((s) => !rows[s.order] && s.score >= 2).sort((a, b) => b.score - a.score || a.order - b.order)[0];
+  if (condition) out.push(cite(condition));
+  return out.join(' ');
 }
 
 /** The sentence with its citation before the final punctuation: "… two bags [1]." */

@@ -9,3 +9,4 @@ export * from './queue.js';
 export * from './lifecycle.js';
 export * from './rate-limits.js';
 export * from './pii/index.js';
+export * from './text/index.js';

@@ -170,6 +170,7 @@ export class ChatWorker {
     return new ContextAssembler({
       policy: sources.policy,
       flight: sources.flight,
+      ...(sources.schedule ? { schedule: sources.schedule } : {}),
       k: context.retrievalK,
       policyTimeoutMs: context.policyTimeoutMs,
       flightTimeoutMs: context.flightTimeoutMs,
