@@ -152,7 +152,7 @@ function kindOf(passage: ContextPassage): PassageKind {
 
 /** Requests for the instructions or for other people's data: refused whatever else they say. */
 const REFUSE =
-  /\b(?:system\s+prompt|your\s+(?:instructions|prompt|rules|guidelines|configuration)|(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|your\s+|the\s+)?(?:previous\s+|prior\s+|above\s+)?(?:instructions|rules)|(?:other|another)\s+(?:customer|passenger|traveller|person)(?:'s|s'|s)?\s+(?:data|details|booking|bookings|information|info|names?|phone|email|seat)|passenger\s+(?:list|manifest)|who\s+else\s+is\s+(?:on|booked)|developer\s+mode|jailbreak|api\s+key)\b/i;
+  /\b(?:system\s+prompt|your\s+(?:instructions|prompt|rules|guidelines|configuration)|(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|your\s+|the\s+)?(?:previous\s+|prior\s+|above\s+)?(?:instructions|rules)|(?:other|another)\s+(?:customer|passenger|traveller|person)(?:'s|s'|s)?\s+(?:data|details|booking|bookings|information|info|names?|phone|email|seat)|passenger\s+(?:list|manifest)|who\s+else\s+is\s+(?:on|booked)|developer\s+mode|jailbreak|api\s+key)\b|\b(?:email|phone|address|booking|details|name|seat)\b.{0,40}\b(?:other|another|different)\s+(?:passenger|customer|person|traveller)|\b(?:passenger|person|customer|someone)\s+in\s+seat\s+\d/i;
 const REFUSAL =
   'I can\u2019t share my instructions or any other customer\u2019s information, and I can\u2019t change how I work. ' +
   'I\u2019m happy to help with your own trip or with Aotearoa Air\u2019s policies: baggage, check-in, changes, refunds, flight status and more.';
@@ -193,6 +193,7 @@ interface ScoredSentence {
 const FACT_KINDS: ReadonlyArray<{ asks: RegExp; states: RegExp; bonus: number }> = [
   { asks: /\b(?:how much|cost|costs|fee|fees|price|charge|charged|pay|paid|expensive|cheap)\b/i, states: /\bNZD\b|\$|\bfree\b|%|\bno (?:fee|charge)\b/i, bonus: 1.5 },
   { asks: /\b(?:how (?:many|long|early|late|heavy|big|soon|old)|when|what time|limit|maximum|minimum|deadline|by when|within)\b/i, states: /\d/, bonus: 1 },
+  { asks: /\b(?:options?|alternatives?|choices?|what (?:can|should|do) (?:i|we) do|what now|rights)\b/i, states: /\b(?:choose|instead|option|either)\b/i, bonus: 2 },
   { asks: /^(?:can|may|is|are|do|does|am|will|could)\b|\b(?:allowed|permitted|possible)\b/i, states: /\b(?:can|cannot|may|must|not|allowed|only|never|no)\b/i, bonus: 0.5 },
 ];
 
@@ -205,11 +206,8 @@ function groundedAnswer(reading: Reading, passages: readonly ContextPassage[]): 
   const flight = byKind('flight')[0];
   const policies = byKind('policy');
   if (flight) parts.push(flightAnswer(flight, reading, policies.length > 0));
-  const policy = bestPolicyPassage(reading, policies);
-  if (policy) {
-    const answer = policyAnswer(policy, reading, trip);
-    if (answer) parts.push(answer);
-  }
+  const policy = bestPolicyAnswer(reading, policies, trip);
+  if (policy) parts.push(policy);
   if (parts.length > 0) return parts.join(' ');
   const first = passages[0]!;
   return (
@@ -254,89 +252,104 @@ function flightAnswer(passage: ContextPassage, reading: Reading, alsoPolicy: boo
     .join(' ');
 }
 
-/** The policy passage that answers: its heading and sentences against the question, then the search's order. */
-function bestPolicyPassage(reading: Reading, passages: readonly ContextPassage[]): ContextPassage | undefined {
-  let best: { passage: ContextPassage; score: number } | undefined;
+/**
+ * The answer from the policy passage that answers best: each passage's own best answer (a table
+ * cell or a sentence) is scored by how much of the question it covers, plus its heading's words,
+ * less a little for a lower search rank. Only one passage answers: never a sentence of another
+ * section because it shares words.
+ */
+function bestPolicyAnswer(reading: Reading, passages: readonly ContextPassage[], trip: ContextPassage | undefined): string | null {
+  let best: { text: string; score: number } | undefined;
   passages.forEach((passage, rank) => {
+    const candidate = policyAnswer(passage, reading, trip);
+    if (!candidate) return;
     const heading = cachedTerms(passage.title ?? '');
     let titleHits = 0;
     for (const term of reading.terms) if (heading.has(term)) titleHits++;
     for (const term of reading.carried) if (heading.has(term)) titleHits += 0.5;
-    let top = 0;
-    for (const { words } of passageSentences(passage.text)) {
-      let hits = 0;
-      for (const term of reading.terms) if (words.has(term)) hits++;
-      for (const term of reading.carried) if (words.has(term)) hits += 0.5;
-      top = Math.max(top, hits);
-    }
-    const score = 1.5 * titleHits + top - 0.6 * rank;
-    if (!best || score > best.score) best = { passage, score };
+    const score = candidate.score + titleHits - 0.5 * rank;
+    if (!best || score > best.score) best = { text: candidate.text, score };
   });
-  return best && best.score > 0 ? best.passage : undefined;
+  return best && best.score > 0.5 ? best.text : null;
 }
 
-function policyAnswer(passage: ContextPassage, reading: Reading, trip: ContextPassage | undefined): string | null {
+function policyAnswer(passage: ContextPassage, reading: Reading, trip: ContextPassage | undefined): { text: string; score: number } | null {
   const sentences = passageSentences(passage.text);
   const quantities = quantitiesIn(reading.question);
   const kinds = FACT_KINDS.filter((k) => k.asks.test(reading.question) || (reading.followUp && k.asks.test(reading.focus)));
+  const rows = sentences.map((s, i) => parseTableRow(s.sentence, i));
   const scored = sentences.map(({ sentence, words }, i) => {
     let score = 0;
-    for (const term of reading.terms) if (words.has(term)) score += 1;
-    for (const term of reading.carried) if (words.has(term)) score += 0.5;
+    // A table row's words are mostly its headers: it is scored as a table below.
+    const weight = rows[i] ? 0.5 : 1;
+    for (const term of reading.terms) if (words.has(term)) score += weight;
+    for (const term of reading.carried) if (words.has(term)) score += 0.5 * weight;
     for (const kind of kinds) if (kind.states.test(sentence)) score += kind.bonus;
     score += 2.5 * rangeFit(sentence, quantities);
     return { text: sentence.trim(), n: passage.n, score, order: i };
   });
-  const rows = sentences.map((s, i) => parseTableRow(s.sentence, i));
   const tableRows = rows.filter((r): r is TableRow => r !== null);
-  const best = [...scored].sort((a, b) => b.score - a.score || a.order - b.order)[0];
+  const ranked = [...scored].sort((a, b) => b.score - a.score || a.order - b.order);
+  const best = ranked[0];
   if (!best) return null;
-  // A table answers when one of its rows is the best sentence, or the question names a row or
-  // column of it (the cell holds the fact; the sentence around it does not).
+  const tripTerms = trip ? terms(trip.text) : EMPTY_TERMS;
+  let table: { text: string; score: number } | null = null;
   if (tableRows.length > 0) {
     const sources: SlotSource[] = [
       { terms: reading.terms, weight: 3 },
       { terms: reading.carried, weight: 1 },
-      ...(trip ? [{ terms: terms(trip.text), weight: 1.5 }] : []),
+      { terms: tripTerms, weight: 1.5 },
     ];
     const choice = chooseCells(tableRows, sources, terms);
-    const bestIsRow = rows[best.order] !== null;
-    if (bestIsRow || choice.rowChosen || choice.headerChosen) {
-      return tableAnswer(passage, choice, trip, scored, rows);
+    const named = (choice.rowChosen ? 1 : 0) + (choice.headerChosen ? 1 : 0);
+    const fromQuestion = (labels: string[]) => labels.some((l) => [...terms(l)].some((w) => reading.terms.has(w) || reading.carried.has(w)));
+    const asked = (choice.rowChosen && fromQuestion(choice.rows.map((r) => r.label)) ? 1 : 0) + (choice.headerChosen && fromQuestion(choice.headers) ? 1 : 0);
+    if (named > 0) {
+      const kindBonus = kinds.some((k) => tableRows.some((r) => k.states.test(r.cells.map((c) => c.value).join(' ')))) ? 1 : 0;
+      table = { text: tableAnswer(passage, choice, trip, scored, rows), score: 1.5 * asked + named + kindBonus + best.score * 0.3 };
     }
   }
-  if (best.score <= 0) return null;
-  const chosen = [best];
-  for (const s of [...scored].sort((a, b) => b.score - a.score || a.order - b.order)) {
-    if (chosen.length >= 3) break;
-    if (s === best || rows[s.order]) continue;
-    if (s.score >= Math.max(1, best.score * 0.6)) chosen.push(s);
+  const prose = ranked.filter((s) => !rows[s.order]);
+  const lead = prose[0];
+  let proseAnswer: { text: string; score: number } | null = null;
+  if (lead && lead.score > 0) {
+    const chosen = [lead];
+    for (const s of prose.slice(1)) {
+      if (chosen.length >= 3) break;
+      if (s.score >= Math.max(1, lead.score * 0.5)) chosen.push(s);
+    }
+    const first = narrow(lead, reading, tripTerms);
+    proseAnswer = { text: [first, ...chosen.slice(1).sort((a, b) => a.order - b.order)].map(cite).join(' '), score: lead.score };
   }
-  const lead = narrow(best, reading);
-  return [lead, ...chosen.slice(1).sort((a, b) => a.order - b.order)].map(cite).join(' ');
+  if (table && (!proseAnswer || table.score >= proseAnswer.score)) return table;
+  return proseAnswer;
 }
 
 /**
- * In a sentence that lists cases ("NZD 90 for a small crate …, NZD 130 for a medium crate …
- * and NZD 180 for a large crate …"), the case the question names, after the sentence's lead-in.
+ * In a sentence that lists prices or amounts by case ("… an overweight fee of NZD 30 on domestic
+ * flights, NZD 80 on Tasman and Pacific flights and NZD 125 on flights to Asia and the Americas"),
+ * the one case the question or the trip names, after the sentence's lead-in.
  */
-function narrow(sentence: ScoredSentence, reading: Reading): ScoredSentence {
-  const colon = sentence.text.indexOf(': ');
-  const lead = colon > 0 && colon < 80 ? sentence.text.slice(0, colon) : '';
-  const body = colon > 0 && colon < 80 ? sentence.text.slice(colon + 2) : sentence.text;
-  const cases = body.split(/,\s+(?:and\s+)?(?![^(]*\))|\s+and\s+(?=(?:NZD|\d))/);
-  if (cases.length < 3 || !cases.every((c) => /\d/.test(c))) return sentence;
-  const hits = cases.map((c) => {
-    const words = terms(c);
-    let n = 0;
-    for (const term of reading.terms) if (words.has(term)) n++;
-    return n;
+function narrow(sentence: ScoredSentence, reading: Reading, tripTerms: ReadonlySet<string>): ScoredSentence {
+  const text = sentence.text.replace(/[.]$/, '');
+  const parts = text.split(/(?:,\s+(?:and\s+)?|;\s+|\s+and\s+)(?=NZD\s?\d)/);
+  if (parts.length < 2) return sentence;
+  const firstValue = parts[0]!.search(/NZD\s?\d/);
+  if (firstValue <= 0) return sentence;
+  const lead = parts[0]!.slice(0, firstValue);
+  const values = [parts[0]!.slice(firstValue), ...parts.slice(1)];
+  const scores = values.map((v) => {
+    const words = terms(v);
+    let score = 0;
+    for (const term of reading.terms) if (words.has(term)) score += 3;
+    for (const term of reading.carried) if (words.has(term)) score += 1;
+    for (const term of tripTerms) if (words.has(term)) score += 1.5;
+    return score;
   });
-  const top = Math.max(...hits);
-  const picked = cases.filter((_, i) => hits[i] === top);
-  if (top === 0 || picked.length !== 1) return sentence;
-  const text = `${lead ? `${lead}: ` : ''}${picked[0]!.replace(/[.,;]$/, '')}.`;
-  return { ...sentence, text };
+  const top = Math.max(...scores);
+  const picked = values.filter((_, i) => scores[i] === top);
+  if (top <= 0 || picked.length !== 1) return sentence;
+  return { ...sentence, text: `${lead}${picked[0]!.trim()}.` };
 }
 
 function tableAnswer(

@@ -60,7 +60,7 @@ export function chooseCells(rows: readonly TableRow[], sources: readonly SlotSou
  * matches decides, so the question's own words beat what is carried over.
  */
 function labelScore(label: string, sources: readonly SlotSource[], termsOf: (text: string) => Set<string>): number {
-  const words = termsOf(label.replace(/\(.*?\)/g, ' '));
+  const words = termsOf(label);
   if (words.size === 0) return 0;
   let score = 0;
   for (const source of sources) {
