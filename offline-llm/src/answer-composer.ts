@@ -123,7 +123,7 @@ function answerBody(question: string, messages: readonly PromptMessage[]): strin
     terms: terms(translated.length > 0 ? `${question} ${translated.join(' ')}` : question),
     carried: focus !== question && previous ? terms(previous) : EMPTY_TERMS,
   };
-  if (asksForHuman(question)) return handoffAnswer(passages);
+  if (asksForHuman(question) || messages.some((m) => m.role === 'system' && /^Hand-off:/m.test(m.content))) return handoffAnswer(passages);
   if (passages.length === 0) return supportAnswer(question);
   return groundedAnswer(reading, passages);
 }

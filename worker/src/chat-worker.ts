@@ -26,6 +26,7 @@ import { ContextAssembler, createContextSources } from './context/index.js';
 import { LlmClient } from './llm-client.js';
 import { ResponseCache } from './response-cache.js';
 import { MetricsServer } from './metrics-server.js';
+import { HandoffEvents } from './handoff-events.js';
 import { TurnProcessor } from './turn-processor.js';
 import { lostTurnGraceMs } from './lost-head-turn.js';
 import { TurnStops } from './turn-stops.js';
@@ -106,6 +107,7 @@ export class ChatWorker {
         cache: new ResponseCache(this.publisher, this.keys, config.session.cacheTtlSeconds),
         turnLog,
         stops: this.stops,
+        handoffs: new HandoffEvents(this.publisher, this.keys),
         tokenBudget:
           config.limits.llmTokensPerMinute > 0
             ? new RedisRateLimit(this.publisher, this.keys.rateLimitPrefix('llm-tokens'), config.limits.llmTokensPerMinute, 60)

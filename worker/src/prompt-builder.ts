@@ -34,12 +34,15 @@ export function buildPrompt(
   vault: PiiVault,
   budget: HistoryBudget,
   contextBlock = '',
+  /** Extra lines for the system prompt about this turn (a hand-off); default none. */
+  notes: readonly string[] = [],
 ): ChatMessage[] {
   const facts: string[] = [];
   if (context.flight_no) facts.push(`Flight number on file: ${context.flight_no}.`);
   if (context.date) facts.push(`Travel date on file: ${context.date}.`);
   const sections = [SYSTEM_PROMPT];
   if (facts.length > 0) sections.push(`Session facts:\n${facts.join('\n')}`);
+  if (notes.length > 0) sections.push(notes.join('\n'));
   if (contextBlock) sections.push(contextBlock);
   const messages: ChatMessage[] = [{ role: 'system', content: sections.join('\n\n') }];
   messages.push(...recentTurns(history, vault, budget));

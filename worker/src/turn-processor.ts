@@ -2,6 +2,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 
 import {
   PiiVault,
+  detectLanguage,
   type TurnLog,
   SessionStore,
   type CompleteMetadata,
@@ -17,6 +18,7 @@ import { composeGroundedAnswer } from '@chat/offline-llm';
 import { AnswerStreamer, type ProducedAnswer } from './answer-streamer.js';
 import { formatContextBlock, passageSources, type AssembledContext, type ContextAssembler } from './context/index.js';
 import { deliveredAnswer } from './delivered-answer.js';
+import { HANDOFF_NOTE, type HandoffEvents, type HandoffReason } from './handoff-events.js';
 import { classifyLlmError, type LlmClient } from './llm-client.js';
 import { LostHeadTurns } from './lost-head-turn.js';
 import { PROMPT_VERSION, buildPrompt, type ChatMessage, type HistoryBudget } from './prompt-builder.js';
@@ -73,6 +75,8 @@ export interface TurnProcessorDeps {
   turnLog: TurnLog;
   /** Cancels and deadlines of the turns running here. */
   stops: TurnStops;
+  /** Where `handoff_requested` events go; default none (not emitted). */
+  handoffs?: HandoffEvents;
 }
 
 /**
@@ -156,13 +160,30 @@ export class TurnProcessor {
     const vault = new PiiVault();
     const question = vault.scrub(data.message);
     const session = loaded.session.context;
-    const context = await this.deps.context.assemble({ message: question, session: { flight_no: session.flight_no, date: session.date } }, signal);
+    const contextRequest = {
+      message: question,
+      session: { flight_no: session.flight_no, date: session.date },
+      history: loaded.history.map((h) => vault.scrub(h.user)),
+    };
+    let context = await this.deps.context.assemble(contextRequest, signal);
     signal.throwIfAborted();
-    const messages = buildPrompt(session, loaded.history, data.message, vault, this.historyBudget, formatContextBlock(context));
-    const grounding: Pick<CompleteMetadata, 'query_type' | 'sources' | 'context_status'> = {
+    // Nothing to answer from, twice in a row: offer a person, with the contact options.
+    const unanswered = isUnanswered(context, question);
+    let handoff: HandoffReason | null = context.queryType === 'handoff' ? 'asked' : null;
+    if (!handoff && unanswered && loaded.history.at(-1)?.metadata?.unanswered) {
+      handoff = 'unanswered';
+      context = await this.deps.context.assemble({ ...contextRequest, handoff: true }, signal);
+      signal.throwIfAborted();
+    }
+    const messages = buildPrompt(session, loaded.history, data.message, vault, this.historyBudget, formatContextBlock(context), handoff ? [HANDOFF_NOTE] : []);
+    const language = detectLanguage(question);
+    const grounding: Pick<CompleteMetadata, 'query_type' | 'sources' | 'context_status' | 'unanswered' | 'handoff_requested' | 'language'> = {
       query_type: context.queryType,
       sources: passageSources(context),
       context_status: { ...context.sourcesStatus },
+      ...(unanswered && !handoff ? { unanswered: true } : {}),
+      ...(handoff ? { handoff_requested: handoff } : {}),
+      ...(language.code !== 'en' ? { language: language.name } : {}),
     };
 
     const streamer = new AnswerStreamer(publisher, metrics, data.accepted_at, this.options.chunkWindowMs);
@@ -213,12 +234,26 @@ export class TurnProcessor {
     };
     await publisher.complete(metadata);
     metrics.turnCompleted(finishedAt - data.accepted_at, produced.promptTokens, produced.completionTokens);
+    if (handoff) await this.requestHandoff(data, handoff, question, log);
     try {
       await this.fileAnswer(data, publisher.text, finishedAt, metadata, log);
     } catch (err) {
       throw new AnswerNotFiled(err);
     }
     log.debug({ chunks: publisher.chunkCount, tokens: produced.completionTokens, from_cache: extra.from_cache ?? false }, 'turn answered');
+  }
+
+  /**
+   * Emits `handoff_requested` and counts it. After the answer went out: a failure here is logged,
+   * never a reason to fail a delivered turn.
+   */
+  private async requestHandoff(data: TurnJobData, reason: HandoffReason, message: string, log: Logger): Promise<void> {
+    this.deps.metrics.handoffRequested(reason);
+    try {
+      await this.deps.handoffs?.emit({ session_id: data.session_id, message_id: data.message_id, reason, at: new Date().toISOString(), message });
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'handoff_requested event not emitted');
+    }
   }
 
   /** Writes the answered turn to history (once per message id) and hands the session on. */
@@ -483,6 +518,15 @@ export class TurnProcessor {
       // Not delayed: it is waiting, running or about to.
     }
   }
+}
+
+/** Small talk that needs no document: not counted as a turn the assistant could not answer. */
+const SMALL_TALK = /^\s*(?:hi|hello|hey|kia ora|good (?:morning|afternoon|evening)|thanks?|thank you|cheers|ok(?:ay)?|bye|goodbye)\b/i;
+
+/** No document or flight record grounds the answer (trip details alone do not). */
+function isUnanswered(context: AssembledContext, question: string): boolean {
+  if (context.queryType === 'handoff' || SMALL_TALK.test(question)) return false;
+  return !context.passages.some((p) => p.kind !== 'trip');
 }
 
 /** A session record with its recent history, as `SessionStore.getWithHistory` reads it. */

@@ -19,6 +19,7 @@ export class WorkerMetrics {
   private readonly cacheLookups: Counter<'result'>;
   private readonly cacheTokensSaved: Counter;
   private readonly fallbacks: Counter;
+  private readonly handoffs: Counter<'reason'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -32,6 +33,7 @@ export class WorkerMetrics {
     this.tokens = new Counter({ name: 'chat_llm_tokens_total', help: 'LLM tokens by kind', labelNames: ['kind'], registers });
     this.chunks = new Counter({ name: 'chat_chunks_published_total', help: 'Chunk frames published', registers });
     this.errors = new Counter({ name: 'chat_worker_errors_total', help: 'Turn errors by code', labelNames: ['code'], registers });
+    this.handoffs = new Counter({ name: 'chat_handoffs_requested_total', help: 'Turns handed to a person: asked (the customer asked) or unanswered (two turns in a row)', labelNames: ['reason'], registers });
     this.cacheLookups = new Counter({ name: 'chat_cache_lookups_total', help: 'Response cache lookups: hit, miss, or bypass (not cacheable)', labelNames: ['result'], registers });
     this.cacheTokensSaved = new Counter({ name: 'chat_cache_tokens_saved_total', help: 'LLM tokens not spent thanks to cache hits', registers });
     this.fallbacks = new Counter({ name: 'chat_llm_fallback_answers_total', help: 'Turns answered with the grounded fallback because the LLM failed', registers });
@@ -68,6 +70,9 @@ export class WorkerMetrics {
   cacheLookup(result: 'hit' | 'miss' | 'bypass', tokensSaved = 0): void {
     this.cacheLookups.inc({ result });
     if (tokensSaved > 0) this.cacheTokensSaved.inc(tokensSaved);
+  }
+  handoffRequested(reason: 'asked' | 'unanswered'): void {
+    this.handoffs.inc({ reason });
   }
   fallbackAnswer(): void {
     this.fallbacks.inc();

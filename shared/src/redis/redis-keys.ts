@@ -32,6 +32,9 @@ import { assertValidId } from '../ids.js';
  *              data). One hash tag for all, so a lapsed gateway's turns move to another in one
  *              script (see TurnCustody).
  *
+ * - `{h}:handoffs` stream: `handoff_requested` events (session id, message id, reason), capped,
+ *              for an operator's desk or another service (XREAD / XREADGROUP). One key, one slot.
+ *
  * BullMQ keys live under their own prefix (`<prefix>-bull`), wrapped in a hash tag so that
  * one queue's keys share a slot, as BullMQ requires on a cluster.
  */
@@ -92,6 +95,11 @@ export class RedisKeys {
   turnCustody(gatewayId: string): { gateways: string; held: string } {
     const base = `${this.prefix}:{w}`;
     return { gateways: `${base}:gateways`, held: `${base}:held:${assertValidGatewayId(gatewayId)}` };
+  }
+
+  /** The stream of `handoff_requested` events (see the layout above). */
+  get handoffStream(): string {
+    return `${this.prefix}:{h}:handoffs`;
   }
 
   /** Pub/sub channel carrying every frame of one session. */

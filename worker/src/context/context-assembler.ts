@@ -71,6 +71,8 @@ export interface ContextRequest {
   session: SessionFlight;
   /** The customer's earlier messages in this session, oldest first (scrubbed), for follow-ups. */
   history?: readonly string[];
+  /** The turn is handed to a person whatever the message says: gather the contact options. */
+  handoff?: boolean;
 }
 
 export interface ContextAssemblerOptions {
@@ -142,7 +144,7 @@ export class ContextAssembler {
     const focus = questionInContext(request.message, request.history?.at(-1));
     const translated = glossaryTerms(focus);
     const searchText = translated.length > 0 ? `${focus} ${translated.join(' ')}` : focus;
-    const handoff = asksForHuman(request.message);
+    const handoff = request.handoff === true || asksForHuman(request.message);
     const route = routeQuery(searchText, request.session, today);
     const schedule = this.options.schedule;
     const routeMention = schedule && route.mentionedFlights.length === 0 ? schedule.routeIn(searchText) : null;
@@ -214,8 +216,9 @@ export class ContextAssembler {
       }
       // Which column of a fee or allowance table applies: the route class of the flight or the
       // place the question names, from the timetable.
-      const trip = schedule ? this.tripFacts(schedule, searchText, route) : null;
-      if (trip) passages.push(this.passage(passages.length + 1, 'trip', 'Trip details', `${trip}.`, trip.startsWith('Flight') ? `flight-schedule/${route.flight?.flight_no}` : 'flight-schedule/route-class', 1, 'trip-details'));
+      // The follow-up's own place ("and for a domestic flight?") wins over the one carried over.
+      const trip = schedule ? (schedule.routeClassIn(request.message) ?? this.tripFacts(schedule, searchText, route)) : null;
+      if (trip) passages.push(this.passage(passages.length + 1, 'trip', 'Trip details', `${trip}.`, trip.startsWith('Flight') && route.flight ? `flight-schedule/${route.flight.flight_no}` : 'flight-schedule/route-class', 1, 'trip-details'));
     }
     return result;
   }
