@@ -267,7 +267,7 @@ function bestPolicyAnswer(reading: Reading, passages: readonly ContextPassage[],
     let titleHits = 0;
     for (const term of reading.terms) if (heading.has(term)) titleHits++;
     for (const term of reading.carried) if (heading.has(term)) titleHits += 0.5;
-    const score = candidate.score + titleHits - 0.5 * rank;
+    const score = candidate.score + titleHits - 0.3 * rank;
     if (!best || score > best.score) best = { text: candidate.text, score };
   });
   return best && best.score > 0.5 ? best.text : null;
