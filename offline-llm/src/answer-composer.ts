@@ -192,7 +192,8 @@ interface ScoredSentence {
 /** Question words that ask for a kind of fact, and the mark of a sentence that states one. */
 const FACT_KINDS: ReadonlyArray<{ asks: RegExp; states: RegExp; bonus: number }> = [
   { asks: /\b(?:how much|cost|costs|fee|fees|price|charge|charged|pay|paid|expensive|cheap)\b/i, states: /\bNZD\b|\$|\bfree\b|%|\bno (?:fee|charge)\b/i, bonus: 1.5 },
-  { asks: /\b(?:how (?:many|long|early|late|heavy|big|soon|old)|when|what time|limit|maximum|minimum|deadline|by when|within)\b/i, states: /\d/, bonus: 1 },
+  { asks: /\b(?:how (?:long|early|late|soon)|when|what time|deadline|by when|until when|within)\b/i, states: /\d+\s*(?:minutes?|hours?|days?|weeks?|months?|years?|working days)\b|\b(?:before|after|until|from)\s+\d/i, bonus: 1.5 },
+  { asks: /\b(?:how (?:many|heavy|big|old|much (?:weight|baggage|luggage))|limit|maximum|minimum|max|min)\b/i, states: /\d/, bonus: 1 },
   { asks: /\b(?:options?|alternatives?|choices?|what (?:can|should|do) (?:i|we) do|what now|rights)\b/i, states: /\b(?:choose|instead|option|either)\b/i, bonus: 2 },
   { asks: /^(?:can|may|is|are|do|does|am|will|could)\b|\b(?:allowed|permitted|possible)\b/i, states: /\b(?:can|cannot|may|must|not|allowed|only|never|no)\b/i, bonus: 0.5 },
 ];
@@ -268,6 +269,7 @@ function bestPolicyAnswer(reading: Reading, passages: readonly ContextPassage[],
     for (const term of reading.terms) if (heading.has(term)) titleHits++;
     for (const term of reading.carried) if (heading.has(term)) titleHits += 0.5;
     const score = candidate.score + titleHits - 0.3 * rank;
+    if (process.env.OFFLINE_LLM_DEBUG) console.error(`[${passage.n}] ${passage.title} score=${score.toFixed(2)} (${candidate.score.toFixed(2)} + ${titleHits}) ${candidate.text.slice(0, 120)}`);
     if (!best || score > best.score) best = { text: candidate.text, score };
   });
   return best && best.score > 0.5 ? best.text : null;
@@ -306,7 +308,7 @@ function policyAnswer(passage: ContextPassage, reading: Reading, trip: ContextPa
     const asked = (choice.rowChosen && fromQuestion(choice.rows.map((r) => r.label)) ? 1 : 0) + (choice.headerChosen && fromQuestion(choice.headers) ? 1 : 0);
     if (named > 0) {
       const kindBonus = kinds.some((k) => tableRows.some((r) => k.states.test(r.cells.map((c) => c.value).join(' ')))) ? 1 : 0;
-      table = { text: tableAnswer(passage, choice, trip, scored, rows), score: 1.5 * asked + named + kindBonus + best.score * 0.3 };
+      table = { text: tableAnswer(passage, choice, trip, scored, rows), score: 1.5 * asked + named + 1.5 * kindBonus + best.score * 0.3 };
     }
   }
   const prose = ranked.filter((s) => !rows[s.order]);

@@ -50,7 +50,8 @@ export function chooseCells(rows: readonly TableRow[], sources: readonly SlotSou
     rows: rowPick.length > 0 ? rowPick.map((i) => rows[i]!) : [...rows],
     headers: headerPick.length > 0 ? headerPick.map((i) => headers[i]!) : headers,
     rowChosen: rowPick.length > 0 && rowPick.length < rows.length,
-    headerChosen: headerPick.length > 0 && headerPick.length < headers.length,
+    // A one-column table's header is "chosen" when the question names it ("compensation").
+    headerChosen: headerPick.length > 0 && (headerPick.length < headers.length || headers.length === 1),
   };
 }
 

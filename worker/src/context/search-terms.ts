@@ -107,6 +107,9 @@ const SYNONYMS: Record<string, readonly string[]> = {
   price: ['fee'],
   charge: ['fee'],
   usa: ['united', 'states'],
+  online: ['manage', 'app'],
+  pay: ['fare'],
+  pays: ['fare'],
   america: ['americas', 'united', 'states'],
   american: ['americas', 'united', 'states'],
 };
