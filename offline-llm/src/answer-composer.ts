@@ -116,17 +116,43 @@ function answerBody(question: string, messages: readonly PromptMessage[]): strin
   const previous = previousUserQuestion(messages);
   const focus = questionInContext(question, previous);
   const translated = glossaryTerms(focus);
+  const asked = terms(translated.length > 0 ? `${question} ${translated.join(' ')}` : question);
+  for (const [pattern, words] of SAME_MEANING) if (pattern.test(question)) for (const w of words) asked.add(normalize(w));
+  const carried = focus !== question && previous ? terms(previous) : new Set<string>();
+  // A disrupted flight in the context is what the question is about ("what are my options?").
+  const flight = passages.find((p) => kindOf(p) === 'flight');
+  if (flight && /\bhas been cancelled\b/.test(flight.text)) carried.add(normalize('cancel'));
+  if (flight && /\bis delayed\b/.test(flight.text)) carried.add(normalize('delay'));
   const reading: Reading = {
     question,
     focus: translated.length > 0 ? `${focus} ${translated.join(' ')}` : focus,
     followUp: focus !== question,
-    terms: terms(translated.length > 0 ? `${question} ${translated.join(' ')}` : question),
-    carried: focus !== question && previous ? terms(previous) : EMPTY_TERMS,
+    terms: asked,
+    carried,
   };
   if (asksForHuman(question) || messages.some((m) => m.role === 'system' && /^Hand-off:/m.test(m.content))) return handoffAnswer(passages);
   if (passages.length === 0) return supportAnswer(question);
   return groundedAnswer(reading, passages);
 }
+
+/** Everyday phrasings and the documents' word for them (a model knows these; a word list has to be told). */
+const SAME_MEANING: ReadonlyArray<[RegExp, readonly string[]]> = [
+  [/\bmoney back\b|\breimburs/i, ['refund']],
+  [/\bluggage\b|\bsuitcases?\b/i, ['baggage', 'bag']],
+  [/\bkids?\b|\bson\b|\bdaughter\b/i, ['child', 'children']],
+  [/\bbab(?:y|ies)\b|\bnewborn\b/i, ['infant']],
+  [/\brifles?\b|\bguns?\b|\bshotguns?\b/i, ['firearm']],
+  [/\bvap(?:e|es|ing)\b/i, ['e-cigarettes']],
+  [/\bpower ?banks?\b/i, ['lithium', 'batteries']],
+  [/\blate\b/i, ['delay']],
+];
+
+/**
+ * Words nearly every passage shares ("flight", "travel", "Aotearoa Air"): they say little about
+ * which sentence answers, so they count for less than the words that pick it ("pug", "guide").
+ */
+const COMMON = new Set(['flight', 'flights', 'fly', 'flying', 'travel', 'travelling', 'aotearoa', 'air', 'airline', 'take', 'use', 'book', 'go', 'new', 'zealand'].map((w) => normalize(w)));
+const termWeight = (term: string): number => (COMMON.has(term) ? 0.4 : 1);
 
 /** What the composer knows about the question. */
 interface Reading {
@@ -259,6 +285,8 @@ function flightAnswer(passage: ContextPassage, reading: Reading, alsoPolicy: boo
  * less a little for a lower search rank. Only one passage answers: never a sentence of another
  * section because it shares words.
  */
+const PROCEDURE = /^\s*(?:how (?:do|can|should) (?:i|we)|what (?:do|should) (?:i|we) (?:need|do)|what happens|what is the process|how does .* work)\b/i;
+
 function bestPolicyAnswer(reading: Reading, passages: readonly ContextPassage[], trip: ContextPassage | undefined): string | null {
   let best: { text: string; score: number } | undefined;
   passages.forEach((passage, rank) => {
@@ -266,8 +294,8 @@ function bestPolicyAnswer(reading: Reading, passages: readonly ContextPassage[],
     if (!candidate) return;
     const heading = cachedTerms(passage.title ?? '');
     let titleHits = 0;
-    for (const term of reading.terms) if (heading.has(term)) titleHits++;
-    for (const term of reading.carried) if (heading.has(term)) titleHits += 0.5;
+    for (const term of reading.terms) if (heading.has(term)) titleHits += termWeight(term);
+    for (const term of reading.carried) if (heading.has(term)) titleHits += 0.5 * termWeight(term);
     const score = candidate.score + titleHits - 0.3 * rank;
     if (process.env.OFFLINE_LLM_DEBUG) console.error(`[${passage.n}] ${passage.title} score=${score.toFixed(2)} (${candidate.score.toFixed(2)} + ${titleHits}) ${candidate.text.slice(0, 120)}`);
     if (!best || score > best.score) best = { text: candidate.text, score };
@@ -284,8 +312,8 @@ function policyAnswer(passage: ContextPassage, reading: Reading, trip: ContextPa
     let score = 0;
     // A table row's words are mostly its headers: it is scored as a table below.
     const weight = rows[i] ? 0.5 : 1;
-    for (const term of reading.terms) if (words.has(term)) score += weight;
-    for (const term of reading.carried) if (words.has(term)) score += 0.5 * weight;
+    for (const term of reading.terms) if (words.has(term)) score += weight * termWeight(term);
+    for (const term of reading.carried) if (words.has(term)) score += 0.5 * weight * termWeight(term);
     for (const kind of kinds) if (kind.states.test(sentence)) score += kind.bonus;
     score += 2.5 * rangeFit(sentence, quantities);
     return { text: sentence.trim(), n: passage.n, score, order: i };
@@ -319,6 +347,13 @@ function policyAnswer(passage: ContextPassage, reading: Reading, trip: ContextPa
     for (const s of prose.slice(1)) {
       if (chosen.length >= 3) break;
       if (s.score >= Math.max(1, lead.score * 0.5)) chosen.push(s);
+    }
+    // "How do I …" asks for the steps: the sentences that follow the lead, in order.
+    if (PROCEDURE.test(reading.question)) {
+      for (const s of scored) {
+        if (chosen.length >= 3) break;
+        if (s.order > lead.order && !rows[s.order] && !chosen.includes(s)) chosen.push(s);
+      }
     }
     const first = narrow(lead, reading, tripTerms);
     proseAnswer = { text: [first, ...chosen.slice(1).sort((a, b) => a.order - b.order)].map(cite).join(' '), score: lead.score };

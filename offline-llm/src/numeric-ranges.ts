@@ -73,6 +73,8 @@ function rangesIn(sentence: string): Range[] {
         const after = sentence.slice((m.index ?? 0) + m[0].length, (m.index ?? 0) + m[0].length + 12);
         unit = unitOf(/^\s*([A-Za-z]+)/.exec(after)?.[1]);
       }
+      // "Children under 5 cannot travel alone": ages go without their unit.
+      if (!unit && /\b(?:child|children|aged?|minors?|infants?|babies|kids?)\b/i.test(sentence)) unit = 'year';
       if (!unit || nums.length === 0) continue;
       const [min, max] = rule.range(nums[0]!, nums[1] ?? nums[0]!);
       out.push({ min, max, unit });
