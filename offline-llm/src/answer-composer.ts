@@ -117,7 +117,7 @@ function answerBody(question: string, messages: readonly PromptMessage[]): strin
   const focus = questionInContext(question, previous);
   const translated = glossaryTerms(focus);
   const asked = terms(translated.length > 0 ? `${question} ${translated.join(' ')}` : question);
-  for (const [pattern, words] of SAME_MEANING) if (pattern.test(question)) for (const w of words) asked.add(normalize(w));
+  for (const [pattern, words] of SAME_MEANING) if (pattern.test(question)) for (const w of words) for (const t of terms(w)) asked.add(t);
   const carried = focus !== question && previous ? terms(previous) : new Set<string>();
   // A disrupted flight in the context is what the question is about ("what are my options?").
   const flight = passages.find((p) => kindOf(p) === 'flight');
@@ -145,6 +145,7 @@ const SAME_MEANING: ReadonlyArray<[RegExp, readonly string[]]> = [
   [/\bvap(?:e|es|ing)\b/i, ['e-cigarettes']],
   [/\bpower ?banks?\b/i, ['lithium', 'batteries']],
   [/\blate\b/i, ['delay']],
+  [/\b(?:dogs?|cats?|pupp(?:y|ies)|kittens?|pugs?|bulldogs?|rabbits?|birds?)\b/i, ['pet']],
 ];
 
 /**
@@ -217,9 +218,9 @@ interface ScoredSentence {
 
 /** Question words that ask for a kind of fact, and the mark of a sentence that states one. */
 const FACT_KINDS: ReadonlyArray<{ asks: RegExp; states: RegExp; bonus: number }> = [
-  { asks: /\b(?:how much|cost|costs|fee|fees|price|charge|charged|pay|paid|expensive|cheap)\b/i, states: /\bNZD\b|\$|\bfree\b|%|\bno (?:fee|charge)\b/i, bonus: 1.5 },
+  { asks: /\b(?:how much(?!\s+(?:checked\s+|carry[\s-]?on\s+|hand\s+|cabin\s+)?(?:baggage|luggage|bags?|weight|alcohol|liquids?|can|may))|cost|costs|fee|fees|price|charge|charged|pay|paid|expensive|cheap)\b/i, states: /\bNZD\b|\$|\bfree\b|%|\bno (?:fee|charge)\b/i, bonus: 1.5 },
   { asks: /\b(?:how (?:long|early|late|soon)|when|what time|deadline|by when|until when|within)\b/i, states: /\d+\s*(?:minutes?|hours?|days?|weeks?|months?|years?|working days)\b|\b(?:before|after|until|from)\s+\d/i, bonus: 1.5 },
-  { asks: /\b(?:how (?:many|heavy|big|old|much (?:weight|baggage|luggage))|limit|maximum|minimum|max|min)\b/i, states: /\d/, bonus: 1 },
+  { asks: /\b(?:how (?:many|heavy|big|old)|how much\s+(?:checked\s+|carry[\s-]?on\s+|hand\s+|cabin\s+)?(?:baggage|luggage|bags?|weight|alcohol|liquids?|can|may)|limit|maximum|minimum|max|min|allowance)\b/i, states: /\d/, bonus: 1 },
   { asks: /\b(?:options?|alternatives?|choices?|what (?:can|should|do) (?:i|we) do|what now|rights)\b/i, states: /\b(?:choose|instead|option|either)\b/i, bonus: 2 },
   { asks: /^(?:can|may|is|are|do|does|am|will|could)\b|\b(?:allowed|permitted|possible)\b/i, states: /\b(?:can|cannot|may|must|not|allowed|only|never|no)\b/i, bonus: 0.5 },
 ];
@@ -296,7 +297,8 @@ function bestPolicyAnswer(reading: Reading, passages: readonly ContextPassage[],
     let titleHits = 0;
     for (const term of reading.terms) if (heading.has(term)) titleHits += termWeight(term);
     for (const term of reading.carried) if (heading.has(term)) titleHits += 0.5 * termWeight(term);
-    const score = candidate.score + titleHits - 0.3 * rank;
+    // The heading names the section's topic: a word of the question there weighs more than in a sentence.
+    const score = candidate.score + 1.5 * titleHits - 0.3 * rank;
     if (process.env.OFFLINE_LLM_DEBUG) console.error(`[${passage.n}] ${passage.title} score=${score.toFixed(2)} (${candidate.score.toFixed(2)} + ${titleHits}) ${candidate.text.slice(0, 120)}`);
     if (!best || score > best.score) best = { text: candidate.text, score };
   });
@@ -335,7 +337,9 @@ function policyAnswer(passage: ContextPassage, reading: Reading, trip: ContextPa
     const fromQuestion = (labels: string[]) => labels.some((l) => [...terms(l)].some((w) => reading.terms.has(w) || reading.carried.has(w)));
     const asked = (choice.rowChosen && fromQuestion(choice.rows.map((r) => r.label)) ? 1 : 0) + (choice.headerChosen && fromQuestion(choice.headers) ? 1 : 0);
     if (named > 0) {
-      const kindBonus = kinds.some((k) => tableRows.some((r) => k.states.test(r.cells.map((c) => c.value).join(' ')))) ? 1 : 0;
+      // The cells hold the kind of fact asked (an amount, a time) or they are not the answer.
+      const cellsState = kinds.some((k) => tableRows.some((r) => k.states.test(r.cells.map((c) => c.value).join(' '))));
+      const kindBonus = cellsState ? 1 : kinds.length > 0 ? -1 : 0;
       table = { text: tableAnswer(passage, choice, trip, scored, rows), score: 1.5 * asked + named + 1.5 * kindBonus + best.score * 0.3 };
     }
   }
@@ -358,6 +362,7 @@ function policyAnswer(passage: ContextPassage, reading: Reading, trip: ContextPa
     const first = narrow(lead, reading, tripTerms);
     proseAnswer = { text: [first, ...chosen.slice(1).sort((a, b) => a.order - b.order)].map(cite).join(' '), score: lead.score };
   }
+  if (process.env.OFFLINE_LLM_DEBUG) console.error(`  [${passage.n}] table=${table?.score.toFixed(2)} prose=${proseAnswer?.score.toFixed(2)}`);
   if (table && (!proseAnswer || table.score >= proseAnswer.score)) return table;
   return proseAnswer;
 }
