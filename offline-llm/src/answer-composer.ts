@@ -61,7 +61,8 @@ export function extractPassages(messages: readonly PromptMessage[]): ContextPass
   const seen = new Set<number>();
   const passages: ContextPassage[] = [];
   messages.forEach((message, index) => {
-    if (message.role !== 'system' && message.role !== 'developer' && index !== lastUser) return;
+    // Tool results after the last question are passages too (the tool-call protocol).
+    if (message.role !== 'system' && message.role !== 'developer' && index !== lastUser && !(message.role === 'tool' && index > lastUser)) return;
     for (const line of message.content.split('\n')) {
       const match = PASSAGE_LINE.exec(line);
       if (!match) continue;

@@ -132,6 +132,10 @@ export const ConfigSchema = Type.Object(
         maxTokens: PositiveInt(800, 'max_tokens of one answer'),
         temperature: Type.Number({ minimum: 0, maximum: 2, default: 0.3 }),
         fallback: Type.Boolean({ default: true, description: 'when the LLM fails, answer with the grounded extractive answer (labelled) instead of an error' }),
+        tools: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], {
+          default: 'auto',
+          description: 'offer the model tools (flight status, schedule search, policy search): auto = with a real LLM (an API key), not the offline model',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -242,6 +246,7 @@ export const ENV_TABLE = [
   ['LLM_MAX_TOKENS', 'llm.maxTokens'],
   ['LLM_TEMPERATURE', 'llm.temperature'],
   ['LLM_FALLBACK', 'llm.fallback'],
+  ['LLM_TOOLS', 'llm.tools'],
   ['SESSION_TTL', 'session.ttlSeconds'],
   ['HISTORY_MAX_TURNS', 'session.historyMaxTurns'],
   ['CACHE_TTL', 'session.cacheTtlSeconds'],
@@ -434,6 +439,11 @@ export function cacheRedisUrl(config: Config): string {
  */
 export function turnWatchdogPeriodMs(config: Pick<Config, 'turn'>): number {
   return Math.max(100, Math.min(5000, Math.floor(config.turn.deadlineMs / 4)));
+}
+
+/** Whether the worker offers the model tools: `LLM_TOOLS=on`, or `auto` with a real LLM. */
+export function offersTools(config: Config): boolean {
+  return config.llm.tools === 'on' || (config.llm.tools === 'auto' && !usesOfflineModel(config));
 }
 
 /** Whether turns are answered by the bundled offline model (no API key configured). */

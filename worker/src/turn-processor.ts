@@ -15,9 +15,12 @@ import {
   type WorkerMetrics,
 } from '@chat/shared';
 import { composeGroundedAnswer } from '@chat/offline-llm';
-import { AnswerStreamer, type ProducedAnswer } from './answer-streamer.js';
+import { AnswerStreamer, type ProducedAnswer, type ToolLoop } from './answer-streamer.js';
 import { formatContextBlock, passageSources, type AssembledContext, type ContextAssembler } from './context/index.js';
 import { deliveredAnswer } from './delivered-answer.js';
+import { TOOL_DEFINITIONS, toolResultText, type AssistantTools, type ToolPassage } from './tools/assistant-tools.js';
+import type { ToolLog } from './tools/tool-log.js';
+import type { LlmToolCall } from './llm-client.js';
 import { HANDOFF_NOTE, type HandoffEvents, type HandoffReason } from './handoff-events.js';
 import { classifyLlmError, type LlmClient } from './llm-client.js';
 import { LostHeadTurns } from './lost-head-turn.js';
@@ -46,6 +49,8 @@ export interface TurnProcessorOptions {
   maxTokens: number;
   /** Answer with the grounded extractive answer when the LLM fails for good. */
   fallback: boolean;
+  /** Offer the model tools (flight status, schedule and policy search) and run its calls. */
+  tools?: boolean;
   /** A turn still running this long after it was accepted is stopped with a `timeout` error, ms. */
   deadlineMs: number;
   /**
@@ -75,6 +80,8 @@ export interface TurnProcessorDeps {
   turnLog: TurnLog;
   /** Cancels and deadlines of the turns running here. */
   stops: TurnStops;
+  /** The tools' bodies and the turns' tool log; needed when `options.tools` is on. */
+  tools?: { runner: AssistantTools; log: ToolLog };
   /** Where `handoff_requested` events go; default none (not emitted). */
   handoffs?: HandoffEvents;
 }
@@ -206,7 +213,8 @@ export class TurnProcessor {
         try {
           ({ produced, extra } = await this.generate(job, streamer, messages, vault, signal, log));
           // Only whole, real answers are shared: never a fallback, a cut-off or a failed one.
-          if (!extra.fallback && produced.finishReason === 'stop' && publisher.text.length > 0 && vault.size === 0) {
+          // Nor answers built on tool results: they may hold live data the cache key does not cover.
+          if (!extra.fallback && !extra.tool_calls && produced.finishReason === 'stop' && publisher.text.length > 0 && vault.size === 0) {
             await this.deps.cache.set(cacheKey, {
               content: publisher.text,
               metadata: { model: produced.model, prompt_tokens: produced.promptTokens, completion_tokens: produced.completionTokens, ...grounding },
@@ -315,7 +323,9 @@ export class TurnProcessor {
   ): Promise<{ produced: ProducedAnswer; extra: Partial<CompleteMetadata> }> {
     await this.reserveTokens(messages);
     try {
-      return { produced: await streamer.fromLlm(this.deps.llm, messages, vault, signal), extra: {} };
+      const tools = this.toolLoop(job.data, messages, log);
+      const produced = await streamer.fromLlm(this.deps.llm, messages, vault, signal, tools);
+      return { produced, extra: produced.toolCalls ? { tool_calls: produced.toolCalls } : {} };
     } catch (err) {
       // A stop from outside (cancel, deadline, a newer attempt) is not an LLM failure to cover.
       if (signal.aborted || !this.options.fallback || this.willRetry(job, err) || streamer.sentAnything) throw err;
@@ -324,6 +334,40 @@ export class TurnProcessor {
       const text = `${FALLBACK_NOTICE} ${vault.restore(composeGroundedAnswer(messages))}`;
       return { produced: streamer.fromText(text, 'grounded-fallback'), extra: { fallback: true } };
     }
+  }
+
+  /**
+   * The turn's tool loop, or undefined when tools are off. A round's calls run in parallel; each
+   * result is looked up in the turn's tool log first (a retried or resumed attempt reuses it) and
+   * recorded there before the model sees it. Results are numbered after the prompt's passages, in
+   * call order, so citations stay unique across rounds.
+   */
+  private toolLoop(data: TurnJobData, messages: readonly ChatMessage[], log: Logger): ToolLoop | undefined {
+    const tools = this.deps.tools;
+    if (!this.options.tools || !tools) return undefined;
+    let next = 1 + Math.max(0, ...messages.flatMap((m) => [...m.content.matchAll(/^\[(\d{1,4})\] /gm)].map((x) => Number(x[1]))));
+    return {
+      definitions: TOOL_DEFINITIONS,
+      maxRounds: 3,
+      run: async (calls: readonly LlmToolCall[], signal: AbortSignal): Promise<ChatMessage[]> => {
+        const results = await Promise.all(
+          calls.map(async (call): Promise<ToolPassage[]> => {
+            const recorded = await tools.log.get(data.session_id, data.message_id, call.name, call.arguments);
+            if (recorded !== null) return JSON.parse(recorded) as ToolPassage[];
+            const passages = await tools.runner.run(call.name, call.arguments, signal);
+            await tools.log.record(data.session_id, data.message_id, call.name, call.arguments, JSON.stringify(passages));
+            return passages;
+          }),
+        );
+        log.debug({ tools: calls.map((c) => c.name) }, 'tool calls answered');
+        return calls.map((call, i) => {
+          const passages = results[i]!;
+          const content = toolResultText(passages, next);
+          next += passages.length;
+          return { role: 'tool' as const, tool_call_id: call.id, content };
+        });
+      },
+    };
   }
 
   /** Whether BullMQ will try this turn again (a wait or a transient error with attempts left). */

@@ -129,6 +129,8 @@ export const CompleteMetadata = Type.Object({
   handoff_requested: Type.Optional(Type.Union([Type.Literal('asked'), Type.Literal('unanswered')])),
   /** True when no document or flight record could ground the answer (two in a row hand off). */
   unanswered: Type.Optional(Type.Boolean()),
+  /** Tool calls the model made for this answer (recorded in the turn's tool log). */
+  tool_calls: Type.Optional(Type.Integer({ minimum: 0 })),
   /** The language the customer wrote in (English name), when not English. */
   language: Type.Optional(Type.String()),
 });

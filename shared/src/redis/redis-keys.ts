@@ -18,7 +18,8 @@ import { assertValidId } from '../ids.js';
  * - `done:<messageId>` string: marks a turn written to history (makes the write idempotent).
  * - `turn:<messageId>:state` hash: the turn's owner epoch (the attempt allowed to write), the
  *              next seq, and `done` once it ended. `turn:<messageId>:log` stream: every frame
- *              of the turn, id `<seq>-1`, for resume. `turn:<messageId>:text` string: the answer
+ *              of the turn, id `<seq>-1`, for resume. `turn:<messageId>:tools` hash: the turn's
+ *              tool calls and results (see `turnTools`). `turn:<messageId>:text` string: the answer
  *              so far (snapshots). All three expire after the resume window.
  * - `recent`   sorted set: the session's last turns claimed (message id → claim time, ms), so a
  *              gateway can replay a turn that began and ended while its subscription was down.
@@ -66,6 +67,14 @@ export class RedisKeys {
   turnLog(sessionId: string, messageId: string): { state: string; log: string; text: string } {
     const base = `${this.sessionTag(sessionId)}:turn:${assertValidId(messageId, 'message id')}`;
     return { state: `${base}:state`, log: `${base}:log`, text: `${base}:text` };
+  }
+
+  /**
+   * A turn's tool calls and their results (hash: call key → result JSON), kept for the resume
+   * window so a retried or resumed turn reuses what a tool returned instead of calling it again.
+   */
+  turnTools(sessionId: string, messageId: string): string {
+    return `${this.sessionTag(sessionId)}:turn:${assertValidId(messageId, 'message id')}:tools`;
   }
 
   /** The session's recently claimed turns (see the layout above). */
