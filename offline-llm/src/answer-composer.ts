@@ -139,6 +139,7 @@ function answerBody(question: string, messages: readonly PromptMessage[]): strin
 /** Everyday phrasings and the documents' word for them (a model knows these; a word list has to be told). */
 const SAME_MEANING: ReadonlyArray<[RegExp, readonly string[]]> = [
   [/\bmoney back\b|\breimburs/i, ['refund']],
+  [/\b(?:hand|cabin)\s+(?:luggage|baggage|bags?)\b|\bcarry[\s-]?on\b|\bhand\s?bags?\b/i, ['carry-on', 'carry']],
   [/\bluggage\b|\bsuitcases?\b/i, ['baggage', 'bag']],
   [/\bkids?\b|\bson\b|\bdaughter\b/i, ['child', 'children']],
   [/\bbab(?:y|ies)\b|\bnewborn\b/i, ['infant']],
@@ -220,7 +221,7 @@ interface ScoredSentence {
 /** Question words that ask for a kind of fact, and the mark of a sentence that states one. */
 const FACT_KINDS: ReadonlyArray<{ asks: RegExp; states: RegExp; bonus: number }> = [
   { asks: /\b(?:how much(?!\s+(?:checked\s+|carry[\s-]?on\s+|hand\s+|cabin\s+)?(?:baggage|luggage|bags?|weight|alcohol|liquids?|can|may))|cost|costs|fee|fees|price|charge|charged|pay|paid|expensive|cheap)\b/i, states: /\bNZD\b|\$|\bfree\b|%|\bno (?:fee|charge)\b/i, bonus: 1.5 },
-  { asks: /\b(?:how (?:long|early|late|soon)|when|what time|deadline|by when|until when|within)\b/i, states: /\d+\s*(?:minutes?|hours?|days?|weeks?|months?|years?|working days)\b|\b(?:before|after|until|from)\s+\d/i, bonus: 1.5 },
+  { asks: /\b(?:how (?:long|early|late|soon|far (?:ahead|in advance))|in advance|ahead of time|when|what time|deadline|by when|until when|within)\b/i, states: /\d+\s*(?:minutes?|hours?|days?|weeks?|months?|years?|working days)\b|\b(?:before|after|until|from)\s+\d/i, bonus: 1.5 },
   { asks: /\b(?:how (?:many|heavy|big|old)|how much\s+(?:checked\s+|carry[\s-]?on\s+|hand\s+|cabin\s+)?(?:baggage|luggage|bags?|weight|alcohol|liquids?|can|may)|limit|maximum|minimum|max|min|allowance)\b/i, states: /\d/, bonus: 1 },
   { asks: /\b(?:options?|alternatives?|choices?|what (?:can|should|do) (?:i|we) do|what now|rights)\b/i, states: /\b(?:choose|instead|option|either)\b/i, bonus: 2 },
   { asks: /^(?:can|may|is|are|do|does|am|will|could)\b|\b(?:allowed|permitted|possible)\b/i, states: /\b(?:can|cannot|may|must|not|allowed|only|never|no)\b/i, bonus: 0.5 },
@@ -561,5 +562,6 @@ function normalize(word: string): string {
   else if (w.length > 5 && /(?:ch|sh|ss|x)es$/.test(w)) w = w.slice(0, -2);
   else if (w.length > 5 && /(?:ations?|ings?|ed)$/.test(w)) w = w.replace(/(?:ations?|ings?|ed)$/, '');
   else if (w.length > 3 && w.endsWith('s') && !w.endsWith('ss')) w = w.slice(0, -1);
+  if (w === 'children' || w === 'childs') w = 'child';
   return w.length > STEM_LENGTH ? w.slice(0, STEM_LENGTH) : w;
 }

@@ -149,7 +149,7 @@ export class ContextAssembler {
     const schedule = this.options.schedule;
     const routeMention = schedule && route.mentionedFlights.length === 0 ? schedule.routeIn(searchText) : null;
     const scheduleSearch =
-      !handoff && routeMention?.destination && SCHEDULE_QUESTION.test(searchText)
+      !handoff && routeMention?.destination && SCHEDULE_QUESTION.test(searchText) && !RULE_TOPIC.test(request.message)
         ? { origin: routeMention.origin ?? defaultOrigin(schedule!, routeMention.destination), destination: routeMention.destination }
         : null;
     const queryType: AssembledContext['queryType'] = handoff ? 'handoff' : scheduleSearch ? 'schedule' : route.queryType;
@@ -157,7 +157,9 @@ export class ContextAssembler {
     // question the router cannot place ("what are my options if you cancel?") may still be
     // answered by a document, and the model says so when none fits.
     const statusOnly = route.queryType === 'flight_status' && route.flight !== null && !ASKS_BEYOND_STATUS.test(searchText);
-    const wantsPolicy = handoff || (!scheduleSearch && !statusOnly);
+    // A word or two the router cannot place ("one", "ok") is not a question for the documents.
+    const substantive = route.queryType !== 'general' || (request.message.match(/[\p{L}\p{N}]+/gu) ?? []).length >= 3;
+    const wantsPolicy = handoff || (!scheduleSearch && !statusOnly && substantive);
     const wantsFlight = !handoff && !scheduleSearch && (route.queryType === 'flight_status' || route.queryType === 'both') && route.flight !== null;
     const policyQuery = handoff ? HANDOFF_QUERY : searchText;
 
@@ -251,11 +253,14 @@ export class ContextAssembler {
 
 /** Words that ask for the timetable of a route rather than a rule about it. */
 const SCHEDULE_QUESTION =
-  /\b(?:next|first|last|earliest|latest|morning|evening|afternoon|direct)\s+(?:\w+\s+)?flights?\b|\bflights?\s+(?:times?|schedule)\b|\bwhat\s+(?:flights|time)\b|\bwhen\s+(?:is|are|does|do|can)\s+(?:the\s+|a\s+|i\s+)?(?:next\s+)?(?:flights?|fly|it\s+leave)\b|\btimetable\b|\bschedule\b|\bany\s+flights\b|\bhow\s+(?:often|many\s+flights)\b|\bare\s+there\s+(?:any\s+)?flights\b|\bflights?\s+(?:from|between)\b|\b(?:vuelos?|vol|vols|flug|flüge|voo|voos)\b.*\b(?:a|à|nach|para|to)\b/i;
+  /\b(?:next|first|last|earliest|latest|morning|evening|afternoon|direct)\s+(?:\w+\s+)?flights?\b|\bflights?\s+(?:times?|schedule)\b|\bwhat\s+(?:flights|time)\b|\bwhen\s+(?:is|are|does|do|can)\s+(?:the\s+|a\s+|i\s+)?(?:next\s+)?(?:flights?|fly|it\s+leave)\b|\btimetable\b|\bschedule\b|\bany\s+flights\b|\bhow\s+(?:often|many\s+flights)\b|\bare\s+there\s+(?:any\s+)?flights\b|\bflights?\s+(?:from|between|to)\b|\b(?:vuelos?|vol|vols|flug|flüge|voo|voos)\b.*\b(?:a|à|nach|para|to)\b/i;
 
 /** A flight question that also asks what the customer can do or get. */
 const ASKS_BEYOND_STATUS =
   /\b(?:options?|alternatives?|what (?:can|should|do) (?:i|we) do|rights?|entitled|refund\w*|money|compensat\w*|vouchers?|meals?|hotel|rebook\w*|claim|check[\s-]?in|bags?|baggage)\b|\b(?:do|can|will|would)\s+(?:i|we)\s+(?:get|be|have)\b/i;
+
+/** Topics of a rule rather than the timetable: "what time should I be at the gate for my flight to Fiji?" */
+const RULE_TOPIC = /\b(?:gate|check[\s-]?in|bag\s?drop|board\w*|bags?|baggage|luggage|fees?|cost\w*|price|allow\w*|pets?|dogs?|cats?|seats?|refund\w*|visa|passport|compensat\w*)\b/i;
 
 /** What a hand-off searches for: the contact options in the documents. */
 const HANDOFF_QUERY = 'contact centre talk to a person phone live chat';
