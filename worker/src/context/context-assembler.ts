@@ -149,7 +149,7 @@ export class ContextAssembler {
     const schedule = this.options.schedule;
     const routeMention = schedule && route.mentionedFlights.length === 0 ? schedule.routeIn(searchText) : null;
     const scheduleSearch =
-      !handoff && routeMention?.destination && SCHEDULE_QUESTION.test(searchText) && !RULE_TOPIC.test(request.message)
+      !handoff && routeMention?.destination && SCHEDULE_QUESTION.test(searchText) && !RULE_TOPIC.test(searchText)
         ? { origin: routeMention.origin ?? defaultOrigin(schedule!, routeMention.destination), destination: routeMention.destination }
         : null;
     const queryType: AssembledContext['queryType'] = handoff ? 'handoff' : scheduleSearch ? 'schedule' : route.queryType;
