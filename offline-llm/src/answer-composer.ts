@@ -130,6 +130,8 @@ function answerBody(question: string, messages: readonly PromptMessage[]): strin
     followUp: focus !== question,
     terms: asked,
     carried,
+    translated: [...translated, ...SAME_MEANING.filter(([p]) => p.test(question)).flatMap(([, w]) => w)],
+    ...termSpread([...asked, ...carried], passages.filter((p) => kindOf(p) === 'policy')),
   };
   if (asksForHuman(question) || messages.some((m) => m.role === 'system' && /^Hand-off:/m.test(m.content))) return handoffAnswer(passages);
   if (passages.length === 0) return supportAnswer(question);
@@ -157,6 +159,26 @@ const SAME_MEANING: ReadonlyArray<[RegExp, readonly string[]]> = [
 const COMMON = new Set(['flight', 'flights', 'fly', 'flying', 'travel', 'travelling', 'aotearoa', 'air', 'airline', 'take', 'use', 'book', 'go', 'new', 'zealand'].map((w) => normalize(w)));
 const termWeight = (term: string): number => (COMMON.has(term) ? 0.4 : 1);
 
+/** In how many policy passages (title or text) each term occurs. */
+function termSpread(words: readonly string[], passages: readonly ContextPassage[]): { spread: Map<string, number>; passageCount: number } {
+  const spread = new Map<string, number>();
+  for (const word of new Set(words)) {
+    let n = 0;
+    for (const p of passages) {
+      if (cachedTerms(p.title ?? '').has(word) || passageSentences(p.text).some((s) => s.words.has(word))) n++;
+    }
+    spread.set(word, n);
+  }
+  return { spread, passageCount: passages.length };
+}
+
+/** A term's weight in this prompt: common words less, and a word only one passage has more. */
+function weightIn(reading: Reading, term: string): number {
+  const n = reading.spread.get(term) ?? 0;
+  const rarity = reading.passageCount >= 2 && n === 1 ? 1.5 : 1;
+  return termWeight(term) * rarity;
+}
+
 /** What the composer knows about the question. */
 interface Reading {
   question: string;
@@ -167,6 +189,12 @@ interface Reading {
   terms: ReadonlySet<string>;
   /** Terms carried over from the previous question (follow-ups only). */
   carried: ReadonlySet<string>;
+  /** English words the glossary gave for the question's other-language words. */
+  translated: readonly string[];
+  /** How many of the prompt's policy passages contain each term (rare terms pick the passage). */
+  spread: ReadonlyMap<string, number>;
+  /** Policy passages in the prompt. */
+  passageCount: number;
 }
 
 type PassageKind = 'flight' | 'schedule' | 'trip' | 'policy';
@@ -297,8 +325,8 @@ function bestPolicyAnswer(reading: Reading, passages: readonly ContextPassage[],
     if (!candidate) return;
     const heading = cachedTerms(passage.title ?? '');
     let titleHits = 0;
-    for (const term of reading.terms) if (heading.has(term)) titleHits += termWeight(term);
-    for (const term of reading.carried) if (heading.has(term)) titleHits += 0.5 * termWeight(term);
+    for (const term of reading.terms) if (heading.has(term)) titleHits += weightIn(reading, term);
+    for (const term of reading.carried) if (heading.has(term)) titleHits += 0.5 * weightIn(reading, term);
     // The heading names the section's topic: a word of the question there weighs more than in a sentence.
     const score = candidate.score + 1.5 * titleHits - 0.3 * rank;
     if (process.env.OFFLINE_LLM_DEBUG) console.error(`[${passage.n}] ${passage.title} score=${score.toFixed(2)} (${candidate.score.toFixed(2)} + ${titleHits}) ${candidate.text.slice(0, 120)}`);
@@ -316,8 +344,8 @@ function policyAnswer(passage: ContextPassage, reading: Reading, trip: ContextPa
     let score = 0;
     // A table row's words are mostly its headers: it is scored as a table below.
     const weight = rows[i] ? 0.5 : 1;
-    for (const term of reading.terms) if (words.has(term)) score += weight * termWeight(term);
-    for (const term of reading.carried) if (words.has(term)) score += 0.5 * weight * termWeight(term);
+    for (const term of reading.terms) if (words.has(term)) score += weight * weightIn(reading, term);
+    for (const term of reading.carried) if (words.has(term)) score += 0.5 * weight * weightIn(reading, term);
     for (const kind of kinds) if (kind.states.test(sentence)) score += kind.bonus;
     score += 2.5 * rangeFit(sentence, quantities);
     return { text: sentence.trim(), n: passage.n, score, order: i };
@@ -329,14 +357,16 @@ function policyAnswer(passage: ContextPassage, reading: Reading, trip: ContextPa
   const tripTerms = trip ? terms(trip.text) : EMPTY_TERMS;
   let table: { text: string; score: number } | null = null;
   if (tableRows.length > 0) {
+    // Labels are matched on whole words, not stems: "lighters" must not pick the "Light" fare.
     const sources: SlotSource[] = [
-      { terms: reading.terms, weight: 3 },
-      { terms: reading.carried, weight: 1 },
-      { terms: tripTerms, weight: 1.5 },
+      { terms: labelWords(reading.question, reading.translated), weight: 3 },
+      { terms: reading.followUp ? labelWords(reading.focus.slice(reading.question.length)) : EMPTY_TERMS, weight: 1 },
+      { terms: trip ? labelWords(trip.text) : EMPTY_TERMS, weight: 1.5 },
     ];
-    const choice = chooseCells(tableRows, sources, terms);
+    const choice = chooseCells(tableRows, sources, (text) => labelWords(text));
     const named = (choice.rowChosen ? 1 : 0) + (choice.headerChosen ? 1 : 0);
-    const fromQuestion = (labels: string[]) => labels.some((l) => [...terms(l)].some((w) => reading.terms.has(w) || reading.carried.has(w)));
+    const askedWords = new Set([...sources[0]!.terms, ...sources[1]!.terms]);
+    const fromQuestion = (labels: string[]) => labels.some((l) => [...labelWords(l)].some((w) => askedWords.has(w)));
     const asked = (choice.rowChosen && fromQuestion(choice.rows.map((r) => r.label)) ? 1 : 0) + (choice.headerChosen && fromQuestion(choice.headers) ? 1 : 0);
     if (named > 0) {
       // The cells hold the kind of fact asked (an amount, a time) or they are not the answer.
@@ -538,6 +568,17 @@ function cachedTerms(title: string): ReadonlySet<string> {
     analysedTitles.set(title, words);
   }
   return words;
+}
+
+/** Whole words of a text for matching table labels: lower-case, stop words dropped, a plural "s" dropped. */
+function labelWords(text: string, extra: readonly string[] = []): Set<string> {
+  const out = new Set<string>();
+  for (const match of `${text} ${extra.join(' ')}`.toLowerCase().matchAll(WORD)) {
+    const word = match[0];
+    if (STOPWORDS.has(word) || (word.length < 2 && !/\d/.test(word))) continue;
+    out.add(word.length > 3 && word.endsWith('s') && !word.endsWith('ss') ? word.slice(0, -1) : word);
+  }
+  return out;
 }
 
 /** Content words of a text, normalized, as a set. */
