@@ -156,7 +156,7 @@ const SAME_MEANING: ReadonlyArray<[RegExp, readonly string[]]> = [
  * Words nearly every passage shares ("flight", "travel", "Aotearoa Air"): they say little about
  * which sentence answers, so they count for less than the words that pick it ("pug", "guide").
  */
-const COMMON = new Set(['flight', 'flights', 'fly', 'flying', 'travel', 'travelling', 'aotearoa', 'air', 'airline', 'take', 'use', 'book', 'go', 'new', 'zealand'].map((w) => normalize(w)));
+const COMMON = new Set(['flight', 'flights', 'fly', 'flying', 'travel', 'travelling', 'aotearoa', 'air', 'airline', 'take', 'use', 'book', 'go', 'new', 'zealand', 'long', 'early', 'far', 'ahead', 'soon'].map((w) => normalize(w)));
 const termWeight = (term: string): number => (COMMON.has(term) ? 0.4 : 1);
 
 /** In how many policy passages (title or text) each term occurs. */
@@ -316,7 +316,7 @@ function flightAnswer(passage: ContextPassage, reading: Reading, alsoPolicy: boo
  * less a little for a lower search rank. Only one passage answers: never a sentence of another
  * section because it shares words.
  */
-const PROCEDURE = /^\s*(?:how (?:do|can|should) (?:i|we)|what (?:do|should) (?:i|we) (?:need|do)|what happens|what is the process|how does .* work)\b/i;
+const PROCEDURE = /^\s*(?:how (?:do|can|should) (?:i|we)|what (?:do|should) (?:i|we) (?:need|do)|do (?:i|we) need|what happens|what is the process|how does .* work)\b/i;
 
 function bestPolicyAnswer(reading: Reading, passages: readonly ContextPassage[], trip: ContextPassage | undefined): string | null {
   let best: { text: string; score: number } | undefined;
