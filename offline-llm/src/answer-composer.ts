@@ -316,6 +316,9 @@ function flightAnswer(passage: ContextPassage, reading: Reading, alsoPolicy: boo
  * less a little for a lower search rank. Only one passage answers: never a sentence of another
  * section because it shares words.
  */
+/** `OFFLINE_LLM_DEBUG=1`: print each passage's candidate answer and score to stderr (tuning the composer). Read once. */
+const DEBUG = process.env.OFFLINE_LLM_DEBUG === '1';
+
 const PROCEDURE = /^\s*(?:how (?:do|can|should) (?:i|we)|what (?:do|should) (?:i|we) (?:need|do)|do (?:i|we) need|what happens|what is the process|how does .* work)\b/i;
 
 function bestPolicyAnswer(reading: Reading, passages: readonly ContextPassage[], trip: ContextPassage | undefined): string | null {
@@ -329,7 +332,7 @@ function bestPolicyAnswer(reading: Reading, passages: readonly ContextPassage[],
     for (const term of reading.carried) if (heading.has(term)) titleHits += 0.5 * weightIn(reading, term);
     // The heading names the section's topic: a word of the question there weighs more than in a sentence.
     const score = candidate.score + 1.5 * titleHits - 0.3 * rank;
-    if (process.env.OFFLINE_LLM_DEBUG) console.error(`[${passage.n}] ${passage.title} score=${score.toFixed(2)} (${candidate.score.toFixed(2)} + ${titleHits}) ${candidate.text.slice(0, 120)}`);
+    if (DEBUG) console.error(`[${passage.n}] ${passage.title} score=${score.toFixed(2)} (${candidate.score.toFixed(2)} + ${titleHits}) ${candidate.text.slice(0, 120)}`);
     if (!best || score > best.score) best = { text: candidate.text, score };
   });
   return best && best.score > 0.5 ? best.text : null;
@@ -394,7 +397,7 @@ function policyAnswer(passage: ContextPassage, reading: Reading, trip: ContextPa
     const first = narrow(lead, reading, tripTerms);
     proseAnswer = { text: [first, ...chosen.slice(1).sort((a, b) => a.order - b.order)].map(cite).join(' '), score: lead.score };
   }
-  if (process.env.OFFLINE_LLM_DEBUG) console.error(`  [${passage.n}] table=${table?.score.toFixed(2)} prose=${proseAnswer?.score.toFixed(2)}`);
+  if (DEBUG) console.error(`  [${passage.n}] table=${table?.score.toFixed(2)} prose=${proseAnswer?.score.toFixed(2)}`);
   if (table && (!proseAnswer || table.score >= proseAnswer.score)) return table;
   return proseAnswer;
 }
