@@ -21,6 +21,8 @@ export interface ChatCompletionRequest {
   includeUsage: boolean;
   /** `max_completion_tokens` or `max_tokens` (the smaller when both are given). */
   maxTokens: number | undefined;
+  /** Names of the function tools offered (`tools[].function.name`); empty when none. */
+  tools: Set<string>;
 }
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: ApiError };
@@ -72,7 +74,14 @@ export function parseChatCompletionRequest(body: unknown): Parsed<ChatCompletion
   const n = body.n;
   if (n !== undefined && n !== null && n !== 1) return invalid('The offline model supports only n = 1.', 'n', 'invalid_value');
 
-  return { ok: true, value: { model, messages: messages.value, stream, includeUsage, maxTokens } };
+  const tools = new Set<string>();
+  if (Array.isArray(body.tools) && body.tool_choice !== 'none') {
+    for (const tool of body.tools as unknown[]) {
+      if (isObject(tool) && tool.type === 'function' && isObject(tool.function) && typeof tool.function.name === 'string') tools.add(tool.function.name);
+    }
+  }
+
+  return { ok: true, value: { model, messages: messages.value, stream, includeUsage, maxTokens, tools } };
 }
 
 function parseMessages(value: unknown): Parsed<PromptMessage[]> {
@@ -95,7 +104,8 @@ function parseMessages(value: unknown): Parsed<PromptMessage[]> {
         'invalid_value',
       );
     }
-    const content = parseContent(item.content, `${param}.content`, role === 'assistant');
+    // Assistant turns that only called tools, and tool results, may come without text.
+    const content = parseContent(item.content, `${param}.content`, role === 'assistant' || role === 'tool');
     if (!content.ok) return content;
     messages.push({ role, content: content.value });
   }

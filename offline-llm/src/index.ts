@@ -4,3 +4,4 @@ export { OVERRIDE_HEADERS } from './completion-request.js';
 export { composeAnswer, composeGroundedAnswer, extractPassages, extractQuestion, OFFLINE_NOTICE, type ContextPassage, type PromptMessage } from './answer-composer.js';
 export { tokenize } from './tokenizer.js';
 export { paddingSentence } from './answer-padding.js';
+export { planToolCalls, type PlannedToolCall } from './tool-calls.js';

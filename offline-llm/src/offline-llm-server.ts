@@ -9,7 +9,8 @@ import { DelayedReply } from './delayed-reply.js';
 import { apiError, sendError, sendJson } from './http-responses.js';
 import { resolveOptions, type OfflineLlmOptions, type PacingOptions, type ResolvedOfflineLlmOptions } from './options.js';
 import { readBody } from './read-body.js';
-import { SseStream, type StreamObserver } from './sse-stream.js';
+import { SSE_HEADERS, SseStream, type StreamObserver } from './sse-stream.js';
+import { planToolCalls, toolCallBody, toolCallStream, type PlannedToolCall } from './tool-calls.js';
 import { TimerWheel } from './timer-wheel.js';
 import { tokenize } from './tokenizer.js';
 
@@ -224,6 +225,11 @@ export class OfflineLlmServer {
   }
 
   private answer(request: ChatCompletionRequest, pacing: PacingOptions, res: ServerResponse): void {
+    const calls = planToolCalls(request.messages, request.tools, `${this.idPrefix}${(this.idSeq + 1).toString(36)}`);
+    if (calls) {
+      this.answerWithToolCalls(request, calls, res);
+      return;
+    }
     const fit = pacing.fillToAnswerTokens ? fillAnswer : fitAnswer;
     const fitted = fit(tokenize(composeAnswer(request.messages)), pacing.answerTokens, request.maxTokens);
     const usage = usageOf(estimatePromptTokens(request.messages), fitted.tokens.length);
@@ -258,6 +264,18 @@ export class OfflineLlmServer {
       this.streamObserver,
     );
     stream.start();
+  }
+
+  /** A tool-call response: sent at once (the calls are short; pacing is for text). */
+  private answerWithToolCalls(request: ChatCompletionRequest, calls: PlannedToolCall[], res: ServerResponse): void {
+    const identity: CompletionIdentity = { id: `chatcmpl-${this.idPrefix}${(++this.idSeq).toString(36)}`, created: Math.floor(Date.now() / 1000), model: request.model };
+    const usage = usageOf(estimatePromptTokens(request.messages), calls.reduce((n, c) => n + tokenize(c.name + c.arguments).length, 0));
+    if (!request.stream) {
+      sendJson(res, 200, toolCallBody(identity, calls, usage));
+      return;
+    }
+    res.writeHead(200, SSE_HEADERS);
+    res.end(toolCallStream(identity, calls, request.includeUsage ? usage : undefined));
   }
 
   private readonly streamObserver: StreamObserver = {

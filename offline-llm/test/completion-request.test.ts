@@ -12,7 +12,7 @@ function errorOf(body: unknown) {
 t.test('a minimal request, and the fields the offline model uses', async (t) => {
   t.strictSame(parseChatCompletionRequest(valid), {
     ok: true,
-    value: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: false, includeUsage: false, maxTokens: undefined },
+    value: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: false, includeUsage: false, maxTokens: undefined, tools: new Set() },
   });
   const parsed = parseChatCompletionRequest({
     ...valid,
@@ -26,7 +26,7 @@ t.test('a minimal request, and the fields the offline model uses', async (t) => 
     max_tokens: 50,
     max_completion_tokens: 40,
     temperature: 0.3,
-    tools: [],
+    tools: [{ type: 'function', function: { name: 'search_policies', parameters: {} } }, { type: 'web_search' }],
   });
   t.strictSame(parsed, {
     ok: true,
@@ -40,6 +40,7 @@ t.test('a minimal request, and the fields the offline model uses', async (t) => 
       stream: true,
       includeUsage: true,
       maxTokens: 40,
+      tools: new Set(['search_policies']),
     },
   });
 });

@@ -152,6 +152,10 @@ export const ConfigSchema = Type.Object(
           pattern: '^\\s*([A-Za-z0-9._:-]{1,64}=\\d+(\\.\\d+)?/\\d+(\\.\\d+)?\\s*(,\\s*|$))*$',
           description: 'model=prompt/completion USD per million tokens, comma-separated; added to (or replacing) the built-in OpenAI prices',
         }),
+        tools: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], {
+          default: 'auto',
+          description: 'offer the model tools (flight status, schedule search, policy search): auto = with a real LLM (an API key), not the offline model',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -279,6 +283,7 @@ export const ENV_TABLE = [
   ['LLM_TEMPERATURE', 'llm.temperature'],
   ['LLM_FALLBACK', 'llm.fallback'],
   ['LLM_PRICES', 'llm.prices'],
+  ['LLM_TOOLS', 'llm.tools'],
   ['SESSION_TTL', 'session.ttlSeconds'],
   ['HISTORY_MAX_TURNS', 'session.historyMaxTurns'],
   ['CACHE_TTL', 'session.cacheTtlSeconds'],
@@ -529,6 +534,11 @@ export function consumedQueueShards(config: Pick<Config, 'redis' | 'worker'>): n
  */
 export function turnWatchdogPeriodMs(config: Pick<Config, 'turn'>): number {
   return Math.max(100, Math.min(5000, Math.floor(config.turn.deadlineMs / 4)));
+}
+
+/** Whether the worker offers the model tools: `LLM_TOOLS=on`, or `auto` with a real LLM. */
+export function offersTools(config: Config): boolean {
+  return config.llm.tools === 'on' || (config.llm.tools === 'auto' && !usesOfflineModel(config));
 }
 
 /** Whether turns are answered by the bundled offline model (no API key configured). */

@@ -11,3 +11,4 @@ export * from './rate-limits.js';
 export * from './pii/index.js';
 export * from './llm-prices.js';
 export * from './tracing.js';
+export * from './text/index.js';

@@ -9,8 +9,9 @@ import { startInProcessStack } from './helpers/stack-harness.js';
 import { TestSocket } from './helpers/ws-client.js';
 
 t.test('a spent token budget makes the next turn wait, not fail', async (t) => {
-  // Each call reserves its prompt plus max_tokens (100): room for two calls, not three.
-  const stack = await startInProcessStack(t, { config: { limits: { llmTokensPerMinute: 500 }, llm: { maxTokens: 100 } } });
+  // Each call reserves its prompt (about 180 tokens with the system prompt) plus max_tokens (100):
+  // room for two calls, not three.
+  const stack = await startInProcessStack(t, { config: { limits: { llmTokensPerMinute: 700 }, llm: { maxTokens: 100 } } });
   const sockets = await Promise.all([0, 1, 2].map(async () => TestSocket.open(stack.wsUrl(await createSession(stack.httpUrl()), 'c'))));
   t.teardown(() => sockets.forEach((s) => s.close()));
   sockets[0]!.send({ message: 'one' });

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
-import { CloseCode, type AuthKey, type Redis } from '@chat/shared';
+import { CloseCode, masterNodes, type AuthKey, type RedisClient } from '@chat/shared';
 import { createSession, getJson, postJson } from './helpers/http-client.js';
 import { startScriptedLlm } from './helpers/scripted-llm.js';
 import { startInProcessStack, type InProcessStack } from './helpers/stack-harness.js';
@@ -43,15 +43,20 @@ interface KeyDump {
   text: string;
 }
 
-/** Every key in the test's own Redis (a SCAN is fine here: the Redis is this test's), with its content as text, whatever its type. */
-async function dumpRedis(redis: Redis): Promise<KeyDump[]> {
+/**
+ * Every key in the test's own Redis (a SCAN is fine here: the Redis is this test's; on a cluster,
+ * every master is scanned), with its content as text, whatever its type.
+ */
+async function dumpRedis(redis: RedisClient): Promise<KeyDump[]> {
   const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'COUNT', 1000);
-    keys.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
+  for (const node of masterNodes(redis)) {
+    let cursor = '0';
+    do {
+      const [next, batch] = await node.scan(cursor, 'COUNT', 1000);
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+  }
   const dumps: KeyDump[] = [];
   for (const key of keys.sort()) {
     const type = await redis.type(key);

@@ -1,6 +1,7 @@
 import { StreamScrubber, type PiiVault, type WorkerMetrics } from '@chat/shared';
 import { ChunkCoalescer } from './chunk-coalescer.js';
-import type { LlmClient } from './llm-client.js';
+import type { ChatCompletionTool } from 'openai/resources/chat/completions';
+import type { LlmClient, LlmToolCall, StreamResult } from './llm-client.js';
 import type { ChatMessage } from './prompt-builder.js';
 import type { TurnPublisher } from './turn-publisher.js';
 
@@ -13,6 +14,19 @@ export interface ProducedAnswer {
   ttftMs: number | null;
   /** 'stop' for a whole answer; 'length' when max_tokens cut it (such answers are not cached). */
   finishReason: string | null;
+  /** Tool calls made on the way to the answer (0 without tools). */
+  toolCalls?: number;
+}
+
+/**
+ * The model's tools for one turn: offered on every round until `maxRounds`, then the model must
+ * answer in text. `run` executes one round's calls (in parallel) and returns their tool messages
+ * in call order.
+ */
+export interface ToolLoop {
+  definitions: readonly ChatCompletionTool[];
+  maxRounds: number;
+  run(calls: readonly LlmToolCall[], signal: AbortSignal): Promise<ChatMessage[]>;
 }
 
 /** Words per chunk when an answer that already exists (cache, fallback) is streamed. */
@@ -38,7 +52,7 @@ export class AnswerStreamer {
     private readonly chunkWindowMs: number,
   ) {}
 
-  async fromLlm(llm: LlmClient, messages: ChatMessage[], vault: PiiVault, signal: AbortSignal): Promise<ProducedAnswer> {
+  async fromLlm(llm: LlmClient, messages: ChatMessage[], vault: PiiVault, signal: AbortSignal, tools?: ToolLoop): Promise<ProducedAnswer> {
     // Restores the user's own data in the answer and removes anyone else's, before publishing.
     // The scrubber's hold-back runs per token (what it releases, and so when the coalescer
     // flushes, is what it always was); the cleaning runs once per coalesced chunk, on the pieces
@@ -48,17 +62,45 @@ export class AnswerStreamer {
       const text = scrubber.clean(released);
       if (text.length > 0) this.publish(text);
     });
-    let result;
+    const started = performance.now();
+    const onToken = (token: string) => coalescer.push(scrubber.release(token));
+    let result: StreamResult;
+    let promptTokens = 0;
+    let completionTokens = 0;
+    let ttftMs: number | null = null;
+    let toolCalls = 0;
+    let conversation = messages;
     try {
-      result = await llm.stream(messages, signal, (token) => coalescer.push(scrubber.release(token)));
+      // The tool loop: while the model calls tools (and rounds are left), run them and ask again
+      // with their results; the text it streams on any round goes out as it comes.
+      for (let round = 0; ; round++) {
+        const roundStart = performance.now() - started;
+        const offered = tools && round < tools.maxRounds ? tools.definitions : undefined;
+        result = await llm.stream(conversation, signal, onToken, offered);
+        promptTokens += result.promptTokens;
+        completionTokens += result.completionTokens;
+        if (ttftMs === null && result.ttftMs !== null) ttftMs = roundStart + result.ttftMs;
+        if (!tools || !offered || result.toolCalls.length === 0) break;
+        toolCalls += result.toolCalls.length;
+        const results = await tools.run(result.toolCalls, signal);
+        conversation = [
+          ...conversation,
+          {
+            role: 'assistant',
+            content: '',
+            tool_calls: result.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })),
+          },
+          ...results,
+        ];
+      }
     } catch (err) {
       coalescer.discard();
       throw err;
     }
     coalescer.push(scrubber.releaseRest());
     coalescer.end();
-    if (result.ttftMs !== null) this.metrics.markLlmFirstToken(result.ttftMs);
-    return { model: result.model, promptTokens: result.promptTokens, completionTokens: result.completionTokens, ttftMs: result.ttftMs, finishReason: result.finishReason };
+    if (ttftMs !== null) this.metrics.markLlmFirstToken(ttftMs);
+    return { model: result.model, promptTokens, completionTokens, ttftMs, finishReason: result.finishReason, ...(tools ? { toolCalls } : {}) };
   }
 
   /** Streams existing text as a quick run of chunks of a few words each. */

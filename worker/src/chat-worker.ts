@@ -21,15 +21,19 @@ import {
   llmBaseUrl,
   queueRedisTarget,
   usesOfflineModel,
+  offersTools,
   type Config,
   type Logger,
   type RedisClient,
   type TurnJobData,
 } from '@chat/shared';
-import { ContextAssembler, createContextSources } from './context/index.js';
+import { ContextAssembler, createContextSources, wallClock, type ContextSources } from './context/index.js';
 import { LlmClient } from './llm-client.js';
 import { ResponseCache } from './response-cache.js';
 import { MetricsServer } from './metrics-server.js';
+import { HandoffEvents } from './handoff-events.js';
+import { AssistantTools } from './tools/assistant-tools.js';
+import { ToolLog } from './tools/tool-log.js';
 import { TurnProcessor } from './turn-processor.js';
 import { lostTurnGraceMs } from './lost-head-turn.js';
 import { TurnStops } from './turn-stops.js';
@@ -105,6 +109,8 @@ export class ChatWorker {
     // Before the first turn: a turn's frames are pipelined, and a script missing from Redis's
     // cache would make the first of them race (see LuaScript.load).
     await turnLog.preload();
+    const sources = this.createContextSources();
+    const assembler = this.createContextAssembler(sources);
     const processor = new TurnProcessor(
       {
         store: new SessionStore(this.publisher, this.keys, config.session.ttlSeconds),
@@ -113,12 +119,23 @@ export class ChatWorker {
         metrics: this.metrics,
         logger: this.logger,
         workers: () => this.workers,
-        context: this.createContextAssembler(),
+        context: assembler,
         cache: new ResponseCache(this.publisher, this.keys, config.session.cacheTtlSeconds),
         prices: new PriceTable(parseModelPrices(config.llm.prices), usesOfflineModel(config)),
         tracing: this.tracing,
         turnLog,
         stops: this.stops,
+        handoffs: new HandoffEvents(this.publisher, this.keys),
+        tools: {
+          runner: new AssistantTools({
+            policy: sources.policy,
+            flight: sources.flight,
+            schedule: sources.schedule,
+            today: () => wallClock(new Date(), 'Pacific/Auckland').date,
+            k: config.context.retrievalK,
+          }),
+          log: new ToolLog(this.publisher, this.keys, config.turn.resumeWindowSeconds),
+        },
         tokenBudget:
           config.limits.llmTokensPerMinute > 0
             ? new RedisRateLimit(this.publisher, this.keys.rateLimitPrefix('llm-tokens'), config.limits.llmTokensPerMinute, 60)
@@ -134,6 +151,7 @@ export class ChatWorker {
         offlineModel: usesOfflineModel(config),
         maxTokens: config.llm.maxTokens,
         fallback: config.llm.fallback,
+        tools: offersTools(config),
         deadlineMs: config.turn.deadlineMs,
         lostTurnGraceMs: lostTurnGraceMs(config),
       },
@@ -185,15 +203,20 @@ export class ChatWorker {
    * Policy search and flight status: the bundled data sets unless RETRIEVAL_URL / AGENT_URL
    * point to services, each behind a timeout and a circuit breaker.
    */
-  private createContextAssembler(): ContextAssembler {
+  private createContextSources(): ContextSources {
     const { context } = this.config;
-    const sources = createContextSources({
+    return createContextSources({
       ...(context.agentUrl ? { agentUrl: context.agentUrl } : {}),
       ...(context.retrievalUrl ? { retrievalUrl: context.retrievalUrl } : {}),
     });
+  }
+
+  private createContextAssembler(sources: ContextSources): ContextAssembler {
+    const { context } = this.config;
     return new ContextAssembler({
       policy: sources.policy,
       flight: sources.flight,
+      ...(sources.schedule ? { schedule: sources.schedule } : {}),
       k: context.retrievalK,
       policyTimeoutMs: context.policyTimeoutMs,
       flightTimeoutMs: context.flightTimeoutMs,

@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import type { Readable } from 'node:stream';
 import { createNodeHttpFetch, takeNodeBody } from './node-http-fetch.js';
 import type { ChatMessage } from './prompt-builder.js';
@@ -25,6 +25,16 @@ export interface StreamResult {
   /** LLM request start to first content token, ms; null if the answer was empty. */
   ttftMs: number | null;
   finishReason: string | null;
+  /** Tool calls the model made (their arguments joined from the streamed pieces), in index order; empty when none. */
+  toolCalls: LlmToolCall[];
+}
+
+/** One tool call of a streamed answer. */
+export interface LlmToolCall {
+  id: string;
+  name: string;
+  /** JSON text, as the model wrote it (may be invalid: the runner checks). */
+  arguments: string;
 }
 
 /** The stream went silent for longer than the idle timeout. */
@@ -68,12 +78,14 @@ export class LlmClient {
    * `APIError`, malformed JSON throws, a body cut by an abort ends quietly (and the abort is then
    * reported with its reason below).
    */
-  async stream(messages: ChatMessage[], signal: AbortSignal, onToken: (text: string) => void): Promise<StreamResult> {
+  async stream(messages: ChatMessage[], signal: AbortSignal, onToken: (text: string) => void, tools?: readonly ChatCompletionTool[]): Promise<StreamResult> {
     const started = performance.now();
     const idle = new AbortController();
     const combined = AbortSignal.any([signal, idle.signal]);
     const idleTimer = setTimeout(() => idle.abort(new LlmIdleTimeoutError(this.options.idleTimeoutMs)), this.options.idleTimeoutMs);
-    const result: StreamResult = { model: this.options.model, promptTokens: 0, completionTokens: 0, ttftMs: null, finishReason: null };
+    const result: StreamResult = { model: this.options.model, promptTokens: 0, completionTokens: 0, ttftMs: null, finishReason: null, toolCalls: [] };
+    // Tool calls arrive as pieces keyed by index (parallel calls interleave): joined here.
+    const calls: LlmToolCall[] = [];
     let deltas = 0;
     const onChunk = (chunk: ChatCompletionChunk): void => {
       idleTimer.refresh();
@@ -90,6 +102,15 @@ export class LlmClient {
         deltas++;
         onToken(text);
       }
+      const toolDeltas = choice.delta?.tool_calls;
+      if (toolDeltas) {
+        for (const delta of toolDeltas) {
+          const call = (calls[delta.index] ??= { id: '', name: '', arguments: '' });
+          if (delta.id) call.id = delta.id;
+          if (delta.function?.name) call.name += delta.function.name;
+          if (delta.function?.arguments) call.arguments += delta.function.arguments;
+        }
+      }
       if (choice.finish_reason) result.finishReason = choice.finish_reason;
     };
     try {
@@ -97,7 +118,8 @@ export class LlmClient {
         .create(
           {
             model: this.options.model,
-            messages,
+            messages: messages as ChatCompletionMessageParam[],
+            ...(tools && tools.length > 0 ? { tools: [...tools], parallel_tool_calls: true } : {}),
             stream: true,
             stream_options: { include_usage: true },
             max_tokens: this.options.maxTokens,
@@ -119,6 +141,7 @@ export class LlmClient {
     if (combined.aborted) throw combined.reason;
     // Providers that do not send usage: count deltas, which is what most of them are.
     if (result.completionTokens === 0) result.completionTokens = deltas;
+    result.toolCalls = calls.filter((c) => c !== undefined && c.name.length > 0);
     return result;
   }
 }

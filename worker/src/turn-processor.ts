@@ -6,6 +6,7 @@ import {
   type Tracing,
   hasMaskedPii,
   maskPii,
+  detectLanguage,
   type TurnLog,
   SessionStore,
   type CompleteMetadata,
@@ -18,9 +19,13 @@ import {
   type WorkerMetrics,
 } from '@chat/shared';
 import { composeGroundedAnswer } from '@chat/offline-llm';
-import { AnswerStreamer, type ProducedAnswer } from './answer-streamer.js';
+import { AnswerStreamer, type ProducedAnswer, type ToolLoop } from './answer-streamer.js';
 import { formatContextBlock, passageSources, type AssembledContext, type ContextAssembler } from './context/index.js';
 import { deliveredAnswer } from './delivered-answer.js';
+import { TOOL_DEFINITIONS, toolResultText, type AssistantTools, type ToolPassage } from './tools/assistant-tools.js';
+import type { ToolLog } from './tools/tool-log.js';
+import type { LlmToolCall } from './llm-client.js';
+import { HANDOFF_NOTE, type HandoffEvents, type HandoffReason } from './handoff-events.js';
 import { classifyLlmError, type LlmClient } from './llm-client.js';
 import { LostHeadTurns } from './lost-head-turn.js';
 import { PROMPT_VERSION, buildPrompt, type ChatMessage, type HistoryBudget } from './prompt-builder.js';
@@ -49,6 +54,8 @@ export interface TurnProcessorOptions {
   maxTokens: number;
   /** Answer with the grounded extractive answer when the LLM fails for good. */
   fallback: boolean;
+  /** Offer the model tools (flight status, schedule and policy search) and run its calls. */
+  tools?: boolean;
   /** A turn still running this long after it was accepted is stopped with a `timeout` error, ms. */
   deadlineMs: number;
   /**
@@ -85,6 +92,10 @@ export interface TurnProcessorDeps {
   turnLog: TurnLog;
   /** Cancels and deadlines of the turns running here. */
   stops: TurnStops;
+  /** The tools' bodies and the turns' tool log; needed when `options.tools` is on. */
+  tools?: { runner: AssistantTools; log: ToolLog };
+  /** Where `handoff_requested` events go; default none (not emitted). */
+  handoffs?: HandoffEvents;
 }
 
 /**
@@ -183,20 +194,37 @@ export class TurnProcessor {
     const vault = new PiiVault('masked');
     const question = vault.scrub(data.message);
     const session = loaded.session.context;
+    const contextRequest = {
+      message: question,
+      session: { flight_no: session.flight_no, date: session.date },
+      history: loaded.history.map((h) => vault.scrub(h.user)),
+    };
     const contextStartedAt = Date.now();
-    const context = await inPhase(
+    let context = await inPhase(
       trace,
       'chat.context',
-      () => this.deps.context.assemble({ message: question, session: { flight_no: session.flight_no, date: session.date } }, signal),
+      () => this.deps.context.assemble(contextRequest, signal),
       (found) => ({ 'chat.query_type': found.queryType, 'chat.policy': found.sourcesStatus.policy ?? 'skipped', 'chat.flight': found.sourcesStatus.flight ?? 'skipped' }),
     );
     metrics.markContext(Date.now() - contextStartedAt);
     signal.throwIfAborted();
-    const messages = buildPrompt(session, loaded.history, data.message, vault, this.historyBudget, formatContextBlock(context));
-    const grounding: Pick<CompleteMetadata, 'query_type' | 'sources' | 'context_status'> = {
+    // Nothing to answer from, twice in a row: offer a person, with the contact options.
+    const unanswered = isUnanswered(context, question);
+    let handoff: HandoffReason | null = context.queryType === 'handoff' ? 'asked' : null;
+    if (!handoff && unanswered && loaded.history.at(-1)?.metadata?.unanswered) {
+      handoff = 'unanswered';
+      context = await this.deps.context.assemble({ ...contextRequest, handoff: true }, signal);
+      signal.throwIfAborted();
+    }
+    const messages = buildPrompt(session, loaded.history, data.message, vault, this.historyBudget, formatContextBlock(context), handoff ? [HANDOFF_NOTE] : []);
+    const language = detectLanguage(question);
+    const grounding: Pick<CompleteMetadata, 'query_type' | 'sources' | 'context_status' | 'unanswered' | 'handoff_requested' | 'language'> = {
       query_type: context.queryType,
       sources: passageSources(context),
       context_status: { ...context.sourcesStatus },
+      ...(unanswered && !handoff ? { unanswered: true } : {}),
+      ...(handoff ? { handoff_requested: handoff } : {}),
+      ...(language.code !== 'en' ? { language: language.name } : {}),
     };
 
     const streamer = new AnswerStreamer(publisher, metrics, data.accepted_at, this.options.chunkWindowMs);
@@ -220,7 +248,8 @@ export class TurnProcessor {
         try {
           ({ produced, extra } = await inPhase(trace, 'chat.model', () => this.generate(job, streamer, messages, vault, signal, log), describeModelCall));
           // Only whole, real answers are shared: never a fallback, a cut-off or a failed one.
-          if (!extra.fallback && produced.finishReason === 'stop' && publisher.text.length > 0 && vault.size === 0) {
+          // Nor answers built on tool results: they may hold live data the cache key does not cover.
+          if (!extra.fallback && !extra.tool_calls && produced.finishReason === 'stop' && publisher.text.length > 0 && vault.size === 0) {
             await this.deps.cache.set(cacheKey, {
               content: publisher.text,
               metadata: { model: produced.model, prompt_tokens: produced.promptTokens, completion_tokens: produced.completionTokens, ...grounding },
@@ -255,12 +284,26 @@ export class TurnProcessor {
     if (traceparent) metadata.traceparent = traceparent;
     await inPhase(trace, 'chat.publish', () => publisher.complete(metadata));
     metrics.turnCompleted(finishedAt - data.accepted_at, produced.promptTokens, produced.completionTokens);
+    if (handoff) await this.requestHandoff(data, handoff, question, log);
     try {
       await this.fileAnswer(data, publisher.text, finishedAt, metadata, log);
     } catch (err) {
       throw new AnswerNotFiled(err);
     }
     log.debug({ chunks: publisher.chunkCount, tokens: produced.completionTokens, from_cache: extra.from_cache ?? false }, 'turn answered');
+  }
+
+  /**
+   * Emits `handoff_requested` and counts it. After the answer went out: a failure here is logged,
+   * never a reason to fail a delivered turn.
+   */
+  private async requestHandoff(data: TurnJobData, reason: HandoffReason, message: string, log: Logger): Promise<void> {
+    this.deps.metrics.handoffRequested(reason);
+    try {
+      await this.deps.handoffs?.emit({ session_id: data.session_id, message_id: data.message_id, reason, at: new Date().toISOString(), message });
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'handoff_requested event not emitted');
+    }
   }
 
   /** Writes the answered turn to history (once per message id) and hands the session on. */
@@ -329,7 +372,9 @@ export class TurnProcessor {
   ): Promise<{ produced: ProducedAnswer; extra: Partial<CompleteMetadata> }> {
     await this.reserveTokens(messages);
     try {
-      return { produced: await streamer.fromLlm(this.deps.llm, messages, vault, signal), extra: {} };
+      const tools = this.toolLoop(job.data, messages, log);
+      const produced = await streamer.fromLlm(this.deps.llm, messages, vault, signal, tools);
+      return { produced, extra: produced.toolCalls ? { tool_calls: produced.toolCalls } : {} };
     } catch (err) {
       // A stop from outside (cancel, deadline, a newer attempt) is not an LLM failure to cover.
       if (signal.aborted || !this.options.fallback || this.willRetry(job, err) || streamer.sentAnything) throw err;
@@ -338,6 +383,40 @@ export class TurnProcessor {
       const text = `${FALLBACK_NOTICE} ${vault.restore(composeGroundedAnswer(messages))}`;
       return { produced: streamer.fromText(text, 'grounded-fallback'), extra: { fallback: true } };
     }
+  }
+
+  /**
+   * The turn's tool loop, or undefined when tools are off. A round's calls run in parallel; each
+   * result is looked up in the turn's tool log first (a retried or resumed attempt reuses it) and
+   * recorded there before the model sees it. Results are numbered after the prompt's passages, in
+   * call order, so citations stay unique across rounds.
+   */
+  private toolLoop(data: TurnJobData, messages: readonly ChatMessage[], log: Logger): ToolLoop | undefined {
+    const tools = this.deps.tools;
+    if (!this.options.tools || !tools) return undefined;
+    let next = 1 + Math.max(0, ...messages.flatMap((m) => [...m.content.matchAll(/^\[(\d{1,4})\] /gm)].map((x) => Number(x[1]))));
+    return {
+      definitions: TOOL_DEFINITIONS,
+      maxRounds: 3,
+      run: async (calls: readonly LlmToolCall[], signal: AbortSignal): Promise<ChatMessage[]> => {
+        const results = await Promise.all(
+          calls.map(async (call): Promise<ToolPassage[]> => {
+            const recorded = await tools.log.get(data.session_id, data.message_id, call.name, call.arguments);
+            if (recorded !== null) return JSON.parse(recorded) as ToolPassage[];
+            const passages = await tools.runner.run(call.name, call.arguments, signal);
+            await tools.log.record(data.session_id, data.message_id, call.name, call.arguments, JSON.stringify(passages));
+            return passages;
+          }),
+        );
+        log.debug({ tools: calls.map((c) => c.name) }, 'tool calls answered');
+        return calls.map((call, i) => {
+          const passages = results[i]!;
+          const content = toolResultText(passages, next);
+          next += passages.length;
+          return { role: 'tool' as const, tool_call_id: call.id, content };
+        });
+      },
+    };
   }
 
   /** Whether BullMQ will try this turn again (a wait or a transient error with attempts left). */
@@ -539,6 +618,15 @@ export class TurnProcessor {
       // Not delayed: it is waiting, running or about to.
     }
   }
+}
+
+/** Small talk that needs no document: not counted as a turn the assistant could not answer. */
+const SMALL_TALK = /^\s*(?:hi|hello|hey|kia ora|good (?:morning|afternoon|evening)|thanks?|thank you|cheers|ok(?:ay)?|bye|goodbye)\b/i;
+
+/** No document or flight record grounds the answer (trip details alone do not). */
+function isUnanswered(context: AssembledContext, question: string): boolean {
+  if (context.queryType === 'handoff' || SMALL_TALK.test(question)) return false;
+  return !context.passages.some((p) => p.kind !== 'trip');
 }
 
 /** A session record with its recent history, as `SessionStore.getWithHistory` reads it. */

@@ -22,6 +22,7 @@ export class WorkerMetrics {
   private readonly contextRetrieval: Histogram;
   private readonly modelTokens: Counter<'model' | 'kind'>;
   private readonly costUsd: Counter<'model' | 'kind'>;
+  private readonly handoffs: Counter<'reason'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -35,6 +36,7 @@ export class WorkerMetrics {
     this.tokens = new Counter({ name: 'chat_llm_tokens_total', help: 'LLM tokens by kind', labelNames: ['kind'], registers });
     this.chunks = new Counter({ name: 'chat_chunks_published_total', help: 'Chunk frames published', registers });
     this.errors = new Counter({ name: 'chat_worker_errors_total', help: 'Turn errors by code', labelNames: ['code'], registers });
+    this.handoffs = new Counter({ name: 'chat_handoffs_requested_total', help: 'Turns handed to a person: asked (the customer asked) or unanswered (two turns in a row)', labelNames: ['reason'], registers });
     this.cacheLookups = new Counter({
       name: 'chat_cache_lookups_total',
       help: 'Response cache lookups: hit, joined (a hit that waited for another turn computing the same answer: single flight), miss, or bypass (not cacheable)',
@@ -90,6 +92,9 @@ export class WorkerMetrics {
   cacheLookup(result: 'hit' | 'joined' | 'miss' | 'bypass', tokensSaved = 0): void {
     this.cacheLookups.inc({ result });
     if (tokensSaved > 0) this.cacheTokensSaved.inc(tokensSaved);
+  }
+  handoffRequested(reason: 'asked' | 'unanswered'): void {
+    this.handoffs.inc({ reason });
   }
   fallbackAnswer(): void {
     this.fallbacks.inc();

@@ -133,6 +133,18 @@ export const CompleteMetadata = Type.Object({
   context_status: Type.Optional(Type.Record(Type.String(), Type.String())),
   /** Set when the LLM failed and the grounded extractive answer was given instead. */
   fallback: Type.Optional(Type.Boolean()),
+  /**
+   * Why the turn was handed to a person: `asked` (the customer asked for one) or `unanswered`
+   * (a second turn in a row found nothing to answer from). A `handoff_requested` event was
+   * emitted (worker/src/handoff-events.ts).
+   */
+  handoff_requested: Type.Optional(Type.Union([Type.Literal('asked'), Type.Literal('unanswered')])),
+  /** True when no document or flight record could ground the answer (two in a row hand off). */
+  unanswered: Type.Optional(Type.Boolean()),
+  /** Tool calls the model made for this answer (recorded in the turn's tool log). */
+  tool_calls: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** The language the customer wrote in (English name), when not English. */
+  language: Type.Optional(Type.String()),
 });
 export type CompleteMetadata = Static<typeof CompleteMetadata>;
 

@@ -20,7 +20,8 @@ import { assertValidId } from '../ids.js';
  * - `done:<messageId>` string: marks a turn written to history (makes the write idempotent).
  * - `turn:<messageId>:state` hash: the turn's owner epoch (the attempt allowed to write), the
  *              next seq, and `done` once it ended. `turn:<messageId>:log` stream: every frame
- *              of the turn, id `<seq>-1`, for resume. `turn:<messageId>:text` string: the answer
+ *              of the turn, id `<seq>-1`, for resume. `turn:<messageId>:tools` hash: the turn's
+ *              tool calls and results (see `turnTools`). `turn:<messageId>:text` string: the answer
  *              so far (snapshots). All three expire after the resume window.
  * - `recent`   sorted set: the session's last turns claimed (message id → claim time, ms), so a
  *              gateway can replay a turn that began and ended while its subscription was down.
@@ -41,6 +42,9 @@ import { assertValidId } from '../ids.js';
  *              `{w}:held:<gatewayId>` hash: the turns that gateway watches (message id → job
  *              data). One hash tag for all, so a lapsed gateway's turns move to another in one
  *              script (see TurnCustody).
+ *
+ * - `{h}:handoffs` stream: `handoff_requested` events (session id, message id, reason), capped,
+ *              for an operator's desk or another service (XREAD / XREADGROUP). One key, one slot.
  *
  * BullMQ keys live under their own prefix (`<prefix>-bull`), wrapped in a hash tag so that
  * one queue's keys share a slot, as BullMQ requires on a cluster; each turn-queue shard has its
@@ -76,6 +80,14 @@ export class RedisKeys {
     return { state: `${base}:state`, log: `${base}:log`, text: `${base}:text` };
   }
 
+  /**
+   * A turn's tool calls and their results (hash: call key → result JSON), kept for the resume
+   * window so a retried or resumed turn reuses what a tool returned instead of calling it again.
+   */
+  turnTools(sessionId: string, messageId: string): string {
+    return `${this.sessionTag(sessionId)}:turn:${assertValidId(messageId, 'message id')}:tools`;
+  }
+
   /** The session's recently claimed turns (see the layout above). */
   recentTurns(sessionId: string): string {
     return `${this.sessionTag(sessionId)}:recent`;
@@ -103,6 +115,11 @@ export class RedisKeys {
   turnCustody(gatewayId: string): { gateways: string; held: string } {
     const base = `${this.prefix}:{w}`;
     return { gateways: `${base}:gateways`, held: `${base}:held:${assertValidGatewayId(gatewayId)}` };
+  }
+
+  /** The stream of `handoff_requested` events (see the layout above). */
+  get handoffStream(): string {
+    return `${this.prefix}:{h}:handoffs`;
   }
 
   /** Pub/sub channel carrying every frame of one session. */

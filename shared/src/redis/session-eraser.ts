@@ -74,7 +74,7 @@ export class SessionEraser {
     const toDelete: string[] = [...FIXED_SUFFIXES.map(k), recent];
     for (const messageId of messageIds) {
       const log = this.keys.turnLog(sessionId, messageId);
-      toDelete.push(log.state, log.log, log.text, this.keys.turnDone(sessionId, messageId), this.keys.turnCancel(sessionId, messageId));
+      toDelete.push(log.state, log.log, log.text, this.keys.turnTools(sessionId, messageId), this.keys.turnDone(sessionId, messageId), this.keys.turnCancel(sessionId, messageId));
     }
     for (const hash of cached) {
       const entry = this.keys.cachedAnswer(hash, sessionId);

@@ -1,6 +1,8 @@
 import { contentHash } from './content-hash.js';
 import { flightNotFoundText, flightPassageText, flightPassageTitle, flightUnavailableText } from './flight-passage.js';
+import { asksForHuman, glossaryTerms, questionInContext } from '@chat/shared';
 import { routeQuery, type QueryType, type SessionFlight } from './query-router.js';
+import { routePassageText, type ScheduleSearch } from './schedule-search.js';
 import { SourceGuard, type BreakerState, type DegradedReason, type Guarded } from './source-guard.js';
 import type { FlightContext, FlightQuery, FlightSource, PolicyHit, PolicySource } from './types.js';
 import { neutraliseTitle, neutraliseUntrustedText } from './untrusted-text.js';
@@ -26,7 +28,7 @@ export type SourceStatus = 'ok' | 'degraded' | 'skipped';
 export interface ContextPassage {
   /** Citation number, from 1. */
   n: number;
-  kind: 'flight' | 'policy';
+  kind: 'flight' | 'policy' | 'schedule' | 'trip';
   /** Safe for the `[n] Title: text` line: no `:` `.` `!` `?`, at most 80 characters. */
   title: string;
   /** Neutralised text, one line. */
@@ -40,7 +42,10 @@ export interface ContextPassage {
 }
 
 export interface AssembledContext {
-  queryType: QueryType;
+  /** The router's type, or `schedule` (a route search) or `handoff` (the customer asked for a person). */
+  queryType: QueryType | 'schedule' | 'handoff';
+  /** The question the context was gathered for: the message, read with the previous question when it is a follow-up. */
+  focus: string;
   passages: ContextPassage[];
   /** The flight record used, or null (not asked, not found, or the source failed). */
   flight: FlightContext | null;
@@ -64,6 +69,10 @@ export interface ContextRequest {
   message: string;
   /** The session's flight number and date, used when the message names none. */
   session: SessionFlight;
+  /** The customer's earlier messages in this session, oldest first (scrubbed), for follow-ups. */
+  history?: readonly string[];
+  /** The turn is handed to a person whatever the message says: gather the contact options. */
+  handoff?: boolean;
 }
 
 export interface ContextAssemblerOptions {
@@ -91,6 +100,12 @@ export interface ContextAssemblerOptions {
   timeZone?: string;
   /** Clock; default `() => new Date()`. */
   now?: () => Date;
+  /**
+   * The bundled timetable by route: route questions ("next flight from Auckland to Wellington")
+   * and the route class of a destination for the policy tables. Default none (with AGENT_URL
+   * there is no timetable to search in process).
+   */
+  schedule?: ScheduleSearch;
   /** Called when a source's breaker changes state (`policy` or `flight`); default none. */
   onBreakerStateChange?: (source: string, state: BreakerState) => void;
 }
@@ -124,18 +139,39 @@ export class ContextAssembler {
   /** The context for one message; `signal` is the turn's (its abort stops both lookups). */
   async assemble(request: ContextRequest, signal?: AbortSignal): Promise<AssembledContext> {
     const today = wallClock(this.now(), this.timeZone).date;
-    const route = routeQuery(request.message, request.session, today);
-    const wantsPolicy = route.queryType === 'policy' || route.queryType === 'both';
-    const wantsFlight = (route.queryType === 'flight_status' || route.queryType === 'both') && route.flight !== null;
+    // A follow-up ("and on Business?") is read with the question before it; words in another
+    // language the glossary knows are searched in English too.
+    const focus = questionInContext(request.message, request.history?.at(-1));
+    const translated = glossaryTerms(focus);
+    const searchText = translated.length > 0 ? `${focus} ${translated.join(' ')}` : focus;
+    const handoff = request.handoff === true || asksForHuman(request.message);
+    const route = routeQuery(searchText, request.session, today);
+    const schedule = this.options.schedule;
+    const routeMention = schedule && route.mentionedFlights.length === 0 ? schedule.routeIn(searchText) : null;
+    const scheduleSearch =
+      !handoff && routeMention?.destination && SCHEDULE_QUESTION.test(searchText) && !RULE_TOPIC.test(searchText)
+        ? { origin: routeMention.origin ?? defaultOrigin(schedule!, routeMention.destination), destination: routeMention.destination }
+        : null;
+    const queryType: AssembledContext['queryType'] = handoff ? 'handoff' : scheduleSearch ? 'schedule' : route.queryType;
+    // Policy is searched unless the question is only a flight's status or the timetable: a
+    // question the router cannot place ("what are my options if you cancel?") may still be
+    // answered by a document, and the model says so when none fits.
+    const statusOnly = route.queryType === 'flight_status' && route.flight !== null && !ASKS_BEYOND_STATUS.test(searchText);
+    // A word or two the router cannot place ("one", "ok") is not a question for the documents.
+    const substantive = route.queryType !== 'general' || (request.message.match(/[\p{L}\p{N}]+/gu) ?? []).length >= 3;
+    const wantsPolicy = handoff || (!scheduleSearch && !statusOnly && substantive);
+    const wantsFlight = !handoff && !scheduleSearch && (route.queryType === 'flight_status' || route.queryType === 'both') && route.flight !== null;
+    const policyQuery = handoff ? HANDOFF_QUERY : searchText;
 
     const [policy, flight] = await Promise.all([
-      wantsPolicy ? this.policyGuard.run((s) => this.options.policy.search(request.message, this.k, s), signal) : null,
+      wantsPolicy ? this.policyGuard.run((s) => this.options.policy.search(policyQuery, this.k, s), signal) : null,
       wantsFlight && route.flight ? this.flightGuard.run((s) => this.options.flight.getFlightContext(route.flight!, s), signal) : null,
     ]);
 
     const passages: ContextPassage[] = [];
     const result: AssembledContext = {
-      queryType: route.queryType,
+      queryType,
+      focus,
       passages,
       flight: null,
       flightQuery: route.flight,
@@ -161,6 +197,14 @@ export class ContextAssembler {
       }
     }
 
+    if (scheduleSearch && schedule) {
+      const found = schedule.search(scheduleSearch.origin, scheduleSearch.destination, route.mentionedDate);
+      const title = `Flights from ${found.origin.city} to ${found.destination.city}`;
+      const source = `flight-schedule/${found.origin.iata}-${found.destination.iata}/${found.date ?? 'next'}`;
+      result.dataVersions.flight = contentHash({ source, found });
+      passages.push(this.passage(passages.length + 1, 'schedule', title, routePassageText(found, this.airline), source, found.flights.length > 0 ? 1 : 0, 'flight-schedule'));
+    }
+
     if (policy) {
       if (policy.status === 'ok') {
         const hits = this.relevant(policy.value);
@@ -172,8 +216,19 @@ export class ContextAssembler {
       } else {
         result.degraded.policy = { reason: policy.reason, detail: policy.detail };
       }
+      // Which column of a fee or allowance table applies: the route class of the flight or the
+      // place the question names, from the timetable.
+      // The follow-up's own place ("and for a domestic flight?") wins over the one carried over.
+      const trip = schedule ? (schedule.routeClassIn(request.message) ?? this.tripFacts(schedule, searchText, route)) : null;
+      if (trip) passages.push(this.passage(passages.length + 1, 'trip', 'Trip details', `${trip}.`, trip.startsWith('Flight') && route.flight ? `flight-schedule/${route.flight.flight_no}` : 'flight-schedule/route-class', 1, 'trip-details'));
     }
     return result;
+  }
+
+  /** A place named in the question wins over the flight on file (the question may be about another trip). */
+  private tripFacts(schedule: ScheduleSearch, text: string, route: ReturnType<typeof routeQuery>): string | null {
+    if (route.flightFrom === 'message' && route.flight) return schedule.flightClass(route.flight.flight_no);
+    return schedule.routeClassIn(text) ?? (route.flight ? schedule.flightClass(route.flight.flight_no) : null);
   }
 
   /** The best `k` hits, without those far weaker than the best one. */
@@ -194,6 +249,26 @@ export class ContextAssembler {
       category,
     };
   }
+}
+
+/** Words that ask for the timetable of a route rather than a rule about it. */
+const SCHEDULE_QUESTION =
+  /\b(?:next|first|last|earliest|latest|morning|evening|afternoon|direct)\s+(?:\w+\s+)?flights?\b|\bflights?\s+(?:times?|schedule)\b|\bwhat\s+(?:flights|time)\b|\bwhen\s+(?:is|are|does|do|can)\s+(?:the\s+|a\s+|i\s+)?(?:next\s+)?(?:flights?|fly|it\s+leave)\b|\btimetable\b|\bschedule\b|\bany\s+flights\b|\bhow\s+(?:often|many\s+flights)\b|\bare\s+there\s+(?:any\s+)?flights\b|\bflights?\s+(?:from|between|to)\b|\b(?:vuelos?|vol|vols|flug|flüge|voo|voos)\b.*\b(?:a|à|nach|para|to)\b/i;
+
+/** A flight question that also asks what the customer can do or get. */
+const ASKS_BEYOND_STATUS =
+  /\b(?:options?|alternatives?|what (?:can|should|do) (?:i|we) do|rights?|entitled|refund\w*|money|compensat\w*|vouchers?|meals?|hotel|rebook\w*|claim|check[\s-]?in|bags?|baggage)\b|\b(?:do|can|will|would)\s+(?:i|we)\s+(?:get|be|have)\b/i;
+
+/** Topics of a rule rather than the timetable: "what time should I be at the gate for my flight to Fiji?" */
+const RULE_TOPIC = /\b(?:gate|check[\s-]?in|bag\s?drop|board\w*|bags?|baggage|luggage|fees?|cost\w*|price|allow\w*|pets?|dogs?|cats?|seats?|refund\w*|visa|passport|compensat\w*)\b/i;
+
+/** What a hand-off searches for: the contact options in the documents. */
+const HANDOFF_QUERY = 'contact centre talk to a person phone live chat';
+
+/** A destination without an origin: from Auckland, the hub, unless the destination is Auckland. */
+function defaultOrigin(schedule: ScheduleSearch, destination: { iata: string }): NonNullable<ReturnType<ScheduleSearch['routeIn']>['origin']> {
+  const hub = schedule.schedule.airport('AKL');
+  return destination.iata === 'AKL' ? schedule.schedule.airport('WLG') : hub;
 }
 
 function status(result: Guarded<unknown> | null): SourceStatus {

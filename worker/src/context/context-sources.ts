@@ -2,6 +2,7 @@ import { EmbeddedFlightSource } from './embedded-flight-source.js';
 import { EmbeddedPolicySource } from './embedded-policy-source.js';
 import { HttpFlightSource } from './http-flight-source.js';
 import { HttpPolicySource } from './http-policy-source.js';
+import { ScheduleSearch } from './schedule-search.js';
 import type { FlightSource, PolicySource } from './types.js';
 
 export interface ContextSourcesOptions {
@@ -18,6 +19,8 @@ export interface ContextSourcesOptions {
 export interface ContextSources {
   policy: PolicySource;
   flight: FlightSource;
+  /** The bundled timetable by route, with the embedded flight source; undefined with AGENT_URL. */
+  schedule?: ScheduleSearch;
   /** Which implementation each source is, for logs and `/health`. */
   kinds: { policy: 'embedded' | 'http'; flight: 'embedded' | 'http' };
 }
@@ -32,6 +35,7 @@ export function createContextSources(options: ContextSourcesOptions = {}): Conte
   return {
     policy,
     flight,
+    ...(flight instanceof EmbeddedFlightSource ? { schedule: new ScheduleSearch(flight.schedule, options.now) } : {}),
     kinds: { policy: options.retrievalUrl ? 'http' : 'embedded', flight: options.agentUrl ? 'http' : 'embedded' },
   };
 }

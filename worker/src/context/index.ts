@@ -17,3 +17,4 @@ export * from './context-assembler.js';
 export * from './context-formatter.js';
 export * from './context-sources.js';
 export * from './zoned-time.js';
+export * from './schedule-search.js';

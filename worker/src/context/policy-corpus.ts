@@ -160,13 +160,23 @@ function blocksToText(lines: readonly string[]): string {
   return sentences.filter(Boolean).join(' ');
 }
 
-/** "Standard: Domestic New Zealand 1 bag up to 23 kg; Tasman and Pacific …." per data row. */
+/**
+ * One sentence per data row, its cells labelled with their column headers:
+ * "Standard — Domestic New Zealand: 1 bag up to 23 kg; Tasman and Pacific: 1 bag up to 23 kg; …."
+ * The fixed shape (row label, an em dash, `header: value` pairs split by `;`) reads plainly to a
+ * model and lets the bundled offline model pick the one cell a question asks for
+ * (offline-llm/src/table-reading.ts parses it back).
+ */
 function tableSentences(rows: readonly string[][]): string[] {
   const [header, ...data] = rows;
   if (!header) return [];
   return data.map((cells) => {
-    const parts = cells.slice(1).map((cell, i) => `${header[i + 1] ?? ''} ${cell}`.trim());
-    return sentence(`${cells[0] ?? ''}: ${parts.join('; ')}`);
+    const parts = cells.slice(1).map((cell, i) => {
+      const value = cell.replace(/;/g, ',');
+      const name = (header[i + 1] ?? '').replace(/[:;]/g, ' ').trim();
+      return name ? `${name}: ${value}` : value;
+    });
+    return sentence(`${(cells[0] ?? '').replace(/[:;—]/g, ' ').trim()} \u2014 ${parts.join('; ')}`);
   });
 }
 

@@ -107,6 +107,9 @@ const SYNONYMS: Record<string, readonly string[]> = {
   price: ['fee'],
   charge: ['fee'],
   usa: ['united', 'states'],
+  online: ['manage', 'app'],
+  pay: ['fare'],
+  pays: ['fare'],
   america: ['americas', 'united', 'states'],
   american: ['americas', 'united', 'states'],
 };
@@ -129,6 +132,7 @@ const PHRASES: ReadonlyArray<{ pattern: RegExp; add: readonly string[] }> = [
     add: ['unaccompanied', 'minor'],
   },
   { pattern: /\bin the cabin\b|\bon my lap\b|\bwith me on board\b/, add: ['cabin'] },
+  { pattern: /\b(?:hand|cabin) (?:luggage|baggage|bags?)\b|\bhandbags?\b/, add: ['carry', 'on', 'baggage'] },
   { pattern: /\bpower ?banks?\b|\bportable chargers?\b/, add: ['lithium', 'batteries'] },
   { pattern: /\bfrequent flyer\b|\bloyalty\b|\bstatus points?\b/, add: ['kea', 'rewards'] },
   { pattern: /\bpersonal (?:data|information|details)\b|\bmy data\b/, add: ['privacy'] },

@@ -40,7 +40,7 @@ export class ScriptedLlm extends LlmClient {
   override async stream(_messages: ChatMessage[], signal: AbortSignal, onToken: (text: string) => void): Promise<StreamResult> {
     signal.throwIfAborted();
     for (const token of this.tokens) onToken(token);
-    return { model: 'scripted', promptTokens: 10, completionTokens: this.tokens.length, ttftMs: 1, finishReason: 'stop' };
+    return { model: 'scripted', promptTokens: 10, completionTokens: this.tokens.length, ttftMs: 1, finishReason: 'stop', toolCalls: [] };
   }
 
   get answer(): string {
