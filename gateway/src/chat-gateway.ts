@@ -38,6 +38,7 @@ import { SessionRelay } from './session-relay.js';
 import { TurnCanceller } from './turn-canceller.js';
 import { TurnIntake } from './turn-intake.js';
 import { TurnWatchdog } from './turn-watchdog.js';
+import { DeadGateways } from './ws/dead-gateways.js';
 import { loadUws, type UwsBuild } from './uws-loader.js';
 import type { HttpResponse, TemplatedApp, us_listen_socket } from './uws-types.js';
 import { chatSocketBehavior } from './ws/chat-socket-handler.js';
@@ -76,6 +77,8 @@ export class ChatGateway {
   private readonly canaryQueue: CanaryQueue;
   readonly readiness: ReadinessCanary;
   private readonly watchdog: TurnWatchdog;
+  private readonly custody: TurnCustody;
+  private readonly keySafeGatewayId: string;
   private readonly slowClients: SlowClients;
   private readonly sockets: SocketRegistry;
   private readonly limits: GatewayRateLimits;
@@ -108,6 +111,8 @@ export class ChatGateway {
     this.canaryQueue = createCanaryQueue(config, this.queueConnection);
     // Gateway ids name Redis keys and channels: the key alphabet only.
     const keySafeGatewayId = this.gatewayId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 128);
+    this.keySafeGatewayId = keySafeGatewayId;
+    this.custody = new TurnCustody(this.redis, keys, keySafeGatewayId);
     this.readiness = new ReadinessCanary(this.canaryQueue, this.subscriber, keys, this.metrics, this.logger, {
       gatewayId: keySafeGatewayId,
       intervalMs: config.gateway.canaryIntervalMs,
@@ -129,7 +134,7 @@ export class ChatGateway {
     this.relay = new SessionRelay({ slowClients: this.slowClients, subscriber: this.subscriber, keys, app: this.app, metrics: this.metrics, logger: this.logger, turnLog: this.turnLog, store });
     this.watchdog = new TurnWatchdog(
       this.queue,
-      new TurnCustody(this.redis, keys, keySafeGatewayId),
+      this.custody,
       store,
       this.turnLog,
       this.metrics,
@@ -240,15 +245,18 @@ export class ChatGateway {
             access,
             resume: new SocketResume({ relay: this.relay, turnLog: this.turnLog, redis: this.redis, keys: this.keys, metrics, logger }),
             slowClients: this.slowClients,
+            deadGateways: new DeadGateways(this.custody, this.keySafeGatewayId, config.gateway.socketLeaseMs),
           },
           {
-            gatewayId: this.gatewayId,
+            // The id custody knows it by: dead gateways are found by their slots' member prefix.
+            gatewayId: this.keySafeGatewayId,
             maxConnectionsPerSession: config.gateway.maxConnectionsPerSession,
             maxFrameBytes: config.gateway.maxFrameBytes,
             idleTimeoutSeconds: config.gateway.idleTimeoutSeconds,
             maxBackpressureBytes: config.gateway.maxBackpressureBytes,
             framesPerSecond: config.gateway.framesPerSecond,
             socketLeaseMs: config.gateway.socketLeaseMs,
+            custodyLeaseMs: config.gateway.custodyLeaseMs,
             sessionTtlSeconds: config.session.ttlSeconds,
             trustProxyHops: config.gateway.trustProxyHops,
           },
@@ -275,6 +283,9 @@ export class ChatGateway {
   async start(): Promise<number> {
     const { host, port } = this.config.gateway;
     await Promise.all([this.redis, this.subscriber].map((connection) => waitForReady(connection, 10_000)));
+    // On the custody roster before any socket is admitted: a gateway holding socket slots but
+    // off the roster would be taken for dead by a gateway admitting into a full session.
+    await this.watchdog.start();
     const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
       this.app.listen(host, port, (socket) => (socket ? resolve(socket) : reject(new Error(`could not listen on ${host}:${port}`))));
     });
@@ -282,7 +293,6 @@ export class ChatGateway {
     this.port = this.uwsBuild.uws.us_socket_local_port(listenSocket);
     this.sockets.startLeaseRenewal();
     await this.readiness.start();
-    await this.watchdog.start();
     this.slowClients.start();
     this.logger.info({ port: this.port, host, gateway_id: this.gatewayId, uws: this.uwsBuild.source }, 'gateway listening');
     return this.port;
