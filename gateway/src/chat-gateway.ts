@@ -154,7 +154,7 @@ export class ChatGateway {
       this.logger,
       { maxMessageLength: config.gateway.maxMessageLength, sessionTtlSeconds: config.session.ttlSeconds },
       this.limits.turns,
-      (data) => this.watchdog.watch(data),
+      { watch: (data) => this.watchdog.watch(data), unwatch: (messageId) => this.watchdog.unwatch(messageId) },
       () => this.availability.assertReachable(),
     );
     this.routes(store, intake);

@@ -1,5 +1,4 @@
 import type { Test } from 'tap';
-import { findFreePort } from '@chat/shared/dev';
 import { LocalStack, type RunningStack } from '../../src/local-stack.js';
 
 export interface LocalStackForTestOptions {
@@ -17,7 +16,6 @@ export interface LocalStackForTestOptions {
  * that also runs other test files get 60 s to be ready. `stop()` ends it early.
  */
 export async function startLocalStack(t: Test, options: LocalStackForTestOptions): Promise<RunningStack & { stop(): Promise<void> }> {
-  const port = await findFreePort();
   const local = new LocalStack({
     gateways: options.gateways,
     workers: options.workers,
@@ -25,7 +23,8 @@ export async function startLocalStack(t: Test, options: LocalStackForTestOptions
     readyTimeoutMs: 60_000,
     env: {
       PATH: process.env.PATH,
-      PORT: String(port),
+      // A free port, picked again if taken before the first gateway binds it (see LocalStack).
+      PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       WORKER_METRICS_PORT: '0',
