@@ -122,7 +122,13 @@ export class ChatGateway {
     this.availability = new RedisAvailability([this.redis, this.queueConnection], REDIS_AWAY_GRACE_MS);
     const store = new SessionStore(this.redis, keys, config.session.ttlSeconds);
     this.limits = new GatewayRateLimits(this.redis, keys, config.limits);
-    this.canceller = new TurnCanceller(this.redis, keys, this.logger, (sessionId, messageId) => this.watchdog.cancelQueued(sessionId, messageId));
+    this.canceller = new TurnCanceller(
+      this.redis,
+      keys,
+      this.logger,
+      (sessionId, messageId) => this.watchdog.cancelQueued(sessionId, messageId),
+      async (messageId) => (await this.queue.getJob(messageId))?.data.session_id ?? null,
+    );
     this.access = SessionAccess.fromConfig(config, this.redis, keys);
     this.app = this.uwsBuild.uws.App();
     this.turnLog = new TurnLog(this.redis, keys, { ttlSeconds: config.turn.resumeWindowSeconds, maxFrames: config.turn.logMaxFrames });

@@ -20,6 +20,10 @@ import { TestSocket } from './helpers/ws-client.js';
 
 const TURNS = 10;
 
+// Two five-process stacks, one after the other: on a loaded 2-core box each takes minutes to
+// start and run, past the default per-file limit.
+t.setTimeout(600_000);
+
 function startStack(t: Test, custodyLeaseMs: number): Promise<RunningStack> {
   return startLocalStack(t, {
     gateways: 2,

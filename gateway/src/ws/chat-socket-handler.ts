@@ -338,7 +338,9 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       const cancel = validOrRefuse(ws, validators.cancelFrame(frame));
       if (!cancel) return;
       deps.metrics.frameIn('cancel');
-      void cancelTurn(ws, data, cancel.message_id);
+      // After the socket's earlier messages are accepted: a cancel sent right behind its message
+      // finds that turn, rather than `not_found`.
+      void data.intake.then(() => cancelTurn(ws, data, cancel.message_id));
       return;
     }
     if (type === 'resume') {

@@ -13,14 +13,14 @@ export interface LocalStackForTestOptions {
  * free loopback port, workers), stopped when the test ends. Quiet (`LOG_LEVEL=warn`), and each
  * worker serves /health on a port the OS picks (told in its ready message): ports picked ahead
  * could be taken by then on a busy test box. Five processes starting at once on a 2-core box
- * that also runs other test files get 60 s to be ready. `stop()` ends it early.
+ * that also runs other test files (or a CPU hog) get 120 s to be ready. `stop()` ends it early.
  */
 export async function startLocalStack(t: Test, options: LocalStackForTestOptions): Promise<RunningStack & { stop(): Promise<void> }> {
   const local = new LocalStack({
     gateways: options.gateways,
     workers: options.workers,
     forwardOutput: false,
-    readyTimeoutMs: 60_000,
+    readyTimeoutMs: 120_000,
     env: {
       PATH: process.env.PATH,
       // A free port, picked again if taken before the first gateway binds it (see LocalStack).
