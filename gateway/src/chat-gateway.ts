@@ -6,6 +6,7 @@ import {
   RedisKeys,
   SessionStore,
   TurnCustody,
+  parsePublicWsOrigins,
   TurnLog,
   cacheRedisUrl,
   createLogger,
@@ -181,7 +182,7 @@ export class ChatGateway {
       readiness: () => this.readiness.status(),
     };
     // The chat page (/), the operator view (/ops) and their assets, read from web/ once, here.
-    const opsAccess = new OpsAccess(config.ops.token, config.ops.enabled);
+    const opsAccess = new OpsAccess(config.ops.token, config.ops.enabled, config.auth.required);
     const deadLetterDeps = {
       queue: this.queue,
       store,
@@ -199,7 +200,7 @@ export class ChatGateway {
       };
     const webRoot = findWebRoot();
     const site = webRoot ? StaticSite.load(webRoot, { ops: config.ops.enabled }) : new StaticSite();
-    registerStaticRoutes(this.app, { site, opsAccess, opsEnabled: config.ops.enabled, metrics, logger });
+    registerStaticRoutes(this.app, { site, opsAccess, opsEnabled: config.ops.enabled, metrics, logger, publicWsOrigins: parsePublicWsOrigins(config.gateway.publicWsOrigins) });
     this.app
       .post('/chat/session', restRoute('POST /chat/session', 0, needsStore(createSessionHandler(sessionDeps)), deps))
       .get('/chat/session/:id', restRoute('GET /chat/session/:id', 1, needsStore(getSessionHandler(sessionDeps)), deps))
