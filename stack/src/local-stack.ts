@@ -20,7 +20,16 @@ export interface LocalStackOptions {
   forwardOutput?: boolean;
   /** How long each part may take to say it is ready, ms (a loaded CI box is slow). Default: 20 000. */
   readyTimeoutMs?: number;
+  /**
+   * Where the spawned Redis keeps its data (append-only file; see spawnRedisServer), so that a
+   * restart of it, or of the stack, keeps sessions and queued turns. The start command passes
+   * LOCAL_REDIS_DATA_DIR. Default: nothing kept (tests).
+   */
+  redisDataDir?: string;
 }
+
+/** The start command's Redis data folder: `.data/redis/` at the repository root (gitignored). */
+export const LOCAL_REDIS_DATA_DIR = fileURLToPath(new URL('../../.data/redis/', import.meta.url));
 
 export interface RunningStack {
   /** http://host:port of the gateways. */
@@ -57,7 +66,7 @@ export class LocalStack {
     const forwardOutput = this.options.forwardOutput ?? true;
     let spawnedRedis: SpawnedRedis | null = null;
     if (!baseEnv.REDIS_URL) {
-      spawnedRedis = await spawnRedisServer({ detached: true });
+      spawnedRedis = await spawnRedisServer({ detached: true, ...(this.options.redisDataDir ? { dataDir: this.options.redisDataDir } : {}) });
       baseEnv.REDIS_URL = spawnedRedis.url;
     }
     const running: RunningStack = {

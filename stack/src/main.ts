@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { RedisBinaryMissingError } from '@chat/shared/dev';
-import { LocalStack } from './local-stack.js';
+import { LOCAL_REDIS_DATA_DIR, LocalStack } from './local-stack.js';
 
 /**
  * `pnpm start`: the whole service on this machine. Never imported.
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     process.stderr.write('--gateways and --workers take whole numbers ≥ 1\n');
     process.exit(2);
   }
-  const stack = new LocalStack({ gateways, workers });
+  const stack = new LocalStack({ gateways, workers, redisDataDir: LOCAL_REDIS_DATA_DIR });
   let stopping = false;
   const stop = () => {
     if (stopping) return;
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     'scalable-chatbot-svc is running',
     `  REST       ${running.httpUrl}  (POST /chat/session, POST /chat/message, GET /health, GET /metrics)`,
     `  WebSocket  ${running.wsUrl}/ws/<sessionId>/<clientId>`,
-    `  Redis      ${running.redisUrl}${running.spawnedRedis ? ' (spawned for this run)' : ''}`,
+    `  Redis      ${running.redisUrl}${running.spawnedRedis ? ` (spawned for this run; data kept in ${LOCAL_REDIS_DATA_DIR})` : ''}`,
     `  LLM        ${running.offlineLlmUrl ? `offline model at ${running.offlineLlmUrl} (no OPENAI_API_KEY set)` : 'OpenAI-compatible API from OPENAI_API_KEY / OPENAI_BASE_URL'}`,
     `  parts      ${running.gateways.length} gateway(s), ${running.workers.length} worker(s)`,
     'Press Ctrl-C to stop everything.',

@@ -6,6 +6,8 @@ export interface LocalStackForTestOptions {
   workers: number;
   /** Environment on top of the defaults below (config variables from ENV_TABLE). */
   env?: Record<string, string>;
+  /** Keep Redis's data there, as the start command does (default: a throwaway Redis). */
+  redisDataDir?: string;
 }
 
 /**
@@ -21,6 +23,7 @@ export async function startLocalStack(t: Test, options: LocalStackForTestOptions
     workers: options.workers,
     forwardOutput: false,
     readyTimeoutMs: 120_000,
+    ...(options.redisDataDir ? { redisDataDir: options.redisDataDir } : {}),
     env: {
       PATH: process.env.PATH,
       // A free port, picked again if taken before the first gateway binds it (see LocalStack).
