@@ -1,4 +1,3 @@
-import { stallPolicy } from './stall-policy.js';
 import { Worker } from 'bullmq';
 import {
   RedisKeys,
@@ -29,6 +28,7 @@ import { ResponseCache } from './response-cache.js';
 import { MetricsServer } from './metrics-server.js';
 import { TurnProcessor } from './turn-processor.js';
 import { lostTurnGraceMs } from './lost-head-turn.js';
+import { stallPolicy } from './stall-policy.js';
 import { TurnStops } from './turn-stops.js';
 import { CanaryResponder } from './canary-responder.js';
 
