@@ -8,6 +8,7 @@ import {
   RedisKeys,
   SessionStore,
   TurnCustody,
+  parsePublicWsOrigins,
   TurnLog,
   ChannelSubscriber,
   TurnQueues,
@@ -47,6 +48,7 @@ import { TurnCanceller } from './turn-canceller.js';
 import { TurnIntake } from './turn-intake.js';
 import { TurnWatchdog } from './turn-watchdog.js';
 import { QueueDepth } from './queue-depth.js';
+import { DeadGateways } from './ws/dead-gateways.js';
 import { loadUws, type UwsBuild } from './uws-loader.js';
 import type { TemplatedApp, us_listen_socket } from './uws-types.js';
 import { chatSocketBehavior } from './ws/chat-socket-handler.js';
@@ -89,6 +91,8 @@ export class ChatGateway {
   private readonly canaryQueue: CanaryQueue;
   readonly readiness: ReadinessCanary;
   private readonly watchdog: TurnWatchdog;
+  private readonly custody: TurnCustody;
+  private readonly keySafeGatewayId: string;
   private readonly slowClients: SlowClients;
   private readonly sockets: SocketRegistry;
   /** DELETE /chat/session/:id (see SessionErasure); its background removals finish on close. */
@@ -130,6 +134,8 @@ export class ChatGateway {
     this.canaryQueue = createCanaryQueue(config, this.queueConnection);
     // Gateway ids name Redis keys and channels: the key alphabet only.
     const keySafeGatewayId = this.gatewayId.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 128);
+    this.keySafeGatewayId = keySafeGatewayId;
+    this.custody = new TurnCustody(this.redis, keys, keySafeGatewayId);
     this.readiness = new ReadinessCanary(this.canaryQueue, this.subscriber, keys, this.metrics, this.logger, {
       gatewayId: keySafeGatewayId,
       intervalMs: config.gateway.canaryIntervalMs,
@@ -139,7 +145,17 @@ export class ChatGateway {
     this.availability = new RedisAvailability([this.redis, this.queueConnection], REDIS_AWAY_GRACE_MS);
     const store = new SessionStore(this.redis, keys, config.session.ttlSeconds);
     this.limits = new GatewayRateLimits(this.redis, keys, config.limits);
-    this.canceller = new TurnCanceller(this.redis, keys, this.logger, (sessionId, messageId) => this.watchdog.cancelQueued(sessionId, messageId));
+    this.canceller = new TurnCanceller(
+      this.redis,
+      keys,
+      this.logger,
+      (sessionId, messageId) => this.watchdog.cancelQueued(sessionId, messageId),
+      // Which session a queued turn belongs to: a message id may be in use in any queue shard.
+      async (messageId) => {
+        const jobs = await Promise.all(this.queues.shards.map((queue) => queue.getJob(messageId)));
+        return jobs.find((job) => job)?.data.session_id ?? null;
+      },
+    );
     this.access = SessionAccess.fromConfig(config, this.redis, keys);
     this.app = this.uwsBuild.uws.App();
     this.turnLog = new TurnLog(this.redis, keys, { ttlSeconds: config.turn.resumeWindowSeconds, maxFrames: config.turn.logMaxFrames });
@@ -163,7 +179,7 @@ export class ChatGateway {
     });
     this.watchdog = new TurnWatchdog(
       this.queues,
-      new TurnCustody(this.redis, keys, keySafeGatewayId),
+      this.custody,
       store,
       this.turnLog,
       this.metrics,
@@ -191,7 +207,7 @@ export class ChatGateway {
       this.logger,
       { maxMessageLength: config.gateway.maxMessageLength, sessionTtlSeconds: config.session.ttlSeconds, tokenBudget: config.session.tokenBudget },
       this.limits.turns,
-      (data) => this.watchdog.watch(data),
+      { watch: (data) => this.watchdog.watch(data), unwatch: (messageId) => this.watchdog.unwatch(messageId) },
       () => this.availability.assertReachable(),
       this.tracing,
     );
@@ -217,7 +233,7 @@ export class ChatGateway {
       readiness: () => this.readiness.status(),
     };
     // The chat page (/), the operator view (/ops) and their assets, read from web/ once, here.
-    const opsAccess = new OpsAccess(config.ops.token, config.ops.enabled);
+    const opsAccess = new OpsAccess(config.ops.token, config.ops.enabled, config.auth.required);
     const deadLetterDeps = {
       queues: this.queues,
       store,
@@ -241,7 +257,7 @@ export class ChatGateway {
       };
     const webRoot = findWebRoot();
     const site = webRoot ? StaticSite.load(webRoot, { ops: config.ops.enabled }) : new StaticSite();
-    registerStaticRoutes(app, { site, opsAccess, opsEnabled: config.ops.enabled, metrics, logger });
+    registerStaticRoutes(app, { site, opsAccess, opsEnabled: config.ops.enabled, metrics, logger, publicWsOrigins: parsePublicWsOrigins(config.gateway.publicWsOrigins) });
     // The policy documents that answers cite, as pages their sources link to.
     registerPolicyDocRoutes(app, loadPolicyPages(findPolicyDir()), metrics);
     app
@@ -297,15 +313,18 @@ export class ChatGateway {
             access,
             resume: new SocketResume({ relay: this.relay, turnLog: this.turnLog, redis: this.redis, keys: this.keys, metrics, logger }),
             slowClients: this.slowClients,
+            deadGateways: new DeadGateways(this.custody, this.keySafeGatewayId, config.gateway.socketLeaseMs),
           },
           {
-            gatewayId: this.gatewayId,
+            // The id custody knows it by: dead gateways are found by their slots' member prefix.
+            gatewayId: this.keySafeGatewayId,
             maxConnectionsPerSession: config.gateway.maxConnectionsPerSession,
             maxFrameBytes: config.gateway.maxFrameBytes,
             idleTimeoutSeconds: config.gateway.idleTimeoutSeconds,
             maxBackpressureBytes: config.gateway.maxBackpressureBytes,
             framesPerSecond: config.gateway.framesPerSecond,
             socketLeaseMs: config.gateway.socketLeaseMs,
+            custodyLeaseMs: config.gateway.custodyLeaseMs,
             sessionTtlSeconds: config.session.ttlSeconds,
             trustProxyHops: config.gateway.trustProxyHops,
           },
@@ -323,6 +342,9 @@ export class ChatGateway {
   async start(): Promise<number> {
     const { host, port } = this.config.gateway;
     await Promise.all([this.redis, this.subscriber].map((connection) => waitForReady(connection, 10_000)));
+    // On the custody roster before any socket is admitted: a gateway holding socket slots but
+    // off the roster would be taken for dead by a gateway admitting into a full session.
+    await this.watchdog.start();
     const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
       this.app.listen(host, port, (socket) => (socket ? resolve(socket) : reject(new Error(`could not listen on ${host}:${port}`))));
     });
@@ -330,7 +352,6 @@ export class ChatGateway {
     this.port = this.uwsBuild.uws.us_socket_local_port(listenSocket);
     this.sockets.startLeaseRenewal();
     await this.readiness.start();
-    await this.watchdog.start();
     this.slowClients.start();
     this.logger.info({ port: this.port, host, gateway_id: this.gatewayId, uws: this.uwsBuild.source }, 'gateway listening');
     return this.port;

@@ -76,8 +76,12 @@ export class TurnIntake {
     private readonly limits: { maxMessageLength: number; sessionTtlSeconds: number; tokenBudget?: number },
     /** Chat turns per session per minute, counted in Redis across all gateways. */
     private readonly turnLimit: RedisRateLimit,
-    /** Told of every turn enqueued, to see that it ends (see TurnWatchdog). */
-    private readonly onEnqueued: (data: TurnJobData) => void = () => {},
+    /**
+     * Told of every turn about to be enqueued, to see that it ends (see TurnWatchdog), and of a
+     * turn that then was not. Told before the enqueue: its custody record is sent no later than
+     * the job, so a gateway that dies just after the job appears has recorded it for adoption.
+     */
+    private readonly watcher: { watch(data: TurnJobData): void; unwatch(messageId: string): void } = { watch: () => {}, unwatch: () => {} },
     /** Throws `service_unavailable` while Redis has been away a while (see RedisAvailability). */
     private readonly assertStoreReachable: () => void = () => {},
     /** Traces: a `chat.accept` span per turn, its traceparent carried in the job. Default: off. */
@@ -165,6 +169,7 @@ export class TurnIntake {
     if (outcome !== 'queued') return { messageId, duplicate: true, ended: outcome !== 'already_queued' };
 
     let storedData: string | null;
+    this.watcher.watch(data);
     try {
       // The data of the job under this id, read alongside the add (same connection, no extra
       // round trip): BullMQ's add of an existing id keeps the existing job but returns the data
@@ -174,6 +179,7 @@ export class TurnIntake {
       const client = await queue.client;
       [, storedData] = await Promise.all([queue.add('turn', data, { jobId: messageId }), client.hget(queue.toKey(messageId), 'data')]);
     } catch (err) {
+      this.watcher.unwatch(messageId);
       // Undo the place in the session's order, or the session would wait for a job that never comes.
       await this.store.scripts.finishTurn(request.sessionId, messageId).catch(() => {});
       this.logger.warn({ err: String(err), session_id: request.sessionId }, 'could not enqueue turn');
@@ -182,6 +188,7 @@ export class TurnIntake {
     if (storedData !== null && !isJobOfSession(storedData, request.sessionId)) {
       // Job ids are message ids, one namespace for all sessions: the id is another session's
       // job. This turn was not queued; the other is left alone.
+      this.watcher.unwatch(messageId);
       await this.store.scripts.finishTurn(request.sessionId, messageId).catch(() => {});
       throw new ServiceError('validation_failed', 'This message_id is already in use; choose another (a UUID is safest).', [
         { field: 'message_id', message: 'is already in use' },
@@ -192,7 +199,6 @@ export class TurnIntake {
       this.logger.warn({ err: String(err), session_id: request.sessionId }, 'could not track the turn for erasure');
     });
     this.metrics.turnAccepted(request.via);
-    this.onEnqueued(data);
     return { messageId, duplicate: false, ended: false };
   }
 }

@@ -110,9 +110,24 @@ export class TurnWatchdog {
     }
     const turn: WatchedTurn = { data, nextCheckAt: Date.now() + this.options.checkEveryMs, held: false };
     this.watched.set(data.message_id, turn);
-    // Recorded in batches, one write per event-loop turn for all the turns accepted in it.
+    // Recorded in batches, one write for the turns accepted in one tick. On the next tick, not
+    // the next event-loop turn: the intake calls this just before it enqueues the job, whose
+    // write takes several promise hops, so the record is sent no later than the job. Sent
+    // after it (the job's reply first read, then one more loop turn, as this once was), a
+    // gateway killed in between on a busy box left a queued turn no other gateway could adopt.
     this.toHold.push(turn);
-    if (this.toHold.length === 1) setImmediate(this.holdAccepted);
+    if (this.toHold.length === 1) process.nextTick(this.holdAccepted);
+  }
+
+  /** A turn watch() was told of and then not enqueued after all (the queue refused it). */
+  unwatch(messageId: string): void {
+    const turn = this.watched.get(messageId);
+    if (!turn) return;
+    this.watched.delete(messageId);
+    const pending = this.toHold.indexOf(turn);
+    if (pending >= 0) this.toHold.splice(pending, 1);
+    // Recorded, or about to be: removed from the record too (retried with the next renewal).
+    this.custody.release([messageId]).catch(() => this.unreleased.add(messageId));
   }
 
   /** Records the turns accepted since the last batch in the custody record. */

@@ -66,6 +66,11 @@ export const ConfigSchema = Type.Object(
           default: 0,
           description: 'reverse proxies in front of the gateway that append to X-Forwarded-For; per-address limits then key on the client they name (0: the TCP peer)',
         }),
+        publicWsOrigins: Type.String({
+          default: '',
+          description:
+            "comma-separated ws:// or wss:// origins the chat page may open its socket to, named in its CSP connect-src beside 'self' (for browsers where 'self' does not cover ws/wss: Safari before 16); empty: 'self' only",
+        }),
         custodyLeaseMs: PositiveInt(5000, 'a gateway silent this long is taken for dead: another gateway adopts the turns it was watching', 600_000),
       },
       { additionalProperties: false, default: {} },
@@ -250,6 +255,7 @@ export const ENV_TABLE = [
   ['READINESS_CANARY_MAX_AGE_MS', 'gateway.canaryMaxAgeMs'],
   ['WS_SLOW_CLIENT_BYTES', 'gateway.slowClientBytes'],
   ['TURN_CUSTODY_LEASE_MS', 'gateway.custodyLeaseMs'],
+  ['PUBLIC_WS_ORIGINS', 'gateway.publicWsOrigins'],
   ['TRUST_PROXY_HOPS', 'gateway.trustProxyHops'],
   ['OPS_ENABLED', 'ops.enabled'],
   ['OPS_TOKEN', 'ops.token'],
@@ -360,6 +366,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Conf
     ...authSecretsProblems(config.auth.secrets),
     ...allowedOriginsProblems(config.auth.allowedOrigins),
     ...redisTopologyProblems(config),
+    ...publicWsOriginsProblems(config.gateway.publicWsOrigins),
   ];
   if (authProblems.length > 0) throw new ConfigError(authProblems);
   return deepFreeze(config);
@@ -448,6 +455,20 @@ function allowedOriginsProblems(text: string): string[] {
   return parseAllowedOrigins(text)
     .filter((origin) => !/^[a-z][a-z0-9+.-]*:\/\/[^/\s?#]+$/.test(origin))
     .map((origin) => `ALLOWED_ORIGINS (auth.allowedOrigins): ${JSON.stringify(origin)} is not an origin (scheme://host[:port])`);
+}
+
+/**
+ * PUBLIC_WS_ORIGINS as a list of `ws://` / `wss://` origins (lower case, no trailing slash). They
+ * go into a response header, so only plain origins pass validation (see loadConfig).
+ */
+export function parsePublicWsOrigins(text: string): string[] {
+  return parseAllowedOrigins(text);
+}
+
+function publicWsOriginsProblems(text: string): string[] {
+  return parsePublicWsOrigins(text)
+    .filter((origin) => !/^wss?:\/\/(?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)*|\[[0-9a-f:.]{2,45}\])(?::\d{1,5})?$/.test(origin))
+    .map((origin) => `PUBLIC_WS_ORIGINS (gateway.publicWsOrigins): ${JSON.stringify(origin)} is not a ws:// or wss:// origin (scheme://host[:port])`);
 }
 
 /**

@@ -56,3 +56,11 @@ t.test('the configuration table of docs/configuration.md mirrors ENV_TABLE', asy
   const rows = [...section.matchAll(/^\| `([A-Z_]+)` \| `([a-zA-Z.]+)` \|/gm)].map((m) => [m[1], m[2]]);
   t.same(rows, ENV_TABLE.map(([env, path]) => [env, path]));
 });
+
+t.test('PUBLIC_WS_ORIGINS: plain ws/wss origins only (they go into the CSP header)', async (t) => {
+  t.equal(loadConfig({}).gateway.publicWsOrigins, '');
+  t.equal(loadConfig({ PUBLIC_WS_ORIGINS: 'wss://chat.example-air.com, ws://[::1]:8088' }).gateway.publicWsOrigins, 'wss://chat.example-air.com, ws://[::1]:8088');
+  for (const bad of ['https://chat.example-air.com', "wss://x.example;script-src 'unsafe-inline'", 'wss://x.example/path', 'wss://*.example.com']) {
+    t.throws(() => loadConfig({ PUBLIC_WS_ORIGINS: bad }), /PUBLIC_WS_ORIGINS \(gateway\.publicWsOrigins\): .* is not a ws:\/\/ or wss:\/\/ origin/, bad);
+  }
+});

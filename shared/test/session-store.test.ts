@@ -35,13 +35,27 @@ t.test('socket slots: limit, release, and expired leases of a vanished gateway',
   t.same(await store.scripts.openSocket('missing', 'g/1', 1000, 2, 60), { ok: false, reason: 'session_not_found' });
   t.same(await open('g1/1'), { ok: true, openSockets: 1 });
   t.same(await open('g1/2', 50), { ok: true, openSockets: 2 });
-  t.same(await open('g2/1'), { ok: false, reason: 'too_many_connections' });
+  t.same(await open('g2/1'), { ok: false, reason: 'too_many_connections', holders: ['g1'] });
   await new Promise((resolve) => setTimeout(resolve, 80));
   t.same(await open('g2/1'), { ok: true, openSockets: 2 }, 'a lapsed lease frees its slot');
   await store.releaseSocket('s', 'g1/1');
   t.equal(await redis.zcard(keys.session('s', 'sockets')), 1);
   await store.renewSocketLeases([{ sessionId: 's', member: 'g2/1' }, { sessionId: 's', member: 'gone/9' }], 60_000);
   t.same(await redis.zrange(keys.session('s', 'sockets'), 0, -1), ['g2/1'], 'renewal never re-adds a released socket');
+});
+
+t.test('socket slots of gateways known dead are freed before the limit is judged, live leases or not', async (t) => {
+  const { store, keys } = freshStore();
+  await store.create({ session_id: 's', context });
+  const open = (member: string, dead: string[] = []) => store.scripts.openSocket('s', member, 60_000, 3, 60, dead);
+  t.same(await open('gw-a.1/1'), { ok: true, openSockets: 1 });
+  t.same(await open('gw-b/1'), { ok: true, openSockets: 2 });
+  t.same(await open('gw-a.1/2'), { ok: true, openSockets: 3 });
+  const full = await open('gw-c/1');
+  t.same(full.ok ? [] : 'holders' in full ? [...full.holders].sort() : [], ['gw-a.1', 'gw-b'], 'a full session names the gateways that hold it');
+  t.same(await open('gw-c/1', ['gw-a', 'gw-z']), { ok: false, reason: 'too_many_connections', holders: ['gw-a.1', 'gw-b'] }, 'ids match whole, not by prefix');
+  t.same(await open('gw-c/1', ['gw-a.1']), { ok: true, openSockets: 2 }, "the dead gateway's two slots go, the claim fits");
+  t.same(await redis.zrange(keys.session('s', 'sockets'), 0, -1), ['gw-b/1', 'gw-c/1']);
 });
 
 t.test('turn order: accepted once per id, answered ids refused, head moves on finish', async (t) => {

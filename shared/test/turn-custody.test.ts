@@ -124,3 +124,12 @@ t.test('a held-turns record expires unless its gateway keeps renewing', async (t
   const ttl = await redis.pttl(keys.turnCustody('gw-a').held);
   t.ok(ttl > 3600_000, `the record lives on while renewed (${Math.round(ttl / 3600_000)} h left), and goes when nobody renews it`);
 });
+
+t.test('lapsedAmong: a gateway is known dead when its lease lapsed or it is off the roster, by the server clock', async (t) => {
+  const [a, b] = fleet('gw-live', 'gw-lapsing');
+  await a!.renew(60_000);
+  await b!.renew(1);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.same(await a!.lapsedAmong(['gw-live', 'gw-lapsing', 'gw-adopted-and-gone']), ['gw-lapsing', 'gw-adopted-and-gone']);
+  t.same(await a!.lapsedAmong([]), []);
+});

@@ -27,7 +27,16 @@ export interface LocalStackOptions {
    * Redis, unless REDIS_CLUSTER_NODES is set. Default: false.
    */
   redisCluster?: boolean;
+  /**
+   * Where the spawned Redis keeps its data (append-only file; see spawnRedisServer), so that a
+   * restart of it, or of the stack, keeps sessions and queued turns. The start command passes
+   * LOCAL_REDIS_DATA_DIR. Default: nothing kept (tests).
+   */
+  redisDataDir?: string;
 }
+
+/** The start command's Redis data folder: `.data/redis/` at the repository root (gitignored). */
+export const LOCAL_REDIS_DATA_DIR = fileURLToPath(new URL('../../.data/redis/', import.meta.url));
 
 export interface RunningStack {
   /** http://host:port of the gateways. */
@@ -80,7 +89,7 @@ export class LocalStack {
       // A single-shard queue would be one hot slot: spread turns over the masters.
       baseEnv.QUEUE_SHARDS ??= '3';
     } else if (!baseEnv.REDIS_URL && !baseEnv.REDIS_CLUSTER_NODES) {
-      spawnedRedis = await spawnRedisServer({ detached: true });
+      spawnedRedis = await spawnRedisServer({ detached: true, ...(this.options.redisDataDir ? { dataDir: this.options.redisDataDir } : {}) });
       baseEnv.REDIS_URL = spawnedRedis.url;
     }
     const running: RunningStack = {
@@ -110,7 +119,7 @@ export class LocalStack {
         await this.offlineLlm.ready;
         running.offlineLlmUrl = `http://127.0.0.1:${port}/v1`;
       }
-      const port = Number(baseEnv.PORT ?? 8088);
+      let port = Number(baseEnv.PORT ?? 8088);
       baseEnv.PORT = String(port);
       const workerMetricsBase = Number(baseEnv.WORKER_METRICS_PORT ?? 9464);
       for (let i = 0; i < (this.options.workers ?? 1); i++) {
@@ -126,18 +135,38 @@ export class LocalStack {
           }),
         );
       }
-      for (let i = 0; i < (this.options.gateways ?? 1); i++) {
-        running.gateways.push(
-          new ManagedProcess({
-            name: `gateway-${i + 1}`,
-            command: process.execPath,
-            args: [ENTRY_POINTS.gateway],
-            env: baseEnv,
-            forwardOutput,
-            ...this.readyTimeout(),
-          }),
-        );
+      const startGateway = (i: number): ManagedProcess => {
+        const gateway = new ManagedProcess({
+          name: `gateway-${i + 1}`,
+          command: process.execPath,
+          args: [ENTRY_POINTS.gateway],
+          env: { ...baseEnv },
+          forwardOutput,
+          ...this.readyTimeout(),
+        });
+        running.gateways.push(gateway);
+        return gateway;
+      };
+      if (port === 0) {
+        // PORT=0: a free port, picked here. uWS shares a port (SO_REUSEPORT) only when it was
+        // bound by number, so the first gateway cannot bind 0 and have the others join; and a
+        // port picked ahead can be taken before the gateway binds it on a busy machine. So the
+        // first gateway starts alone, on another free port if its pick was taken meanwhile,
+        // and the others join the port it holds.
+        for (let attempt = 1; ; attempt++) {
+          port = await findFreePort();
+          baseEnv.PORT = String(port);
+          const first = startGateway(0);
+          try {
+            await first.ready;
+            break;
+          } catch (err) {
+            running.gateways.pop();
+            if (attempt >= 5 || !/could not listen/.test(String(err))) throw err;
+          }
+        }
       }
+      for (let i = running.gateways.length; i < (this.options.gateways ?? 1); i++) startGateway(i);
       await Promise.all([...running.workers, ...running.gateways].map((part) => part.ready));
       const host = baseEnv.HOST && baseEnv.HOST !== '0.0.0.0' ? baseEnv.HOST : '127.0.0.1';
       running.httpUrl = `http://${host}:${port}`;

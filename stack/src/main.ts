@@ -1,5 +1,5 @@
 import { RedisBinaryMissingError } from '@chat/shared/dev';
-import { LocalStack } from './local-stack.js';
+import { LOCAL_REDIS_DATA_DIR, LocalStack } from './local-stack.js';
 import { PortInUseError } from './port-probe.js';
 import { startBanner } from './start-banner.js';
 import { parseStartOptions } from './start-options.js';
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   // A patient start-up limit: on a busy laptop or CI box a worker can take many seconds to be ready.
-  const stack = new LocalStack({ gateways: command.gateways, workers: command.workers, redisCluster: command.redisCluster, readyTimeoutMs: 90_000 });
+  const stack = new LocalStack({ gateways: command.gateways, workers: command.workers, redisCluster: command.redisCluster, redisDataDir: LOCAL_REDIS_DATA_DIR, readyTimeoutMs: 90_000 });
   let stopping = false;
   /** Stops everything, then exits with `code` (0 for a stop asked for, 1 when a part died). */
   const stop = (code = 0) => {

@@ -275,3 +275,25 @@ t.test('the per-address connection limit still counts sockets refused for their 
   const fourth = await TestSocket.open(stack.wsUrl(sessionId, 'guess-4'));
   await expectRefused(t, fourth, 'rate_limited', CloseCode.tryAgainLater, 'attempt 4: over the limit, before any credential check');
 });
+
+t.test('AUTH_REQUIRED: operator data (/stats, /ops/dead-letters, /ops) needs the ops token, and is off without one', async (t) => {
+  const key = newKey('main');
+  const off = await startInProcessStack(t, { workers: 0, config: { auth: { required: true, secrets: key.env } } });
+  for (const path of ['/stats', '/ops/dead-letters', '/ops']) {
+    const refused = await getJson<{ error: { code: string; message: string } }>(`${off.httpUrl()}${path}`);
+    t.equal(refused.status, 404, `no OPS_TOKEN: ${path} is off`);
+    t.equal(refused.body.error.code, 'not_found');
+  }
+  t.match((await getJson<{ error: { message: string } }>(`${off.httpUrl()}/stats`)).body.error.message, /AUTH_REQUIRED=true and no OPS_TOKEN/);
+  t.equal((await fetch(`${off.httpUrl()}/metrics`)).status, 200, 'Prometheus still scrapes');
+
+  const token = 'ops-token-for-this-test-0123456789';
+  const guarded = await startInProcessStack(t, { workers: 0, config: { auth: { required: true, secrets: key.env }, ops: { token } } });
+  for (const path of ['/stats', '/ops/dead-letters']) {
+    t.equal((await fetch(`${guarded.httpUrl()}${path}`)).status, 401, `${path} without the token: 401`);
+    // A session token is no operator token.
+    const session = await postJson<CreatedSession>(`${guarded.httpUrl()}/chat/session`, { customer_name: 'Ana', customer_email: 'ana@example.com' });
+    t.equal((await fetch(`${guarded.httpUrl()}${path}`, { headers: bearer(session.body.token!) })).status, 401, `${path} with a session token: 401`);
+    t.equal((await fetch(`${guarded.httpUrl()}${path}`, { headers: bearer(token) })).status, 200, `${path} with the ops token: 200`);
+  }
+});

@@ -84,3 +84,36 @@ t.test('REST cancel; a turn cancelled while still queued is never sent to the mo
   const bad = await postJson(`${stack.httpUrl()}/chat/cancel`, { session_id: sessionId });
   t.equal(bad.status, 400, 'a cancel without message_id is refused');
 });
+
+t.test('a socket cancelling what it cannot cancel gets an error frame, not a cancel_ack; its own turn, sent just before, is found', async (t) => {
+  const stack = await startInProcessStack(t, { workers: 0 });
+  const mine = await createSession(stack.httpUrl());
+  const theirs = await createSession(stack.httpUrl());
+  const other = await TestSocket.openAdmitted(stack.wsUrl(theirs, 'other'));
+  const socket = await TestSocket.openAdmitted(stack.wsUrl(mine, 'me'));
+  t.teardown(() => [other, socket].forEach((s) => s.close()));
+  other.send({ message: 'Where is gate 12?', message_id: 'their-turn' });
+  await eventually(
+    () => getJson<{ in_progress: unknown[] }>(`${stack.httpUrl()}/chat/session/${theirs}`),
+    (r) => r.body.in_progress.length === 1,
+  );
+
+  const answer = async (messageId: string) => {
+    const from = socket.frames.length;
+    socket.send({ type: 'cancel', message_id: messageId });
+    // A refusal is an error frame about the request (no message_id); the cancelled turn's own
+    // ending (an error frame with its message_id) may come before the ack.
+    return socket.waitFor((f) => f.type === 'cancel_ack' || (f.type === 'error' && f.message_id === undefined), `the answer to cancelling ${messageId}`, 5000, from);
+  };
+  const unknown = await answer('never-sent');
+  t.same([unknown.type, unknown.code], ['error', 'not_found'], 'an unknown message: not_found');
+  const foreign = await answer('their-turn');
+  t.same([foreign.type, foreign.code], ['error', 'forbidden'], "another session's message: forbidden");
+
+  // A cancel right behind its message (no wait between): it waits for the message's intake.
+  socket.send({ message: 'Is my flight on time?', message_id: 'my-turn' });
+  const own = await answer('my-turn');
+  t.same([own.type, own.message_id], ['cancel_ack', 'my-turn']);
+  const { end } = await socket.turn('my-turn');
+  t.equal(end.code, 'cancelled');
+});

@@ -185,8 +185,9 @@ t.test("message ids are one namespace: another session can neither cancel nor ta
   t.equal((await postJson(`${stack.httpUrl()}/chat/message`, { session_id: victim, message: 'Where is gate 12?', message_id: 'shared-id' })).status, 200);
   const queued = () => getJson<Record<string, any>>(`${stack.httpUrl()}/chat/session/${victim}`);
   await eventually(queued, (r) => r.body.in_progress.length === 1);
-  t.equal((await postJson(`${stack.httpUrl()}/chat/cancel`, { session_id: other, message_id: 'shared-id' })).status, 202, 'the cancel is taken (for the other session)');
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  const refused = await postJson<Record<string, any>>(`${stack.httpUrl()}/chat/cancel`, { session_id: other, message_id: 'shared-id' });
+  t.equal(refused.status, 403, "another session's message cannot be cancelled, and the caller is told");
+  t.equal(refused.body.error.code, 'forbidden');
   t.same(
     (await queued()).body.in_progress.map((p: { message_id: string; state: string }) => [p.message_id, p.state]),
     [['shared-id', 'queued']],
@@ -198,6 +199,20 @@ t.test("message ids are one namespace: another session can neither cancel nor ta
   t.equal(taken.status, 400, 'a message id in use by another session is refused');
   t.same(taken.body.error.fields, [{ field: 'message_id', message: 'is already in use' }]);
   t.same((await getJson<Record<string, any>>(`${stack.httpUrl()}/chat/session/${other}`)).body.in_progress, [], 'and nothing was queued for it');
+});
+
+t.test('a cancel with nothing to cancel says so: 404 for an unknown session or message, and a known turn is still 202', async (t) => {
+  const stack = await startInProcessStack(t, { workers: 0 });
+  const sessionId = await createSession(stack.httpUrl());
+  const cancel = (body: Record<string, string>) => postJson<Record<string, any>>(`${stack.httpUrl()}/chat/cancel`, body);
+  const unknownSession = await cancel({ session_id: 'no-such-session', message_id: 'm1' });
+  t.same([unknownSession.status, unknownSession.body.error.code], [404, 'session_not_found']);
+  const unknownMessage = await cancel({ session_id: sessionId, message_id: 'never-sent' });
+  t.same([unknownMessage.status, unknownMessage.body.error.code], [404, 'not_found']);
+  t.match(unknownMessage.body.error.message, /no message with that id/);
+  t.equal((await postJson(`${stack.httpUrl()}/chat/message`, { session_id: sessionId, message: 'Where is gate 12?', message_id: 'mine' })).status, 202);
+  t.equal((await cancel({ session_id: sessionId, message_id: 'mine' })).status, 202, 'a queued turn of the session');
+  t.equal((await cancel({ session_id: sessionId, message_id: 'mine' })).status, 202, 'and again, once it ended: idempotent');
 });
 
 t.test('a ?wait=1 client that leaves releases its wait at once (no subscription kept until the timeout)', async (t) => {

@@ -36,6 +36,7 @@ import { AssistantTools } from './tools/assistant-tools.js';
 import { ToolLog } from './tools/tool-log.js';
 import { TurnProcessor } from './turn-processor.js';
 import { lostTurnGraceMs } from './lost-head-turn.js';
+import { stallPolicy } from './stall-policy.js';
 import { TurnStops } from './turn-stops.js';
 import { CanaryResponder } from './canary-responder.js';
 
@@ -166,12 +167,8 @@ export class ChatWorker {
         prefix: this.keys.bullShardPrefix(shard),
         concurrency: perShard,
         autorun: false,
-        // A worker killed mid-answer holds its turn until the lock lapses; BullMQ's defaults
-        // (30 s lock, 30 s stalled check) would leave its clients waiting up to a minute. With
-        // these the turn moves to another worker within seconds (the lock is renewed at half).
-        lockDuration: config.worker.lockMs,
-        stalledInterval: config.worker.stalledIntervalMs,
-        maxStalledCount: Math.max(1, config.worker.jobAttempts - 1),
+        // A worker killed mid-answer: how soon its turn moves, and how many deaths it survives.
+        ...stallPolicy(config),
         // BullMQ's limiter is global to the queue: all workers together start at most this many
         // turns a minute, and the rest wait in the queue rather than fail at the provider. It is
         // always set, because BullMQ honours `worker.rateLimit()` (provider 429s, the token

@@ -227,7 +227,9 @@ export interface CancelRouteDeps {
 /**
  * `POST /chat/cancel {session_id, message_id}`: stops a turn's generation wherever it runs.
  * 202 once the request is delivered; every socket of the session then sees the turn end with an
- * `error` frame `cancelled` (or its normal end, if it finished first).
+ * `error` frame `cancelled` (or its normal end, if it finished first). Nothing to cancel is said
+ * as such: 404 `session_not_found`, 404 `not_found` (no message of that id in the session), 403
+ * `forbidden` (the id is another session's message).
  */
 export function cancelTurnHandler(deps: CancelRouteDeps) {
   return async (exchange: HttpExchange, request: RestRequest): Promise<void> => {

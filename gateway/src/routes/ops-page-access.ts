@@ -12,7 +12,9 @@ export const OPS_UNAUTHORIZED_MESSAGE = 'The operator view needs the ops token (
  * With a token (OPS_TOKEN), a request must carry it as `Authorization: Bearer <token>` or, for a
  * browser opening the page, `?token=<token>`. Without one, everyone may while the operator view
  * is on (a laptop), and nobody when it is off (OPS_ENABLED=false, as the deploy manifests set):
- * those routes then answer 404, since dead letters name sessions and their failures.
+ * those routes then answer 404, since dead letters name sessions and their failures. With
+ * AUTH_REQUIRED=true and no token they are off too: a service that asks its customers for a
+ * token does not show operator data (sessions, failures, load) to anyone without one.
  * `/metrics` (Prometheus) and `/health` (probes) are not guarded: scrapers and orchestrators
  * reach them on the pod network.
  */
@@ -25,8 +27,20 @@ export class OpsAccess {
     token: string | undefined,
     /** OPS_ENABLED: whether the operator view is served at all. */
     private readonly enabled = true,
+    /** AUTH_REQUIRED: without a token, the operator view is then off. */
+    private readonly authRequired = false,
   ) {
     this.digest = token ? sha256(token) : null;
+  }
+
+  /** Whether anyone may reach operator data without a token (no token set, view on, auth off). */
+  private get openWithoutToken(): boolean {
+    return this.enabled && !this.authRequired;
+  }
+
+  /** Whether the operator view can be reached at all (with its token, or open). */
+  get reachable(): boolean {
+    return this.digest !== null || this.openWithoutToken;
   }
 
   get tokenRequired(): boolean {
@@ -35,7 +49,7 @@ export class OpsAccess {
 
   /** Reads the credentials off `req`; call synchronously in the uWS handler. */
   allows(req: HttpRequest): boolean {
-    if (!this.digest) return true;
+    if (!this.digest) return this.openWithoutToken;
     const authorization = req.getHeader('authorization');
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1];
     const presented = bearer ?? new URLSearchParams(readQuery(req)).get('token');
@@ -53,11 +67,12 @@ export class OpsAccess {
 
   /** Wraps a uWS handler (e.g. a `restRoute`) so it only runs for a request with the token. */
   guard(route: string, handler: UwsHandler, metrics: GatewayMetrics): UwsHandler {
-    if (!this.digest && !this.enabled) {
+    if (!this.reachable) {
+      const why = this.enabled ? 'AUTH_REQUIRED=true and no OPS_TOKEN' : 'OPS_ENABLED=false';
       return (res) => {
         const exchange: HttpExchange = { res, aborted: false, responded: false, status: 0 };
         metrics.errorReturned('not_found');
-        respondError(exchange, 'not_found', 'The operator view is off here (OPS_ENABLED=false); set OPS_TOKEN to reach it with a token.');
+        respondError(exchange, 'not_found', `The operator view is off here (${why}); set OPS_TOKEN to reach it with a token.`);
         metrics.httpRequest(route, exchange.status);
       };
     }

@@ -103,9 +103,10 @@ export function loadPolicyPages(dir: string | null): Map<string, Buffer> {
 
 /** `GET /docs/:document` from memory; 404 (as a small page) for an unknown document. */
 export function registerPolicyDocRoutes(app: TemplatedApp, pages: Map<string, Buffer>, metrics: GatewayMetrics): void {
+  // A document page opens no socket: the policy needs no origin beyond 'self', and never the request's Host.
+  const csp = contentSecurityPolicy();
   app.get('/docs/:document', (res, req) => {
     const page = pages.get(req.getParameter(0) ?? '');
-    const csp = contentSecurityPolicy(req.getHeader('host'));
     const status = page ? 200 : 404;
     res.cork(() => {
       res

@@ -126,30 +126,25 @@ export function findWebRoot(): string | null {
 }
 
 /**
- * The Content-Security-Policy of every static response. `connect-src 'self'` does not cover
- * `ws:`/`wss:` in every browser (CSP2 browsers, older Safari), so the socket origin is named
- * from the request's Host, when it is a plain host[:port] (anything else could smuggle in
- * directives, and only gets `'self'`).
+ * The Content-Security-Policy of every static response, built once from configuration, never
+ * from the request (a Host header is whatever the client sends). The page opens its socket on
+ * its own origin: CSP Level 3 has `'self'` match ws:/wss: of the page's own host, as Chrome (71+),
+ * Firefox and Safari (16+) do. PUBLIC_WS_ORIGINS names socket origins for older browsers or a
+ * socket served from another host (e.g. `wss://chat.example-air.com`).
  */
-export function contentSecurityPolicy(host: string): string {
-  const connect = ["'self'"];
-  if (isPlainHost(host)) connect.push(`ws://${host}`, `wss://${host}`);
+export function contentSecurityPolicy(publicWsOrigins: readonly string[] = []): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data:",
-    `connect-src ${connect.join(' ')}`,
+    `connect-src ${["'self'", ...publicWsOrigins].join(' ')}`,
     "manifest-src 'self'",
     "base-uri 'none'",
     // The ops login page submits a GET form to /ops; the chat forms are handled by script.
     "form-action 'self'",
     "frame-ancestors 'none'",
   ].join('; ');
-}
-
-export function isPlainHost(host: string): boolean {
-  return /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/.test(host);
 }
 
 export interface StaticRoutesDeps {
@@ -159,17 +154,20 @@ export interface StaticRoutesDeps {
   opsEnabled: boolean;
   metrics: GatewayMetrics;
   logger: Logger;
+  /** PUBLIC_WS_ORIGINS, parsed: named in the CSP's connect-src (see contentSecurityPolicy). */
+  publicWsOrigins?: readonly string[];
 }
 
 /** GET and HEAD for `/`, `/ops` (behind the ops token when one is set) and `/assets/*`. */
 export function registerStaticRoutes(app: TemplatedApp, deps: StaticRoutesDeps): void {
   const { site, opsAccess, metrics } = deps;
+  const served: Served = { metrics, csp: contentSecurityPolicy(deps.publicWsOrigins) };
   if (!site.get('/')) deps.logger.warn({ root: site.root }, 'web/ not found: the chat page and the operator view are not served');
   for (const method of ['get', 'head'] as const) {
     const head = method === 'head';
     const verb = method.toUpperCase();
-    app[method]('/', (res, req) => serveStatic(res, req, site.get('/'), head, `${verb} /`, metrics));
-    if (deps.opsEnabled) {
+    app[method]('/', (res, req) => serveStatic(res, req, site.get('/'), head, `${verb} /`, served));
+    if (deps.opsEnabled && opsAccess.reachable) {
       const route = `${verb} /ops`;
       app[method]('/ops', (res, req) => {
         if (!opsAccess.allows(req)) {
@@ -178,17 +176,23 @@ export function registerStaticRoutes(app: TemplatedApp, deps: StaticRoutesDeps):
           const challenge = { 'www-authenticate': opsAccess.challenge, 'cache-control': 'no-store' };
           if (login && req.getHeader('accept').includes('text/html')) {
             metrics.errorReturned('unauthorized');
-            serveStatic(res, req, login, head, route, metrics, 401, challenge);
+            serveStatic(res, req, login, head, route, served, 401, challenge);
           } else {
             sendError(res, 'unauthorized', OPS_UNAUTHORIZED_MESSAGE, head, route, metrics, challenge);
           }
           return;
         }
-        serveStatic(res, req, site.get('/ops'), head, route, metrics);
+        serveStatic(res, req, site.get('/ops'), head, route, served);
       });
     }
-    app[method]('/assets/*', (res, req) => serveStatic(res, req, site.get(req.getUrl()), head, `${verb} /assets/*`, metrics));
+    app[method]('/assets/*', (res, req) => serveStatic(res, req, site.get(req.getUrl()), head, `${verb} /assets/*`, served));
   }
+}
+
+/** What every static response shares: the metrics it is counted in, and the CSP it carries. */
+interface Served {
+  metrics: GatewayMetrics;
+  csp: string;
 }
 
 /** Answers from memory, synchronously: 200, 304 on a matching If-None-Match, or a 404 error body. */
@@ -198,7 +202,7 @@ function serveStatic(
   file: StaticFile | undefined,
   head: boolean,
   route: string,
-  metrics: GatewayMetrics,
+  { metrics, csp }: Served,
   status = 200,
   extraHeaders: Record<string, string> = {},
 ): void {
@@ -213,7 +217,7 @@ function serveStatic(
     'content-type': file.contentType,
     'cache-control': file.cacheControl,
     etag,
-    'content-security-policy': contentSecurityPolicy(req.getHeader('host')),
+    'content-security-policy': csp,
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
     'cross-origin-opener-policy': 'same-origin',

@@ -26,6 +26,7 @@ import { InboundBudget } from './inbound-budget.js';
 import { SHUTDOWN_CLOSE_REASON } from './socket-data.js';
 import type { AdmissionVerdict, ChatSocket, SocketData, SocketRejection } from './socket-data.js';
 import type { SocketRegistry } from './socket-registry.js';
+import type { DeadGateways } from './dead-gateways.js';
 import type { SlowClients } from './slow-clients.js';
 import type { ResumePoint, SocketResume } from './socket-resume.js';
 
@@ -37,6 +38,11 @@ export interface ChatSocketOptions {
   maxBackpressureBytes: number;
   framesPerSecond: number;
   socketLeaseMs: number;
+  /**
+   * The custody lease (TURN_CUSTODY_LEASE_MS): how soon a dead gateway is known dead, so how
+   * soon a session full of its sockets has room again. The retry hint of a 4429.
+   */
+  custodyLeaseMs: number;
   sessionTtlSeconds: number;
   /** TRUST_PROXY_HOPS: see clientAddressOf. */
   trustProxyHops: number;
@@ -63,6 +69,8 @@ export interface ChatSocketDeps {
   resume: SocketResume;
   /** Sockets reading slower than the stream. */
   slowClients: SlowClients;
+  /** Gateways known dead: their socket slots are freed before a session's limit is judged. */
+  deadGateways: DeadGateways;
 }
 
 /**
@@ -157,13 +165,30 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
     const accessRefusal = await accessRefusalOf(ids.sessionId, credentials);
     if (accessRefusal) return refuse(accessRefusal);
     try {
-      const claim = await deps.store.scripts.openSocket(ids.sessionId, ids.member, options.socketLeaseMs, options.maxConnectionsPerSession, options.sessionTtlSeconds);
+      const claimSlot = (dead: readonly string[]) =>
+        deps.store.scripts.openSocket(ids.sessionId, ids.member, options.socketLeaseMs, options.maxConnectionsPerSession, options.sessionTtlSeconds, dead);
+      let claim = await claimSlot(deps.deadGateways.remembered());
+      if (!claim.ok && claim.reason === 'too_many_connections') {
+        // Full: maybe of sockets a dead gateway held (killed, it could not free them). The
+        // roster says which holders are dead; their slots go, and the claim is tried again.
+        const dead = await deps.deadGateways.newlyDeadAmong(claim.holders).catch((err: unknown) => {
+          deps.logger.warn({ err: String(err) }, 'could not read the gateway roster');
+          return [];
+        });
+        if (dead.length > 0) {
+          deps.logger.info({ session_id: ids.sessionId, dead_gateways: dead }, 'freed the socket slots of dead gateways');
+          claim = await claimSlot(deps.deadGateways.remembered());
+        }
+      }
       if (claim.ok) return { rejection: null, claimed: true };
       if (claim.reason === 'session_not_found') return refuse({ code: 'session_not_found', closeCode: CloseCode.sessionNotFound });
       return refuse({
         code: 'too_many_connections',
         closeCode: CloseCode.tooManyConnections,
         message: `A session may hold at most ${options.maxConnectionsPerSession} sockets.`,
+        // A slot frees when a socket of the session closes, or when a gateway holding some is
+        // known dead: within a custody lease. Clients wait about that long, with jitter.
+        retryAfterMs: options.custodyLeaseMs,
       });
     } catch (err) {
       deps.logger.warn({ err: String(err), session_id: ids.sessionId }, 'socket slot claim failed');
@@ -180,6 +205,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
         code: 'rate_limited',
         closeCode: CloseCode.tryAgainLater,
         message: `Too many connection attempts from this address; retry in ${Math.ceil(verdict.retryAfterMs / 1000)} s.`,
+        retryAfterMs: verdict.retryAfterMs,
       };
     } catch (err) {
       deps.logger.warn({ err: String(err) }, 'connection rate limit unavailable');
@@ -230,7 +256,7 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
     if (data.rejection) {
       const rejection = data.rejection;
       ws.cork(() => {
-        sendError(ws, rejection.code, rejection.message);
+        sendError(ws, rejection.code, rejection.message, rejection.retryAfterMs === undefined ? {} : { retryAfterMs: rejection.retryAfterMs });
         ws.end(rejection.closeCode, rejection.closeReason ?? rejection.code);
       });
       return false;
@@ -312,7 +338,9 @@ export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOpti
       const cancel = validOrRefuse(ws, validators.cancelFrame(frame));
       if (!cancel) return;
       deps.metrics.frameIn('cancel');
-      void cancelTurn(ws, data, cancel.message_id);
+      // After the socket's earlier messages are accepted: a cancel sent right behind its message
+      // finds that turn, rather than `not_found`.
+      void data.intake.then(() => cancelTurn(ws, data, cancel.message_id));
       return;
     }
     if (type === 'resume') {

@@ -11,6 +11,8 @@ export interface SocketRejection {
   message?: string;
   /** The close frame's reason; the error code when absent. */
   closeReason?: string;
+  /** Sent as the error frame's `retry_after_ms`: when a retry may succeed (clients add jitter). */
+  retryAfterMs?: number;
 }
 
 /** What the admission checks decided: a refusal (or null), and whether a socket slot was claimed. */

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,12 @@ export interface SpawnRedisOptions {
    * process exits if not stopped before. Default: false.
    */
   detached?: boolean;
+  /**
+   * Keep the data in this folder (created if missing) and load it at start: an append-only file,
+   * fsynced every second (the local start command's Redis, so a restart keeps sessions, their
+   * history and queued turns). Default: a throwaway folder and no persistence (tests).
+   */
+  dataDir?: string;
 }
 
 export class RedisBinaryMissingError extends Error {
@@ -44,18 +50,26 @@ export function redisServerAvailable(): boolean {
 }
 
 /**
- * Starts `redis-server` bound to 127.0.0.1 only, persisting nothing, with
- * `maxmemory-policy noeviction` because BullMQ must never lose a job key to eviction.
+ * Starts `redis-server` bound to 127.0.0.1 only, with `maxmemory-policy noeviction` because
+ * BullMQ must never lose a job key to eviction; persisting nothing, unless `dataDir` is given.
  */
 export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise<SpawnedRedis> {
   if (!redisServerAvailable()) throw new RedisBinaryMissingError();
   const port = options.port ?? (await findFreePort());
-  const dir = mkdtempSync(join(tmpdir(), 'chat-redis-'));
+  const persistent = options.dataDir !== undefined;
+  const dir = persistent ? options.dataDir! : mkdtempSync(join(tmpdir(), 'chat-redis-'));
+  if (persistent) {
+    mkdirSync(dir, { recursive: true });
+    assertDataDirFree(dir);
+  }
   const args = [
     '--port', String(port),
     '--bind', '127.0.0.1',
+    // No RDB snapshots either way: the append-only file alone, when persistent.
     '--save', '',
-    '--appendonly', 'no',
+    ...(persistent
+      ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--pidfile', join(dir, PID_FILE)]
+      : ['--appendonly', 'no']),
     '--dir', dir,
     '--maxmemory-policy', 'noeviction',
     '--daemonize', 'no',
@@ -91,11 +105,32 @@ export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise
           await gone;
           clearTimeout(timer);
         }
-        rmSync(dir, { recursive: true, force: true });
+        // A data folder stays (it is the point); only its pid file goes, if Redis left it.
+        if (persistent) rmSync(join(dir, PID_FILE), { force: true });
+        else rmSync(dir, { recursive: true, force: true });
       })();
       return stopped;
     },
   };
+}
+
+const PID_FILE = 'redis-server.pid';
+
+/**
+ * Two servers appending to one file would corrupt it: refuses a data folder whose pid file names
+ * a process that still runs (a second `pnpm start` on this checkout).
+ */
+function assertDataDirFree(dir: string): void {
+  const pidFile = join(dir, PID_FILE);
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return; // Gone: a stale pid file from a run that was killed.
+  }
+  throw new Error(`another redis-server (pid ${pid}) already keeps its data in ${dir}; stop it first`);
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port. */

@@ -13,7 +13,11 @@ const appendTurn = new LuaScript('append-turn-3.lua');
 const finishAnswer = new LuaScript('finish-answer-4.lua');
 const acquireAnswer = new LuaScript('acquire-answer-2.lua');
 
-export type OpenSocketResult = { ok: true; openSockets: number } | { ok: false; reason: 'session_not_found' | 'too_many_connections' };
+export type OpenSocketResult =
+  | { ok: true; openSockets: number }
+  | { ok: false; reason: 'session_not_found' }
+  /** `holders`: the gateways whose sockets fill the session's slots (to check for dead ones). */
+  | { ok: false; reason: 'too_many_connections'; holders: string[] };
 /** What the response cache's single-flight step found: the answer, the lock, or another holder. */
 export type AcquireAnswerResult = { kind: 'cached'; answer: string } | { kind: 'locked' } | { kind: 'held'; holder: string | null };
 
@@ -37,17 +41,20 @@ export class SessionScripts {
     private readonly keys: RedisKeys,
   ) {}
 
-  async openSocket(sessionId: string, member: string, leaseMs: number, max: number, ttlSeconds: number): Promise<OpenSocketResult> {
+  /**
+   * Claims a socket slot (member `<gatewayId>/<connectionId>`). The slots of `deadGateways`
+   * (gateways whose custody lease lapsed, see TurnCustody.lapsedAmong) are freed first.
+   */
+  async openSocket(sessionId: string, member: string, leaseMs: number, max: number, ttlSeconds: number, deadGateways: readonly string[] = []): Promise<OpenSocketResult> {
     const now = Date.now();
-    const result = Number(
-      await openSocket.run(
-        this.redis,
-        [this.keys.session(sessionId, 'session'), this.keys.session(sessionId, 'sockets')],
-        [member, now, now + leaseMs, max, ttlSeconds],
-      ),
-    );
+    const reply = (await openSocket.run(
+      this.redis,
+      [this.keys.session(sessionId, 'session'), this.keys.session(sessionId, 'sockets')],
+      [member, now, now + leaseMs, max, ttlSeconds, ...deadGateways],
+    )) as number | [number, ...string[]];
+    if (Array.isArray(reply)) return { ok: false, reason: 'too_many_connections', holders: reply.slice(1) as string[] };
+    const result = Number(reply);
     if (result === -1) return { ok: false, reason: 'session_not_found' };
-    if (result === -2) return { ok: false, reason: 'too_many_connections' };
     return { ok: true, openSockets: result };
   }
 

@@ -6,6 +6,7 @@ import type { RedisKeys } from './redis-keys.js';
 
 const adoptTurns = new LuaScript('adopt-turns-3.lua');
 const renewCustody = new LuaScript('renew-custody-2.lua');
+const lapsedGateways = new LuaScript('lapsed-gateways-1.lua');
 
 /**
  * A held-turns hash no gateway renews (every gateway gone for this long) expires: whatever it
@@ -100,6 +101,16 @@ export class TurnCustody {
     }
     if (invalid.length > 0) await this.release(invalid);
     return turns;
+  }
+
+  /**
+   * Which of `gatewayIds` are known dead: lease lapsed, or off the roster (taken off once their
+   * turns were adopted). Judged by the Redis server's clock, as renew() judges. A gateway that
+   * was only paused past its lease is taken for dead too, as custody takes it.
+   */
+  async lapsedAmong(gatewayIds: readonly string[]): Promise<string[]> {
+    if (gatewayIds.length === 0) return [];
+    return (await lapsedGateways.run(this.redis, [this.gatewaysKey], gatewayIds)) as string[];
   }
 
   /** Gives the lease up (a clean stop): the next gateway to renew adopts this one's turns. */

@@ -1,5 +1,4 @@
 import type { Test } from 'tap';
-import { findFreePort } from '@chat/shared/dev';
 import { LocalStack, type RunningStack } from '../../src/local-stack.js';
 
 export interface LocalStackForTestOptions {
@@ -9,6 +8,8 @@ export interface LocalStackForTestOptions {
   env?: Record<string, string>;
   /** On a local Redis Cluster (3 masters, 3 replicas) spawned for the test. Default: `TEST_REDIS=cluster`. */
   redisCluster?: boolean;
+  /** Keep Redis's data there, as the start command does (default: a throwaway Redis). */
+  redisDataDir?: string;
 }
 
 /**
@@ -16,19 +17,20 @@ export interface LocalStackForTestOptions {
  * free loopback port, workers), stopped when the test ends. Quiet (`LOG_LEVEL=warn`), and each
  * worker serves /health on a port the OS picks (told in its ready message): ports picked ahead
  * could be taken by then on a busy test box. Five processes starting at once on a 2-core box
- * that also runs other test files get 60 s to be ready. `stop()` ends it early.
+ * that also runs other test files (or a CPU hog) get 120 s to be ready. `stop()` ends it early.
  */
 export async function startLocalStack(t: Test, options: LocalStackForTestOptions): Promise<RunningStack & { stop(): Promise<void> }> {
-  const port = await findFreePort();
   const local = new LocalStack({
     gateways: options.gateways,
     workers: options.workers,
     forwardOutput: false,
-    readyTimeoutMs: 60_000,
+    readyTimeoutMs: 120_000,
     redisCluster: options.redisCluster ?? process.env.TEST_REDIS === 'cluster',
+    ...(options.redisDataDir ? { redisDataDir: options.redisDataDir } : {}),
     env: {
       PATH: process.env.PATH,
-      PORT: String(port),
+      // A free port, picked again if taken before the first gateway binds it (see LocalStack).
+      PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       WORKER_METRICS_PORT: '0',

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { OfflineLlmServer, type OfflineLlmOptions } from '@chat/offline-llm';
 import { createRedisConnection, type Redis } from '@chat/shared';
-import { findFreePort, spawnRedisServer, type SpawnedRedis } from '@chat/shared/dev';
+import { spawnRedisServer, type SpawnedRedis } from '@chat/shared/dev';
 import { ManagedProcess } from '../../src/child-process-runner.js';
 
 const ENTRY_POINTS = {
@@ -177,12 +177,11 @@ export async function startProcessStack(t: Test, options: ProcessStackOptions = 
 
   try {
     for (let i = 0; i < (options.workers ?? 1); i++) workers.push(spawnPart(`worker-${i}`, ENTRY_POINTS.worker, baseEnv));
-    for (let i = 0; i < (options.gateways ?? 1); i++) {
-      const port = await findFreePort();
-      gatewayPorts.push(port);
-      gateways.push(spawnPart(`gateway-${i}`, ENTRY_POINTS.gateway, { ...baseEnv, PORT: String(port) }));
-    }
+    // Each gateway binds a port the OS picks and tells it in its ready message: a port picked
+    // ahead could be taken by then on a busy test box.
+    for (let i = 0; i < (options.gateways ?? 1); i++) gateways.push(spawnPart(`gateway-${i}`, ENTRY_POINTS.gateway, { ...baseEnv, PORT: '0' }));
     await Promise.all(parts.map((part) => part.process.ready));
+    for (const gateway of gateways) gatewayPorts.push(gateway.process.port!);
   } catch (err) {
     const output = parts.map((part) => `${part.name}:\n${part.lines.slice(-20).join('\n')}`).join('\n');
     await stack.close();
