@@ -44,6 +44,8 @@ export interface BenchOptions {
   cpuProfDir: string | null;
   /** Forward the stack's log lines. */
   logs: boolean;
+  /** Run every stack on a local Redis Cluster (3 masters + 3 replicas, 3 queue shards). */
+  redisCluster: boolean;
 }
 
 export const HELP = `pnpm bench [options]    (build first: pnpm build)
@@ -67,6 +69,7 @@ export const HELP = `pnpm bench [options]    (build first: pnpm build)
   --out DIR              JSON report and chart directory (default reports/bench, git-ignored;
                          --out docs/charts to update the committed figures on purpose)
   --cpu-prof DIR         profile gateways, workers and the offline model (node --cpu-prof)
+  --redis-cluster        run on a local Redis Cluster (3 masters + 3 replicas, 3 queue shards)
   --logs                 forward the stack's log lines
   --help
 `;
@@ -104,6 +107,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
       out: { type: 'string', default: defaultOutDir },
       'cpu-prof': { type: 'string' },
       logs: { type: 'boolean', default: false },
+      'redis-cluster': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -133,6 +137,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
     outDir: values.out,
     cpuProfDir: values['cpu-prof'] ?? null,
     logs: values.logs,
+    redisCluster: values['redis-cluster'],
   };
 }
 

@@ -32,11 +32,14 @@ export interface BenchStackOptions {
   cpuProfDir?: string | undefined;
   /** Let SIGUSR2 run a full GC in the stack's processes (the capacity scenario's memory reading). */
   gcOnSignal?: boolean;
+  /** On a local Redis Cluster (3 masters + 3 replicas, 3 queue shards) instead of one Redis. */
+  redisCluster?: boolean;
 }
 
 /** Role and pid of each process of the stack (what the CPU meter and the memory figures read). */
 export interface StackProcess {
-  role: 'gateway' | 'worker' | 'offline-llm' | 'redis';
+  /** gateway, worker, offline-llm, redis; on a cluster `redis master <port>` and `redis replicas`. */
+  role: string;
   pid: number;
 }
 
@@ -74,7 +77,13 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   }
   if (options.gcOnSignal) childEnv.BENCH_GC_ON_SIGUSR2 = '1';
   if (options.cpuProfDir || options.gcOnSignal) childEnv.NODE_OPTIONS = `--import=${PROCESS_HOOKS}`;
-  const stack = new LocalStack({ gateways: options.gateways, workers: options.workers, env: childEnv, forwardOutput: options.logs ?? false });
+  const stack = new LocalStack({
+    gateways: options.gateways,
+    workers: options.workers,
+    env: childEnv,
+    forwardOutput: options.logs ?? false,
+    redisCluster: options.redisCluster ?? false,
+  });
   const running = await stack.start();
   const processes: StackProcess[] = [
     ...running.gateways.map((g) => ({ role: 'gateway' as const, pid: g.child.pid ?? 0 })),
@@ -83,6 +92,15 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   const offline = childProcesses().find((child) => child.cmdline.includes('offline-llm/dist/main.js'));
   if (offline) processes.push({ role: 'offline-llm', pid: offline.pid });
   if (running.spawnedRedis?.process.pid) processes.push({ role: 'redis', pid: running.spawnedRedis.process.pid });
+  if (running.spawnedCluster) {
+    // Each master apart (its shard's CPU), the replicas together (they only apply the masters' writes).
+    const created = running.spawnedCluster.nodes;
+    const masters = created.slice(0, created.length / 2);
+    for (const node of created) {
+      if (!node.process.pid) continue;
+      processes.push({ role: masters.includes(node) ? `redis master ${node.port}` : 'redis replicas', pid: node.process.pid });
+    }
+  }
   return {
     running,
     env,

@@ -57,6 +57,7 @@ export class RunContext {
       logs: this.options.logs,
       cpuProfDir: this.options.cpuProfDir ?? undefined,
       gcOnSignal: layout.gcOnSignal ?? false,
+      redisCluster: this.options.redisCluster,
     });
     this.stacks.push({ gateways: layout.gateways, workers: layout.workers, env: stack.env });
     for (const p of stack.processes) this.roles.set(p.pid, p.role);

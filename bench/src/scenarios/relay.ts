@@ -46,7 +46,8 @@ export async function measureRelay(ctx: RunContext, gateways: number, workers: n
     figures.failed += open.failed;
     figures.sent += open.failed;
     await pool.closeSockets();
-    const port = stack.running.spawnedRedis?.port;
+    // The reference: PUBLISH/s of one Redis (on a cluster, of one master: a shard's own ceiling).
+    const port = stack.running.spawnedRedis?.port ?? stack.running.spawnedCluster?.nodes[0]?.port;
     if (!port) throw new Error('the relay scenario needs the Redis the stack spawned');
     ctx.log(`    ${fmtInt(figures.tokensPerSecond)} tokens/s, ${fmtInt(figures.chunkFramesPerSecond)} frames/s; redis-benchmark PUBLISH…`);
     // Tiny runs (the smoke test) take a shorter reference; real runs a few seconds' worth.

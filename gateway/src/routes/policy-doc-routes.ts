@@ -2,7 +2,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Marked, type Tokens } from 'marked';
-import type { GatewayMetrics } from '@chat/shared';
+import { sectionSlug, type GatewayMetrics } from '@chat/shared';
 import type { TemplatedApp } from '../uws-types.js';
 import { contentSecurityPolicy } from './static-routes.js';
 
@@ -24,18 +24,6 @@ export function findPolicyDir(): string | null {
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-
-/** As worker/src/context/policy-corpus.ts slugs a section heading (the citation's fragment). */
-function slugify(heading: string): string {
-  return (
-    heading
-      .normalize('NFKD')
-      .replace(/\p{M}+/gu, '')
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-|-$/g, '') || 'section'
-  );
-}
 
 /** One document as a whole HTML page. */
 export function renderPolicyPage(markdown: string): { title: string; html: string } {
@@ -60,8 +48,8 @@ export function renderPolicyPage(markdown: string): { title: string; html: strin
       heading(token: Tokens.Heading) {
         const inner = this.parser.parseInline(token.tokens);
         if (token.depth !== 2) return `<h${token.depth}>${inner}</h${token.depth}>\n`;
-        let slug = slugify(token.text);
-        for (let i = 2; slugs.has(slug); i++) slug = `${slugify(token.text)}-${i}`;
+        let slug = sectionSlug(token.text);
+        for (let i = 2; slugs.has(slug); i++) slug = `${sectionSlug(token.text)}-${i}`;
         slugs.add(slug);
         return `<h2 id="${slug}">${inner}</h2>\n`;
       },

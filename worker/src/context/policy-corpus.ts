@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { sectionSlug } from '@chat/shared';
 import { contentHash } from './content-hash.js';
 
 /**
@@ -106,8 +107,8 @@ export function parsePolicyDocument(source: string, markdown: string): PolicyDoc
   for (const section of sections) {
     const plain = blocksToText(section.lines);
     if (!plain) continue;
-    let slug = slugify(section.heading);
-    for (let i = 2; slugs.has(slug); i++) slug = `${slugify(section.heading)}-${i}`;
+    let slug = sectionSlug(section.heading);
+    for (let i = 2; slugs.has(slug); i++) slug = `${sectionSlug(section.heading)}-${i}`;
     slugs.add(slug);
     doc.passages.push({
       id: section.heading ? `${source}#${slug}` : source,
@@ -198,13 +199,3 @@ function inlineText(text: string): string {
     .trim();
 }
 
-function slugify(heading: string): string {
-  return (
-    heading
-      .normalize('NFKD')
-      .replace(/\p{M}+/gu, '')
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, '-')
-      .replace(/^-|-$/g, '') || 'section'
-  );
-}
