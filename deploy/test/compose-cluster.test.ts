@@ -49,7 +49,8 @@ t.test('gateways and workers run in cluster mode on the node services, after the
     t.ok(base[name], `${name} exists in compose.yaml`);
     const env = mergedEnv(name);
     t.same(Object.keys(env).filter((k) => !ENV_NAMES.has(k)), [], `${name}: every variable is in ENV_TABLE`);
-    const config = loadConfig({ ...env, AUTH_REQUIRED: 'false' });
+    // Secrets come from the operator's environment (`${AUTH_SECRETS:?…}` in compose.yaml): none here.
+    const config = loadConfig({ ...env, AUTH_REQUIRED: 'false', AUTH_SECRETS: '', OPS_TOKEN: '' });
     t.ok(usesRedisCluster(config), `${name}: cluster mode`);
     t.equal(config.redis.queueShards, 3, `${name}: three queue shards`);
     for (const seed of parseClusterNodes(config.redis.clusterNodes)) t.ok(NODE_SERVICES.includes(seed.host), `${name}: seed ${seed.host} is a node service`);

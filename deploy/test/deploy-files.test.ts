@@ -300,7 +300,8 @@ t.test('files the code reads beside dist/ ship in the images', async (t) => {
           t.ok(sharedFiles.includes(top), `${where}: in shared's "files", so pnpm deploy copies it`);
           continue;
         }
-        const copy = instructionsOf(stageByName.get(pkg)!, 'COPY').find((i) => new RegExp(`\\s/app/${top}/?$`).test(i.args));
+        // A COPY into /app/<top> or below it (e.g. worker/data/policies/ → /app/data/policies/).
+        const copy = instructionsOf(stageByName.get(pkg)!, 'COPY').find((i) => new RegExp(`\\s/app/${top}(/\\S*)?$`).test(i.args));
         if (copy) {
           const source = copy.args.split(/\s+/)[0]!;
           t.ok(existsSync(join(REPO, source)), `${where}: COPY ${source} → /app/${top} from the context`);

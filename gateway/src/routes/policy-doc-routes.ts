@@ -15,7 +15,8 @@ import { contentSecurityPolicy } from './static-routes.js';
 
 /** The policy folder beside the gateway in this repository (or an image that copies it there). */
 export function findPolicyDir(): string | null {
-  for (const candidate of ['../../../worker/data/policies/', '../../worker/data/policies/', '../../data/policies/']) {
+  // In the repository (gateway/dist/routes → worker/data), then in the image (/app/dist/routes → /app/data).
+  for (const candidate of ['../../../worker/data/policies/', '../../data/policies/']) {
     const dir = fileURLToPath(new URL(candidate, import.meta.url));
     if (existsSync(dir)) return dir;
   }
