@@ -66,7 +66,7 @@ export class SessionErasure {
     await redis.del(`${keys.rateLimitPrefix('turns')}:${sessionId}`);
     const held = await this.removeJobs(sessionId, erased.messageIds);
     const frame = JSON.stringify({ type: 'error', code: 'session_erased', message: errorMessage('session_erased'), session_id: sessionId, message_id: null });
-    await redis.publish(keys.sessionChannel(sessionId), encodeEnvelope(FrameKind.error, frame, Date.now(), NO_SEQ, ''));
+    await redis.spublish(keys.sessionChannel(sessionId), encodeEnvelope(FrameKind.error, frame, Date.now(), NO_SEQ, ''));
     logger.info({ session_id: sessionId, keys: erased.deletedKeys, turns: erased.messageIds.length, jobs_still_held: held.length }, 'session erased');
     if (held.length > 0) this.track(this.finishLater(sessionId, held));
     else await this.eraser.erase(sessionId);

@@ -53,8 +53,9 @@ t.test("data the user did not write is removed from the answer before it reaches
   const subscriber = stack.redisClient.duplicate();
   t.teardown(() => subscriber.disconnect());
   const published: string[] = [];
-  await subscriber.subscribe(`${stack.config.redis.prefix}:{s:${sessionId}}:events`);
-  subscriber.on('messageBuffer', (_channel: Buffer, payload: Buffer) => published.push(payload.subarray(9).toString()));
+  // Session channels are sharded pub/sub (SPUBLISH / SSUBSCRIBE).
+  await subscriber.ssubscribe(`${stack.config.redis.prefix}:{s:${sessionId}}:events`);
+  subscriber.on('smessageBuffer', (_channel: Buffer, payload: Buffer) => published.push(payload.subarray(9).toString()));
   socket.send({ message: 'Who can I talk to?' });
   const { end } = await socket.turn(null);
   t.equal(end.content, 'Contact our agent [email removed] or [phone removed].');

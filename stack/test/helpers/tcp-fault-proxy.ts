@@ -38,7 +38,7 @@ export class TcpFaultProxy {
     this.connections.add(connection);
     client.on('data', (chunk: Buffer) => {
       // RESP bulk strings: ioredis sends the command name as `$9\r\nsubscribe\r\n`.
-      if (!connection.subscriber && /\$(?:9|10)\r\np?subscribe\r\n/i.test(chunk.toString('latin1'))) connection.subscriber = true;
+      if (!connection.subscriber && /\$(?:9|10)\r\n[ps]?subscribe\r\n/i.test(chunk.toString('latin1'))) connection.subscriber = true;
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {

@@ -55,7 +55,8 @@ t.test('a document becomes titled passages of one-line plain text', async (t) =>
       docTitle: 'Test fees',
       heading: 'Fees table',
       title: 'Test fees \u2014 Fees table',
-      text: 'Domestic: Online NZD 35; Airport NZD 60. Tasman (incl. Pacific): Online NZD 75; Airport NZD 110.',
+      // A table row reaches the prompt as one sentence of labelled cells (row — column: value).
+      text: 'Domestic \u2014 Online: NZD 35; Airport: NZD 60. Tasman (incl. Pacific) \u2014 Online: NZD 75; Airport: NZD 110.',
     },
     {
       id: 'test-fees.md#rules',
