@@ -19,8 +19,8 @@ export function turnJobOptions(config: Config): DefaultJobOptions {
 }
 
 /**
- * Which queue shard a session's turns go to: a stable hash of the session id (FNV-1a, 32 bits)
- * modulo the shard count. Stable across processes and restarts, so every turn of a session lands
+ * Which queue shard a session's turns go to: a stable hash of the session id (FNV-1a, 32 bits,
+ * with MurmurHash3's finaliser) modulo the shard count. Stable across processes and restarts, so every turn of a session lands
  * in the same shard and its order holds; spread evenly for random session ids.
  */
 export function queueShardOf(sessionId: string, shards: number): number {
@@ -30,6 +30,13 @@ export function queueShardOf(sessionId: string, shards: number): number {
     hash ^= sessionId.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
+  // FNV's low bits mix poorly (a power-of-two shard count showed it): finish with MurmurHash3's
+  // avalanche step so every bit depends on every input bit.
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
   return (hash >>> 0) % shards;
 }
 

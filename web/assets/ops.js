@@ -32,7 +32,8 @@ const token = new URLSearchParams(location.search).get('token');
  * @property {Record<string, number>} errors  by code
  * @property {Record<string, number>} framesIn  by kind
  * @property {Record<string, number>} connections  by result
- * @property {Record<string, number> | null} queue  by state
+ * @property {Record<string, number> | null} queue  by state, summed over the queue shards
+ * @property {Record<string, number> | null} queueDepthByShard  waiting + prioritized per queue shard
  * @property {Histogram | null} ttft
  * @property {Histogram | null} answer
  * @property {Histogram | null} lag
@@ -163,6 +164,7 @@ function snapshotOf(stats) {
     framesIn: byLabel(m.chat_gateway_frames_in_total, 'kind'),
     connections: byLabel(m.chat_gateway_connections_total, 'result'),
     queue: m.chat_queue_jobs ? byLabel(m.chat_queue_jobs, 'state') : null,
+    queueDepthByShard: m.chat_queue_depth ? byLabel(m.chat_queue_depth, 'shard') : null,
     ttft: histogram(m.chat_gateway_turn_ttft_seconds),
     answer: histogram(m.chat_gateway_turn_response_seconds),
     lag: histogram(m.chat_gateway_delivery_lag_seconds),
@@ -320,7 +322,10 @@ function render() {
 
   const queue = newest?.queue ?? null;
   if (queue) {
-    figure('queue', [[format(queue.waiting ?? 0), 'waiting'], [format(queue.active ?? 0), 'busy']], `delayed ${format(queue.delayed ?? 0)} · prioritized ${format(queue.prioritized ?? 0)} · failed ${format(queue.failed ?? 0)}`);
+    // With several queue shards (QUEUE_SHARDS), each shard's backlog too: a hot shard shows.
+    const shards = Object.entries(newest?.queueDepthByShard ?? {}).sort(([a], [b]) => Number(a) - Number(b));
+    const perShard = shards.length > 1 ? ` · by shard ${shards.map(([shard, depth]) => `${shard}: ${format(depth)}`).join(', ')}` : '';
+    figure('queue', [[format(queue.waiting ?? 0), 'waiting'], [format(queue.active ?? 0), 'busy']], `delayed ${format(queue.delayed ?? 0)} · prioritized ${format(queue.prioritized ?? 0)} · failed ${format(queue.failed ?? 0)}${perShard}`);
     record('queue', now, [queue.waiting ?? 0, queue.active ?? 0]);
   } else {
     figure('queue', null, 'queue depth not exposed');
