@@ -47,13 +47,14 @@ interface KeyDump {
  * Every key in the test's own Redis (a SCAN is fine here: the Redis is this test's; on a cluster,
  * every master is scanned), with its content as text, whatever its type.
  */
-async function dumpRedis(redis: RedisClient): Promise<KeyDump[]> {
+async function dumpRedis(redis: RedisClient, prefix: string): Promise<KeyDump[]> {
   const keys: string[] = [];
   for (const node of masterNodes(redis)) {
     let cursor = '0';
     do {
       const [next, batch] = await node.scan(cursor, 'COUNT', 1000);
-      keys.push(...batch);
+      // This stack's keys only: on a cluster, other stacks of the file share the nodes.
+      keys.push(...batch.filter((key) => key.startsWith(`${prefix}:`) || key.startsWith(`{${prefix}-bull`)));
       cursor = next;
     } while (cursor !== '0');
   }
@@ -99,7 +100,7 @@ t.test('a turn with personal data leaves none of it in Redis as written, in any 
   const masked = 'Card •••• 1111, mail m•••@example.com or a•••@example.co.nz, ring •••• 2671 or •••• 0123, passport •••• 4567.';
   t.equal(end.content, `${masked}`, 'the echoed answer shows the masked forms');
 
-  const dumps = await dumpRedis(stack.redisClient);
+  const dumps = await dumpRedis(stack.redisClient, stack.config.redis.prefix);
   t.ok(dumps.some((d) => d.type === 'hash' && d.text.includes('•••• 1111')), 'the BullMQ job hash was scanned (it holds the masked message)');
   t.ok(dumps.some((d) => d.type === 'stream' && d.key.includes(sessionId)), "the turn's frame log was scanned");
   t.ok(dumps.some((d) => d.type === 'list' && d.key.endsWith(':history')), 'the history was scanned');
@@ -129,7 +130,7 @@ t.test('DELETE /chat/session/:id erases the session everywhere and ends its sock
     local.close();
     bystander.close();
   });
-  const keptBefore = (await dumpRedis(stack.redisClient)).filter((d) => d.key.includes(`{s:${kept}}`));
+  const keptBefore = (await dumpRedis(stack.redisClient, stack.config.redis.prefix)).filter((d) => d.key.includes(`{s:${kept}}`));
   t.ok(keptBefore.length >= 5, `the other session has keys (${keptBefore.length})`);
 
   const response = await fetch(`${url}/chat/session/${erased}`, { method: 'DELETE' });
@@ -144,7 +145,7 @@ t.test('DELETE /chat/session/:id erases the session everywhere and ends its sock
   bystander.send({ type: 'ping' });
   await bystander.waitFor((f) => f.type === 'pong', "the other session's socket stays open");
 
-  const after = await dumpRedis(stack.redisClient);
+  const after = await dumpRedis(stack.redisClient, stack.config.redis.prefix);
   t.same(holding(after, erased), [], 'no key name or value anywhere names the erased session (jobs, turn logs, history, tracking sets, limits)');
   const keptAfter = after.filter((d) => d.key.includes(`{s:${kept}}`));
   // Socket leases are renewed meanwhile: their scores move; every other value must be as it was.
@@ -177,12 +178,12 @@ t.test('DELETE while a turn is queued or streaming: the turns stop and nothing o
   const deadline = Date.now() + 20_000;
   let left: string[] = [];
   for (;;) {
-    left = holding(await dumpRedis(stack.redisClient), sessionId);
+    left = holding(await dumpRedis(stack.redisClient, stack.config.redis.prefix), sessionId);
     if (left.length === 0 || Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   t.same(left, [], 'nothing names the session once its turns have stopped');
-  const dumps = await dumpRedis(stack.redisClient);
+  const dumps = await dumpRedis(stack.redisClient, stack.config.redis.prefix);
   for (const fragment of ['•••• 0123', '•••• 1111', 'first: my', 'second: card']) t.same(holding(dumps, fragment), [], `nothing of the turns remains (${fragment})`);
 });
 
@@ -247,9 +248,9 @@ t.test('with AUTH_REQUIRED, erasing and exporting need the session token (401 / 
 
   const ticket = await postJson<{ ticket: string }>(`${url}/chat/ticket`, {}, bearer(mine.token));
   t.equal(ticket.status, 200);
-  t.ok((await dumpRedis(stack.redisClient)).some((d) => d.key.includes(ticket.body.ticket)), 'the ticket rests in Redis');
+  t.ok((await dumpRedis(stack.redisClient, stack.config.redis.prefix)).some((d) => d.key.includes(ticket.body.ticket)), 'the ticket rests in Redis');
   t.equal((await fetch(`${url}/chat/session/${mine.session_id}`, { method: 'DELETE', headers: bearer(mine.token) })).status, 204);
-  const after = await dumpRedis(stack.redisClient);
+  const after = await dumpRedis(stack.redisClient, stack.config.redis.prefix);
   t.same(holding(after, ticket.body.ticket), [], 'the ticket is gone');
   t.same(holding(after, mine.session_id), [], 'and nothing names the session');
   t.equal((await fetch(`${url}/chat/session/${other.session_id}/transcript`, { headers: bearer(other.token) })).status, 200, 'the other session stays');
