@@ -3,6 +3,7 @@
  * (`GET /ops/dead-letters`) and replay it (`POST /ops/dead-letters/:id/replay`, OPS_TOKEN only).
  */
 import t from 'tap';
+import { eventually } from './helpers/eventually.js';
 import { createSession, getJson, postJson } from './helpers/http-client.js';
 import { startScriptedLlm } from './helpers/scripted-llm.js';
 import { startInProcessStack } from './helpers/stack-harness.js';
@@ -23,7 +24,11 @@ t.test('a turn that failed for good is listed, and replayed on request', async (
   t.equal(failed.end.code, 'llm_unavailable', 'a permanent LLM error ends the turn');
 
   t.equal((await getJson(`${stack.httpUrl()}/ops/dead-letters`)).status, 401, 'the list needs the ops token');
-  const list = await getJson<{ count: number; dead_letters: Array<{ message_id: string; session_id: string; failed_reason: string }> }>(`${stack.httpUrl()}/ops/dead-letters`, auth);
+  // The error frame goes out before BullMQ files the job as failed: wait for the listing.
+  const list = await eventually(
+    () => getJson<{ count: number; dead_letters: Array<{ message_id: string; session_id: string; failed_reason: string }> }>(`${stack.httpUrl()}/ops/dead-letters`, auth),
+    (reply) => reply.body.dead_letters.some((d) => d.message_id === 'doomed-turn'),
+  );
   t.equal(list.status, 200);
   t.equal(list.body.count, 1);
   t.equal(list.body.dead_letters[0]?.message_id, 'doomed-turn');
@@ -39,9 +44,13 @@ t.test('a turn that failed for good is listed, and replayed on request', async (
   t.equal(again.content, llm.answer);
   const replayed = readTurn(socket.frames.slice(before), 'doomed-turn');
   t.same(replayed.problems, [], 'the replay streams the turn anew, from seq 0');
-  const session = await getJson<{ history: Array<{ message_id: string }> }>(`${stack.httpUrl()}/chat/session/${sessionId}`);
+  // The answer is filed, and the job completed, just after `complete` is published.
+  const session = await eventually(
+    () => getJson<{ history: Array<{ message_id: string }> }>(`${stack.httpUrl()}/chat/session/${sessionId}`),
+    (reply) => reply.body.history.some((h) => h.message_id === 'doomed-turn'),
+  );
   t.ok(session.body.history.some((h) => h.message_id === 'doomed-turn'), 'and it is in the history now');
-  const after = await getJson<{ count: number }>(`${stack.httpUrl()}/ops/dead-letters`, auth);
+  const after = await eventually(() => getJson<{ count: number }>(`${stack.httpUrl()}/ops/dead-letters`, auth), (reply) => reply.body.count === 0);
   t.equal(after.body.count, 0, 'no longer a dead letter');
 });
 
