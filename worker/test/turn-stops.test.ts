@@ -27,6 +27,9 @@ async function setUp(t: { teardown(fn: () => unknown): void }): Promise<{ redis:
       await server.stop();
     }
   });
+  // Both connections ready first: a 'ready' arriving after start() would run a resync sweep
+  // concurrently with a test's own sweep, and the two would split the count between them.
+  await Promise.all([control, redis].map((c) => (c.status === 'ready' ? undefined : new Promise((resolve) => c.once('ready', resolve)))));
   await stops.start();
   return { redis, control, keys, stops };
 }
