@@ -3,6 +3,7 @@ import type { HttpRequest, HttpResponse } from '../uws-types.js';
 import type { CorsPolicy } from './cors.js';
 import { clientAddressOf } from './remote-address.js';
 import { respondError, type HttpExchange } from './respond.js';
+import { REDIS_AWAY_MESSAGE } from '../redis-availability.js';
 
 /** What a REST handler may read: everything copied out of `req` before the first await. */
 export interface RestRequest {
@@ -87,7 +88,7 @@ function handleError(exchange: HttpExchange, err: unknown, deps: { metrics: Gate
   }
   if (isRedisUnavailableError(err)) {
     deps.metrics.errorReturned('service_unavailable');
-    respondError(exchange, 'service_unavailable', 'The service cannot reach its store; retry shortly.', undefined, { headers: { 'retry-after': '1' } });
+    respondError(exchange, 'service_unavailable', REDIS_AWAY_MESSAGE, undefined, { headers: { 'retry-after': '1' } });
     return;
   }
   deps.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'unhandled error in REST handler');

@@ -29,6 +29,7 @@ import type { SocketRegistry } from './socket-registry.js';
 import type { DeadGateways } from './dead-gateways.js';
 import type { SlowClients } from './slow-clients.js';
 import type { ResumePoint, SocketResume } from './socket-resume.js';
+import { REDIS_AWAY_MESSAGE } from '../redis-availability.js';
 
 export interface ChatSocketOptions {
   gatewayId: string;
@@ -92,7 +93,8 @@ const DRAINING: SocketRejection = {
   // The same reason as the sockets closed by the drain itself, whichever side of it a socket was admitted on.
   closeReason: SHUTDOWN_CLOSE_REASON,
 };
-const STORE_UNAVAILABLE: SocketRejection = { code: 'service_unavailable', closeCode: CloseCode.tryAgainLater, message: 'The service cannot reach its store; retry shortly.' };
+// One wording whether the availability check or a failed command noticed it first.
+const STORE_UNAVAILABLE: SocketRejection = { code: 'service_unavailable', closeCode: CloseCode.tryAgainLater, message: REDIS_AWAY_MESSAGE };
 
 export function chatSocketBehavior(deps: ChatSocketDeps, options: ChatSocketOptions): WebSocketBehavior<SocketData> {
   const budget = new InboundBudget(options.framesPerSecond);
