@@ -33,6 +33,12 @@ t.test("a restart of the launcher's Redis keeps the session, its history and its
   const sessionId = await createSession(stack.httpUrl);
   const answered = await postJson<{ status?: string }>(`${stack.httpUrl}/chat/message?wait=1`, { session_id: sessionId, message: 'Can I bring a guitar on board?', message_id: 'before-restart' });
   t.equal(answered.status, 200, 'answered before the restart');
+  // The worker files the answer just after `complete` (which ends the wait): let it, before pausing it.
+  await eventually(
+    () => getJson<SessionView>(`${stack.httpUrl}/chat/session/${sessionId}`),
+    (reply) => reply.body.history.some((entry) => entry.message_id === 'before-restart'),
+    20_000,
+  );
   // A turn still queued when Redis goes: the worker is paused, so it waits in the queue.
   const worker = stack.workers[0]!.child;
   worker.kill('SIGSTOP');
