@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { masterNodes, type RedisClient } from './connection.js';
+import { isCluster, masterNodes, type Cluster, type RedisClient } from './connection.js';
 
 /** `shared/lua/`, resolved the same from `src/redis` (tsx) and `dist/redis` (built). */
 const LUA_DIR = fileURLToPath(new URL('../../lua/', import.meta.url));
@@ -31,8 +31,11 @@ export class LuaScript {
    * as EVAL one by one, and a later EVALSHA can overtake them.
    */
   async load(redis: RedisClient): Promise<void> {
-    // On a cluster each master keeps its own script cache: load it on all of them. (A replica
-    // promoted later does not have it; its first calls fall back to EVAL, see `run`.)
+    // On a cluster each master keeps its own script cache: load it on all of them, once the
+    // cluster client knows them (before its first slot map it lists none, and the script would be
+    // loaded nowhere). A replica promoted later does not have it; its first calls fall back to
+    // EVAL, see `run`.
+    if (isCluster(redis) && redis.status !== 'ready') await readyWithin(redis, 10_000);
     await Promise.all(masterNodes(redis).map((node) => node.script('LOAD', this.source)));
   }
 
@@ -49,4 +52,17 @@ export class LuaScript {
       throw err;
     }
   }
+}
+
+/** Resolves once the cluster client is ready, or after `ms` (the caller goes on either way). */
+function readyWithin(cluster: Cluster, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      cluster.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    cluster.once('ready', done);
+  });
 }
