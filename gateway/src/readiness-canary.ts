@@ -32,6 +32,7 @@ export interface ReadinessCanaryOptions {
  */
 export class ReadinessCanary {
   private readonly channel: string;
+  private readonly channelBytes: Buffer;
   private readonly pending = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private lastOkAt: number | null = null;
@@ -52,11 +53,12 @@ export class ReadinessCanary {
     private readonly onDeaf: (sinceMs: number) => void = () => {},
   ) {
     this.channel = keys.canaryChannel(options.gatewayId);
+    this.channelBytes = Buffer.from(this.channel);
     metrics.trackReadiness(() => this.status().ready);
   }
 
   async start(): Promise<void> {
-    this.subscriber.on('message', this.onMessage);
+    this.subscriber.on('messageBuffer', this.onMessage);
     await this.subscriber.subscribe(this.channel);
     this.send();
     this.timer = setInterval(this.send, this.options.intervalMs);
@@ -71,7 +73,7 @@ export class ReadinessCanary {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    this.subscriber.off('message', this.onMessage);
+    this.subscriber.off('messageBuffer', this.onMessage);
     this.pending.clear();
   }
 
@@ -114,8 +116,10 @@ export class ReadinessCanary {
     this.subscriber.reopen();
   }
 
-  private readonly onMessage = (channel: string, nonce: string): void => {
-    if (channel !== this.channel) return;
+  // Every session frame of this gateway passes here too: compare bytes, decode only a canary.
+  private readonly onMessage = (channel: Buffer, payload: Buffer): void => {
+    if (channel.length !== this.channelBytes.length || !channel.equals(this.channelBytes)) return;
+    const nonce = payload.toString();
     const sentAt = this.pending.get(nonce);
     if (sentAt === undefined) return;
     this.pending.delete(nonce);

@@ -1,4 +1,4 @@
-import { Queue, type ConnectionOptions, type DefaultJobOptions, type JobType } from 'bullmq';
+import { Queue, type ConnectionOptions, type DefaultJobOptions } from 'bullmq';
 import type { Config } from './config.js';
 import type { TurnJobData } from './protocol/schemas.js';
 import { RedisKeys, TURN_QUEUE_NAME } from './redis/redis-keys.js';
@@ -40,9 +40,6 @@ export function queueShardOf(sessionId: string, shards: number): number {
   return (hash >>> 0) % shards;
 }
 
-/** Job counts of one shard, as BullMQ's `getJobCounts` gives them. */
-export type QueueCounts = Record<string, number>;
-
 /**
  * The turn queue, spread over `QUEUE_SHARDS` BullMQ queues (`redis.queueShards`; one on a single
  * Redis by default). BullMQ keeps a queue in one hash slot, so one queue is one hot slot on a
@@ -81,14 +78,6 @@ export class TurnQueues {
   /** The queue that carries a session's turns. */
   forSession(sessionId: string): TurnQueue {
     return this.shards[this.shardOf(sessionId)]!;
-  }
-
-  /** Job counts per shard, and their sums (for /stats, metrics and the operator view). */
-  async counts(...types: JobType[]): Promise<{ total: QueueCounts; shards: QueueCounts[] }> {
-    const shards = await Promise.all(this.shards.map((queue) => queue.getJobCounts(...types)));
-    const total: QueueCounts = {};
-    for (const counts of shards) for (const [type, n] of Object.entries(counts)) total[type] = (total[type] ?? 0) + n;
-    return { total, shards };
   }
 
   async close(): Promise<void> {

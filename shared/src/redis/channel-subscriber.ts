@@ -24,8 +24,8 @@ import { createRedisConnection, type RedisTarget } from './connection.js';
  * topology comes from the gateway's cluster client (`CLUSTER SLOTS`, refreshed every 2 s and on
  * every redirection); the connections are plain ones, resubscribed by ioredis on reconnect.
  *
- * Events: `messageBuffer` (channel, message as Buffers), `message` (as strings, only when listened
- * to), `close`, `ready`.
+ * Events: `messageBuffer` (channel, message as Buffers: nothing is decoded on the frame path),
+ * `close`, `ready`.
  */
 export class ChannelSubscriber extends EventEmitter {
   /** Subscriber connections by node (`host:port`; `single` on one Redis). */
@@ -159,7 +159,6 @@ export class ChannelSubscriber extends EventEmitter {
 
   private readonly onMessage = (channel: Buffer, message: Buffer): void => {
     this.emit('messageBuffer', channel, message);
-    if (this.listenerCount('message') > 0) this.emit('message', channel.toString(), message.toString());
   };
 
   private readonly onConnectionLost = (): void => {
