@@ -119,6 +119,7 @@ for (const leftInList of [true, false]) {
     t.equal(end.code, 'llm_stream_interrupted', 'one clear error, long before the 60 s deadline');
     t.same(readTurn(socket.frames, 'failed-silently').problems, []);
     t.equal(await queue.getJobState('failed-silently'), 'failed', 'the job stays a dead letter an operator can replay');
-    t.same(await store.unansweredTurns(sessionId), [], 'and the session can take its next turn');
+    // The ending is published before the session is released: wait for the release, not a moment.
+    t.same(await eventually(() => store.unansweredTurns(sessionId), (ids) => ids.length === 0, 10_000), [], 'and the session can take its next turn');
   });
 }
