@@ -10,7 +10,7 @@
  * revived; every client, reconnected to the survivor with resume, must see its turn complete.
  */
 import t, { type Test } from 'tap';
-import { RedisKeys, createRedisConnection, createTurnQueue, loadConfig } from '@chat/shared';
+import { RedisKeys, TurnQueues, cacheRedisTarget, loadConfig, openRedis, queueRedisTarget } from '@chat/shared';
 import type { RunningStack } from '../src/local-stack.js';
 import { eventually } from './helpers/eventually.js';
 import { startLocalStack } from './helpers/local-stack.js';
@@ -46,13 +46,16 @@ async function counter(httpUrl: string, name: string): Promise<number> {
 
 async function runScenario(t: Test, options: { stop: 'SIGKILL' | 'SIGTERM'; custodyLeaseMs: number }): Promise<void> {
   const stack = await startStack(t, options.custodyLeaseMs);
-  const queueConnection = createRedisConnection(stack.redisUrl, { name: 'test-queue', forBullmq: true });
-  const config = loadConfig({ REDIS_URL: stack.redisUrl });
-  const queue = createTurnQueue(config, queueConnection);
-  const redis = createRedisConnection(stack.redisUrl, { name: 'test-assertions' });
+  // The stack's own view of Redis: one server, or the cluster with the turn queue in shards.
+  const config = loadConfig(
+    stack.spawnedCluster ? { REDIS_CLUSTER_NODES: stack.redisUrl, QUEUE_SHARDS: '3' } : { REDIS_URL: stack.redisUrl },
+  );
+  const queueConnection = openRedis(queueRedisTarget(config), { name: 'test-queue', forBullmq: true });
+  const queues = TurnQueues.open(config, queueConnection);
+  const redis = openRedis(cacheRedisTarget(config), { name: 'test-assertions' });
   const keys = new RedisKeys(config.redis.prefix);
   t.teardown(async () => {
-    await queue.close();
+    await queues.close();
     queueConnection.disconnect();
     redis.disconnect();
   });
@@ -70,7 +73,11 @@ async function runScenario(t: Test, options: { stop: 'SIGKILL' | 'SIGTERM'; cust
     }),
   );
   t.teardown(() => turns.forEach((turn) => turn.socket.close()));
-  await eventually(() => queue.getJobCounts('waiting'), (counts) => counts.waiting === TURNS, 15_000);
+  const waiting = async (): Promise<number> => {
+    const counts = await Promise.all(queues.shards.map((queue) => queue.getJobCounts('waiting')));
+    return counts.reduce((sum, count) => sum + (count.waiting ?? 0), 0);
+  };
+  await eventually(waiting, (n) => n === TURNS, 15_000);
 
   // The gateway goes; the turns it accepted, the ones it was watching, are those of the sockets
   // it held: told by the socket slots in Redis (members are `<gatewayId>/<n>`, and a gateway id
@@ -88,7 +95,7 @@ async function runScenario(t: Test, options: { stop: 'SIGKILL' | 'SIGTERM'; cust
   t.ok(orphaned.length >= 1, `some sockets were on the gateway that went (${orphaned.length} of ${TURNS})`);
 
   // Their jobs are lost, as a failover to a stale replica would lose them.
-  for (const turn of orphaned) t.equal(await queue.remove(turn.messageId), 1, `${turn.messageId}: job deleted`);
+  for (const turn of orphaned) t.equal(await queues.forSession(turn.sessionId).remove(turn.messageId), 1, `${turn.messageId}: job deleted`);
   const survivor = stack.httpUrl;
   const adopted = await eventually(() => counter(survivor, 'chat_gateway_turns_adopted_total'), (n) => n >= orphaned.length, 30_000);
   t.equal(adopted, orphaned.length, 'the survivor adopted exactly the turns the other gateway watched');
