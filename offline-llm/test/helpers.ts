@@ -2,8 +2,12 @@ import { request } from 'node:http';
 import OpenAI from 'openai';
 import { OfflineLlmServer, type OfflineLlmOptions } from '../src/index.js';
 
-/** How long any single awaited event may take before the test fails with a message. */
-export const EVENT_TIMEOUT_MS = 10_000;
+/**
+ * How long any single awaited event may take before the test fails with a message: a guard
+ * against a hang, not a speed check, so it allows for a loaded 2-core box (a CI run with other
+ * work beside it took over 10 s to stream 60 000 unpaced tokens and to start a process).
+ */
+export const EVENT_TIMEOUT_MS = 60_000;
 
 /** Resolves like `promise`, or rejects with `message` after `ms`. */
 export function withTimeout<T>(promise: Promise<T>, message: string, ms = EVENT_TIMEOUT_MS): Promise<T> {
