@@ -1,11 +1,11 @@
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['overhead', 'relay', 'capacity', 'turn-rate', 'scale-out'] as const;
+export const SCENARIOS = ['overhead', 'relay', 'capacity', 'turn-rate', 'scale-out', 'idle'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Everything `pnpm bench` can be told; each field's default is the issue's full size. */
 export interface BenchOptions {
-  /** Scenarios to run, in order. Default: all five. */
+  /** Scenarios to run, in order. Default: all six. */
   scenarios: ScenarioName[];
   /** overhead: concurrent sessions per step. Default: 1, 100, 1000, 5000. */
   sessions: number[];
@@ -25,7 +25,7 @@ export interface BenchOptions {
   concurrency: number[];
   /** turn-rate: tokens per answer. Default: 20. */
   turnTokens: number;
-  /** Measurement window of each step, s. Default: per scenario (overhead 15 or 5 ms per session if longer, relay 15, capacity 20, turn-rate 10). */
+  /** Measurement window of each step, s. Default: per scenario (overhead 15 or 5 ms per session if longer, relay 15, capacity 20, turn-rate 10, idle 30 per step). */
   durationS: number | null;
   /** Warm-up before each window, s. Default: 3. */
   warmupS: number;
@@ -46,11 +46,18 @@ export interface BenchOptions {
   logs: boolean;
   /** Run every stack on a local Redis Cluster (3 masters + 3 replicas, 3 queue shards). */
   redisCluster: boolean;
+  /**
+   * overhead: WORKER_CONCURRENCY of the stack. null (default): the scenario's own, every session
+   * at once (the largest step + 100); 'service': the service's default, as `pnpm start` runs it.
+   */
+  workerConcurrency: number | 'service' | null;
+  /** Settings for every stack of the run, over the scenario's own (`--stack-env NAME=VALUE`, repeatable): A/B runs of a knob. */
+  stackEnv: Record<string, string>;
 }
 
 export const HELP = `pnpm bench [options]    (build first: pnpm build)
 
-  --scenario LIST        overhead,relay,capacity,turn-rate,scale-out or all (default all)
+  --scenario LIST        overhead,relay,capacity,turn-rate,scale-out,idle or all (default all)
   --sessions LIST        overhead: concurrent sessions per step (default 1,100,1000,5000)
   --streams N            relay: concurrent streams (default 200)
   --relay-tokens N       relay: tokens per answer (default 1000)
@@ -60,7 +67,7 @@ export const HELP = `pnpm bench [options]    (build first: pnpm build)
   --chatting-percent P   capacity: share of sockets that chat (default 1)
   --concurrency LIST     turn-rate: chatting sessions per step (default 50,100,200,400,800)
   --turn-tokens N        turn-rate: tokens per answer (default 20)
-  --duration S           measurement window per step, seconds (default per scenario; overhead: 15 or 5 ms per session)
+  --duration S           measurement window per step, seconds (default per scenario; overhead: 15 or 5 ms per session; idle: 30)
   --warmup S             warm-up before each window, seconds (default 3)
   --clients N            load-client processes (default 2; capacity: one per 12 500 sockets)
   --addresses N          source addresses 127.0.0.2… (default one per 20 000 sockets)
@@ -70,6 +77,10 @@ export const HELP = `pnpm bench [options]    (build first: pnpm build)
                          --out docs/charts to update the committed figures on purpose)
   --cpu-prof DIR         profile gateways, workers and the offline model (node --cpu-prof)
   --redis-cluster        run on a local Redis Cluster (3 masters + 3 replicas, 3 queue shards)
+  --stack-env NAME=VALUE  a setting for every stack of the run, over the scenario's own
+                         (repeatable), e.g. --stack-env CHUNK_WINDOW_MS=33 for an A/B run
+  --worker-concurrency N|service   overhead: WORKER_CONCURRENCY (default: the largest step + 100;
+                         service = the service's own default, as pnpm start runs it)
   --logs                 forward the stack's log lines
   --help
 `;
@@ -108,6 +119,8 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
       'cpu-prof': { type: 'string' },
       logs: { type: 'boolean', default: false },
       'redis-cluster': { type: 'boolean', default: false },
+      'worker-concurrency': { type: 'string' },
+      'stack-env': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', default: false },
     },
   });
@@ -138,6 +151,9 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
     cpuProfDir: values['cpu-prof'] ?? null,
     logs: values.logs,
     redisCluster: values['redis-cluster'],
+    workerConcurrency:
+      values['worker-concurrency'] === undefined ? null : values['worker-concurrency'] === 'service' ? 'service' : int('--worker-concurrency', values['worker-concurrency'], 1, 10_000),
+    stackEnv: stackEnv(values['stack-env']),
   };
 }
 
@@ -157,6 +173,16 @@ function intList(flag: string, text: string, min: number): number[] {
   const list = text.split(',').map((part) => int(flag, part.trim(), min));
   if (list.length === 0) throw new UsageError(`${flag} needs at least one value`);
   return list;
+}
+
+function stackEnv(pairs: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of pairs) {
+    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (!match) throw new UsageError(`--stack-env takes NAME=VALUE with an upper-case NAME (got "${pair}")`);
+    env[match[1]!] = match[2]!;
+  }
+  return env;
 }
 
 /** Source addresses 127.0.0.2, 127.0.0.3, … (127.0.0.1 is left to everything else). */

@@ -1,6 +1,6 @@
 import type { ClientPool } from './client/client-pool.js';
 import type { ChatResult } from './client/messages.js';
-import { CpuMeter, loadAverage } from './proc-stats.js';
+import { CpuMeter, loadAverage, rssBytes } from './proc-stats.js';
 import { percentiles, round1, successPercent, type Percentiles } from './stats.js';
 
 /** The message every benchmark turn sends (the original service's fourth test message). */
@@ -54,8 +54,37 @@ export interface WindowFigures {
    * the rest of the machine's busy time: load that is not the benchmark's (a shared machine).
    */
   cpuPercent: Record<string, number>;
+  /**
+   * CPU per completed turn and per streamed token, by role and for the service (`service`:
+   * gateways + workers + Redis, without the offline model and the load clients): figures that
+   * travel between boxes, where a bare rate does not. Empty when nothing completed.
+   */
+  cpuPerTurnMs: Record<string, number>;
+  cpuPerTokenUs: Record<string, number>;
+  /** Resident memory per role at the end of the window, MiB (what a stream in flight costs: compare steps). */
+  rssMiB: Record<string, number>;
   /** One-minute load average at the end of the window. */
   loadAverage: number;
+}
+
+/** The roles that are the service itself (not the model it calls, not the load, not the box). */
+export function isServiceRole(role: string): boolean {
+  return role === 'gateway' || role === 'worker' || role.startsWith('redis');
+}
+
+/** CPU (% of a core over `windowMs`) spent per unit of work, with the service's sum; `scale` 1e3 gives ms, 1e6 µs. */
+export function cpuPerUnit(cpuPercent: Record<string, number>, windowMs: number, units: number, scale: number): Record<string, number> {
+  if (units <= 0) return {};
+  const out: Record<string, number> = {};
+  let service = 0;
+  for (const [role, percent] of Object.entries(cpuPercent)) {
+    if (role === 'other') continue;
+    const perUnit = ((percent / 100) * (windowMs / 1000) * scale) / units;
+    out[role] = Math.round(perUnit * 100) / 100;
+    if (isServiceRole(role)) service += perUnit;
+  }
+  out.service = Math.round(service * 100) / 100;
+  return out;
 }
 
 /**
@@ -71,10 +100,12 @@ export async function runChatWindow(
   const measureTo = measureFrom + options.measureMs;
   const cpu = new CpuMeter(processes);
   let cpuPercent: Record<string, number> = {};
+  let rssMiB: Record<string, number> = {};
   let load = 0;
   const begin = setTimeout(() => cpu.begin(), measureFrom - Date.now());
   const end = setTimeout(() => {
     cpuPercent = cpu.end();
+    rssMiB = residentByRole(processes());
     load = loadAverage();
   }, measureTo - Date.now());
   let result: ChatResult;
@@ -93,7 +124,18 @@ export async function runChatWindow(
     clearTimeout(begin);
     clearTimeout(end);
   }
-  return summarise(result, options.measureMs, cpuPercent, load);
+  return { ...summarise(result, options.measureMs, cpuPercent, load), rssMiB };
+}
+
+/** Resident memory summed per role, MiB, one decimal. */
+function residentByRole(processes: Array<{ role: string; pid: number }>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const { role, pid } of processes) {
+    const bytes = rssBytes(pid);
+    if (bytes !== null) out[role] = (out[role] ?? 0) + bytes / 2 ** 20;
+  }
+  for (const role of Object.keys(out)) out[role] = Math.round(out[role]! * 10) / 10;
+  return out;
 }
 
 export function summarise(result: ChatResult, windowMs: number, cpuPercent: Record<string, number>, load = 0): WindowFigures {
@@ -120,6 +162,9 @@ export function summarise(result: ChatResult, windowMs: number, cpuPercent: Reco
     queueWaitMs: percentiles(result.samples.queueWait),
     relayFirstMs: percentiles(result.samples.relayFirst),
     cpuPercent,
+    cpuPerTurnMs: cpuPerUnit(cpuPercent, windowMs, result.completedInWindow, 1e3),
+    cpuPerTokenUs: cpuPerUnit(cpuPercent, windowMs, result.charsInWindow * tokensPerChar, 1e6),
+    rssMiB: {},
     loadAverage: load,
   };
 }

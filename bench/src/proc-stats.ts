@@ -89,7 +89,7 @@ export class CpuMeter {
     for (const { role, pid } of this.processes()) this.start.set(`${role}\0${pid}`, cpuMs(pid) ?? 0);
   }
 
-  /** CPU use per role since `begin`, in % of one core (several processes of a role are summed). */
+  /** CPU use per role since `begin`, in % of one core, one decimal (several processes of a role are summed). */
   end(): Record<string, number> {
     const elapsed = performance.now() - this.startedAt;
     const byRole: Record<string, number> = {};
@@ -102,7 +102,8 @@ export class CpuMeter {
     const ours = Object.values(byRole).reduce((a, b) => a + b, 0);
     const machine = ((machineBusyMs() - this.machineStart) / elapsed) * 100;
     byRole.other = Math.max(0, machine - ours);
-    for (const role of Object.keys(byRole)) byRole[role] = Math.round(byRole[role]!);
+    // One decimal: an idle process's share is a fraction of a percent.
+    for (const role of Object.keys(byRole)) byRole[role] = Math.round(byRole[role]! * 10) / 10;
     return byRole;
   }
 }

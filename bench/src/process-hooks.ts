@@ -4,7 +4,8 @@
  *
  * - BENCH_CPU_PROF_DIR: the same V8 sampling profiler as `node --cpu-prof` (which Node refuses in
  *   NODE_OPTIONS), started at load and written on exit as `CPU.<time>.<pid>.0.001.cpuprofile`,
- *   node's own naming.
+ *   node's own naming. BENCH_CPU_PROF_AFTER_MS starts it that long after load instead, so that
+ *   a profile of an idle process is not all start-up.
  * - BENCH_GC_ON_SIGUSR2=1: a full garbage collection on SIGUSR2, so the capacity scenario reads
  *   a gateway's memory without the garbage its opening phase left behind.
  */
@@ -24,7 +25,9 @@ if (profileDir || gcOnSignal) {
   if (profileDir) {
     session.post('Profiler.enable');
     session.post('Profiler.setSamplingInterval', { interval: 1000 });
-    session.post('Profiler.start');
+    const afterMs = Number(process.env.BENCH_CPU_PROF_AFTER_MS ?? 0);
+    if (afterMs > 0) setTimeout(() => session.post('Profiler.start'), afterMs).unref();
+    else session.post('Profiler.start');
     let written = false;
     // In-process inspector sessions answer synchronously, so this works inside 'exit'.
     process.on('exit', () => {

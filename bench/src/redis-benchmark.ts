@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
 
+/** Bytes of a typical chunk envelope on the channel (9-byte header + a chunk frame of a few tokens). */
+export const CHUNK_ENVELOPE_BYTES = 180;
+
 export interface PublishReference {
   /** The exact command run. */
   command: string;

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RunReferences } from './calibration.js';
 import type { MachineInfo, Versions } from './machine.js';
 
 /** One target of the issue, checked against what a scenario measured. */
@@ -37,6 +38,8 @@ export interface BenchReport {
   /** The command line, to run it again. */
   command: string;
   machine: MachineInfo;
+  /** Measured in this run: what a rate here is to be divided by before it is compared with another box's. */
+  references: RunReferences;
   versions: Versions;
   loadClients: { processes: number; sourceAddresses: string[] };
   scenarios: ScenarioReport[];
@@ -66,6 +69,14 @@ export function renderScenario(report: ScenarioReport): string {
   for (const note of report.notes) lines.push(`note: ${note}`);
   if (report.notes.length > 0) lines.push('');
   return lines.join('\n');
+}
+
+/** The run's references, one line (they head the printed tables). */
+export function renderReferences(references: RunReferences): string {
+  const loop = references.cpuLoop;
+  const drift = loop.end ? ` → ${fmtInt(loop.end.opsPerSecond)} at the end (${Math.round((loop.end.opsPerSecond / loop.start.opsPerSecond - 1) * 100)} %)` : '';
+  const publish = references.redisPublish ? `; redis-benchmark PUBLISH ${fmtInt(references.redisPublish.opsPerSecond)} ops/s` : '';
+  return `references: CPU loop ${fmtInt(loop.start.opsPerSecond)} ops/s${drift}${publish}\n`;
 }
 
 /** Writes the report as `bench-<scenario names>.json` in `dir`; returns the path. */

@@ -1,11 +1,13 @@
 import { existsSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sourceAddresses, type BenchOptions, type ScenarioName } from './bench-options.js';
+import { measureCpuLoop, startReferences } from './calibration.js';
 import { machineInfo, versions } from './machine.js';
 import { renderProfileSummary, summariseProfile } from './profile-summary.js';
-import { renderScenario, writeReport, type BenchReport, type ScenarioReport } from './report.js';
+import { renderReferences, renderScenario, writeReport, type BenchReport, type ScenarioReport } from './report.js';
 import { RunContext } from './run-context.js';
 import { runCapacity } from './scenarios/capacity.js';
+import { runIdle } from './scenarios/idle.js';
 import { runOverhead } from './scenarios/overhead.js';
 import { runRelay } from './scenarios/relay.js';
 import { runScaleOut } from './scenarios/scale-out.js';
@@ -34,6 +36,9 @@ export async function runBench(options: BenchOptions, command: string, log: (lin
   const scenarios: ScenarioReport[] = [];
   let chartPath: string | null = null;
   const machine = machineInfo();
+  log('references: CPU loop and redis-benchmark PUBLISH…');
+  const references = await startReferences({ tiny: (options.durationS ?? 10) < 5 });
+  log(`  CPU loop ${references.cpuLoop.start.opsPerSecond} ops/s; PUBLISH ${references.redisPublish?.opsPerSecond ?? '-'} ops/s`);
   for (const name of options.scenarios) {
     log(`scenario ${name}`);
     const stacksBefore = ctx.stacks.length;
@@ -53,12 +58,14 @@ export async function runBench(options: BenchOptions, command: string, log: (lin
     scenarios.push(report);
     log(renderScenario(report));
   }
+  references.cpuLoop.end = measureCpuLoop((options.durationS ?? 10) < 5 ? 200 : 1500);
   const report: BenchReport = {
     tool: '@chat/bench',
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     command,
     machine,
+    references,
     versions: versions(),
     loadClients: { processes: ctx.maxClients, sourceAddresses: sourceAddresses(options.addresses ?? 1) },
     scenarios,
@@ -73,6 +80,7 @@ export async function runBench(options: BenchOptions, command: string, log: (lin
   }
   const reportPath = writeReport(options.outDir, report);
   const text = [
+    renderReferences(references),
     ...scenarios.map(renderScenario),
     ...(report.profiles ?? []).flatMap((p) => [`profile ${p.role} (${p.file}):`, ...p.summary, '']),
   ].join('\n');
@@ -94,5 +102,7 @@ async function runScenario(ctx: RunContext, name: ScenarioName, onChart: (panels
       return runTurnRate(ctx);
     case 'scale-out':
       return runScaleOut(ctx);
+    case 'idle':
+      return runIdle(ctx);
   }
 }

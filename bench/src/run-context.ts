@@ -53,7 +53,8 @@ export class RunContext {
     const stack = await startBenchStack({
       gateways: layout.gateways,
       workers: layout.workers,
-      env: layout.env,
+      // --stack-env last: an A/B run's knob wins over the scenario's setting.
+      env: { ...layout.env, ...this.options.stackEnv },
       logs: this.options.logs,
       cpuProfDir: this.options.cpuProfDir ?? undefined,
       gcOnSignal: layout.gcOnSignal ?? false,

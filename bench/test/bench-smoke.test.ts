@@ -53,4 +53,21 @@ t.test('pnpm bench at tiny size: overhead and relay run and write a valid report
   t.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   t.match(svg, /<polyline points="[\d., ]+"/, 'the chart has its percentile lines');
   t.match(outcome.text, /time added to first token/, 'the printed table carries the verdicts');
+
+  // Figures that travel between boxes: the run's references, and CPU per unit of work.
+  t.ok(report.references.cpuLoop.start.opsPerSecond > 0 && (report.references.cpuLoop.end?.opsPerSecond ?? 0) > 0, 'the CPU-loop reference, at the start and the end');
+  const perTurn = (report.scenarios[0]!.steps[0] as { cpuPerTurnMs: Record<string, number> }).cpuPerTurnMs;
+  t.ok((perTurn.service ?? 0) > 0 && perTurn.service! >= (perTurn.worker ?? 0), `service CPU per turn, the worker's part in it (${JSON.stringify(perTurn)})`);
+});
+
+t.test('pnpm bench idle at tiny size: CPU and Redis commands while nothing is connected, then ten sessions', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'bench-smoke-idle-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const options = parseBenchArgs(['--scenario', 'idle', '--duration', '3', '--warmup', '0.5', '--out', out], out);
+  const outcome = await runBench(options, 'bench-smoke-idle', () => {});
+  const [idle, chatting] = outcome.report.scenarios[0]!.steps as Array<{ cpuMsPerSecond: Record<string, number>; redisCommandsPerSecond: { total: number }; chat?: { sent: number; failed: number } }>;
+  t.ok(idle && chatting, 'two steps');
+  t.ok(idle!.cpuMsPerSecond.service !== undefined && idle!.redisCommandsPerSecond.total >= 0, 'idle CPU and Redis command rate reported');
+  t.ok((chatting!.chat?.sent ?? 0) > 0 && chatting!.chat?.failed === 0, 'the ten sessions chatted, every turn ok');
+  t.ok(chatting!.redisCommandsPerSecond.total > idle!.redisCommandsPerSecond.total, 'chatting costs Redis commands idle does not');
 });

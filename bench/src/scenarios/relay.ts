@@ -1,12 +1,10 @@
 import { sourceAddresses } from '../bench-options.js';
 import { formatCpu, runChatWindow, type WindowFigures } from '../chat-window.js';
-import { redisPublishBenchmark, type PublishReference } from '../redis-benchmark.js';
+import { CHUNK_ENVELOPE_BYTES, redisPublishBenchmark, type PublishReference } from '../redis-benchmark.js';
 import { fmtInt, type ScenarioReport, type TargetCheck } from '../report.js';
 import type { RunContext } from '../run-context.js';
 import { failureNotes } from './overhead.js';
 
-/** Bytes of a typical chunk envelope on the channel (9-byte header + a chunk frame of a few tokens). */
-export const CHUNK_ENVELOPE_BYTES = 180;
 
 export interface RelayRun {
   gateways: number;

@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { spawnRedisServer } from '@chat/shared/dev';
+import { CHUNK_ENVELOPE_BYTES, redisPublishBenchmark, type PublishReference } from './redis-benchmark.js';
+
+/**
+ * References measured in the same run as the figures they sit beside, so that a rate read on
+ * one box can be compared with a rate read on another: the same code gave 1 148–1 320 turns/s on
+ * one box of this kind and 681–823 on another (issue 17). A figure divided by its reference, or
+ * given as CPU per turn and per token, travels; a bare rate does not.
+ */
+export interface RunReferences {
+  /**
+   * A fixed single-threaded CPU loop in the bench process (what the service's processes do per
+   * frame, in miniature: serialise a chunk-sized envelope, parse it back, hash it), ops/s. Taken
+   * at the start and at the end of the run: a gap between the two says the box's speed drifted.
+   */
+  cpuLoop: { start: CpuLoopReading; end: CpuLoopReading | null };
+  /** `redis-benchmark` PUBLISH/s (chunk-sized payload, 50 clients) on a throwaway Redis, at the start. */
+  redisPublish: PublishReference | null;
+}
+
+export interface CpuLoopReading {
+  opsPerSecond: number;
+  /** What one op is, to run it again by hand. */
+  op: string;
+  at: string;
+}
+
+/** One op: the envelope of a streamed chunk through JSON both ways and SHA-256. */
+const OP_DESCRIPTION = 'JSON.stringify + JSON.parse of a chunk frame (~170 bytes), then SHA-256 of it (node:crypto)';
+
+const SAMPLE_FRAME = {
+  type: 'chunk',
+  session_id: '7d0c3f0e-5a1b-4c55-9d0e-2b8f4e6a9c11',
+  message_id: 'bench-calibration',
+  seq: 0,
+  content: ' Your flight NZ123 leaves Auckland at 09:40',
+};
+
+/**
+ * Runs the fixed loop for about `durationMs` (after a short warm-up so the JIT has settled) and
+ * returns ops/s. The result feeds a sink so the work cannot be optimised away.
+ */
+export function measureCpuLoop(durationMs = 1500): CpuLoopReading {
+  let sink = 0;
+  const op = (i: number): void => {
+    SAMPLE_FRAME.seq = i;
+    const text = JSON.stringify(SAMPLE_FRAME);
+    const parsed = JSON.parse(text) as { seq: number };
+    sink ^= parsed.seq ^ createHash('sha256').update(text).digest()[0]!;
+  };
+  for (let i = 0; i < 20_000; i++) op(i);
+  let ops = 0;
+  const started = performance.now();
+  let elapsed = 0;
+  while (elapsed < durationMs) {
+    for (let i = 0; i < 1000; i++) op(ops + i);
+    ops += 1000;
+    elapsed = performance.now() - started;
+  }
+  if (sink === Number.MIN_SAFE_INTEGER) process.stdout.write('');
+  return { opsPerSecond: Math.round((ops / elapsed) * 1000), op: OP_DESCRIPTION, at: new Date().toISOString() };
+}
+
+/**
+ * The references taken before the first scenario. `tiny` (the smoke test) skips the Redis one,
+ * which alone would take longer than the whole tiny run.
+ */
+export async function startReferences(options: { tiny: boolean }): Promise<RunReferences> {
+  const start = measureCpuLoop(options.tiny ? 200 : 1500);
+  let redisPublish: PublishReference | null = null;
+  if (!options.tiny) {
+    const redis = await spawnRedisServer();
+    try {
+      redisPublish = await redisPublishBenchmark(redis.port, CHUNK_ENVELOPE_BYTES, 100_000);
+    } finally {
+      await redis.stop();
+    }
+  }
+  return { cpuLoop: { start, end: null }, redisPublish };
+}

@@ -1,0 +1,168 @@
+import { createRedisConnection } from '@chat/shared';
+import type { BenchStack } from '../bench-stack.js';
+import { sourceAddresses } from '../bench-options.js';
+import { formatCpu, isServiceRole, runChatWindow, type WindowFigures } from '../chat-window.js';
+import { CpuMeter } from '../proc-stats.js';
+import { fmtInt, type ScenarioReport } from '../report.js';
+import type { RunContext } from '../run-context.js';
+import { OVERHEAD_MODEL_ENV, failureNotes } from './overhead.js';
+
+/** Sessions of the "a few people chatting" step (the issue's ten). */
+const CHATTING_SESSIONS = 10;
+
+/** Redis commands per second over a window, by command, summed over the stack's masters. */
+export interface RedisCommandRates {
+  total: number;
+  byCommand: Record<string, number>;
+}
+
+interface IdleStep {
+  label: string;
+  windowMs: number;
+  /** CPU per role, % of one core (one decimal). */
+  cpuPercent: Record<string, number>;
+  /** The same as ms of CPU per second of wall time, and the service's sum. */
+  cpuMsPerSecond: Record<string, number>;
+  redis: RedisCommandRates;
+  /** Only for the chatting step. */
+  chat: WindowFigures | null;
+}
+
+/**
+ * Scenario idle: what the service costs while it serves (next to) nothing. On a fresh 1 × 1
+ * stack: first nothing at all (no socket) for the window, then ten sessions chatting at the
+ * overhead scenario's pacing (400 ms to the first token, 60 tokens/s, 120-token answers). Per
+ * step: CPU per role as ms per second, Redis commands per second by command (`INFO
+ * commandstats`, the bench's own INFO calls left out), and for the chatting step the service's
+ * CPU per turn. The background work (canaries, custody renewals, watchdogs, BullMQ's polls)
+ * is what the idle step shows; the chatting step shows how much of a quiet service's cost per
+ * turn it is.
+ */
+export async function runIdle(ctx: RunContext): Promise<ScenarioReport> {
+  const windowMs = ctx.durationMs(30);
+  const steps: IdleStep[] = [];
+  await ctx.withStack({ gateways: ctx.options.gateways, workers: ctx.options.workers, env: { ...OVERHEAD_MODEL_ENV } }, 1, async (stack, pool, processes) => {
+    const commandStats = new CommandStatsReader(stack);
+    try {
+      // Start-up work (script loading, the first canary, BullMQ's first polls) settles first.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(ctx.warmupMs, 3000)));
+      ctx.log(`  idle: nothing connected, ${windowMs / 1000} s…`);
+      const cpu = new CpuMeter(processes);
+      const before = await commandStats.read();
+      cpu.begin();
+      await new Promise((resolve) => setTimeout(resolve, windowMs));
+      const cpuPercent = cpu.end();
+      const redis = rates(before, await commandStats.read(), windowMs);
+      steps.push({ label: 'idle (nothing connected)', windowMs, cpuPercent, cpuMsPerSecond: msPerSecond(cpuPercent), redis, chat: null });
+      ctx.log(`    cpu ${formatCpu(cpuPercent)}; redis ${redis.total} commands/s`);
+
+      ctx.log(`  idle: ${CHATTING_SESSIONS} sessions chatting, ${windowMs / 1000} s…`);
+      const open = await pool.open({ httpUrl: stack.running.httpUrl, wsUrl: stack.running.wsUrl, sockets: CHATTING_SESSIONS, localAddresses: sourceAddresses(1) });
+      const chatBefore = await commandStats.read();
+      const chat = await runChatWindow(pool, processes, { chatting: open.opened, warmupMs: Math.max(ctx.warmupMs, 2500), measureMs: windowMs, staggerMs: 2500 });
+      // The command counts span the warm-up too: rates over the whole chat, not the window.
+      const chatRedis = rates(chatBefore, await commandStats.read(), windowMs + Math.max(ctx.warmupMs, 2500));
+      steps.push({ label: `${CHATTING_SESSIONS} sessions chatting`, windowMs, cpuPercent: chat.cpuPercent, cpuMsPerSecond: msPerSecond(chat.cpuPercent), redis: chatRedis, chat });
+      ctx.log(`    ${chat.ok}/${chat.sent} ok, ${chat.turnsPerSecond} turns/s, service ${chat.cpuPerTurnMs.service ?? '-'} ms CPU per turn`);
+      await pool.closeSockets();
+    } finally {
+      commandStats.close();
+    }
+  });
+
+  const idle = steps[0]!;
+  const chatting = steps[1]!;
+  const serviceIdle = idle.cpuMsPerSecond.service ?? 0;
+  const chatTurnsPerSecond = chatting.chat?.turnsPerSecond ?? 0;
+  const backgroundPerTurn = chatTurnsPerSecond > 0 ? Math.round((serviceIdle / chatTurnsPerSecond) * 100) / 100 : null;
+  const topCommands = (r: RedisCommandRates) =>
+    Object.entries(r.byCommand)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6)
+      .map(([name, perSecond]) => `${name} ${perSecond}`)
+      .join(', ');
+  return {
+    scenario: 'idle',
+    title: `idle cost: nothing connected, then ${CHATTING_SESSIONS} sessions chatting (offline model 400 ms TTFT, 60 tokens/s, 120-token answers)`,
+    parameters: { windowMs, chattingSessions: CHATTING_SESSIONS, layout: `${ctx.options.gateways}×${ctx.options.workers}` },
+    stacks: [],
+    steps: steps.map((s) => ({ label: s.label, windowMs: s.windowMs, cpuPercent: s.cpuPercent, cpuMsPerSecond: s.cpuMsPerSecond, redisCommandsPerSecond: s.redis, ...(s.chat ? { chat: s.chat } : {}) })),
+    table: {
+      columns: ['step', 'turns/s', 'CPU ms per s by role', 'service CPU ms per turn', 'redis commands/s', 'top commands/s'],
+      rows: steps.map((s) => [
+        s.label,
+        s.chat ? String(s.chat.turnsPerSecond) : '-',
+        formatCpu(s.cpuMsPerSecond),
+        s.chat ? String(s.chat.cpuPerTurnMs.service ?? '-') : '-',
+        String(s.redis.total),
+        topCommands(s.redis),
+      ]),
+    },
+    targets: [
+      {
+        name: 'idle: a gateway and a worker that serve nothing cost next to nothing',
+        target: 'service (gateway + worker + Redis) ≤ 5 ms of CPU per second (0.5 % of a core)',
+        measured: `${serviceIdle} ms/s (${formatCpu(idle.cpuMsPerSecond)})`,
+        met: serviceIdle <= 5,
+      },
+    ],
+    notes: [
+      `background work the idle step shows, spread over the chatting step's turns: ${backgroundPerTurn ?? '-'} ms of service CPU per turn`,
+      `chatting: ${fmtInt(chatting.chat?.ok ?? 0)} / ${fmtInt(chatting.chat?.sent ?? 0)} turns ok`,
+      ...failureNotes(chatting.chat ? [{ label: 'chatting', failures: chatting.chat.failures, warmup: chatting.chat.warmupFailures }] : []),
+    ],
+  };
+}
+
+/** ms of CPU per second of wall time per role (= % of a core × 10), and the service's sum. */
+function msPerSecond(cpuPercent: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  let service = 0;
+  for (const [role, percent] of Object.entries(cpuPercent)) {
+    out[role] = Math.round(percent * 100) / 10;
+    if (isServiceRole(role)) service += percent * 10;
+  }
+  out.service = Math.round(service * 10) / 10;
+  return out;
+}
+
+function rates(before: Map<string, number>, after: Map<string, number>, windowMs: number): RedisCommandRates {
+  const byCommand: Record<string, number> = {};
+  let total = 0;
+  for (const [name, calls] of after) {
+    // The reader's own INFO calls are not the service's.
+    if (name === 'info') continue;
+    const delta = calls - (before.get(name) ?? 0);
+    if (delta <= 0) continue;
+    const perSecond = Math.round((delta / (windowMs / 1000)) * 10) / 10;
+    byCommand[name] = perSecond;
+    total += perSecond;
+  }
+  return { total: Math.round(total * 10) / 10, byCommand };
+}
+
+/** `INFO commandstats` of the stack's Redis (or each master of its cluster), summed per command. */
+class CommandStatsReader {
+  private readonly clients;
+
+  constructor(stack: BenchStack) {
+    const running = stack.running;
+    const urls = running.spawnedRedis
+      ? [running.spawnedRedis.url]
+      : (running.spawnedCluster?.nodes ?? []).slice(0, (running.spawnedCluster?.nodes.length ?? 0) / 2).map((node) => node.url);
+    this.clients = urls.map((url) => createRedisConnection(url, { name: 'bench-commandstats' }));
+  }
+
+  async read(): Promise<Map<string, number>> {
+    const totals = new Map<string, number>();
+    for (const client of this.clients) {
+      const text = await client.info('commandstats');
+      for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) totals.set(match[1]!, (totals.get(match[1]!) ?? 0) + Number(match[2]));
+    }
+    return totals;
+  }
+
+  close(): void {
+    for (const client of this.clients) client.disconnect();
+  }
+}
