@@ -39,6 +39,7 @@ import { lostTurnGraceMs } from './lost-head-turn.js';
 import { stallPolicy } from './stall-policy.js';
 import { TurnStops } from './turn-stops.js';
 import { CanaryResponder } from './canary-responder.js';
+import { workerConcurrency } from './stream-budget.js';
 
 export interface ChatWorkerOptions {
   config: Readonly<Config>;
@@ -160,7 +161,10 @@ export class ChatWorker {
     const shards = consumedQueueShards(config);
     // The process streams at most WORKER_CONCURRENCY turns: shared out over its shards (a
     // session's shard is a hash of its id, so the shards carry even shares of the load).
-    const perShard = Math.max(1, Math.ceil(config.worker.concurrency / shards.length));
+    const { concurrency, budget } = workerConcurrency(config);
+    if (budget) this.logger.info({ concurrency, limited_by: budget.limitedBy, bounds: budget.bounds, inputs: budget.inputs }, 'WORKER_CONCURRENCY derived from what a stream costs');
+    this.metrics.setConcurrency(concurrency);
+    const perShard = Math.max(1, Math.ceil(concurrency / shards.length));
     this.workers = shards.map((shard) => {
       const worker = new Worker<TurnJobData, void, 'turn'>(TURN_QUEUE_NAME, processor.process, {
         connection: this.workerConnection,
@@ -191,7 +195,7 @@ export class ChatWorker {
     await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
     for (const worker of this.workers) void worker.run().catch((err: unknown) => this.logger.error({ err: String(err) }, 'worker stopped'));
     this.logger.info(
-      { concurrency: config.worker.concurrency, queue_shards: shards, model: config.llm.model, llm: llmBaseUrl(config) ?? 'https://api.openai.com/v1', metrics_port: this.metricsPort },
+      { concurrency, queue_shards: shards, model: config.llm.model, llm: llmBaseUrl(config) ?? 'https://api.openai.com/v1', metrics_port: this.metricsPort },
       'worker started',
     );
   }

@@ -39,7 +39,7 @@ const ROWS = [
       {
         title: 'Busy workers',
         unit: 'short',
-        targets: [q('count(chat_worker_active_turns > 0)', 'busy workers'), q('count(chat_worker_active_turns)', 'workers'), q('sum(chat_worker_active_turns)', 'turns streaming')],
+        targets: [q('count(chat_worker_active_turns > 0)', 'busy workers'), q('count(chat_worker_active_turns)', 'workers'), q('sum(chat_worker_active_turns)', 'turns streaming'), q('sum(chat_worker_concurrency)', 'stream slots (WORKER_CONCURRENCY)')],
       },
     ],
   ],

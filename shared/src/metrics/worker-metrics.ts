@@ -23,10 +23,12 @@ export class WorkerMetrics {
   private readonly modelTokens: Counter<'model' | 'kind'>;
   private readonly costUsd: Counter<'model' | 'kind'>;
   private readonly handoffs: Counter<'reason'>;
+  private readonly concurrency: Gauge;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
     this.activeTurns = new Gauge({ name: 'chat_worker_active_turns', help: 'Turns this worker is streaming now', registers });
+    this.concurrency = new Gauge({ name: 'chat_worker_concurrency', help: 'Turns this worker may stream at once (WORKER_CONCURRENCY, or derived from what a stream costs)', registers });
     this.turns = new Counter({ name: 'chat_worker_turns_total', help: 'Turns by outcome', labelNames: ['outcome'], registers });
     this.queueWait = new Histogram({ name: 'chat_queue_wait_seconds', help: 'Gateway accept to worker start', buckets: LATENCY_BUCKETS, registers });
     this.llmTtft = new Histogram({ name: 'chat_llm_ttft_seconds', help: 'LLM request to its first token', buckets: LATENCY_BUCKETS, registers });
@@ -50,6 +52,11 @@ export class WorkerMetrics {
     this.cacheTokensSaved = new Counter({ name: 'chat_cache_tokens_saved_total', help: 'LLM tokens not spent thanks to cache hits', registers });
     this.fallbacks = new Counter({ name: 'chat_llm_fallback_answers_total', help: 'Turns answered with the grounded fallback because the LLM failed', registers });
     this.limiterWaits = new Counter({ name: 'chat_llm_limiter_waits_total', help: 'Turns sent back to wait by a global LLM budget or a provider 429', labelNames: ['limit'], registers });
+  }
+
+  /** How many turns this worker may stream at once, set at start (busy ÷ this = how full it is). */
+  setConcurrency(turns: number): void {
+    this.concurrency.set(turns);
   }
 
   turnStarted(queueWaitMs: number): void {
