@@ -116,7 +116,7 @@ export const ConfigSchema = Type.Object(
     worker: Type.Object(
       {
         concurrency: Type.Integer({ minimum: 0, maximum: 10_000, default: 0, description: 'turns one worker process streams at once (0 = derived from what a stream costs; see docs/performance.md)' }),
-        streamTokensPerSecond: PositiveInt(60, "the model's output rate on one stream, tokens/s: sizes WORKER_CONCURRENCY when that is 0", 100_000),
+        minStreamTokensPerSecond: PositiveInt(20, 'the slowest pace a stream may drop to when its worker is full, tokens/s: sizes WORKER_CONCURRENCY when that is 0', 100_000),
         metricsHost: Type.String({ default: '0.0.0.0', description: 'metrics/health listen address' }),
         metricsPort: Port(9464, 'worker /metrics and /health port (0 = pick a free one)'),
         chunkWindowMs: NonNegativeInt(10, 'tokens arriving within this window share one chunk (0 = one chunk per token)'),
@@ -268,7 +268,7 @@ export const ENV_TABLE = [
   ['AUTH_TICKET_TTL_SECONDS', 'auth.ticketTtlSeconds'],
   ['ALLOWED_ORIGINS', 'auth.allowedOrigins'],
   ['WORKER_CONCURRENCY', 'worker.concurrency'],
-  ['WORKER_STREAM_TOKENS_PER_SECOND', 'worker.streamTokensPerSecond'],
+  ['WORKER_MIN_STREAM_TOKENS_PER_SECOND', 'worker.minStreamTokensPerSecond'],
   ['WORKER_METRICS_HOST', 'worker.metricsHost'],
   ['WORKER_METRICS_PORT', 'worker.metricsPort'],
   ['CHUNK_WINDOW_MS', 'worker.chunkWindowMs'],

@@ -3,16 +3,18 @@ import { getHeapStatistics } from 'node:v8';
 import type { Config } from '@chat/shared';
 
 /**
- * How many turns one worker process streams at once when WORKER_CONCURRENCY is 0 (the default):
- * as many as it can keep pace with, from what a stream costs. A worker spends its time waiting
- * on the model, so the cap is not I/O but the worker's own CPU per streamed token and per turn,
- * its heap per stream in flight, and what the model's rate budget (LLM_TOKENS_PER_MINUTE,
- * LLM_REQUESTS_PER_MINUTE) lets all workers start. A fixed 200 made a box that could serve 500
- * sessions at once queue 300 of them behind answers seconds long (issue 17).
+ * How many turns one worker process streams at once when WORKER_CONCURRENCY is 0 (the default),
+ * from what a stream costs. A worker spends its time waiting on the model, so the cap is not I/O
+ * but the worker's own CPU per streamed token, its heap per stream in flight, and what the
+ * model's rate budget (LLM_TOKENS_PER_MINUTE, LLM_REQUESTS_PER_MINUTE) lets all workers start.
  *
- * Past the cap, turns wait in the queue, where the autoscaler sees them (KEDA scales workers on
- * the queue's depth) and another worker can take them: admitting more than a worker can pace
- * would slow every stream it holds and hide the backlog.
+ * The CPU bound admits streams as long as each can still be paced at
+ * WORKER_MIN_STREAM_TOKENS_PER_SECOND (20: three times a fast reader) when the worker is full.
+ * A turn refused a slot waits in the queue a whole answer's length before its first token; a
+ * turn admitted to a full worker gets its first token at once and shares the worker's pace. A
+ * fixed 200 made 500 and 1 000 sessions starting together wait 4.9 and 11.7 s (p50) for their
+ * first token on a box that, admitting them all, served them at 1.9 s (issue 17). Past the cap,
+ * turns wait in the queue, where the autoscaler sees them (KEDA scales workers on its depth).
  */
 
 /**
@@ -25,7 +27,7 @@ import type { Config } from '@chat/shared';
 export const MEASURED_STREAM_COST = {
   cpuPerTokenUs: 48,
   bytesPerStream: 240 * 1024,
-  /** Tokens of the answers they were measured on (a request holds its slot this long at the model's rate). */
+  /** Tokens of the answers they were measured on (a request holds its slot this long at a stream's pace). */
   tokensPerAnswer: 120,
 } as const;
 
@@ -43,8 +45,8 @@ export interface StreamBudgetInputs {
   cores: number;
   /** Bytes the heap may grow to. */
   heapLimitBytes: number;
-  /** The model's output rate on one stream, tokens/s (WORKER_STREAM_TOKENS_PER_SECOND). */
-  streamTokensPerSecond: number;
+  /** The slowest pace a stream may drop to when the worker is full, tokens/s (WORKER_MIN_STREAM_TOKENS_PER_SECOND). */
+  minStreamTokensPerSecond: number;
   /** LLM_TOKENS_PER_MINUTE, LLM_REQUESTS_PER_MINUTE; 0 = no limit. */
   llmTokensPerMinute: number;
   llmRequestsPerMinute: number;
@@ -60,15 +62,15 @@ export interface StreamBudget {
 
 /** The derivation itself: pure, so that it can be tested and read. */
 export function deriveStreamBudget(inputs: StreamBudgetInputs, cost = MEASURED_STREAM_COST): StreamBudget {
-  // CPU one stream takes per second of streaming, at the model's pace.
-  const cpuPerStreamSecondUs = inputs.streamTokensPerSecond * cost.cpuPerTokenUs;
+  // CPU one stream takes per second of streaming at the slowest pace allowed.
+  const cpuPerStreamSecondUs = inputs.minStreamTokensPerSecond * cost.cpuPerTokenUs;
   const cpu = Math.floor((inputs.cores * CPU_HEADROOM * 1e6) / cpuPerStreamSecondUs);
   const memory = Math.floor((inputs.heapLimitBytes * HEAP_SHARE) / cost.bytesPerStream);
-  // The rate budget is for all workers together; one worker never needs more slots than it
-  // lets start: tokens per second of budget over a stream's rate, requests per second times
-  // how long a request holds its slot.
-  const llmTokens = inputs.llmTokensPerMinute > 0 ? Math.ceil(inputs.llmTokensPerMinute / 60 / inputs.streamTokensPerSecond) : null;
-  const turnSeconds = cost.tokensPerAnswer / inputs.streamTokensPerSecond + TURN_OVERHEAD_S;
+  // The rate budget is for all workers together; one worker never needs more slots than it can
+  // feed: tokens per second of budget over a stream's pace, requests per second times how long
+  // a request holds its slot at that pace.
+  const llmTokens = inputs.llmTokensPerMinute > 0 ? Math.ceil(inputs.llmTokensPerMinute / 60 / inputs.minStreamTokensPerSecond) : null;
+  const turnSeconds = cost.tokensPerAnswer / inputs.minStreamTokensPerSecond + TURN_OVERHEAD_S;
   const llmRequests = inputs.llmRequestsPerMinute > 0 ? Math.ceil((inputs.llmRequestsPerMinute / 60) * turnSeconds) : null;
   const candidates: Array<[StreamBudget['limitedBy'], number]> = [
     ['cpu', cpu],
@@ -87,7 +89,7 @@ export function streamBudgetInputs(config: Config): StreamBudgetInputs {
   return {
     cores: Math.min(1, cgroupCpuQuota() ?? 1),
     heapLimitBytes: getHeapStatistics().heap_size_limit,
-    streamTokensPerSecond: config.worker.streamTokensPerSecond,
+    minStreamTokensPerSecond: config.worker.minStreamTokensPerSecond,
     llmTokensPerMinute: config.limits.llmTokensPerMinute,
     llmRequestsPerMinute: config.limits.llmRequestsPerMinute,
   };

@@ -2,38 +2,43 @@ import t from 'tap';
 import { loadConfig } from '@chat/shared';
 import { MEASURED_STREAM_COST, cgroupCpuQuota, deriveStreamBudget, workerConcurrency, type StreamBudgetInputs } from '../src/stream-budget.js';
 
-const ONE_CORE: StreamBudgetInputs = { cores: 1, heapLimitBytes: 4 * 2 ** 30, streamTokensPerSecond: 60, llmTokensPerMinute: 0, llmRequestsPerMinute: 0 };
+const ONE_CORE: StreamBudgetInputs = { cores: 1, heapLimitBytes: 4 * 2 ** 30, minStreamTokensPerSecond: 20, llmTokensPerMinute: 0, llmRequestsPerMinute: 0 };
 
-t.test('one core, no rate budget: the CPU a stream takes at the model\'s pace bounds it', async (t) => {
+t.test('one core, no rate budget: the CPU a stream takes at the slowest allowed pace bounds it', async (t) => {
   const budget = deriveStreamBudget(ONE_CORE);
-  const perStreamUs = 60 * MEASURED_STREAM_COST.cpuPerTokenUs;
+  const perStreamUs = 20 * MEASURED_STREAM_COST.cpuPerTokenUs;
   t.equal(budget.limitedBy, 'cpu');
   t.equal(budget.concurrency, Math.floor((0.85 * 1e6) / perStreamUs));
   t.ok(budget.concurrency > 200, `more than the old fixed 200 (${budget.concurrency})`);
   t.ok(budget.bounds.memory > budget.bounds.cpu, 'a 4 GiB heap holds far more streams than a core paces');
 });
 
-t.test('a faster model, or half a core, holds proportionally fewer streams', async (t) => {
+t.test('a faster pace, or half a core, holds proportionally fewer streams', async (t) => {
   const base = deriveStreamBudget(ONE_CORE).concurrency;
-  t.equal(deriveStreamBudget({ ...ONE_CORE, streamTokensPerSecond: 120 }).concurrency, Math.floor(base / 2), 'twice the tokens per second, half the streams (floored)');
+  t.equal(deriveStreamBudget({ ...ONE_CORE, minStreamTokensPerSecond: 40 }).concurrency, Math.floor(base / 2), 'twice the tokens per second, half the streams (floored)');
   const half = deriveStreamBudget({ ...ONE_CORE, cores: 0.5 }).concurrency;
   t.ok(Math.abs(half - base / 2) <= 1, `half a core: ${half} of ${base}`);
 });
 
 t.test('the model\'s rate budget caps what one worker needs', async (t) => {
-  // 60 000 tokens a minute = 1 000 tokens/s = about 16.7 streams at 60 tokens/s: 17, over the floor of 16.
-  const byTokens = deriveStreamBudget({ ...ONE_CORE, llmTokensPerMinute: 60_000 });
+  // 24 000 tokens a minute = 400 tokens/s = 20 streams at 20 tokens/s.
+  const byTokens = deriveStreamBudget({ ...ONE_CORE, llmTokensPerMinute: 24_000 });
   t.equal(byTokens.limitedBy, 'llm-tokens');
-  t.equal(byTokens.concurrency, 17);
-  // 600 requests a minute = 10 a second, each holding its slot 120 / 60 + 0.5 = 2.5 s: 25 streams.
+  t.equal(byTokens.concurrency, 20);
+  // 120 requests a minute = 2 a second, each holding its slot 120 / 20 + 0.5 = 6.5 s: 13 streams — under the floor.
+  t.same(
+    [deriveStreamBudget({ ...ONE_CORE, llmRequestsPerMinute: 120 }).limitedBy, deriveStreamBudget({ ...ONE_CORE, llmRequestsPerMinute: 120 }).concurrency],
+    ['floor', 16],
+  );
+  // 600 requests a minute = 10 a second × 6.5 s: 65 streams.
   const byRequests = deriveStreamBudget({ ...ONE_CORE, llmRequestsPerMinute: 600 });
   t.equal(byRequests.limitedBy, 'llm-requests');
-  t.equal(byRequests.concurrency, 25);
+  t.equal(byRequests.concurrency, 65);
 });
 
 t.test('never below the floor, never above the ceiling', async (t) => {
   t.same([deriveStreamBudget({ ...ONE_CORE, llmTokensPerMinute: 60 }).limitedBy, deriveStreamBudget({ ...ONE_CORE, llmTokensPerMinute: 60 }).concurrency], ['floor', 16]);
-  const huge = deriveStreamBudget({ ...ONE_CORE, streamTokensPerSecond: 1 }, { ...MEASURED_STREAM_COST, cpuPerTokenUs: 0.01, bytesPerStream: 1 });
+  const huge = deriveStreamBudget({ ...ONE_CORE, minStreamTokensPerSecond: 1 }, { ...MEASURED_STREAM_COST, cpuPerTokenUs: 0.01, bytesPerStream: 1 });
   t.same([huge.limitedBy, huge.concurrency], ['ceiling', 10_000]);
   const tightHeap = deriveStreamBudget({ ...ONE_CORE, heapLimitBytes: 8 * 2 ** 20 });
   t.equal(tightHeap.limitedBy, 'memory');
@@ -50,9 +55,9 @@ t.test('a cgroup v2 CPU limit (cpu.max) gives the cores; no limit gives none', a
 t.test('WORKER_CONCURRENCY set wins; unset (0) derives', async (t) => {
   const set = workerConcurrency(loadConfig({ WORKER_CONCURRENCY: '37' }));
   t.same(set, { concurrency: 37, budget: null });
-  const derived = workerConcurrency(loadConfig({ WORKER_STREAM_TOKENS_PER_SECOND: '30' }));
+  const derived = workerConcurrency(loadConfig({ WORKER_MIN_STREAM_TOKENS_PER_SECOND: '30' }));
   t.ok(derived.budget, 'derived');
-  t.equal(derived.budget!.inputs.streamTokensPerSecond, 30);
+  t.equal(derived.budget!.inputs.minStreamTokensPerSecond, 30);
   t.equal(derived.concurrency, derived.budget!.concurrency);
   t.ok(derived.concurrency >= 16 && derived.concurrency <= 10_000);
 });
