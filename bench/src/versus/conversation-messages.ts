@@ -57,6 +57,8 @@ export interface TalkResult {
   failures: Record<string, number>;
   /** Of the turns that succeeded: question sent → first chunk of model text, ms. */
   firstTextMs: number[];
+  /** The same by turn number (index 0: each session's first question), to tell a burst from a steady state. */
+  firstTextMsByTurn: number[][];
   /** Of the turns that succeeded: question sent → `complete`, ms. */
   completeMs: number[];
   /** Turns answered from the service's response cache. */
@@ -71,7 +73,7 @@ export type ChildMessage =
   | { type: 'failed'; error: string };
 
 export function emptyTalkResult(): TalkResult {
-  return { ok: 0, failed: 0, failures: {}, firstTextMs: [], completeMs: [], fromCache: 0 };
+  return { ok: 0, failed: 0, failures: {}, firstTextMs: [], firstTextMsByTurn: [], completeMs: [], fromCache: 0 };
 }
 
 export function addCount(into: Record<string, number>, key: string, by = 1): void {
@@ -84,5 +86,9 @@ export function mergeTalkResult(into: TalkResult, from: TalkResult): void {
   for (const [key, count] of Object.entries(from.failures)) addCount(into.failures, key, count);
   for (const value of from.firstTextMs) into.firstTextMs.push(value);
   for (const value of from.completeMs) into.completeMs.push(value);
+  from.firstTextMsByTurn.forEach((values, turn) => {
+    const list = (into.firstTextMsByTurn[turn] ??= []);
+    for (const value of values) list.push(value);
+  });
   into.fromCache += from.fromCache;
 }

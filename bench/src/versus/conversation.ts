@@ -100,6 +100,7 @@ export class Conversation {
       if (verdict.ok) {
         result.ok++;
         result.firstTextMs.push(verdict.firstTextMs);
+        (result.firstTextMsByTurn[turn] ??= []).push(verdict.firstTextMs);
         result.completeMs.push(verdict.completeMs);
         if (verdict.fromCache) result.fromCache++;
       } else {

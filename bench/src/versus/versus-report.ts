@@ -6,7 +6,13 @@ import type { MachineReference } from './machine-reference.js';
 import type { SideReport, UnavailableSide } from './versus-side.js';
 import type { StepSettings } from './versus-step.js';
 
-export const REPORT_FILE = 'versus-original.json';
+/**
+ * The report's file name: versus-original.json for a run of both sides, versus-original-<side>.json
+ * for a run of one (so a search run per side, each within the box's time slot, keeps both files).
+ */
+export function reportFileName(sides: readonly string[]): string {
+  return sides.length === 1 ? `versus-original-${sides[0]}.json` : 'versus-original.json';
+}
 
 export interface VersusReport {
   tool: '@chat/bench versus-original';
@@ -26,7 +32,7 @@ export interface VersusReport {
 
 export function writeVersusReport(dir: string, report: VersusReport): string {
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, REPORT_FILE);
+  const path = join(dir, reportFileName(report.sides.map((s) => s.side)));
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
   return path;
 }
@@ -36,7 +42,7 @@ export function versusTable(sides: Array<SideReport | UnavailableSide>): Table {
   const rows: string[][] = [];
   for (const side of sides) {
     if (!side.available) {
-      rows.push([side.side, '-', '-', 'not run', '-', '-', '-', '-', side.reason]);
+      rows.push([side.side, '-', '-', 'not run', '-', '-', '-', '-', '-', side.reason]);
       continue;
     }
     for (const step of side.steps) {
@@ -53,12 +59,13 @@ export function versusTable(sides: Array<SideReport | UnavailableSide>): Table {
         `${step.completeMs.p50 ?? '-'} / ${step.completeMs.p99 ?? '-'}`,
         step.serviceCpuMsPerTurn === null ? '-' : step.serviceCpuMsPerTurn.toFixed(1),
         cpu,
+        String(step.otherCpuPercent),
         Object.entries(step.failures).map(([k, v]) => `${k} × ${v}`).join(', '),
       ]);
     }
   }
   return {
-    columns: ['service', 'sessions', 'answered', 'success %', 'first model text p50 / p99 ms', 'complete p50 / p99 ms', 'service CPU ms/turn', 'service CPU ms by process', 'failures'],
+    columns: ['service', 'sessions', 'answered', 'success %', 'first model text p50 / p99 ms', 'complete p50 / p99 ms', 'service CPU ms/turn', 'service CPU ms by process', 'other CPU %', 'failures'],
     rows,
   };
 }

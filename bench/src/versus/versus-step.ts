@@ -30,6 +30,8 @@ export interface VersusStep {
   fromCache: number;
   /** Question sent → first chunk of model text, of the turns answered whole, ms. */
   firstTextMs: Percentiles;
+  /** The same per turn number: the first turns go out together (within the stagger), the later ones spread out. */
+  firstTextMsByTurn: Percentiles[];
   /** Question sent → complete answer, of the turns answered whole, ms. */
   completeMs: Percentiles;
   /** Opening the sessions, then their conversations, wall ms. */
@@ -100,6 +102,7 @@ export async function runVersusStep(service: ServiceUnderTest, pool: Conversatio
     sessionsOpened: open.opened,
     fromCache: talk.fromCache,
     firstTextMs: percentiles(talk.firstTextMs),
+    firstTextMsByTurn: Array.from({ length: settings.turns }, (_, turn) => percentiles(talk.firstTextMsByTurn[turn] ?? [])),
     completeMs: percentiles(talk.completeMs),
     openMs: Math.round(t1 - t0),
     talkMs: Math.round(t2 - t1),
