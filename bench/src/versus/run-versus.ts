@@ -2,7 +2,7 @@ import { machineInfo, versions } from '../machine.js';
 import { ConversationPool } from './conversation-pool.js';
 import { measureMachineReference } from './machine-reference.js';
 import { checkOriginal, startOriginalService } from './original-service.js';
-import { startOurService, VERSUS_MODEL_ENV } from './service-under-test.js';
+import { startOurService, VERSUS_MODEL_ENV, type ServiceUnderTest } from './service-under-test.js';
 import type { Side, VersusOptions } from './versus-options.js';
 import { renderVersus, writeVersusReport, type VersusReport } from './versus-report.js';
 import { runSide, stopRunningServices, type SidePlan, type SideReport, type UnavailableSide } from './versus-side.js';
@@ -49,14 +49,25 @@ export async function runVersus(options: VersusOptions, command: string, log: (l
   activePool = pool;
   try {
     for (const side of options.sides) {
+      let start: (sessions: number) => Promise<ServiceUnderTest>;
       if (side === 'ours') {
         log('this service');
-        sides.push(await runSide('ours', startOurService, pool, plan, log));
+        start = startOurService;
       } else if (original?.available) {
         log(`the original (${original.serviceDir})`);
-        sides.push(await runSide('original', () => startOriginalService(original), pool, plan, log));
+        start = () => startOriginalService(original);
       } else {
         sides.push({ side: 'original', available: false, reason: original && !original.available ? original.reason : 'not checked' });
+        continue;
+      }
+      try {
+        sides.push(await runSide(side, start, pool, plan, log));
+      } catch (err) {
+        // A service that would not start (or a client that broke) ends its side, not the run:
+        // the other side and the report still come.
+        const reason = `failed: ${err instanceof Error ? err.message : String(err)}`;
+        log(`  ${side}: ${reason}`);
+        sides.push({ side, available: false, reason });
       }
     }
   } finally {
