@@ -89,6 +89,7 @@ t.test('the page: a panel with data is drawn with its legend; one without says "
   t.match(section('With data'), /100 ms/, 'axis in the unit');
   t.match(section('Empty'), /No data/);
   t.match(section('Empty'), /A p99: no data/, 'names the query that returned nothing');
+  t.match(renderSnapshotPage({ title: 'T', subtitle: 'S', startS: 0, endS: 10, stepS: 2, items: [{ ...panel('E', []), targets: [{ refId: 'B', expr: 'q', legendFormat: 'worker {{code}}', query: 'q', series: [] }] }] }), /B worker &lt;code&gt;: no data/, 'a legend template is shown as a placeholder');
   t.notMatch(section('Zeros'), /No data/, 'zeros are data');
   t.match(section('Zeros'), /0 throughout this window/, 'and are said to be zeros');
   t.match(html, /class="row"[^>]*>Latency</);

@@ -112,7 +112,10 @@ export function panelHasData(panel) {
 function panelHtml(panel, box, window) {
   const style = `left:${box.left}px;top:${box.top}px;width:${box.width}px;height:${box.height}px`;
   const header = `<div class="title" title="${esc(panel.description ?? '')}">${esc(panel.title)} <span class="unit">${esc(panel.unit)}</span></div>`;
-  const empty = panel.targets.filter((t) => t.series.length === 0 || t.error).map((t) => (t.error ? `${t.refId}: error ${t.error}` : `${t.refId} ${t.legendFormat ?? ''}: no data`.replace(/\s+:/, ':')));
+  // Queries that returned nothing, by refId and legend (its `{{label}}` shown as `<label>`).
+  const empty = panel.targets
+    .filter((t) => t.series.length === 0 || t.error)
+    .map((t) => (t.error ? `${t.refId}: error ${t.error}` : `${t.refId} ${(t.legendFormat ?? '').replace(/\{\{\s*(\w+)\s*\}\}/g, '<$1>')}: no data`.replace(/\s+:/, ':')));
   // A flat line at 0 is data, not a blank: say so, and name the queries that returned nothing.
   const allZero = panel.targets.every((t) => t.series.every((s) => s.values.every(([, v]) => v === null || v === 0)));
   const notes = [...(allZero ? ['0 throughout this window'] : []), ...empty];
