@@ -24,12 +24,18 @@ import type { Config } from '@chat/shared';
  * its resident memory per stream in flight (RSS at 1 000 streams minus at one, ÷ 1 000). Update
  * them when the hot path changes; the derivation below is only as good as they are.
  */
-export const MEASURED_STREAM_COST = {
+export interface StreamCost {
+  cpuPerTokenUs: number;
+  bytesPerStream: number;
+  /** Tokens of the answers they were measured on (a request holds its slot this long at a stream's pace). */
+  tokensPerAnswer: number;
+}
+
+export const MEASURED_STREAM_COST: Readonly<StreamCost> = Object.freeze({
   cpuPerTokenUs: 48,
   bytesPerStream: 240 * 1024,
-  /** Tokens of the answers they were measured on (a request holds its slot this long at a stream's pace). */
   tokensPerAnswer: 120,
-} as const;
+});
 
 /** Share of a core the streams may fill: the rest absorbs GC pauses, bursts and the event loop's own work. */
 const CPU_HEADROOM = 0.85;
@@ -61,7 +67,7 @@ export interface StreamBudget {
 }
 
 /** The derivation itself: pure, so that it can be tested and read. */
-export function deriveStreamBudget(inputs: StreamBudgetInputs, cost = MEASURED_STREAM_COST): StreamBudget {
+export function deriveStreamBudget(inputs: StreamBudgetInputs, cost: Readonly<StreamCost> = MEASURED_STREAM_COST): StreamBudget {
   // CPU one stream takes per second of streaming at the slowest pace allowed.
   const cpuPerStreamSecondUs = inputs.minStreamTokensPerSecond * cost.cpuPerTokenUs;
   const cpu = Math.floor((inputs.cores * CPU_HEADROOM * 1e6) / cpuPerStreamSecondUs);
