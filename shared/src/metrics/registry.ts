@@ -3,11 +3,19 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 /** Seconds; from 1 ms (relay overheads) to 2 minutes (whole answers). */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
+/**
+ * How often the event-loop lag is sampled, ms. prom-client's default (10 ms) is a timer that wakes
+ * every process 100 times a second, which was a third of an idle gateway's or worker's CPU
+ * (docs/performance.md, Round 7, "Idle cost"). A stall still shows in full (the sample that
+ * spans it arrives late by its length); only lags shorter than this are sampled less often.
+ */
+export const EVENT_LOOP_SAMPLE_MS = 100;
+
 /** A private registry per process part, with Node's default process metrics on it. */
 export function createMetricsRegistry(role: string, withDefaults = true): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ role });
-  if (withDefaults) collectDefaultMetrics({ register: registry });
+  if (withDefaults) collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   return registry;
 }
 
