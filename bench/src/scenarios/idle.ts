@@ -44,8 +44,9 @@ export async function runIdle(ctx: RunContext): Promise<ScenarioReport> {
   await ctx.withStack({ gateways: ctx.options.gateways, workers: ctx.options.workers, env: { ...OVERHEAD_MODEL_ENV } }, 1, async (stack, pool, processes) => {
     const commandStats = new CommandStatsReader(stack);
     try {
-      // Start-up work (script loading, the first canary, BullMQ's first polls) settles first.
-      await new Promise((resolve) => setTimeout(resolve, Math.max(ctx.warmupMs, 3000)));
+      // Start-up work settles first: script loading, the first canaries, the garbage of module
+      // loading (a 3 s settle left 5–20 ms/s of it in the worker's and the model's idle figures).
+      await new Promise((resolve) => setTimeout(resolve, ctx.options.durationS !== null && ctx.options.durationS < 5 ? ctx.warmupMs : Math.max(ctx.warmupMs, 15_000)));
       ctx.log(`  idle: nothing connected, ${windowMs / 1000} s…`);
       const cpu = new CpuMeter(processes);
       const before = await commandStats.read();
