@@ -205,7 +205,12 @@ export class ChatGateway {
       this.queues,
       this.metrics,
       this.logger,
-      { maxMessageLength: config.gateway.maxMessageLength, sessionTtlSeconds: config.session.ttlSeconds, tokenBudget: config.session.tokenBudget },
+      {
+        maxMessageLength: config.gateway.maxMessageLength,
+        sessionTtlSeconds: config.session.ttlSeconds,
+        tokenBudget: config.session.tokenBudget,
+        pipelineTimings: config.tracing.pipelineTimings,
+      },
       this.limits.turns,
       { watch: (data) => this.watchdog.watch(data), unwatch: (messageId) => this.watchdog.unwatch(messageId) },
       () => this.availability.assertReachable(),

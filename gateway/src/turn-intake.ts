@@ -8,6 +8,8 @@ import {
   encodeEnvelope,
   maskPii,
   newMessageId,
+  preciseNow,
+  stamp,
   userMessageFrame,
   type RedisRateLimit,
   type GatewayMetrics,
@@ -72,8 +74,11 @@ export class TurnIntake {
     private readonly queues: TurnQueues,
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
-    /** `tokenBudget`: LLM tokens one session may spend (SESSION_TOKEN_BUDGET); 0 or absent = none. */
-    private readonly limits: { maxMessageLength: number; sessionTtlSeconds: number; tokenBudget?: number },
+    /**
+     * `tokenBudget`: LLM tokens one session may spend (SESSION_TOKEN_BUDGET); 0 or absent = none.
+     * `pipelineTimings`: stamp the intake's steps into the job (PIPELINE_TIMINGS, the bench's breakdown).
+     */
+    private readonly limits: { maxMessageLength: number; sessionTtlSeconds: number; tokenBudget?: number; pipelineTimings?: boolean },
     /** Chat turns per session per minute, counted in Redis across all gateways. */
     private readonly turnLimit: RedisRateLimit,
     /**
@@ -123,6 +128,7 @@ export class TurnIntake {
   }
 
   private async acceptTurn(request: TurnRequest, span: Span | undefined): Promise<AcceptedTurn> {
+    const receivedAt = this.limits.pipelineTimings ? preciseNow() : 0;
     this.assertStoreReachable();
     const message = normaliseMessage(request.message);
     if (message.length === 0) throw new ServiceError('empty_message');
@@ -167,6 +173,11 @@ export class TurnIntake {
     }
     if (outcome === 'session_not_found') throw new ServiceError('session_not_found');
     if (outcome !== 'queued') return { messageId, duplicate: true, ended: outcome !== 'already_queued' };
+    if (this.limits.pipelineTimings) {
+      data.timings = {};
+      stamp(data.timings, 'received', receivedAt);
+      stamp(data.timings, 'accepted');
+    }
 
     let storedData: string | null;
     this.watcher.watch(data);

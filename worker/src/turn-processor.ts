@@ -6,6 +6,9 @@ import {
   type Tracing,
   hasMaskedPii,
   maskPii,
+  preciseNow,
+  stamp,
+  type TurnTimings,
   detectLanguage,
   type TurnLog,
   SessionStore,
@@ -63,6 +66,8 @@ export interface TurnProcessorOptions {
    * turn with an error, ms (see `lostTurnGraceMs`).
    */
   lostTurnGraceMs: number;
+  /** Stamp the turn's steps into `complete.metadata.timings` (PIPELINE_TIMINGS, the bench's breakdown). Default: off. */
+  pipelineTimings?: boolean;
 }
 
 /** How a fallback answer introduces itself, so nobody mistakes it for the assistant's own words. */
@@ -112,6 +117,8 @@ export class TurnProcessor {
    */
   private readonly prefetched = new WeakMap<Job<TurnJobData, void, 'turn'>, SessionWithHistory | null>();
   private readonly lostHeads: LostHeadTurns;
+  /** The step stamps of a job's run, while PIPELINE_TIMINGS is on (see shared/src/turn-timings.ts). */
+  private readonly timings = new WeakMap<Job<TurnJobData, void, 'turn'>, TurnTimings>();
 
   private readonly prices: PriceTable;
 
@@ -126,6 +133,11 @@ export class TurnProcessor {
 
   readonly process = async (job: Job<TurnJobData, void, 'turn'>, token?: string): Promise<void> => {
     const data = job.data;
+    if (this.options.pipelineTimings) {
+      const timings: TurnTimings = { ...data.timings };
+      stamp(timings, 'picked');
+      this.timings.set(job, timings);
+    }
     if (!(await this.isHeadOfSession(job, token))) return;
 
     const { metrics, logger, turnLog } = this.deps;
@@ -137,6 +149,8 @@ export class TurnProcessor {
     try {
       // Take ownership of the turn's frames: any earlier attempt still writing is refused from now on.
       const claim = await turnLog.claim(data.session_id, data.message_id);
+      const timings = this.timings.get(job);
+      if (timings) stamp(timings, 'claimed');
       if (claim.status === 'ended') {
         // An earlier run (or the gateway, at the deadline) already ended it: its clients have
         // their ending. Only make sure the session moves on, with the answer in its history.
@@ -282,6 +296,8 @@ export class TurnProcessor {
     };
     const traceparent = trace?.traceparent;
     if (traceparent) metadata.traceparent = traceparent;
+    const timings = this.timings.get(job);
+    if (timings) metadata.timings = timings;
     await inPhase(trace, 'chat.publish', () => publisher.complete(metadata));
     metrics.turnCompleted(finishedAt - data.accepted_at, produced.promptTokens, produced.completionTokens);
     if (handoff) await this.requestHandoff(data, handoff, question, log);
@@ -308,6 +324,8 @@ export class TurnProcessor {
 
   /** Writes the answered turn to history (once per message id) and hands the session on. */
   private async fileAnswer(data: TurnJobData, text: string, finishedAt: number, metadata: CompleteMetadata, log: Logger): Promise<void> {
+    // The step stamps are for the frame's reader (the bench), not for the history.
+    const { timings: _timings, ...kept } = metadata;
     const entry: HistoryEntry = {
       message_id: data.message_id,
       client_id: data.client_id,
@@ -315,7 +333,7 @@ export class TurnProcessor {
       user: maskPii(data.message),
       assistant: maskPii(text),
       timestamp: new Date(finishedAt).toISOString(),
-      metadata,
+      metadata: kept,
     };
     const appended = await this.finishAnswer(data, entry);
     if (!appended) {
@@ -373,7 +391,14 @@ export class TurnProcessor {
     await this.reserveTokens(messages);
     try {
       const tools = this.toolLoop(job.data, messages, log);
+      const timings = this.timings.get(job);
+      const requestAt = preciseNow();
       const produced = await streamer.fromLlm(this.deps.llm, messages, vault, signal, tools);
+      if (timings) {
+        stamp(timings, 'llm_request', requestAt);
+        // The model's own time to its first token, as the LLM client measured it.
+        if (produced.ttftMs !== null) stamp(timings, 'llm_first_token', requestAt + produced.ttftMs);
+      }
       return { produced, extra: produced.toolCalls ? { tool_calls: produced.toolCalls } : {} };
     } catch (err) {
       // A stop from outside (cancel, deadline, a newer attempt) is not an LLM failure to cover.
