@@ -211,7 +211,7 @@ export class ChatGateway {
         tokenBudget: config.session.tokenBudget,
         pipelineTimings: config.tracing.pipelineTimings,
       },
-      this.limits.turns,
+      { points: config.limits.turnsPerMinute, windowSeconds: 60 },
       { watch: (data) => this.watchdog.watch(data), unwatch: (messageId) => this.watchdog.unwatch(messageId) },
       () => this.availability.assertReachable(),
       this.tracing,

@@ -125,15 +125,6 @@ export class SessionStore {
     return this.redis.lrange(this.keys.session(sessionId, 'turns'), 0, -1);
   }
 
-  /**
-   * Records a message id the session accepted, for erasure; the set lives as long as the
-   * session. Same hash tag as the session: one slot.
-   */
-  async trackMessage(sessionId: string, messageId: string, ttlSeconds: number): Promise<void> {
-    const key = this.keys.session(sessionId, 'messages');
-    await this.redis.multi().sadd(key, messageId).expire(key, ttlSeconds).exec();
-  }
-
   /** Ends a socket's claim on a session slot. */
   async releaseSocket(sessionId: string, member: string): Promise<void> {
     await this.redis.zrem(this.keys.session(sessionId, 'sockets'), member);

@@ -60,7 +60,7 @@ export interface TurnLogRead {
   question: Buffer | null;
 }
 
-/** The `user_message` frame kept with a turn (see accept-turn-4.lua), as an envelope. */
+/** The `user_message` frame kept with a turn (see accept-turn-7.lua), as an envelope. */
 function questionEnvelope(messageId: string, json: string | undefined): Buffer | null {
   if (!json) return null;
   return encodeEnvelope(FrameKind.userMessage, json, Date.now(), NO_SEQ, messageId);
