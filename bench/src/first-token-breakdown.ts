@@ -15,8 +15,10 @@ export const FIRST_TOKEN_SEGMENTS = [
   { name: 'enqueue+fetch', from: 'accepted', to: 'picked' },
   /** head check, session and history read, claim of the turn's frames */
   { name: 'head+claim', from: 'picked', to: 'claimed' },
-  /** context assembly, prompt, response cache lookup, token budget, up to the LLM request */
-  { name: 'context+cache', from: 'claimed', to: 'llm_request' },
+  /** context assembly (policy search, flight facts) */
+  { name: 'context', from: 'claimed', to: 'context' },
+  /** prompt, response cache lookup, token budget, up to the LLM request */
+  { name: 'cache', from: 'context', to: 'llm_request' },
   /** the model's own time to first token (not added by the pipeline) */
   { name: 'model', from: 'llm_request', to: 'llm_first_token' },
   /** first token → coalescer → append-frame script → relay → the client's socket */

@@ -19,7 +19,9 @@ export const TURN_TIMING_STEPS = [
   'picked',
   /** worker: the turn is its session's head and owned by this attempt (head check and claim answered) */
   'claimed',
-  /** worker: prompt context assembled and the response cache consulted; the LLM request starts */
+  /** worker: the prompt's context assembled (policy passages, flight facts) */
+  'context',
+  /** worker: the response cache consulted (and the token budget reserved, if set); the LLM request starts */
   'llm_request',
   /** worker: the LLM's first token arrived (llm_request + the model's own time to first token) */
   'llm_first_token',

@@ -217,6 +217,8 @@ export class TurnProcessor {
       (found) => ({ 'chat.query_type': found.queryType, 'chat.policy': found.sourcesStatus.policy ?? 'skipped', 'chat.flight': found.sourcesStatus.flight ?? 'skipped' }),
     );
     metrics.markContext(Date.now() - contextStartedAt);
+    const timings = this.timings.get(job);
+    if (timings) stamp(timings, 'context');
     signal.throwIfAborted();
     // Nothing to answer from, twice in a row: offer a person, with the contact options.
     const unanswered = isUnanswered(context, question);
@@ -292,7 +294,6 @@ export class TurnProcessor {
     };
     const traceparent = trace?.traceparent;
     if (traceparent) metadata.traceparent = traceparent;
-    const timings = this.timings.get(job);
     if (timings) metadata.timings = timings;
     await inPhase(trace, 'chat.publish', () => publisher.complete(metadata));
     metrics.turnCompleted(finishedAt - data.accepted_at, produced.promptTokens, produced.completionTokens);
