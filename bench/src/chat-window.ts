@@ -2,6 +2,7 @@ import type { ClientPool } from './client/client-pool.js';
 import type { ChatResult } from './client/messages.js';
 import { CpuMeter, loadAverage, rssBytes } from './proc-stats.js';
 import { percentiles, round1, successPercent, type Percentiles } from './stats.js';
+import { breakdownFigures } from './first-token-breakdown.js';
 
 /** The message every benchmark turn sends (the original service's fourth test message). */
 export const BENCH_MESSAGE = 'I need information about flight NZ123 from Auckland to Sydney';
@@ -49,6 +50,8 @@ export interface WindowFigures {
   queueWaitMs: Percentiles;
   /** First chunk: worker publish → client, ms (ms resolution). */
   relayFirstMs: Percentiles;
+  /** The time added to the first token, step by step (PIPELINE_TIMINGS stacks only; else empty). */
+  firstTokenSteps: ReturnType<typeof breakdownFigures>;
   /**
    * CPU use over the window per role, % of one core (the machine has 100 × cores); `other` is
    * the rest of the machine's busy time: load that is not the benchmark's (a shared machine).
@@ -161,6 +164,7 @@ export function summarise(result: ChatResult, windowMs: number, cpuPercent: Reco
     modelFirstMs: percentiles(result.samples.modelFirst),
     queueWaitMs: percentiles(result.samples.queueWait),
     relayFirstMs: percentiles(result.samples.relayFirst),
+    firstTokenSteps: breakdownFigures(result.steps),
     cpuPercent,
     cpuPerTurnMs: cpuPerUnit(cpuPercent, windowMs, result.completedInWindow, 1e3),
     cpuPerTokenUs: cpuPerUnit(cpuPercent, windowMs, result.charsInWindow * tokensPerChar, 1e6),

@@ -61,9 +61,6 @@ export class SessionErasure {
     await this.deps.forgetTurns(sessionId);
     const erased = await this.eraser.erase(sessionId);
     await this.deleteTickets(erased.tickets);
-    // The session's message counter (a count, no content; it would expire within a minute) is
-    // named after the session: it goes too, so no key names the erased session.
-    await redis.del(`${keys.rateLimitPrefix('turns')}:${sessionId}`);
     const held = await this.removeJobs(sessionId, erased.messageIds);
     const frame = JSON.stringify({ type: 'error', code: 'session_erased', message: errorMessage('session_erased'), session_id: sessionId, message_id: null });
     await redis.spublish(keys.sessionChannel(sessionId), encodeEnvelope(FrameKind.error, frame, Date.now(), NO_SEQ, ''));

@@ -8,8 +8,9 @@ import {
   encodeEnvelope,
   maskPii,
   newMessageId,
+  preciseNow,
+  stamp,
   userMessageFrame,
-  type RedisRateLimit,
   type GatewayMetrics,
   type Logger,
   type SessionStore,
@@ -72,10 +73,13 @@ export class TurnIntake {
     private readonly queues: TurnQueues,
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
-    /** `tokenBudget`: LLM tokens one session may spend (SESSION_TOKEN_BUDGET); 0 or absent = none. */
-    private readonly limits: { maxMessageLength: number; sessionTtlSeconds: number; tokenBudget?: number },
-    /** Chat turns per session per minute, counted in Redis across all gateways. */
-    private readonly turnLimit: RedisRateLimit,
+    /**
+     * `tokenBudget`: LLM tokens one session may spend (SESSION_TOKEN_BUDGET); 0 or absent = none.
+     * `pipelineTimings`: stamp the intake's steps into the job (PIPELINE_TIMINGS, the bench's breakdown).
+     */
+    private readonly limits: { maxMessageLength: number; sessionTtlSeconds: number; tokenBudget?: number; pipelineTimings?: boolean },
+    /** Chat turns per session per window, counted in Redis across all gateways (by the accept script). */
+    private readonly turnLimit: { points: number; windowSeconds: number },
     /**
      * Told of every turn about to be enqueued, to see that it ends (see TurnWatchdog), and of a
      * turn that then was not. Told before the enqueue: its custody record is sent no later than
@@ -87,25 +91,6 @@ export class TurnIntake {
     /** Traces: a `chat.accept` span per turn, its traceparent carried in the job. Default: off. */
     private readonly tracing: Tracing = Tracing.off(),
   ) {}
-
-  /**
-   * Refuses a turn once the session has spent SESSION_TOKEN_BUDGET tokens (one HGETALL, only
-   * while a budget is set). The turn that crosses the budget still gets its whole answer.
-   */
-  private async assertWithinTokenBudget(sessionId: string): Promise<void> {
-    const budget = this.limits.tokenBudget ?? 0;
-    if (budget <= 0) return;
-    let used: number;
-    try {
-      used = (await this.store.usage(sessionId)).tokens_used;
-    } catch (err) {
-      this.logger.warn({ err: String(err), session_id: sessionId }, 'session usage unavailable');
-      throw new ServiceError('queue_unavailable');
-    }
-    if (used >= budget) {
-      throw new ServiceError('token_budget_exhausted', `This session has used ${used} of its ${budget} tokens (SESSION_TOKEN_BUDGET); start a new session.`);
-    }
-  }
 
   async accept(request: TurnRequest): Promise<AcceptedTurn> {
     if (!this.tracing.enabled) return this.acceptTurn(request, undefined);
@@ -123,6 +108,7 @@ export class TurnIntake {
   }
 
   private async acceptTurn(request: TurnRequest, span: Span | undefined): Promise<AcceptedTurn> {
+    const receivedAt = this.limits.pipelineTimings ? preciseNow() : 0;
     this.assertStoreReachable();
     const message = normaliseMessage(request.message);
     if (message.length === 0) throw new ServiceError('empty_message');
@@ -130,17 +116,6 @@ export class TurnIntake {
       throw new ServiceError('message_too_long', `The message is longer than ${this.limits.maxMessageLength} characters.`);
     }
     const messageId = request.messageId ?? newMessageId();
-    await this.assertWithinTokenBudget(request.sessionId);
-    let verdict;
-    try {
-      verdict = await this.turnLimit.consume(request.sessionId);
-    } catch (err) {
-      this.logger.warn({ err: String(err), session_id: request.sessionId }, 'turn rate limit unavailable');
-      throw new ServiceError('queue_unavailable');
-    }
-    if (!verdict.allowed) {
-      throw ServiceError.rateLimited(verdict.retryAfterMs, `At most ${this.turnLimit.points} messages per minute per session; try again shortly.`);
-    }
     const data: TurnJobData = {
       // First: isJobOfSession reads it by prefix.
       session_id: request.sessionId,
@@ -153,20 +128,42 @@ export class TurnIntake {
     };
     const traceparent = span ? this.tracing.traceparentOf(span) : undefined;
     if (traceparent) data.traceparent = traceparent;
-    let outcome;
+    let admitted;
     try {
       // Every socket of the session (other tabs, other devices) sees the message, ahead of its
       // answer: published by the same script that queues the turn. The text is the one the job
       // carries (`data.message`), so what is shown is what is stored.
       const json = JSON.stringify(userMessageFrame(request.sessionId, messageId, data.message, request.clientId));
       const userMessage = { json, envelope: encodeEnvelope(FrameKind.userMessage, json, Date.now(), NO_SEQ, messageId) };
-      outcome = await this.store.scripts.acceptTurn(request.sessionId, messageId, this.limits.sessionTtlSeconds, userMessage);
+      // One round trip for the whole intake: the session's token budget (SESSION_TOKEN_BUDGET;
+      // the turn that crosses it still gets its whole answer), its turn rate limit, its place in
+      // the session's order, and the message id recorded for erasure.
+      admitted = await this.store.scripts.admitTurn(
+        request.sessionId,
+        messageId,
+        this.limits.sessionTtlSeconds,
+        { turnsPerWindow: this.turnLimit.points, windowSeconds: this.turnLimit.windowSeconds, tokenBudget: this.limits.tokenBudget ?? 0 },
+        userMessage,
+      );
     } catch (err) {
       this.logger.warn({ err: String(err), session_id: request.sessionId }, 'could not queue turn');
       throw new ServiceError('queue_unavailable');
     }
+    if (admitted.outcome === 'rate_limited') {
+      throw ServiceError.rateLimited(admitted.retryAfterMs, `At most ${this.turnLimit.points} messages per minute per session; try again shortly.`);
+    }
+    if (admitted.outcome === 'token_budget_exhausted') {
+      const budget = this.limits.tokenBudget ?? 0;
+      throw new ServiceError('token_budget_exhausted', `This session has used ${admitted.tokensUsed} of its ${budget} tokens (SESSION_TOKEN_BUDGET); start a new session.`);
+    }
+    const outcome = admitted.outcome;
     if (outcome === 'session_not_found') throw new ServiceError('session_not_found');
     if (outcome !== 'queued') return { messageId, duplicate: true, ended: outcome !== 'already_queued' };
+    if (this.limits.pipelineTimings) {
+      data.timings = {};
+      stamp(data.timings, 'received', receivedAt);
+      stamp(data.timings, 'accepted');
+    }
 
     let storedData: string | null;
     this.watcher.watch(data);
@@ -194,10 +191,6 @@ export class TurnIntake {
         { field: 'message_id', message: 'is already in use' },
       ]);
     }
-    // Every message id the session ever had, so that erasing it finds each turn's keys.
-    await this.store.trackMessage(request.sessionId, messageId, this.limits.sessionTtlSeconds).catch((err: unknown) => {
-      this.logger.warn({ err: String(err), session_id: request.sessionId }, 'could not track the turn for erasure');
-    });
     this.metrics.turnAccepted(request.via);
     return { messageId, duplicate: false, ended: false };
   }

@@ -214,6 +214,7 @@ export const ConfigSchema = Type.Object(
     tracing: Type.Object(
       {
         otlpEndpoint: Url('OpenTelemetry traces go to <endpoint>/v1/traces over OTLP/HTTP; unset = tracing off'),
+        pipelineTimings: Type.Boolean({ default: false, description: 'stamp each step of a turn\'s path to its first token into complete.metadata.timings (the bench\'s breakdown)' }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -316,6 +317,7 @@ export const ENV_TABLE = [
   ['LLM_REQUESTS_PER_MINUTE', 'limits.llmRequestsPerMinute'],
   ['LLM_TOKENS_PER_MINUTE', 'limits.llmTokensPerMinute'],
   ['OTEL_EXPORTER_OTLP_ENDPOINT', 'tracing.otlpEndpoint'],
+  ['PIPELINE_TIMINGS', 'tracing.pipelineTimings'],
   ['SHUTDOWN_TIMEOUT_MS', 'shutdown.timeoutMs'],
 ] as const satisfies ReadonlyArray<readonly [string, string]>;
 

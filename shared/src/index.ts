@@ -12,3 +12,4 @@ export * from './pii/index.js';
 export * from './llm-prices.js';
 export * from './tracing.js';
 export * from './text/index.js';
+export * from './turn-timings.js';

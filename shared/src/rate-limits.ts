@@ -33,17 +33,17 @@ export class RedisRateLimit {
   }
 }
 
-/** The limits a gateway enforces on its clients. */
+/**
+ * The limits a gateway enforces on its clients. Chat turns per session are counted by the accept
+ * script itself, in the session's hash slot (`SessionScripts.admitTurn`): no round trip of their own.
+ */
 export class GatewayRateLimits {
-  /** Chat turns per session, across all gateways. */
-  readonly turns: RedisRateLimit;
   /** WebSocket connection attempts per client address. */
   readonly connects: RedisRateLimit;
   /** Session creations per client address. */
   readonly sessions: RedisRateLimit;
 
   constructor(redis: RedisClient, keys: RedisKeys, limits: Config['limits']) {
-    this.turns = new RedisRateLimit(redis, keys.rateLimitPrefix('turns'), limits.turnsPerMinute, 60);
     this.connects = new RedisRateLimit(redis, keys.rateLimitPrefix('connects'), limits.connectsPerMinutePerAddress, 60);
     this.sessions = new RedisRateLimit(redis, keys.rateLimitPrefix('sessions'), limits.sessionsPerMinutePerAddress, 60);
   }

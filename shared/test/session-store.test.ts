@@ -5,6 +5,7 @@ import { spawnRedisServer } from '../src/dev/redis-server.js';
 import { createRedisConnection } from '../src/redis/connection.js';
 import { RedisKeys } from '../src/redis/redis-keys.js';
 import { SessionStore } from '../src/redis/session-store.js';
+import { TurnLog } from '../src/redis/turn-log.js';
 
 const redisServer = await spawnRedisServer();
 const redis = createRedisConnection(redisServer.url, { name: 'session-store-test' });
@@ -108,15 +109,50 @@ t.test('finishAnswer: appends once and moves the head on, in one call, like appe
   t.ok((await redis.ttl(keys.session('s', 'history'))) > 0, 'history has a TTL');
 });
 
-t.test('headWithHistory: the head turn and the session with its history in one read', async (t) => {
-  const { store } = freshStore();
-  t.same(await store.headWithHistory('s', 5), { head: null, loaded: null }, 'no session, no turns');
+t.test('begin: the head check, the claim and the session with its history in one step', async (t) => {
+  const { store, keys } = freshStore();
+  const log = new TurnLog(redis, keys, { ttlSeconds: 300, maxFrames: 100 });
+  const none = await log.begin('s', 'm9', 5);
+  t.same(none.head === null ? { loaded: none.loaded, status: none.claim.status } : none, { loaded: null, status: 'open' }, 'no session, no turns: claimed (answered anyway), nothing loaded');
   await store.create({ session_id: 's', context });
   await store.scripts.acceptTurn('s', 'm1', 60);
   await store.scripts.acceptTurn('s', 'm2', 60);
   await store.scripts.appendTurn('s', 'm0', JSON.stringify({ message_id: 'm0', client_id: null, user: 'q', assistant: 'a', timestamp: 'x' }), 10, 60);
-  const read = await store.headWithHistory('s', 5);
-  t.equal(read.head, 'm1');
-  t.same(read.loaded, await store.getWithHistory('s', 5), 'the same as getWithHistory');
-  t.same((await store.headWithHistory('s', 0)).loaded?.history, [], 'no history asked, none read');
+  t.same(await log.begin('s', 'm2', 5), { head: 'm1' }, 'behind another turn: told the head');
+  t.equal(await redis.exists(keys.turnLog('s', 'm2').state), 0, 'and nothing of the turn behind was claimed');
+  const first = await log.begin('s', 'm1', 5);
+  if (first.head !== null) throw new Error('m1 is the head');
+  t.same(first.claim, { epoch: 1, nextSeq: 0, status: 'open' }, 'the head is claimed, as claim does');
+  t.same(first.loaded, await store.getWithHistory('s', 5), 'with the session and history getWithHistory reads');
+  const again = await log.begin('s', 'm1', 0);
+  t.same(again.head === null ? [again.claim.epoch, again.loaded?.history] : again, [2, []], 'a second attempt takes over (epoch 2); no history asked, none read');
+  t.same(await log.recentTurns('s', 0), ['m9', 'm1'], 'the claims are recorded among recent turns, in order');
+  await redis.set(keys.turnCancel('s', 'm1'), '1');
+  const cancelled = await log.begin('s', 'm1', 0);
+  t.equal(cancelled.head === null ? cancelled.claim.status : 'head', 'cancelled', 'a cancel marker is reported, as claim does');
+  await redis.hset(keys.turnLog('s', 'm1').state, 'done', '1');
+  const ended = await log.begin('s', 'm1', 0);
+  t.same(ended.head === null ? ended.claim : ended, { epoch: 3, nextSeq: 0, status: 'ended' }, 'an ended turn is not claimed again');
+});
+
+t.test('admitTurn: token budget, turn rate limit and the message-id record, in the accept step', async (t) => {
+  const { store, keys } = freshStore();
+  const limits = { turnsPerWindow: 2, windowSeconds: 60, tokenBudget: 100 };
+  t.same(await store.scripts.admitTurn('nobody', 'm1', 60, limits), { outcome: 'session_not_found' }, 'an unknown session is refused before anything is counted');
+  t.equal(await redis.exists(keys.session('nobody', 'turn-rate')), 0);
+  await store.create({ session_id: 's', context });
+  t.same(await store.scripts.admitTurn('s', 'm1', 60, limits), { outcome: 'queued' });
+  t.same(await store.scripts.admitTurn('s', 'm1', 60, limits), { outcome: 'already_queued' }, 'a resend counts against the limit too');
+  const refused = await store.scripts.admitTurn('s', 'm2', 60, limits);
+  t.equal(refused.outcome, 'rate_limited', 'the third message in the window is refused');
+  t.ok(refused.outcome === 'rate_limited' && refused.retryAfterMs > 0 && refused.retryAfterMs <= 60_000, 'with the time until the window turns');
+  t.same(await store.unansweredTurns('s'), ['m1'], 'a refused turn is not queued');
+  t.same(await redis.smembers(keys.session('s', 'messages')), ['m1'], 'only the queued message id is recorded for erasure');
+  t.ok((await redis.ttl(keys.session('s', 'messages'))) > 0, 'the record expires with the session');
+  t.ok((await redis.pttl(keys.session('s', 'turn-rate'))) > 0, 'the counter expires with its window');
+
+  await store.addUsage('s', 60, 40, 0);
+  t.same(await store.scripts.admitTurn('s', 'm3', 60, { ...limits, turnsPerWindow: 0 }), { outcome: 'token_budget_exhausted', tokensUsed: 100 }, 'a spent budget refuses');
+  t.same(await store.scripts.admitTurn('s', 'm3', 60, { ...limits, turnsPerWindow: 0, tokenBudget: 101 }), { outcome: 'queued' }, 'under the budget, queued');
+  t.same(await store.scripts.admitTurn('s', 'm4', 60, { turnsPerWindow: 0, windowSeconds: 60, tokenBudget: 0 }), { outcome: 'queued' }, 'no limits: nothing refused');
 });

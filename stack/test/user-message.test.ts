@@ -4,7 +4,7 @@
  * the socket and whether the message came over a socket or REST; a tab opened mid-answer gets
  * the question and the answer so far (from `GET /chat/session/:id` and a resume from seq -1).
  *
- *   tab A ──message──▶ gw0 ──accept-turn-4.lua: queue + PUBLISH user_message──▶ Redis
+ *   tab A ──message──▶ gw0 ──accept-turn-7.lua: queue + SPUBLISH user_message──▶ Redis
  *                                                                   │ session channel
  *   tab A ◀── user_message, chunk… complete ── gw0 ◀───────────────┤
  *   tab B ◀── user_message, chunk… complete ── gw1 ◀───────────────┘
@@ -26,8 +26,11 @@ function indexOf(frames: readonly Frame[], messageId: string, type: string): num
 t.test('every socket of the session gets each accepted user message, before its answer', async (t) => {
   const stack = await startInProcessStack(t, { gateways: 2, offline: PACED });
   const sessionId = await createSession(stack.httpUrl());
-  const a = await TestSocket.open(stack.wsUrl(sessionId, 'tab-a', 0));
-  const b = await TestSocket.open(stack.wsUrl(sessionId, 'tab-b', 1));
+  // Admitted first (its pong came): a gateway owes a socket the frames published after its
+  // admission, when it has subscribed to the session's channel. A socket merely open may still
+  // be checked while the other tab's message is accepted and published.
+  const a = await TestSocket.openAdmitted(stack.wsUrl(sessionId, 'tab-a', 0));
+  const b = await TestSocket.openAdmitted(stack.wsUrl(sessionId, 'tab-b', 1));
   t.teardown(() => {
     a.close();
     b.close();

@@ -156,6 +156,7 @@ export class ChatWorker {
         tools: offersTools(config),
         deadlineMs: config.turn.deadlineMs,
         lostTurnGraceMs: lostTurnGraceMs(config),
+        pipelineTimings: config.tracing.pipelineTimings,
       },
     );
     const shards = consumedQueueShards(config);

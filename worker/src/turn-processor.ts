@@ -6,6 +6,11 @@ import {
   type Tracing,
   hasMaskedPii,
   maskPii,
+  preciseNow,
+  stamp,
+  type TurnTimings,
+  type TurnClaim,
+  type SessionWithHistory,
   detectLanguage,
   type TurnLog,
   SessionStore,
@@ -63,6 +68,8 @@ export interface TurnProcessorOptions {
    * turn with an error, ms (see `lostTurnGraceMs`).
    */
   lostTurnGraceMs: number;
+  /** Stamp the turn's steps into `complete.metadata.timings` (PIPELINE_TIMINGS, the bench's breakdown). Default: off. */
+  pipelineTimings?: boolean;
 }
 
 /** How a fallback answer introduces itself, so nobody mistakes it for the assistant's own words. */
@@ -106,12 +113,9 @@ export interface TurnProcessorDeps {
  */
 export class TurnProcessor {
   private readonly historyBudget: HistoryBudget;
-  /**
-   * The session and its recent history, read in the same round trip as the head check of the
-   * job's run (`isHeadOfSession`), for `answer` to use instead of reading them again.
-   */
-  private readonly prefetched = new WeakMap<Job<TurnJobData, void, 'turn'>, SessionWithHistory | null>();
   private readonly lostHeads: LostHeadTurns;
+  /** The step stamps of a job's run, while PIPELINE_TIMINGS is on (see shared/src/turn-timings.ts). */
+  private readonly timings = new WeakMap<Job<TurnJobData, void, 'turn'>, TurnTimings>();
 
   private readonly prices: PriceTable;
 
@@ -126,17 +130,25 @@ export class TurnProcessor {
 
   readonly process = async (job: Job<TurnJobData, void, 'turn'>, token?: string): Promise<void> => {
     const data = job.data;
-    if (!(await this.isHeadOfSession(job, token))) return;
-
+    if (this.options.pipelineTimings) {
+      const timings: TurnTimings = { ...data.timings };
+      stamp(timings, 'picked');
+      this.timings.set(job, timings);
+    }
     const { metrics, logger, turnLog } = this.deps;
     const log = logger.child({ session_id: data.session_id, message_id: data.message_id, attempt: job.attemptsMade + 1 });
     const controller = new AbortController();
     // Tracked before the claim, so no cancel falls between the two: the claim reads the marker
-    // of a cancel sent before it, and one sent from now on stops this controller.
+    // of a cancel sent before it, and one sent from now on stops this controller. (A job that
+    // turns out not to be its session's head is parked and untracked before anything runs.)
     const untrack = this.deps.stops.track(data.session_id, data.message_id, controller, data.accepted_at + this.options.deadlineMs);
     try {
-      // Take ownership of the turn's frames: any earlier attempt still writing is refused from now on.
-      const claim = await turnLog.claim(data.session_id, data.message_id);
+      // Only the session's head runs; it takes ownership of the turn's frames in the same step
+      // (any earlier attempt still writing is refused from now on), and the session and its
+      // history come with it. A job behind another is parked (DelayedError).
+      const { claim, loaded } = await this.claimAsHead(job, token);
+      const timings = this.timings.get(job);
+      if (timings) stamp(timings, 'claimed');
       if (claim.status === 'ended') {
         // An earlier run (or the gateway, at the deadline) already ended it: its clients have
         // their ending. Only make sure the session moves on, with the answer in its history.
@@ -150,7 +162,7 @@ export class TurnProcessor {
       const trace = TurnTrace.start(this.deps.tracing, data, startedAt, job.attemptsMade + 1);
       try {
         if (claim.status === 'cancelled') throw new TurnStopped('cancelled');
-        await this.answer(job, publisher, controller.signal, startedAt, log, trace);
+        await this.answer(job, loaded, publisher, controller.signal, startedAt, log, trace);
         metrics.turnEnded('completed');
         trace?.end('completed');
       } catch (err) {
@@ -174,6 +186,7 @@ export class TurnProcessor {
 
   private async answer(
     job: Job<TurnJobData, void, 'turn'>,
+    loaded: SessionWithHistory | null,
     publisher: TurnPublisher,
     signal: AbortSignal,
     startedAt: number,
@@ -181,10 +194,7 @@ export class TurnProcessor {
     trace: TurnTrace | null = null,
   ): Promise<void> {
     const data = job.data;
-    const { store, metrics } = this.deps;
-    const prefetched = this.prefetched.get(job);
-    this.prefetched.delete(job);
-    const loaded = prefetched !== undefined ? prefetched : await store.getWithHistory(data.session_id, this.options.promptHistoryTurns);
+    const { metrics } = this.deps;
     if (!loaded) throw new TurnError('session_not_found', 'The session expired before the turn was answered.');
 
     // Personal data is replaced before the question reaches the context sources, the cache key,
@@ -207,6 +217,8 @@ export class TurnProcessor {
       (found) => ({ 'chat.query_type': found.queryType, 'chat.policy': found.sourcesStatus.policy ?? 'skipped', 'chat.flight': found.sourcesStatus.flight ?? 'skipped' }),
     );
     metrics.markContext(Date.now() - contextStartedAt);
+    const timings = this.timings.get(job);
+    if (timings) stamp(timings, 'context');
     signal.throwIfAborted();
     // Nothing to answer from, twice in a row: offer a person, with the contact options.
     const unanswered = isUnanswered(context, question);
@@ -282,6 +294,7 @@ export class TurnProcessor {
     };
     const traceparent = trace?.traceparent;
     if (traceparent) metadata.traceparent = traceparent;
+    if (timings) metadata.timings = timings;
     await inPhase(trace, 'chat.publish', () => publisher.complete(metadata));
     metrics.turnCompleted(finishedAt - data.accepted_at, produced.promptTokens, produced.completionTokens);
     if (handoff) await this.requestHandoff(data, handoff, question, log);
@@ -308,6 +321,8 @@ export class TurnProcessor {
 
   /** Writes the answered turn to history (once per message id) and hands the session on. */
   private async fileAnswer(data: TurnJobData, text: string, finishedAt: number, metadata: CompleteMetadata, log: Logger): Promise<void> {
+    // The step stamps are for the frame's reader (the bench), not for the history.
+    const { timings: _timings, ...kept } = metadata;
     const entry: HistoryEntry = {
       message_id: data.message_id,
       client_id: data.client_id,
@@ -315,7 +330,7 @@ export class TurnProcessor {
       user: maskPii(data.message),
       assistant: maskPii(text),
       timestamp: new Date(finishedAt).toISOString(),
-      metadata,
+      metadata: kept,
     };
     const appended = await this.finishAnswer(data, entry);
     if (!appended) {
@@ -373,7 +388,14 @@ export class TurnProcessor {
     await this.reserveTokens(messages);
     try {
       const tools = this.toolLoop(job.data, messages, log);
+      const timings = this.timings.get(job);
+      const requestAt = preciseNow();
       const produced = await streamer.fromLlm(this.deps.llm, messages, vault, signal, tools);
+      if (timings) {
+        stamp(timings, 'llm_request', requestAt);
+        // The model's own time to its first token, as the LLM client measured it.
+        if (produced.ttftMs !== null) stamp(timings, 'llm_first_token', requestAt + produced.ttftMs);
+      }
       return { produced, extra: produced.toolCalls ? { tool_calls: produced.toolCalls } : {} };
     } catch (err) {
       // A stop from outside (cancel, deadline, a newer attempt) is not an LLM failure to cover.
@@ -540,24 +562,21 @@ export class TurnProcessor {
   }
 
   /**
-   * Whether this job may run now: only the oldest unanswered turn of a session runs. A job
-   * behind another is parked as delayed and re-checked after `turnWaitRetryMs`; the turn ahead
+   * Claims the job's turn if it may run now: only the oldest unanswered turn of a session runs
+   * (one not queued at all, because the list expired with the session or this is a replay of a
+   * turn already answered, runs too; history is written once per message id). The head check,
+   * the claim and the session read are one script call (`TurnLog.begin`). A job behind another
+   * is parked as delayed and re-checked after `turnWaitRetryMs` (DelayedError); the turn ahead
    * promotes it the moment it finishes, so the usual wait is the previous answer, not the timer.
    */
-  private async isHeadOfSession(job: Job<TurnJobData, void, 'turn'>, token: string | undefined): Promise<boolean> {
+  private async claimAsHead(job: Job<TurnJobData, void, 'turn'>, token: string | undefined): Promise<{ claim: TurnClaim; loaded: SessionWithHistory | null }> {
     const { session_id: sessionId, message_id: messageId } = job.data;
-    const { store } = this.deps;
     const queue = this.deps.queues.forSession(sessionId);
     let lostHead = false;
     for (let checks = 0; checks < 5; checks++) {
-      // The session and its history come in the same round trip, for `answer` if this job runs.
-      const { head, loaded } = await store.headWithHistory(sessionId, this.options.promptHistoryTurns);
-      // Not queued at all: the list expired with the session, or this is a replay of a turn
-      // already answered. Answer it anyway; history is written once per message id.
-      if (head === null || head === messageId) {
-        this.prefetched.set(job, loaded);
-        return true;
-      }
+      const start = await this.deps.turnLog.begin(sessionId, messageId, this.options.promptHistoryTurns);
+      if (start.head === null) return { claim: start.claim, loaded: start.loaded };
+      const head = start.head;
       const state = await queue.getJobState(head);
       if (state === 'completed' || state === 'failed') {
         // The turn ahead is over without having released the session (its worker died at the
@@ -629,8 +648,6 @@ function isUnanswered(context: AssembledContext, question: string): boolean {
   return !context.passages.some((p) => p.kind !== 'trip');
 }
 
-/** A session record with its recent history, as `SessionStore.getWithHistory` reads it. */
-type SessionWithHistory = NonNullable<Awaited<ReturnType<SessionStore['getWithHistory']>>>;
 
 /** The shared token budget is spent: the turn waits in the queue until the window turns. */
 class BudgetWait extends Error {

@@ -1,5 +1,6 @@
 import WebSocket, { type RawData } from 'ws';
 import type { ChatPlan, ChatResult } from './messages.js';
+import { firstTokenSegments } from '../first-token-breakdown.js';
 
 /** The fields of an outbound frame this client reads. */
 interface Frame {
@@ -11,13 +12,25 @@ interface Frame {
   first_seq?: number;
   timestamp?: string;
   code?: string;
-  metadata?: { ttft_ms?: number; response_time_ms?: number; queue_wait_ms?: number; completion_tokens?: number; from_cache?: boolean };
+  metadata?: {
+    ttft_ms?: number;
+    response_time_ms?: number;
+    queue_wait_ms?: number;
+    completion_tokens?: number;
+    from_cache?: boolean;
+    /** Step stamps of the turn's path (PIPELINE_TIMINGS), epoch ms. */
+    timings?: Record<string, number>;
+  };
 }
 
 /** One turn in flight on a socket. */
 interface Turn {
   messageId: string;
   sentAt: number;
+  /** The send as an epoch stamp with sub-ms precision, to compare with the stack's step stamps. */
+  sentEpoch: number;
+  /** The first chunk's arrival, the same way. */
+  firstChunkPrecise: number;
   measured: boolean;
   firstChunkAt: number;
   /** Epoch ms the first chunk arrived, and the publish time it carried. */
@@ -130,6 +143,8 @@ export class LoadSocket {
     this.turn = {
       messageId,
       sentAt: now,
+      sentEpoch: performance.timeOrigin + now,
+      firstChunkPrecise: 0,
       measured,
       firstChunkAt: 0,
       firstChunkEpoch: 0,
@@ -173,6 +188,7 @@ export class LoadSocket {
       if (turn.firstChunkAt === 0) {
         turn.firstChunkAt = now;
         turn.firstChunkEpoch = Date.now();
+        turn.firstChunkPrecise = performance.timeOrigin + now;
         turn.firstChunkStamp = frame.timestamp ?? '';
       }
       turn.nextSeq = frame.seq + 1;
@@ -216,6 +232,9 @@ export class LoadSocket {
         if (Number.isFinite(stamp)) samples.relayFirst.push(turn.firstChunkEpoch - stamp);
         samples.addedFirst.push(firstChunk - modelFirst);
         samples.addedTotal.push(total - llmStream);
+        for (const [segment, ms] of Object.entries(firstTokenSegments(turn.sentEpoch, turn.firstChunkPrecise, meta.timings))) {
+          (result.steps[segment] ??= []).push(ms);
+        }
         result.tokensOk += meta.completion_tokens ?? 0;
         if (meta.from_cache) result.fromCache++;
         result.charsOk += turn.text.length;

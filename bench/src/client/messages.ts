@@ -108,6 +108,11 @@ export interface ChatResult {
   /** Failures of turns outside the window (warm-up), by reason: reported, never hidden. */
   unmeasuredFailures: Record<string, number>;
   samples: TurnSamples;
+  /**
+   * The time added to the first token, per step, ms (bench/src/first-token-breakdown.ts), by
+   * segment name; only from stacks that stamp their steps (PIPELINE_TIMINGS).
+   */
+  steps: Record<string, number[]>;
 }
 
 export type ChildMessage =
@@ -137,6 +142,7 @@ export function emptyChatResult(): ChatResult {
     totalTurns: 0,
     unmeasuredFailures: {},
     samples: emptySamples(),
+    steps: {},
   };
 }
 
@@ -158,6 +164,7 @@ export function mergeChatResult(into: ChatResult, from: ChatResult): ChatResult 
   for (const key of Object.keys(into.samples) as Array<keyof TurnSamples>) {
     for (const value of from.samples[key]) into.samples[key].push(value);
   }
+  for (const [segment, values] of Object.entries(from.steps)) (into.steps[segment] ??= []).push(...values);
   return into;
 }
 

@@ -3,6 +3,7 @@ import { formatCpu, runChatWindow, type WindowFigures } from '../chat-window.js'
 import { fmtInt, fmtPct, type ScenarioReport, type TargetCheck } from '../report.js';
 import type { RunContext } from '../run-context.js';
 import type { ChartPanel } from '../svg-chart.js';
+import { formatBreakdown } from '../first-token-breakdown.js';
 
 /** Realistic pacing: the offline model's defaults, every answer padded to 120 tokens (2.4 s a turn). */
 export const OVERHEAD_MODEL_ENV = {
@@ -33,7 +34,8 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
   const levels = ctx.options.sessions;
   const largest = Math.max(...levels);
   const concurrency = ctx.options.workerConcurrency;
-  const env: Record<string, string> = { ...OVERHEAD_MODEL_ENV };
+  // PIPELINE_TIMINGS: every turn carries its step stamps, for the first-token breakdown below.
+  const env: Record<string, string> = { ...OVERHEAD_MODEL_ENV, PIPELINE_TIMINGS: 'true' };
   if (concurrency !== 'service') env.WORKER_CONCURRENCY = String(concurrency ?? Math.max(200, largest + 100));
   const layout = { gateways: ctx.options.gateways, workers: ctx.options.workers, env };
   const clients = ctx.options.clients ?? 2;
@@ -63,6 +65,7 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
       }
       steps.push({ sessions, open, figures });
       ctx.log(`    ${figures.ok}/${figures.sent} ok, added first ${fmtPct(figures.addedFirstMs)} ms, cpu ${formatCpu(figures.cpuPercent)}`);
+      if (figures.firstTokenSteps.length > 0) ctx.log(`    first token, p50 / p99 ms per step: ${formatBreakdown(figures.firstTokenSteps)}`);
       await pool.closeSockets();
     }
   });
@@ -125,6 +128,9 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
     targets,
     notes: [
       'each question carries its message id, so the response cache never answers it: every turn goes through the model',
+      ...steps
+        .filter((s) => s.figures.firstTokenSteps.length > 0)
+        .map((s) => `${s.sessions} sessions, first token p50 / p99 ms per step (PIPELINE_TIMINGS stamps): ${formatBreakdown(s.figures.firstTokenSteps)}`),
       ...failureNotes(steps.map((s) => ({ label: `${s.sessions} sessions`, failures: s.figures.failures, warmup: s.figures.warmupFailures }))),
       ...steps.filter((s) => s.figures.fromCache > 0).map((s) => `${s.sessions} sessions: ${s.figures.fromCache} answers came from the response cache`),
       ...steps

@@ -145,6 +145,11 @@ export const CompleteMetadata = Type.Object({
   tool_calls: Type.Optional(Type.Integer({ minimum: 0 })),
   /** The language the customer wrote in (English name), when not English. */
   language: Type.Optional(Type.String()),
+  /**
+   * Where the turn's time to its first token went: each step's stamp, epoch ms with sub-ms
+   * precision (shared/src/turn-timings.ts). Only while PIPELINE_TIMINGS is on (the bench sets it).
+   */
+  timings: Type.Optional(Type.Record(Type.String(), Type.Number())),
 });
 export type CompleteMetadata = Static<typeof CompleteMetadata>;
 
@@ -326,5 +331,7 @@ export const TurnJobData = Type.Object({
   accepted_at: Type.Number(),
   /** W3C traceparent of the gateway's accept span (only while tracing is on). */
   traceparent: Type.Optional(Type.String({ pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' })),
+  /** The gateway's step stamps (see shared/src/turn-timings.ts); only while PIPELINE_TIMINGS is on. */
+  timings: Type.Optional(Type.Record(Type.String(), Type.Number())),
 });
 export type TurnJobData = Static<typeof TurnJobData>;

@@ -33,6 +33,8 @@ import { assertValidId } from '../ids.js';
  *              erasing it (DELETE /chat/session/:id) finds each turn's keys and BullMQ job.
  * - `cached`   set: hashes of the cache entries kept for this session alone (`cache:<hash>:*`).
  * - `tickets`  set: the socket tickets issued for the session while they live, to erase them.
+ * - `turn-rate` string: the session's turn count in the current rate-limit window (TURNS_PER_MINUTE),
+ *              expiring with the window; counted by the accept script, in the session's slot.
  * - `cache:<hash>:answer|lock` the session's own cached answers (see cachedAnswer).
  *
  * Other keys:
@@ -50,7 +52,7 @@ import { assertValidId } from '../ids.js';
  * one queue's keys share a slot, as BullMQ requires on a cluster; each turn-queue shard has its
  * own tag (`bullShardPrefix`), so the shards spread over the cluster's masters.
  */
-export type SessionKeySuffix = 'session' | 'history' | 'turns' | 'sockets' | 'events' | 'usage' | 'messages' | 'cached' | 'tickets';
+export type SessionKeySuffix = 'session' | 'history' | 'turns' | 'sockets' | 'events' | 'usage' | 'messages' | 'cached' | 'tickets' | 'turn-rate';
 
 export class RedisKeys {
   readonly prefix: string;
@@ -162,7 +164,7 @@ export class RedisKeys {
    * Prefix of one rate limiter's keys (`<prefix>:rl:<name>:<subject>`); rate-limiter-flexible
    * appends the subject (a session id, a client address).
    */
-  rateLimitPrefix(name: 'turns' | 'connects' | 'sessions' | 'llm-tokens'): string {
+  rateLimitPrefix(name: 'connects' | 'sessions' | 'llm-tokens'): string {
     return `${this.prefix}:rl:${name}`;
   }
 

@@ -7,7 +7,7 @@ import type { RedisKeys } from './redis-keys.js';
  * place, so no caller can get them wrong.
  */
 const openSocket = new LuaScript('open-socket-2.lua');
-const acceptTurn = new LuaScript('accept-turn-4.lua');
+const acceptTurn = new LuaScript('accept-turn-7.lua');
 const finishTurn = new LuaScript('finish-turn-1.lua');
 const appendTurn = new LuaScript('append-turn-3.lua');
 const finishAnswer = new LuaScript('finish-answer-4.lua');
@@ -35,6 +35,24 @@ export async function acquireCachedAnswer(redis: RedisClient, answerKey: string,
 
 export type AcceptTurnResult = 'queued' | 'already_queued' | 'already_answered' | 'already_ended' | 'session_not_found';
 
+/** The limits the accept step enforces in the same round trip (see accept-turn-7.lua); 0 = none. */
+export interface TurnAdmission {
+  /** Turns one session may send per window. */
+  turnsPerWindow: number;
+  windowSeconds: number;
+  /** LLM tokens one session may spend (SESSION_TOKEN_BUDGET). */
+  tokenBudget: number;
+}
+
+/** What the accept step decided: the turn's place, or why it was refused. */
+export type AdmitTurnResult =
+  | { outcome: AcceptTurnResult }
+  | { outcome: 'rate_limited'; retryAfterMs: number }
+  | { outcome: 'token_budget_exhausted'; tokensUsed: number };
+
+const NO_ADMISSION_LIMITS: TurnAdmission = { turnsPerWindow: 0, windowSeconds: 60, tokenBudget: 0 };
+const ACCEPT_OUTCOMES: Record<number, AcceptTurnResult> = { [-1]: 'session_not_found', 0: 'already_queued', 1: 'queued', 2: 'already_answered', 3: 'already_ended' };
+
 export class SessionScripts {
   constructor(
     private readonly redis: RedisClient,
@@ -58,36 +76,48 @@ export class SessionScripts {
     return { ok: true, openSockets: result };
   }
 
+  /** Queues a turn once per message id, with no limit checked (see `admitTurn`). */
+  async acceptTurn(sessionId: string, messageId: string, ttlSeconds: number, userMessage?: { json: string; envelope: Buffer }): Promise<AcceptTurnResult> {
+    const admitted = await this.admitTurn(sessionId, messageId, ttlSeconds, NO_ADMISSION_LIMITS, userMessage);
+    if (admitted.outcome === 'rate_limited' || admitted.outcome === 'token_budget_exhausted') throw new Error(`unexpected ${admitted.outcome} without limits`);
+    return admitted.outcome;
+  }
+
   /**
-   * Queues a turn once per message id. With `userMessage` (the `user_message` frame's JSON and
+   * The gateway's whole intake in one round trip (`shared/lua/accept-turn-7.lua`): the session's
+   * token budget and turn rate limit are checked, then the turn is queued once per message id and
+   * its id recorded for erasure. With `userMessage` (the `user_message` frame's JSON and
    * envelope), a newly queued turn's message is also kept with the turn and published on the
    * session channel in the same step, ahead of any frame of its answer.
    */
-  async acceptTurn(sessionId: string, messageId: string, ttlSeconds: number, userMessage?: { json: string; envelope: Buffer }): Promise<AcceptTurnResult> {
-    const result = Number(
-      await acceptTurn.run(
-        this.redis,
-        [
-          this.keys.session(sessionId, 'session'),
-          this.keys.session(sessionId, 'turns'),
-          this.keys.turnDone(sessionId, messageId),
-          this.keys.turnLog(sessionId, messageId).state,
-        ],
-        userMessage ? [messageId, ttlSeconds, userMessage.json, userMessage.envelope, this.keys.sessionChannel(sessionId)] : [messageId, ttlSeconds],
-      ),
-    );
-    switch (result) {
-      case -1:
-        return 'session_not_found';
-      case 0:
-        return 'already_queued';
-      case 2:
-        return 'already_answered';
-      case 3:
-        return 'already_ended';
-      default:
-        return 'queued';
-    }
+  async admitTurn(
+    sessionId: string,
+    messageId: string,
+    ttlSeconds: number,
+    limits: TurnAdmission,
+    userMessage?: { json: string; envelope: Buffer },
+  ): Promise<AdmitTurnResult> {
+    const args: Array<string | number | Buffer> = [messageId, ttlSeconds, limits.turnsPerWindow, limits.windowSeconds, limits.tokenBudget];
+    if (userMessage) args.push(userMessage.json, userMessage.envelope, this.keys.sessionChannel(sessionId));
+    const reply = (await acceptTurn.run(
+      this.redis,
+      [
+        this.keys.session(sessionId, 'session'),
+        this.keys.session(sessionId, 'turns'),
+        this.keys.turnDone(sessionId, messageId),
+        this.keys.turnLog(sessionId, messageId).state,
+        this.keys.session(sessionId, 'turn-rate'),
+        this.keys.session(sessionId, 'usage'),
+        this.keys.session(sessionId, 'messages'),
+      ],
+      args,
+    )) as [number, number?];
+    const code = Number(reply[0]);
+    if (code === -5) return { outcome: 'rate_limited', retryAfterMs: Math.max(1, Number(reply[1])) };
+    if (code === -4) return { outcome: 'token_budget_exhausted', tokensUsed: Number(reply[1]) };
+    const outcome = ACCEPT_OUTCOMES[code];
+    if (!outcome) throw new Error(`accept-turn answered ${code}`);
+    return { outcome };
   }
 
   /** Removes a turn from the session's queue; returns the next turn's message id, if any. */

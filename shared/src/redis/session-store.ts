@@ -20,6 +20,18 @@ export interface SessionUsage {
   turns: number;
 }
 
+/** A session record and its recent history, parsed (the storage format is this module's). */
+export interface SessionWithHistory {
+  session: SessionRecord;
+  history: HistoryEntry[];
+}
+
+/** Parses a session record and history entries as read from Redis; null when the record is gone. */
+export function parseSessionWithHistory(rawSession: string | null, rawHistory: readonly string[]): SessionWithHistory | null {
+  if (rawSession === null) return null;
+  return { session: JSON.parse(rawSession) as SessionRecord, history: rawHistory.map((entry) => JSON.parse(entry) as HistoryEntry) };
+}
+
 /**
  * Sessions, their history and their queue of unanswered turns, as both gateways and workers
  * read and write them. One class owns the storage format so the two sides cannot drift.
@@ -94,27 +106,6 @@ export class SessionStore {
     return { session: JSON.parse(rawSession as string) as SessionRecord, history };
   }
 
-  /**
-   * The session's head turn (as `headTurn`), and the session with its last `turns` history
-   * entries (as `getWithHistory`), in one round trip: a worker checking that its turn is next
-   * reads what it needs to answer it at the same time.
-   */
-  async headWithHistory(
-    sessionId: string,
-    turns: number,
-  ): Promise<{ head: string | null; loaded: { session: SessionRecord; history: HistoryEntry[] } | null }> {
-    const multi = this.redis.multi().lindex(this.keys.session(sessionId, 'turns'), 0).get(this.keys.session(sessionId, 'session'));
-    if (turns > 0) multi.lrange(this.keys.session(sessionId, 'history'), -turns, -1);
-    const results = await multi.exec();
-    if (!results) throw new Error('session read was aborted');
-    for (const [err] of results) if (err) throw err;
-    const head = results[0]![1] as string | null;
-    const rawSession = results[1]![1] as string | null;
-    if (rawSession === null) return { head, loaded: null };
-    const history = turns > 0 ? (results[2]![1] as string[]).map((entry) => JSON.parse(entry) as HistoryEntry) : [];
-    return { head, loaded: { session: JSON.parse(rawSession) as SessionRecord, history } };
-  }
-
   /** Message id of the turn the session answers next, or null when none is waiting. */
   async headTurn(sessionId: string): Promise<string | null> {
     return this.redis.lindex(this.keys.session(sessionId, 'turns'), 0);
@@ -123,15 +114,6 @@ export class SessionStore {
   /** Message ids of the session's unanswered turns, oldest first. */
   async unansweredTurns(sessionId: string): Promise<string[]> {
     return this.redis.lrange(this.keys.session(sessionId, 'turns'), 0, -1);
-  }
-
-  /**
-   * Records a message id the session accepted, for erasure; the set lives as long as the
-   * session. Same hash tag as the session: one slot.
-   */
-  async trackMessage(sessionId: string, messageId: string, ttlSeconds: number): Promise<void> {
-    const key = this.keys.session(sessionId, 'messages');
-    await this.redis.multi().sadd(key, messageId).expire(key, ttlSeconds).exec();
   }
 
   /** Ends a socket's claim on a session slot. */

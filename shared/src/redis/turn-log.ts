@@ -3,8 +3,10 @@ import { FrameKind, NO_SEQ, encodeEnvelope, readEnvelopeHeader } from '../protoc
 import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
 import { WriteCoalescer } from './write-coalescer.js';
+import { parseSessionWithHistory, type SessionWithHistory } from './session-store.js';
 
 const claimTurn = new LuaScript('claim-turn-5.lua');
+const beginTurn = new LuaScript('begin-turn-8.lua');
 const appendFrame = new LuaScript('append-frame-3.lua');
 
 /**
@@ -22,6 +24,12 @@ export interface TurnClaim {
   /** open: write the turn; ended: it already ended (a duplicate run); cancelled: cancelled before it started. */
   status: 'open' | 'ended' | 'cancelled';
 }
+
+/**
+ * What a worker's start of a turn found (see `TurnLog.begin`): another turn is its session's
+ * head (nothing was claimed), or the turn is claimed, with the session and its recent history.
+ */
+export type TurnStart = { head: string } | { head: null; claim: TurnClaim; loaded: SessionWithHistory | null };
 
 /** How one frame is applied to the turn's answer text. */
 export type AppendMode = 'chunk' | 'reset' | 'end';
@@ -60,7 +68,7 @@ export interface TurnLogRead {
   question: Buffer | null;
 }
 
-/** The `user_message` frame kept with a turn (see accept-turn-4.lua), as an envelope. */
+/** The `user_message` frame kept with a turn (see accept-turn-7.lua), as an envelope. */
 function questionEnvelope(messageId: string, json: string | undefined): Buffer | null {
   if (!json) return null;
   return encodeEnvelope(FrameKind.userMessage, json, Date.now(), NO_SEQ, messageId);
@@ -103,7 +111,7 @@ export class TurnLog {
 
   /** Loads the scripts into Redis's cache (see LuaScript.load); call once at start. */
   async preload(): Promise<void> {
-    await Promise.all([claimTurn.load(this.redis), appendFrame.load(this.redis)]);
+    await Promise.all([claimTurn.load(this.redis), beginTurn.load(this.redis), appendFrame.load(this.redis)]);
   }
 
   /** `minNextSeq`: continue after this many frames at least (a takeover after Redis lost the state). */
@@ -116,6 +124,36 @@ export class TurnLog {
     )) as [number, number, number];
     const status = reply[2] === 1 ? 'ended' : reply[2] === 2 ? 'cancelled' : 'open';
     return { epoch: Number(reply[0]), nextSeq: Number(reply[1]), status };
+  }
+
+  /**
+   * A worker's start of a turn, in one round trip (`shared/lua/begin-turn-8.lua`): the head check
+   * of the session's order, then, if this turn is the head (or in no list at all), the claim of
+   * its frames (as `claim`) and the session with its last `historyTurns` history entries.
+   */
+  async begin(sessionId: string, messageId: string, historyTurns: number): Promise<TurnStart> {
+    const k = this.keys.turnLog(sessionId, messageId);
+    const reply = (await beginTurn.run(
+      this.redis,
+      [
+        this.keys.session(sessionId, 'turns'),
+        this.keys.session(sessionId, 'session'),
+        this.keys.session(sessionId, 'history'),
+        k.state,
+        k.log,
+        k.text,
+        this.keys.turnCancel(sessionId, messageId),
+        this.keys.recentTurns(sessionId),
+      ],
+      [messageId, historyTurns, this.options.ttlSeconds, Date.now(), RECENT_TURNS_KEPT],
+    )) as [0, string] | [1, number, number, number, string | null, string[]];
+    if (reply[0] === 0) return { head: reply[1] };
+    const [, epoch, nextSeq, status, rawSession, rawHistory] = reply;
+    return {
+      head: null,
+      claim: { epoch: Number(epoch), nextSeq: Number(nextSeq), status: status === 1 ? 'ended' : status === 2 ? 'cancelled' : 'open' },
+      loaded: parseSessionWithHistory(rawSession, rawHistory),
+    };
   }
 
   /** Appends one frame and publishes it, if `epoch` still owns the turn and `seq` is next. */

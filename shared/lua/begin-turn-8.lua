@@ -1,0 +1,54 @@
+--[[
+  A worker's start of a turn in one step (every key is the session's, one hash slot): checks
+  that the turn is its session's head (only the oldest unanswered turn of a session runs), and
+  if so claims its frames exactly as claim-turn-5.lua does and reads the session and its recent
+  history for the prompt. A turn behind another is not claimed: the caller parks it.
+
+  KEYS[1] turns list of the session (unanswered message ids, oldest first)
+  KEYS[2] session record key
+  KEYS[3] history list of the session (JSON entries, newest last)
+  KEYS[4] turn state hash (epoch, next, done)
+  KEYS[5] turn log stream (unused here; listed so the script declares every key it governs)
+  KEYS[6] turn text (unused here; same reason)
+  KEYS[7] cancel marker of the turn
+  KEYS[8] recent turns of the session (sorted set: message id -> claim time, ms)
+  ARGV[1] message id of the turn
+  ARGV[2] history entries to read (the newest; 0: none)
+  ARGV[3] TTL of the turn's keys, seconds (the resume window)
+  ARGV[4] claim time, ms (the caller's clock)
+  ARGV[5] recent turns kept per session
+
+  Output: {0, head} another turn is the head (nothing claimed); or {1, epoch, next seq, status,
+  session record or false, history entries} with status as claim-turn's: 0 open, 1 already
+  ended, 2 cancelled before it started. A turn in no list at all (the list expired with the
+  session, or a replay of a turn already answered) counts as the head: it is answered anyway,
+  and history is written once per message id.
+]]
+local head = redis.call('LINDEX', KEYS[1], 0)
+if head and head ~= ARGV[1] then return {0, head} end
+
+local epoch, nextSeq, status
+if redis.call('HEXISTS', KEYS[4], 'done') == 1 then
+  epoch = tonumber(redis.call('HGET', KEYS[4], 'epoch') or '0')
+  nextSeq = tonumber(redis.call('HGET', KEYS[4], 'next') or '0')
+  status = 1
+else
+  epoch = redis.call('HINCRBY', KEYS[4], 'epoch', 1)
+  nextSeq = tonumber(redis.call('HGET', KEYS[4], 'next') or '0')
+  redis.call('EXPIRE', KEYS[4], ARGV[3])
+  -- Ordered as the session's turns ran, even when two claimers' clocks disagree or share a ms.
+  local claimedAt = tonumber(ARGV[4])
+  local newest = redis.call('ZRANGE', KEYS[8], -1, -1, 'WITHSCORES')
+  if newest[1] and newest[1] ~= ARGV[1] then claimedAt = math.max(claimedAt, tonumber(newest[2]) + 1) end
+  redis.call('ZADD', KEYS[8], string.format('%d', claimedAt), ARGV[1])
+  redis.call('ZREMRANGEBYRANK', KEYS[8], 0, -(tonumber(ARGV[5]) + 1))
+  redis.call('EXPIRE', KEYS[8], ARGV[3])
+  status = 0
+  if redis.call('EXISTS', KEYS[7]) == 1 then status = 2 end
+end
+
+local session = redis.call('GET', KEYS[2])
+local history = {}
+local turns = tonumber(ARGV[2])
+if turns > 0 then history = redis.call('LRANGE', KEYS[3], -turns, -1) end
+return {1, epoch, nextSeq, status, session, history}
