@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import type { Readable } from 'node:stream';
-import { readContentChunk, type ContentChunk } from './content-chunk.js';
+import { ContentChunkReader, type ContentChunk } from './content-chunk.js';
 import { createNodeHttpFetch, takeNodeBody } from './node-http-fetch.js';
 import type { ChatMessage } from './prompt-builder.js';
 
@@ -88,7 +88,7 @@ export class LlmClient {
     // Tool calls arrive as pieces keyed by index (parallel calls interleave): joined here.
     const calls: LlmToolCall[] = [];
     let deltas = 0;
-    // The common event, a content token (see readContentChunk): the same steps as for a parsed
+    // The common event, a content token (see ContentChunkReader): the same steps as for a parsed
     // chunk with a model and a non-empty content and nothing else.
     const onContent = (view: ContentChunk): void => {
       idleTimer.refresh();
@@ -164,7 +164,7 @@ export class LlmClient {
  * semantics of openai's `Stream.fromSSEResponse`: events after `[DONE]` are ignored, a payload
  * with `error` throws `APIError` (status undefined), malformed JSON throws, an abort of the body
  * ends the read without an error. Any other failure cancels the body (closing the connection).
- * A content token's event (`readContentChunk`) goes to `onContent` instead, unparsed.
+ * A content token's event (`ContentChunkReader`) goes to `onContent` instead, unparsed.
  */
 async function readCompletionChunks(response: Response, onChunk: (chunk: ChatCompletionChunk) => void, onContent: (view: ContentChunk) => void): Promise<void> {
   const body = response.body;
@@ -194,12 +194,12 @@ async function readCompletionChunks(response: Response, onChunk: (chunk: ChatCom
 /**
  * The SSE reader of a chat completion stream: `[DONE]` ends it (later events are ignored),
  * Assistants-API events are skipped, a content token's event goes to `onContent` unparsed
- * (`readContentChunk`), every other event is parsed: an `error` payload throws `APIError`,
+ * (`ContentChunkReader`), every other event is parsed: an `error` payload throws `APIError`,
  * malformed JSON throws, anything else goes to `onChunk`.
  */
 export function completionEventReader(headers: Headers, onChunk: (chunk: ChatCompletionChunk) => void, onContent: (view: ContentChunk) => void): SseReader {
   let done = false;
-  const view: ContentChunk = { model: '', content: '' };
+  const view = new ContentChunkReader();
   return new SseReader((event, data) => {
     if (done) return;
     if (data.startsWith('[DONE]')) {
@@ -208,7 +208,7 @@ export function completionEventReader(headers: Headers, onChunk: (chunk: ChatCom
     }
     // Assistants-API events: never part of a chat completion stream.
     if (event !== null && event.startsWith('thread.')) return;
-    if (readContentChunk(data, view)) {
+    if (view.read(data)) {
       onContent(view);
       return;
     }

@@ -1,5 +1,5 @@
 /**
- * The content-token fast path of the SSE reader (`readContentChunk`) against `JSON.parse`: it
+ * The content-token fast path of the SSE reader (`ContentChunkReader`) against `JSON.parse`: it
  * may only answer for events whose parse gives a chunk with one choice, a delta of just the
  * content, no usage, no finish reason, no tool call and no error, and it must then give the same
  * model and content. Everything else it leaves to JSON.parse. Checked over a corpus of shapes,
@@ -8,7 +8,7 @@
 import t, { type Test } from 'tap';
 import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
-import { readContentChunk, type ContentChunk } from '../src/content-chunk.js';
+import { ContentChunkReader, type ContentChunk } from '../src/content-chunk.js';
 import { SseReader, completionEventReader } from '../src/llm-client.js';
 
 /** What the worker takes from a parsed event when the fast path answers for it. */
@@ -31,8 +31,8 @@ function fastEquivalent(data: string): { model: string; content: string } | null
 }
 
 /** Asserts the fast path's answer for `data` is JSON.parse's (or that it declines). Returns whether it answered. */
-function check(t: Test, data: string, view: ContentChunk = { model: '', content: '' }): boolean {
-  const answered = readContentChunk(data, view);
+function check(t: Test, data: string, view = new ContentChunkReader()): boolean {
+  const answered = view.read(data);
   if (!answered) return false;
   const expected = fastEquivalent(data);
   if (expected === null || expected.model !== view.model || expected.content !== view.content) {
@@ -103,17 +103,26 @@ t.test('the shapes the models send are read without JSON.parse, with JSON.parse 
   t.equal(answered, total, 'every content event of the known shape takes the fast path');
 });
 
-t.test('the model is kept across events and replaced when it changes', async (t) => {
-  const view: ContentChunk = { model: '', content: '' };
-  t.ok(readContentChunk(contentEvent('a', { model: 'm-1' }), view));
-  const first = view.model;
-  t.ok(readContentChunk(contentEvent('b', { model: 'm-1' }), view));
-  t.equal(view.model, first);
-  t.ok(readContentChunk(contentEvent('c', { model: 'm-2' }), view));
-  t.equal(view.model, 'm-2');
-  t.ok(readContentChunk(contentEvent('d', { model: '' }), view));
-  t.equal(view.model, '', 'an empty model is read as empty (the caller keeps its own then, as for a parsed chunk)');
-  t.equal(view.content, 'd');
+t.test('one reader over a stream: the head is learned, and read again when it changes', async (t) => {
+  const reader = new ContentChunkReader();
+  t.ok(check(t, contentEvent('a', { model: 'm-1' }), reader));
+  const first = reader.model;
+  t.ok(check(t, contentEvent('b', { model: 'm-1' }), reader));
+  t.equal(reader.model, first, 'the same model string while the head does not change');
+  t.ok(check(t, contentEvent('c', { model: 'm-2' }), reader));
+  t.equal(reader.model, 'm-2');
+  t.ok(check(t, contentEvent('d', { model: '' }), reader));
+  t.equal(reader.model, '', 'an empty model is read as empty (the caller keeps its own then, as for a parsed chunk)');
+  t.equal(reader.content, 'd');
+  // Every shape and content through one reader, in turn: heads alternate, contents vary.
+  let answered = 0;
+  for (const content of CONTENTS) {
+    for (const fingerprint of [undefined, null, 'fp_offline']) {
+      if (check(t, contentEvent(content, { usage: true, fingerprint }), reader)) answered++;
+      if (check(t, contentEvent(content, { usage: true, fingerprint }), reader)) answered++;
+    }
+  }
+  t.equal(answered, CONTENTS.length * 6);
 });
 
 t.test('events that are not the content shape are left to JSON.parse', async (t) => {
@@ -152,8 +161,11 @@ t.test('events that are not the content shape are left to JSON.parse', async (t)
     '{}',
   ];
   for (const data of declined) {
-    const view: ContentChunk = { model: '', content: '' };
-    t.notOk(readContentChunk(data, view), `declined: ${data.slice(0, 90)}`);
+    t.notOk(new ContentChunkReader().read(data), `declined: ${data.slice(0, 90)}`);
+    // And after a content event with the same head was read (the learned-head path).
+    const primed = new ContentChunkReader();
+    primed.read(`${head},"choices":[{"index":0,"delta":{"content":"x"},"logprobs":null,"finish_reason":null}]}`);
+    t.notOk(primed.read(data), `declined after a learned head: ${data.slice(0, 90)}`);
   }
 });
 
@@ -178,7 +190,11 @@ t.test('random mutations of content events: the fast path never disagrees with J
       const op = random(3);
       data = op === 0 ? data.slice(0, at) + ch + data.slice(at) : op === 1 ? data.slice(0, at) + data.slice(at + 1) : data.slice(0, at) + ch + data.slice(at + 1);
     }
-    if (check(t, data)) answered++;
+    // Half the time the reader has just read the unmutated event: its head is learned, and a
+    // mutation after the head takes the learned-head path.
+    const reader = new ContentChunkReader();
+    if (random(2) === 1 && !reader.read(base)) t.fail(`the unmutated event was declined: ${base}`);
+    if (check(t, data, reader)) answered++;
   }
   t.ok(answered > 0, `${answered} of ${runs} mutated events still had the shape and were read the same`);
 });
