@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import type { Readable } from 'node:stream';
+import { ContentChunkReader, type ContentChunk } from './content-chunk.js';
 import { createNodeHttpFetch, takeNodeBody } from './node-http-fetch.js';
 import type { ChatMessage } from './prompt-builder.js';
 
@@ -87,6 +88,18 @@ export class LlmClient {
     // Tool calls arrive as pieces keyed by index (parallel calls interleave): joined here.
     const calls: LlmToolCall[] = [];
     let deltas = 0;
+    // The common event, a content token (see ContentChunkReader): the same steps as for a parsed
+    // chunk with a model and a non-empty content and nothing else.
+    const onContent = (view: ContentChunk): void => {
+      idleTimer.refresh();
+      if (view.model) result.model = view.model;
+      const text = view.content;
+      if (text) {
+        if (result.ttftMs === null) result.ttftMs = performance.now() - started;
+        deltas++;
+        onToken(text);
+      }
+    };
     const onChunk = (chunk: ChatCompletionChunk): void => {
       idleTimer.refresh();
       if (chunk.model) result.model = chunk.model;
@@ -128,7 +141,7 @@ export class LlmClient {
           { signal: combined },
         )
         .asResponse();
-      await readCompletionChunks(response, onChunk);
+      await readCompletionChunks(response, onChunk, onContent);
     } catch (err) {
       // The client reports an abort as its own error; surface the reason we aborted for.
       if (combined.aborted) throw combined.reason;
@@ -151,23 +164,12 @@ export class LlmClient {
  * semantics of openai's `Stream.fromSSEResponse`: events after `[DONE]` are ignored, a payload
  * with `error` throws `APIError` (status undefined), malformed JSON throws, an abort of the body
  * ends the read without an error. Any other failure cancels the body (closing the connection).
+ * A content token's event (`ContentChunkReader`) goes to `onContent` instead, unparsed.
  */
-async function readCompletionChunks(response: Response, onChunk: (chunk: ChatCompletionChunk) => void): Promise<void> {
+async function readCompletionChunks(response: Response, onChunk: (chunk: ChatCompletionChunk) => void, onContent: (view: ContentChunk) => void): Promise<void> {
   const body = response.body;
   if (!body) throw new OpenAI.OpenAIError('Attempted to iterate over a response with no body');
-  let done = false;
-  const reader = new SseReader((event, data) => {
-    if (done) return;
-    if (data.startsWith('[DONE]')) {
-      done = true;
-      return;
-    }
-    // Assistants-API events: never part of a chat completion stream.
-    if (event !== null && event.startsWith('thread.')) return;
-    const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: unknown };
-    if (chunk && chunk.error) throw new OpenAI.APIError(undefined, chunk.error as object, undefined, response.headers);
-    onChunk(chunk);
-  });
+  const reader = completionEventReader(response.headers, onChunk, onContent);
   const nodeBody = takeNodeBody(response);
   if (nodeBody !== null) return readNodeBody(nodeBody, reader);
   const bytes = body.getReader();
@@ -187,6 +189,33 @@ async function readCompletionChunks(response: Response, onChunk: (chunk: ChatCom
   } finally {
     if (!finished) bytes.cancel().catch(() => {});
   }
+}
+
+/**
+ * The SSE reader of a chat completion stream: `[DONE]` ends it (later events are ignored),
+ * Assistants-API events are skipped, a content token's event goes to `onContent` unparsed
+ * (`ContentChunkReader`), every other event is parsed: an `error` payload throws `APIError`,
+ * malformed JSON throws, anything else goes to `onChunk`.
+ */
+export function completionEventReader(headers: Headers, onChunk: (chunk: ChatCompletionChunk) => void, onContent: (view: ContentChunk) => void): SseReader {
+  let done = false;
+  const view = new ContentChunkReader();
+  return new SseReader((event, data) => {
+    if (done) return;
+    if (data.startsWith('[DONE]')) {
+      done = true;
+      return;
+    }
+    // Assistants-API events: never part of a chat completion stream.
+    if (event !== null && event.startsWith('thread.')) return;
+    if (view.read(data)) {
+      onContent(view);
+      return;
+    }
+    const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: unknown };
+    if (chunk && chunk.error) throw new OpenAI.APIError(undefined, chunk.error as object, undefined, headers);
+    onChunk(chunk);
+  });
 }
 
 /**
@@ -262,7 +291,7 @@ export class SseReader {
       } else {
         break;
       }
-      this.line(buf.slice(start, lineEnd));
+      this.line(buf, start, lineEnd);
       start = next;
     }
     this.buffer = start === 0 ? buf : buf.slice(start);
@@ -273,11 +302,12 @@ export class SseReader {
     const rest = this.buffer;
     this.buffer = '';
     if (rest.length === 0) return;
-    this.line(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
+    this.line(rest, 0, rest.endsWith('\r') ? rest.length - 1 : rest.length);
   }
 
-  private line(line: string): void {
-    if (line.length === 0) {
+  /** One line, `text` from `start` to `end` (not copied out first: a data line is sliced once). */
+  private line(text: string, start: number, end: number): void {
+    if (start === end) {
       if (!this.event && this.data === null) return;
       const event = this.event;
       const data = this.data ?? '';
@@ -286,13 +316,24 @@ export class SseReader {
       this.onEvent(event, data);
       return;
     }
-    if (line.charCodeAt(0) === 58 /* : */) return;
+    if (text.charCodeAt(start) === 58 /* : */) return;
+    if (text.startsWith('data:', start) && start + 5 <= end) {
+      // The line of nearly every event.
+      const from = text.charCodeAt(start + 5) === 32 /* space */ && start + 5 < end ? start + 6 : start + 5;
+      this.addData(text.slice(from, end));
+      return;
+    }
+    const line = text.slice(start, end);
     const colon = line.indexOf(':');
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);
     if (value.charCodeAt(0) === 32 /* space */) value = value.slice(1);
-    if (field === 'data') this.data = this.data === null ? value : `${this.data}\n${value}`;
+    if (field === 'data') this.addData(value);
     else if (field === 'event') this.event = value;
+  }
+
+  private addData(value: string): void {
+    this.data = this.data === null ? value : `${this.data}\n${value}`;
   }
 }
 

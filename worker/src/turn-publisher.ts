@@ -2,7 +2,6 @@ import {
   ChunkFrameEncoder,
   FrameKind,
   completeFrame,
-  encodeEnvelope,
   errorFrame,
   resetFrame,
   type AppendMode,
@@ -10,6 +9,7 @@ import {
   type CompleteMetadata,
   type ErrorCode,
   type TurnClaim,
+  type TurnFrameWriter,
   type TurnLog,
 } from '@chat/shared';
 
@@ -32,6 +32,7 @@ export class TurnLostError extends Error {
  */
 export class TurnPublisher {
   private readonly encoder: ChunkFrameEncoder;
+  private readonly writer: TurnFrameWriter;
   private nextSeq: number;
   private chunks = 0;
   private content = '';
@@ -39,13 +40,14 @@ export class TurnPublisher {
   private failure: unknown = null;
 
   constructor(
-    private readonly log: TurnLog,
+    log: TurnLog,
     private readonly sessionId: string,
     private readonly messageId: string,
-    private readonly claim: TurnClaim,
+    claim: TurnClaim,
     private readonly onLost: (err: TurnLostError) => void,
   ) {
     this.encoder = new ChunkFrameEncoder(sessionId, messageId);
+    this.writer = log.writer(sessionId, messageId, claim.epoch);
     this.nextSeq = claim.nextSeq;
     // An earlier attempt already sent frames: clients drop its partial text before ours.
     if (claim.nextSeq > 0) this.send(FrameKind.reset, JSON.stringify(resetFrame(sessionId, messageId, this.nextSeq)), 'reset', '');
@@ -87,8 +89,7 @@ export class TurnPublisher {
 
   private send(kind: FrameKind, json: string, mode: AppendMode, text: string, now: number = Date.now()): void {
     const seq = this.nextSeq++;
-    const envelope = encodeEnvelope(kind, json, now, seq, this.messageId);
-    this.lastAppend = this.log.append(this.sessionId, this.messageId, this.claim.epoch, seq, envelope, mode, text).then(
+    this.lastAppend = this.writer.append(kind, json, now, seq, mode, text).then(
       (result) => {
         if (result === 'written' || this.failure !== null) return;
         const lost = new TurnLostError(result);

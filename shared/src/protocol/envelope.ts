@@ -41,18 +41,32 @@ const FIXED_HEADER_BYTES = 14;
 const MAX_MESSAGE_ID_BYTES = 255;
 
 export function encodeEnvelope(kind: FrameKind, frameJson: string, publishedAtMs: number = Date.now(), seq: number = NO_SEQ, messageId = ''): Buffer {
-  const idBytes = messageId.length; // ids are ASCII (validated id alphabet)
-  if (idBytes > MAX_MESSAGE_ID_BYTES) throw new RangeError('message id too long for an envelope');
-  const bodyBytes = Buffer.byteLength(frameJson);
-  const headerBytes = FIXED_HEADER_BYTES + idBytes;
-  const buf = Buffer.allocUnsafe(headerBytes + bodyBytes);
-  buf[0] = kind;
-  buf.writeDoubleLE(publishedAtMs, 1);
-  buf.writeUInt32LE(seq, 9);
-  buf[13] = idBytes;
-  if (idBytes > 0) buf.write(messageId, FIXED_HEADER_BYTES, idBytes, 'latin1');
-  buf.write(frameJson, headerBytes, bodyBytes, 'utf8');
+  const frameBytes = Buffer.byteLength(frameJson);
+  const buf = Buffer.allocUnsafe(envelopeLength(messageId, frameBytes));
+  writeEnvelope(buf, 0, kind, frameJson, frameBytes, publishedAtMs, seq, messageId);
   return buf;
+}
+
+/** Bytes of an envelope whose frame JSON is `frameBytes` long (UTF-8). */
+export function envelopeLength(messageId: string, frameBytes: number): number {
+  // ids are ASCII (validated id alphabet): one byte per character
+  if (messageId.length > MAX_MESSAGE_ID_BYTES) throw new RangeError('message id too long for an envelope');
+  return FIXED_HEADER_BYTES + messageId.length + frameBytes;
+}
+
+/**
+ * Writes an envelope into `target` at `offset` (`envelopeLength` bytes; `frameBytes` is the
+ * frame's UTF-8 length): for a caller that sends it inside a larger buffer without a copy.
+ */
+export function writeEnvelope(target: Buffer, offset: number, kind: FrameKind, frameJson: string, frameBytes: number, publishedAtMs: number, seq: number, messageId: string): void {
+  const idBytes = messageId.length;
+  if (idBytes > MAX_MESSAGE_ID_BYTES) throw new RangeError('message id too long for an envelope');
+  target[offset] = kind;
+  target.writeDoubleLE(publishedAtMs, offset + 1);
+  target.writeUInt32LE(seq, offset + 9);
+  target[offset + 13] = idBytes;
+  if (idBytes > 0) target.write(messageId, offset + FIXED_HEADER_BYTES, idBytes, 'latin1');
+  target.write(frameJson, offset + FIXED_HEADER_BYTES + idBytes, frameBytes, 'utf8');
 }
 
 export interface EnvelopeHeader {

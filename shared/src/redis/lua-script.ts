@@ -14,7 +14,8 @@ export class LuaScript {
   readonly name: string;
   readonly numberOfKeys: number;
   private readonly source: string;
-  private readonly sha: string;
+  /** The SHA1 the server caches the script under (EVALSHA). */
+  readonly sha: string;
 
   constructor(fileName: string) {
     const match = /^([a-z-]+)-(\d+)\.lua$/.exec(fileName);

@@ -4,6 +4,7 @@ import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
 import { WriteCoalescer } from './write-coalescer.js';
 import { parseSessionWithHistory, type SessionWithHistory } from './session-store.js';
+import { TurnFrameWriter, appendResult, type AppendMode, type AppendResult } from './turn-frame-writer.js';
 
 const claimTurn = new LuaScript('claim-turn-5.lua');
 const beginTurn = new LuaScript('begin-turn-8.lua');
@@ -31,13 +32,7 @@ export interface TurnClaim {
  */
 export type TurnStart = { head: string } | { head: null; claim: TurnClaim; loaded: SessionWithHistory | null };
 
-/** How one frame is applied to the turn's answer text. */
-export type AppendMode = 'chunk' | 'reset' | 'end';
-
-/** written; superseded: a newer attempt owns the turn; ended: it already ended; out_of_order; missing: its state is gone. */
-export type AppendResult = 'written' | 'superseded' | 'ended' | 'out_of_order' | 'missing';
-
-const APPEND_RESULTS: Record<string, AppendResult> = { '1': 'written', '-1': 'superseded', '-2': 'ended', '-3': 'out_of_order', '-4': 'missing' };
+export type { AppendMode, AppendResult } from './turn-frame-writer.js';
 
 /** One frame read back from a turn's log. */
 export interface LoggedFrame {
@@ -156,17 +151,39 @@ export class TurnLog {
     };
   }
 
-  /** Appends one frame and publishes it, if `epoch` still owns the turn and `seq` is next. */
+  /**
+   * Appends one frame and publishes it, if `epoch` still owns the turn and `seq` is next. For a
+   * single frame (a gateway ending a turn); an attempt streaming a turn uses `writer`.
+   */
   async append(sessionId: string, messageId: string, epoch: number, seq: number, envelope: Buffer, mode: AppendMode, text: string): Promise<AppendResult> {
     const k = this.keys.turnLog(sessionId, messageId);
     this.appendWrites.hold();
     const reply = await appendFrame.run(
       this.redis,
       [k.state, k.log, k.text],
-      [epoch, seq, envelope, this.keys.sessionChannel(sessionId), mode, text, this.options.maxFrames, this.options.ttlSeconds],
+      [epoch, this.keys.sessionChannel(sessionId), this.options.maxFrames, seq, mode, this.options.ttlSeconds, text, envelope],
     );
-    return APPEND_RESULTS[String(reply)] ?? 'missing';
+    return appendResult(reply);
   }
+
+  /** The writer of one attempt's frames (`epoch` from its claim): see TurnFrameWriter. */
+  writer(sessionId: string, messageId: string, epoch: number): TurnFrameWriter {
+    return new TurnFrameWriter(
+      this.redis,
+      appendFrame,
+      {
+        keys: this.keys.turnLog(sessionId, messageId),
+        channel: this.keys.sessionChannel(sessionId),
+        messageId,
+        epoch,
+        maxFrames: this.options.maxFrames,
+        ttlSeconds: this.options.ttlSeconds,
+      },
+      this.holdWrite,
+    );
+  }
+
+  private readonly holdWrite = (): void => this.appendWrites.hold();
 
   /** The turn's progress without its frames: for `GET /chat/session/:id`. */
   async peek(sessionId: string, messageId: string): Promise<{ known: boolean; ended: boolean; nextSeq: number; text: string; question?: string }> {

@@ -1,0 +1,156 @@
+/**
+ * A turn's frames through TurnFrameWriter (the command bytes built per turn, the envelope written
+ * into them) against a real Redis spawned for this file, and against a small Redis Cluster: what
+ * the log keeps and what subscribers get is byte for byte the envelope `encodeEnvelope` makes;
+ * the ownership and order checks hold; the turn's keys always have a lifetime; a server that lost
+ * its script cache still takes the frames.
+ */
+import { randomBytes } from 'node:crypto';
+import t from 'tap';
+import { spawnRedisCluster } from '../src/dev/redis-cluster.js';
+import { spawnRedisServer } from '../src/dev/redis-server.js';
+import { createRedisConnection, masterNodes, openRedis, type RedisClient } from '../src/redis/connection.js';
+import { RedisKeys } from '../src/redis/redis-keys.js';
+import { TurnLog } from '../src/redis/turn-log.js';
+import { FrameKind, encodeEnvelope } from '../src/protocol/envelope.js';
+
+const redisServer = await spawnRedisServer();
+const redis = createRedisConnection(redisServer.url, { name: 'turn-frame-writer-test' });
+const subscriber = createRedisConnection(redisServer.url, { name: 'turn-frame-writer-sub' });
+t.teardown(async () => {
+  redis.disconnect();
+  subscriber.disconnect();
+  await redisServer.stop();
+});
+
+const TTL = 300;
+
+function setup(client: RedisClient = redis): { log: TurnLog; keys: RedisKeys } {
+  const keys = new RedisKeys(`t${randomBytes(4).toString('hex')}`);
+  return { log: new TurnLog(client, keys, { ttlSeconds: TTL, maxFrames: 100 }), keys };
+}
+
+/** The frames of a turn as a TurnPublisher writes them: JSON per frame, text for chunks. */
+const frames: Array<{ kind: FrameKind; json: string; mode: 'chunk' | 'reset' | 'end'; text: string }> = [
+  { kind: FrameKind.chunk, json: '{"type":"chunk","content":"Kia ora"}', mode: 'chunk', text: 'Kia ora' },
+  { kind: FrameKind.chunk, json: '{"type":"chunk","content":" — é \\"🛫\\""}', mode: 'chunk', text: ' — é "🛫"' },
+  { kind: FrameKind.chunk, json: '{"type":"chunk","content":""}', mode: 'chunk', text: '' },
+  { kind: FrameKind.complete, json: '{"type":"complete","content":"Kia ora — é \\"🛫\\""}', mode: 'end', text: '' },
+];
+
+t.test('frames are logged and published exactly as encodeEnvelope makes them, in order', async (t) => {
+  const { log, keys } = setup();
+  const claim = await log.claim('s1', 'm1');
+  const published: Buffer[] = [];
+  const channel = keys.sessionChannel('s1');
+  subscriber.on('smessageBuffer', (ch: Buffer, message: Buffer) => {
+    if (ch.toString() === channel) published.push(Buffer.from(message));
+  });
+  await subscriber.ssubscribe(channel);
+  const writer = log.writer('s1', 'm1', claim.epoch);
+  const at = Date.now();
+  const results = await Promise.all(frames.map((f, seq) => writer.append(f.kind, f.json, at + seq, seq, f.mode, f.text)));
+  t.same(results, ['written', 'written', 'written', 'written']);
+  const expected = frames.map((f, seq) => encodeEnvelope(f.kind, f.json, at + seq, seq, 'm1'));
+  const read = await log.read('s1', 'm1', -1);
+  t.same(read.frames.map((f) => f.seq), [0, 1, 2, 3]);
+  t.ok(read.frames.every((f, i) => f.envelope.equals(expected[i]!)), 'the log holds the envelopes byte for byte');
+  t.equal(read.text, 'Kia ora — é "🛫"', 'the chunks’ text, UTF-8 intact');
+  t.ok(read.ended && read.gapless);
+  while (published.length < 4) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.ok(published.every((p, i) => p.equals(expected[i]!)), 'subscribers got the same bytes');
+  await subscriber.sunsubscribe(channel);
+});
+
+t.test('ownership and order: a wrong seq, an older epoch, an ended turn and a lost state are refused', async (t) => {
+  const { log, keys } = setup();
+  const first = await log.claim('s1', 'm1');
+  const old = log.writer('s1', 'm1', first.epoch);
+  t.equal(await old.append(FrameKind.chunk, '{}', Date.now(), 1, 'chunk', 'x'), 'out_of_order', 'seq 1 before seq 0');
+  t.equal(await old.append(FrameKind.chunk, '{}', Date.now(), 0, 'chunk', 'x'), 'written');
+  const second = await log.claim('s1', 'm1');
+  t.equal(await old.append(FrameKind.chunk, '{}', Date.now(), 1, 'chunk', 'y'), 'superseded', 'the older attempt is refused');
+  const current = log.writer('s1', 'm1', second.epoch);
+  t.equal(await current.append(FrameKind.reset, '{}', Date.now(), 1, 'reset', ''), 'written');
+  t.equal(await current.append(FrameKind.complete, '{}', Date.now(), 2, 'end', ''), 'written');
+  t.equal(await current.append(FrameKind.chunk, '{}', Date.now(), 3, 'chunk', 'z'), 'ended');
+  const gone = log.writer('s2', 'm2', 1);
+  t.equal(await gone.append(FrameKind.chunk, '{}', Date.now(), 0, 'chunk', 'z'), 'missing');
+  t.equal(await redis.get(keys.turnLog('s1', 'm1').text), null, 'the reset cleared the text');
+});
+
+t.test('the turn’s keys always have a lifetime, renewed by every ending', async (t) => {
+  const { log, keys } = setup();
+  const k = keys.turnLog('s1', 'm1');
+  const claim = await log.claim('s1', 'm1');
+  const writer = log.writer('s1', 'm1', claim.epoch);
+  await writer.append(FrameKind.chunk, '{}', Date.now(), 0, 'chunk', 'a');
+  for (const key of [k.state, k.log, k.text]) {
+    const ttl = await redis.ttl(key);
+    t.ok(ttl > TTL - 5 && ttl <= TTL, `${key.split(':').pop()} expires with the resume window after the first frame (${ttl} s)`);
+  }
+  // A reset deletes the text; the next chunk (not a renewal: within the period) creates it anew.
+  await redis.expire(k.state, 100);
+  await writer.append(FrameKind.reset, '{}', Date.now(), 1, 'reset', '');
+  await redis.expire(k.state, 100);
+  await writer.append(FrameKind.chunk, '{}', Date.now(), 2, 'chunk', 'b');
+  const textTtl = await redis.ttl(k.text);
+  t.ok(textTtl > 90 && textTtl <= 100, `a text a chunk created takes the state's lifetime (${textTtl} s)`);
+  t.ok((await redis.ttl(k.state)) <= 100, 'a chunk within the renewal period leaves the lifetimes alone');
+  await writer.append(FrameKind.complete, '{}', Date.now(), 3, 'end', '');
+  for (const key of [k.state, k.log, k.text]) {
+    const ttl = await redis.ttl(key);
+    t.ok(ttl > TTL - 5 && ttl <= TTL, `${key.split(':').pop()} renewed by the ending (${ttl} s)`);
+  }
+});
+
+t.test('a short resume window is renewed often enough that a streaming turn never expires', async (t) => {
+  const keys = new RedisKeys(`t${randomBytes(4).toString('hex')}`);
+  const log = new TurnLog(redis, keys, { ttlSeconds: 1, maxFrames: 100 });
+  const claim = await log.claim('s1', 'm1');
+  const writer = log.writer('s1', 'm1', claim.epoch);
+  const until = Date.now() + 1600;
+  let seq = 0;
+  while (Date.now() < until) {
+    t.equal(await writer.append(FrameKind.chunk, '{}', Date.now(), seq, 'chunk', 'x'), 'written', `frame ${seq}`);
+    seq++;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.equal(await writer.append(FrameKind.complete, '{}', Date.now(), seq, 'end', ''), 'written', 'still owned after more than its TTL of streaming');
+});
+
+t.test('a server that lost its script cache still takes the frames, in order', async (t) => {
+  const { log } = setup();
+  const claim = await log.claim('s1', 'm1');
+  const writer = log.writer('s1', 'm1', claim.epoch);
+  await redis.script('FLUSH');
+  const results = await Promise.all([0, 1, 2].map((seq) => writer.append(FrameKind.chunk, '{}', Date.now(), seq, 'chunk', String(seq))));
+  t.same(results, ['written', 'written', 'written']);
+  t.equal((await log.read('s1', 'm1', -1)).text, '012');
+});
+
+t.test('on a Redis Cluster: sessions on every master, each turn written whole', async (t) => {
+  const cluster = await spawnRedisCluster({ masters: 3, replicasPerMaster: 0 });
+  const client = openRedis({ kind: 'cluster', nodes: cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) }, { name: 'turn-frame-writer-cluster' });
+  t.teardown(async () => {
+    client.disconnect();
+    await cluster.stop();
+  });
+  const { log } = setup(client);
+  await log.preload();
+  t.equal(masterNodes(client).length, 3);
+  const sessions = Array.from({ length: 12 }, (_, i) => `cs${i}`);
+  await Promise.all(
+    sessions.map(async (s) => {
+      const claim = await log.claim(s, 'm1');
+      const writer = log.writer(s, 'm1', claim.epoch);
+      const results = await Promise.all(frames.map((f, seq) => writer.append(f.kind, f.json, Date.now(), seq, f.mode, f.text)));
+      t.same(results, ['written', 'written', 'written', 'written'], `session ${s}`);
+    }),
+  );
+  for (const s of sessions) {
+    const read = await log.read(s, 'm1', -1);
+    t.equal(read.text, 'Kia ora — é "🛫"');
+    t.ok(read.ended && read.frames.length === 4);
+  }
+});
