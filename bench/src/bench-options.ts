@@ -157,13 +157,15 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
   };
 }
 
-function int(flag: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+/** A whole number from a flag's text, in range, or a UsageError naming the flag. */
+export function int(flag: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`${flag} takes a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''} (got "${text}")`);
   return value;
 }
 
-function num(flag: string, text: string, min: number, max: number): number {
+/** A number from a flag's text, in range, or a UsageError naming the flag. */
+export function num(flag: string, text: string, min: number, max: number): number {
   const value = Number(text);
   if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`${flag} takes a number from ${min} to ${max} (got "${text}")`);
   return value;

@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   emptyChatResult,
@@ -10,6 +10,7 @@ import {
   type OpenResult,
   type ParentMessage,
 } from './messages.js';
+import { RequestChild } from './request-child.js';
 
 /** The child's entry point beside this file: `.js` when built, `.ts` under tsx (tests). */
 const CHILD_ENTRY = fileURLToPath(new URL(`./client-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
@@ -27,55 +28,19 @@ export interface OpenSpec {
   openTimeoutMs?: number;
 }
 
-/** One load-client child process and the one request it may have in flight. */
-class ClientChild {
-  private waiting: { resolve: (m: ChildMessage) => void; reject: (e: Error) => void } | null = null;
-  readonly ready: Promise<void>;
-
-  constructor(readonly process: ChildProcess) {
-    let onReady: () => void = () => {};
-    this.ready = new Promise((resolve) => {
-      onReady = resolve;
-    });
-    process.on('message', (message: ChildMessage) => {
-      if (message.type === 'ready') {
-        onReady();
-        return;
-      }
-      const waiting = this.waiting;
-      this.waiting = null;
-      if (!waiting) return;
-      if (message.type === 'failed') waiting.reject(new Error(`load client ${process.pid} failed: ${message.error}`));
-      else waiting.resolve(message);
-    });
-    process.on('exit', (code) => {
-      const waiting = this.waiting;
-      this.waiting = null;
-      waiting?.reject(new Error(`load client ${process.pid} exited (code ${code})`));
-    });
-  }
-
-  request(message: ParentMessage): Promise<ChildMessage> {
-    if (this.waiting) throw new Error('a load client runs one command at a time');
-    return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
-      this.process.send(message);
-    });
-  }
-}
 
 /**
  * The benchmark's load: N child processes of plain `ws` sockets, so the client side uses more
  * than one core and each process stays under the 20 000 file-descriptor cap.
  */
 export class ClientPool {
-  private constructor(private readonly children: ClientChild[]) {}
+  private constructor(private readonly children: Array<RequestChild<ParentMessage, ChildMessage>>) {}
 
   static async start(count: number): Promise<ClientPool> {
     const execArgv = CHILD_ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : [];
     const children = Array.from(
       { length: count },
-      () => new ClientChild(fork(CHILD_ENTRY, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' })),
+      () => new RequestChild<ParentMessage, ChildMessage>(fork(CHILD_ENTRY, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' }), 'load client'),
     );
     await Promise.all(children.map((child) => child.ready));
     return new ClientPool(children);

@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { split } from '../client/client-pool.js';
 import {
@@ -11,46 +11,11 @@ import {
   type TalkCommand,
   type TalkResult,
 } from './conversation-messages.js';
+import { RequestChild } from '../client/request-child.js';
 
 /** The child's entry point beside this file: `.js` when built, `.ts` under tsx (tests). */
 const CHILD_ENTRY = fileURLToPath(new URL(`./conversation-client-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
-/** One child process and the one command it may have in flight. */
-class ConversationChild {
-  private waiting: { resolve: (m: ChildMessage) => void; reject: (e: Error) => void } | null = null;
-  readonly ready: Promise<void>;
-
-  constructor(readonly process: ChildProcess) {
-    let onReady: () => void = () => {};
-    this.ready = new Promise((resolve) => {
-      onReady = resolve;
-    });
-    process.on('message', (message: ChildMessage) => {
-      if (message.type === 'ready') {
-        onReady();
-        return;
-      }
-      const waiting = this.waiting;
-      this.waiting = null;
-      if (!waiting) return;
-      if (message.type === 'failed') waiting.reject(new Error(`conversation client ${process.pid} failed: ${message.error}`));
-      else waiting.resolve(message);
-    });
-    process.on('exit', (code) => {
-      const waiting = this.waiting;
-      this.waiting = null;
-      waiting?.reject(new Error(`conversation client ${process.pid} exited (code ${code})`));
-    });
-  }
-
-  request(message: ParentMessage): Promise<ChildMessage> {
-    if (this.waiting) throw new Error('a conversation client runs one command at a time');
-    return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
-      this.process.send(message);
-    });
-  }
-}
 
 export interface OpenSessionsSpec {
   httpUrl: string;
@@ -69,11 +34,11 @@ export interface OpenSessionsSpec {
  * one socket and a conversation of a few turns in the original's client protocol.
  */
 export class ConversationPool {
-  private constructor(private readonly children: ConversationChild[]) {}
+  private constructor(private readonly children: Array<RequestChild<ParentMessage, ChildMessage>>) {}
 
   static async start(count: number): Promise<ConversationPool> {
     const execArgv = CHILD_ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : [];
-    const children = Array.from({ length: count }, () => new ConversationChild(fork(CHILD_ENTRY, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })));
+    const children = Array.from({ length: count }, () => new RequestChild<ParentMessage, ChildMessage>(fork(CHILD_ENTRY, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), 'conversation client'));
     await Promise.all(children.map((child) => child.ready));
     return new ConversationPool(children);
   }

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { UsageError, int, num } from '../bench-options.js';
 
 export const SIDES = ['ours', 'original'] as const;
 export type Side = (typeof SIDES)[number];
@@ -62,7 +63,7 @@ serves at ≥ 99 %. See docs/versus-original.md for how to bring the original.
   --help
 `;
 
-export class UsageError extends Error {}
+export { UsageError };
 
 export function parseVersusArgs(argv: string[], defaultOutDir: string, env: NodeJS.ProcessEnv = process.env): VersusOptions {
   const { values } = parseArgs({
@@ -112,14 +113,3 @@ export function parseVersusArgs(argv: string[], defaultOutDir: string, env: Node
   };
 }
 
-function int(flag: string, text: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`${flag} takes a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''} (got "${text}")`);
-  return value;
-}
-
-function num(flag: string, text: string, min: number, max: number): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < min || value > max) throw new UsageError(`${flag} takes a number from ${min} to ${max} (got "${text}")`);
-  return value;
-}
