@@ -4,8 +4,9 @@
  * reading the cluster's slot map with redis-cli.
  */
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import type { Test } from 'tap';
-import { clusterSlotOf, queueShardOf } from '@chat/shared';
+import { TurnQueues, clusterSlotOf, loadConfig, openRedis, queueRedisTarget, queueShardOf } from '@chat/shared';
 import type { SpawnedRedisCluster } from '@chat/shared/dev';
 import type { RunningStack } from '../../src/local-stack.js';
 import { createSession, postJson } from './http-client.js';
@@ -104,8 +105,27 @@ export async function assertServesEveryShard(t: Test, stack: RunningStack): Prom
     byShard.set(queueShardOf(sessionId, QUEUE_SHARDS), sessionId);
   }
   for (const [shard, sessionId] of byShard) {
-    const reply = await postJson<{ status: string }>(`${stack.httpUrl}/chat/message?wait=1`, { session_id: sessionId, message: 'Can I bring a pet?' });
-    t.equal(reply.body.status, 'completed', `queue shard ${shard}: a new turn is answered`);
+    const messageId = `after-fault-${shard}-${randomUUID()}`;
+    const reply = await postJson<{ status: string }>(`${stack.httpUrl}/chat/message?wait=1`, { session_id: sessionId, message: 'Can I bring a pet?', message_id: messageId });
+    // When it is not answered, say which side stalled: a job never taken (the workers) or one
+    // done whose ending the gateway never heard (its subscription).
+    const why = reply.body.status === 'completed' ? '' : `; HTTP ${reply.status} ${JSON.stringify(reply.body)}, job ${await jobState(stack, sessionId, messageId)}`;
+    t.equal(reply.body.status, 'completed', `queue shard ${shard}: a new turn is answered${why}`);
+  }
+}
+
+/** The BullMQ state of a turn's job on its queue shard, read through the cluster. */
+async function jobState(stack: RunningStack, sessionId: string, messageId: string): Promise<string> {
+  const config = loadConfig({ REDIS_CLUSTER_NODES: stack.redisUrl, QUEUE_SHARDS: String(QUEUE_SHARDS) });
+  const connection = openRedis(queueRedisTarget(config), { name: 'test-diagnosis', forBullmq: true });
+  const queues = TurnQueues.open(config, connection);
+  try {
+    return await queues.forSession(sessionId).getJobState(messageId);
+  } catch (err) {
+    return `unreadable (${String(err)})`;
+  } finally {
+    await queues.close();
+    connection.disconnect();
   }
 }
 
