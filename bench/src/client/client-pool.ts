@@ -1,4 +1,3 @@
-import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   emptyChatResult,
@@ -10,7 +9,7 @@ import {
   type OpenResult,
   type ParentMessage,
 } from './messages.js';
-import { RequestChild } from './request-child.js';
+import { forkRequestChildren, type RequestChild } from './request-child.js';
 
 /** The child's entry point beside this file: `.js` when built, `.ts` under tsx (tests). */
 const CHILD_ENTRY = fileURLToPath(new URL(`./client-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
@@ -28,7 +27,6 @@ export interface OpenSpec {
   openTimeoutMs?: number;
 }
 
-
 /**
  * The benchmark's load: N child processes of plain `ws` sockets, so the client side uses more
  * than one core and each process stays under the 20 000 file-descriptor cap.
@@ -37,13 +35,7 @@ export class ClientPool {
   private constructor(private readonly children: Array<RequestChild<ParentMessage, ChildMessage>>) {}
 
   static async start(count: number): Promise<ClientPool> {
-    const execArgv = CHILD_ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : [];
-    const children = Array.from(
-      { length: count },
-      () => new RequestChild<ParentMessage, ChildMessage>(fork(CHILD_ENTRY, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' }), 'load client'),
-    );
-    await Promise.all(children.map((child) => child.ready));
-    return new ClientPool(children);
+    return new ClientPool(await forkRequestChildren<ParentMessage, ChildMessage>(CHILD_ENTRY, count, 'load client', 'advanced'));
   }
 
   get pids(): number[] {
@@ -111,20 +103,7 @@ export class ClientPool {
 
   /** Ends the children. Safe to call twice. */
   async stop(): Promise<void> {
-    await Promise.all(
-      this.children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.process.exitCode !== null || child.process.signalCode !== null) {
-              resolve();
-              return;
-            }
-            child.process.once('exit', () => resolve());
-            if (child.process.connected) child.process.disconnect();
-            setTimeout(() => child.process.kill('SIGKILL'), 5000).unref();
-          }),
-      ),
-    );
+    await Promise.all(this.children.map((child) => child.stop()));
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess, type SerializationType } from 'node:child_process';
 
 /** What every load-client child may send: it is ready, it failed, or a reply of its own kind. */
 export type ChildReply = { type: 'ready' } | { type: 'failed'; error: string } | { type: string };
@@ -39,6 +39,19 @@ export class RequestChild<Request, Reply extends ChildReply> {
     });
   }
 
+  /** Ends the child: disconnects its channel (it exits when idle), SIGKILL after 5 s. */
+  stop(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.process.exitCode !== null || this.process.signalCode !== null) {
+        resolve();
+        return;
+      }
+      this.process.once('exit', () => resolve());
+      if (this.process.connected) this.process.disconnect();
+      setTimeout(() => this.process.kill('SIGKILL'), 5000).unref();
+    });
+  }
+
   request(message: Request): Promise<Reply> {
     if (this.waiting) throw new Error(`a ${this.label} runs one command at a time`);
     return new Promise((resolve, reject) => {
@@ -46,4 +59,23 @@ export class RequestChild<Request, Reply extends ChildReply> {
       this.process.send(message as object);
     });
   }
+}
+
+/**
+ * Forks `count` children of `entry` (under tsx when it is a `.ts` file: the tests) and waits
+ * until each says it is ready.
+ */
+export async function forkRequestChildren<Request, Reply extends ChildReply>(
+  entry: string,
+  count: number,
+  label: string,
+  serialization: SerializationType = 'json',
+): Promise<Array<RequestChild<Request, Reply>>> {
+  const execArgv = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const children = Array.from(
+    { length: count },
+    () => new RequestChild<Request, Reply>(fork(entry, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization }), label),
+  );
+  await Promise.all(children.map((child) => child.ready));
+  return children;
 }

@@ -1,4 +1,3 @@
-import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { split } from '../client/client-pool.js';
 import {
@@ -11,7 +10,7 @@ import {
   type TalkCommand,
   type TalkResult,
 } from './conversation-messages.js';
-import { RequestChild } from '../client/request-child.js';
+import { forkRequestChildren, type RequestChild } from '../client/request-child.js';
 
 /** The child's entry point beside this file: `.js` when built, `.ts` under tsx (tests). */
 const CHILD_ENTRY = fileURLToPath(new URL(`./conversation-client-main${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
@@ -37,10 +36,7 @@ export class ConversationPool {
   private constructor(private readonly children: Array<RequestChild<ParentMessage, ChildMessage>>) {}
 
   static async start(count: number): Promise<ConversationPool> {
-    const execArgv = CHILD_ENTRY.endsWith('.ts') ? ['--import', 'tsx'] : [];
-    const children = Array.from({ length: count }, () => new RequestChild<ParentMessage, ChildMessage>(fork(CHILD_ENTRY, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }), 'conversation client'));
-    await Promise.all(children.map((child) => child.ready));
-    return new ConversationPool(children);
+    return new ConversationPool(await forkRequestChildren<ParentMessage, ChildMessage>(CHILD_ENTRY, count, 'conversation client'));
   }
 
   get pids(): number[] {
@@ -89,19 +85,6 @@ export class ConversationPool {
 
   /** Ends the children. Safe to call twice. */
   async stop(): Promise<void> {
-    await Promise.all(
-      this.children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.process.exitCode !== null || child.process.signalCode !== null) {
-              resolve();
-              return;
-            }
-            child.process.once('exit', () => resolve());
-            if (child.process.connected) child.process.disconnect();
-            setTimeout(() => child.process.kill('SIGKILL'), 5000).unref();
-          }),
-      ),
-    );
+    await Promise.all(this.children.map((child) => child.stop()));
   }
 }
