@@ -1,7 +1,7 @@
 import { createRedisConnection } from '@chat/shared';
 import type { BenchStack } from '../bench-stack.js';
 import { sourceAddresses } from '../bench-options.js';
-import { formatCpu, isServiceRole, runChatWindow, type WindowFigures } from '../chat-window.js';
+import { cpuPerUnit, formatCpu, runChatWindow, type WindowFigures } from '../chat-window.js';
 import { CpuMeter } from '../proc-stats.js';
 import { fmtInt, type ScenarioReport } from '../report.js';
 import type { RunContext } from '../run-context.js';
@@ -115,16 +115,9 @@ export async function runIdle(ctx: RunContext): Promise<ScenarioReport> {
   };
 }
 
-/** ms of CPU per second of wall time per role (= % of a core × 10), and the service's sum. */
+/** ms of CPU per second of wall time per role and for the service (`cpuPerUnit` over one second), with the box's `other`. */
 function msPerSecond(cpuPercent: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  let service = 0;
-  for (const [role, percent] of Object.entries(cpuPercent)) {
-    out[role] = Math.round(percent * 100) / 10;
-    if (isServiceRole(role)) service += percent * 10;
-  }
-  out.service = Math.round(service * 10) / 10;
-  return out;
+  return { ...cpuPerUnit(cpuPercent, 1000, 1, 1e3), other: Math.round((cpuPercent.other ?? 0) * 10) };
 }
 
 function rates(before: Map<string, number>, after: Map<string, number>, windowMs: number): RedisCommandRates {
