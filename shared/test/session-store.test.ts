@@ -100,13 +100,21 @@ t.test('finishAnswer: appends once and moves the head on, in one call, like appe
   await store.create({ session_id: 's', context });
   for (const id of ['m1', 'm2', 'm3']) await store.scripts.acceptTurn('s', id, 60);
   const entry = (id: string) => JSON.stringify({ message_id: id, client_id: null, user: `q-${id}`, assistant: `a-${id}`, timestamp: 'x' });
-  t.same(await store.scripts.finishAnswer('s', 'm1', entry('m1'), 2, 60), { appended: true, next: 'm2' });
-  t.same(await store.scripts.finishAnswer('s', 'm1', entry('m1'), 2, 60), { appended: false, next: 'm2' }, 'a second run appends nothing, and the head stays');
-  t.same(await store.scripts.finishAnswer('s', 'm2', entry('m2'), 2, 60), { appended: true, next: 'm3' });
-  t.same(await store.scripts.finishAnswer('s', 'm3', entry('m3'), 2, 60), { appended: true, next: null }, 'the last turn leaves no head');
+  const spent = { promptTokens: 30, completionTokens: 12, costUsd: 0.0015 };
+  t.same(await store.scripts.finishAnswer('s', 'm1', entry('m1'), spent, 2, 60), { appended: true, next: 'm2' });
+  t.same(await store.scripts.finishAnswer('s', 'm1', entry('m1'), spent, 2, 60), { appended: false, next: 'm2' }, 'a second run appends nothing, and the head stays');
+  t.same(await store.usage('s'), { prompt_tokens: 30, completion_tokens: 12, tokens_used: 42, cost_usd: 0.0015, turns: 1 }, 'usage counted once for the twice-finished turn');
+  t.same(await store.scripts.finishAnswer('s', 'm2', entry('m2'), { promptTokens: 0, completionTokens: 0, costUsd: 0 }, 2, 60), { appended: true, next: 'm3' });
+  t.same(await store.scripts.finishAnswer('s', 'm3', entry('m3'), spent, 2, 60), { appended: true, next: null }, 'the last turn leaves no head');
+  t.same(await store.usage('s'), { prompt_tokens: 60, completion_tokens: 24, tokens_used: 84, cost_usd: 0.003, turns: 3 }, 'each appended turn adds what it spent');
+  t.ok((await redis.ttl(keys.session('s', 'usage'))) > 0, 'usage has a TTL');
   t.same((await store.getWithHistory('s', 10))?.history.map((h) => h.message_id), ['m2', 'm3'], 'history capped at the max, oldest dropped');
   t.equal(await store.scripts.acceptTurn('s', 'm1', 60), 'already_answered', 'the done marker is set');
   t.ok((await redis.ttl(keys.session('s', 'history'))) > 0, 'history has a TTL');
+  await redis.del(keys.session('s', 'session'));
+  await store.scripts.acceptTurn('s', 'm4', 60);
+  t.same(await store.scripts.finishAnswer('s', 'm4', entry('m4'), spent, 2, 60), { appended: false, next: null }, 'an erased session gets no history back');
+  t.equal((await store.usage('s')).turns, 3, 'nor usage');
 });
 
 t.test('begin: the head check, the claim and the session with its history in one step', async (t) => {
@@ -151,7 +159,8 @@ t.test('admitTurn: token budget, turn rate limit and the message-id record, in t
   t.ok((await redis.ttl(keys.session('s', 'messages'))) > 0, 'the record expires with the session');
   t.ok((await redis.pttl(keys.session('s', 'turn-rate'))) > 0, 'the counter expires with its window');
 
-  await store.addUsage('s', 60, 40, 0);
+  const answered = JSON.stringify({ message_id: 'm1', client_id: null, user: 'q', assistant: 'a', timestamp: 'x' });
+  await store.scripts.finishAnswer('s', 'm1', answered, { promptTokens: 60, completionTokens: 40, costUsd: 0 }, 10, 60);
   t.same(await store.scripts.admitTurn('s', 'm3', 60, { ...limits, turnsPerWindow: 0 }), { outcome: 'token_budget_exhausted', tokensUsed: 100 }, 'a spent budget refuses');
   t.same(await store.scripts.admitTurn('s', 'm3', 60, { ...limits, turnsPerWindow: 0, tokenBudget: 101 }), { outcome: 'queued' }, 'under the budget, queued');
   t.same(await store.scripts.admitTurn('s', 'm4', 60, { turnsPerWindow: 0, windowSeconds: 60, tokenBudget: 0 }), { outcome: 'queued' }, 'no limits: nothing refused');

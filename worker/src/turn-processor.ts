@@ -21,6 +21,7 @@ import {
   type RedisRateLimit,
   type TurnJobData,
   type TurnQueues,
+  type TurnSpend,
   type WorkerMetrics,
 } from '@chat/shared';
 import { composeGroundedAnswer } from '@chat/offline-llm';
@@ -70,6 +71,12 @@ export interface TurnProcessorOptions {
   lostTurnGraceMs: number;
   /** Stamp the turn's steps into `complete.metadata.timings` (PIPELINE_TIMINGS, the bench's breakdown). Default: off. */
   pipelineTimings?: boolean;
+}
+
+/** What an answered turn spent, from its `complete` metadata: a cached answer spent nothing (its tokens were the computing turn's). */
+function turnSpend(metadata: CompleteMetadata | undefined): TurnSpend {
+  if (!metadata || metadata.from_cache === true) return { promptTokens: 0, completionTokens: 0, costUsd: 0 };
+  return { promptTokens: metadata.prompt_tokens, completionTokens: metadata.completion_tokens, costUsd: metadata.cost_usd ?? 0 };
 }
 
 /** How a fallback answer introduces itself, so nobody mistakes it for the assistant's own words. */
@@ -333,24 +340,20 @@ export class TurnProcessor {
       metadata: kept,
     };
     const appended = await this.finishAnswer(data, entry);
-    if (!appended) {
-      log.warn('turn was already in history (job ran twice); kept the first');
-      return;
-    }
-    // Once per message id (only the call that appended counts it). A cached answer spent no tokens.
-    const spent = metadata.from_cache === true ? { prompt: 0, completion: 0 } : { prompt: metadata.prompt_tokens, completion: metadata.completion_tokens };
-    await this.deps.store.addUsage(data.session_id, spent.prompt, spent.completion, metadata.cost_usd ?? 0);
+    if (!appended) log.warn('turn was already in history (job ran twice); kept the first');
   }
 
   /**
-   * History write and session release (`releaseSession`) in one script call; the done marker
-   * makes it once per message id. Returns whether this call appended the entry.
+   * History write, the session's usage and session release (`releaseSession`) in one script
+   * call; the done marker makes the first two once per message id. Returns whether this call
+   * appended the entry.
    */
   private async finishAnswer(data: TurnJobData, entry: HistoryEntry): Promise<boolean> {
     const { appended, next } = await this.deps.store.scripts.finishAnswer(
       data.session_id,
       data.message_id,
       JSON.stringify(entry),
+      turnSpend(entry.metadata),
       this.options.historyMaxTurns,
       this.options.sessionTtlSeconds,
     );

@@ -10,7 +10,7 @@ const openSocket = new LuaScript('open-socket-2.lua');
 const acceptTurn = new LuaScript('accept-turn-7.lua');
 const finishTurn = new LuaScript('finish-turn-1.lua');
 const appendTurn = new LuaScript('append-turn-3.lua');
-const finishAnswer = new LuaScript('finish-answer-4.lua');
+const finishAnswer = new LuaScript('finish-answer-5.lua');
 const acquireAnswer = new LuaScript('acquire-answer-2.lua');
 
 export type OpenSocketResult =
@@ -31,6 +31,13 @@ export async function acquireCachedAnswer(redis: RedisClient, answerKey: string,
   if (reply[0] === 1) return { kind: 'cached', answer: reply[1] as string };
   if (reply[0] === 2) return { kind: 'locked' };
   return { kind: 'held', holder: typeof reply[1] === 'string' ? reply[1] : null };
+}
+
+/** What one answered turn spent, added to its session's usage once (`finishAnswer`). */
+export interface TurnSpend {
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
 }
 
 export type AcceptTurnResult = 'queued' | 'already_queued' | 'already_answered' | 'already_ended' | 'session_not_found';
@@ -138,20 +145,28 @@ export class SessionScripts {
 
   /**
    * `appendTurn` then `finishTurn`, in one round trip: appends the finished turn to history once
-   * per message id (`appended` false if it was already there), refreshes the session TTL, and
-   * removes the turn from the session's queue; `next` is the message id now at its head.
+   * per message id (`appended` false if it was already there) and, in the same once-only step,
+   * adds what it `spent` to the session's usage (`SessionStore.usage`); refreshes the session
+   * TTL, and removes the turn from the session's queue; `next` is the message id now at its head.
    */
   async finishAnswer(
     sessionId: string,
     messageId: string,
     entryJson: string,
+    spent: TurnSpend,
     maxTurns: number,
     ttlSeconds: number,
   ): Promise<{ appended: boolean; next: string | null }> {
     const reply = (await finishAnswer.run(
       this.redis,
-      [this.keys.session(sessionId, 'history'), this.keys.turnDone(sessionId, messageId), this.keys.session(sessionId, 'session'), this.keys.session(sessionId, 'turns')],
-      [entryJson, maxTurns, ttlSeconds, messageId],
+      [
+        this.keys.session(sessionId, 'history'),
+        this.keys.turnDone(sessionId, messageId),
+        this.keys.session(sessionId, 'session'),
+        this.keys.session(sessionId, 'turns'),
+        this.keys.session(sessionId, 'usage'),
+      ],
+      [entryJson, maxTurns, ttlSeconds, messageId, spent.promptTokens, spent.completionTokens, spent.costUsd],
     )) as [number, string | null | undefined];
     return { appended: Number(reply[0]) === 1, next: typeof reply[1] === 'string' ? reply[1] : null };
   }

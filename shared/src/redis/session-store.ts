@@ -53,22 +53,6 @@ export class SessionStore {
     return ok === 'OK';
   }
 
-  /**
-   * Adds one answered turn's tokens and cost to the session's usage (one round trip). Called
-   * once per message id, by the worker whose history write appended the turn.
-   */
-  async addUsage(sessionId: string, promptTokens: number, completionTokens: number, costUsd: number): Promise<void> {
-    const key = this.keys.session(sessionId, 'usage');
-    await this.redis
-      .multi()
-      .hincrby(key, 'prompt_tokens', promptTokens)
-      .hincrby(key, 'completion_tokens', completionTokens)
-      .hincrbyfloat(key, 'cost_usd', costUsd)
-      .hincrby(key, 'turns', 1)
-      .expire(key, this.ttlSeconds)
-      .exec();
-  }
-
   /** What the session has spent so far (zeros for a session with no answered turn). */
   async usage(sessionId: string): Promise<SessionUsage> {
     const raw = await this.redis.hgetall(this.keys.session(sessionId, 'usage'));

@@ -41,8 +41,8 @@ const CRLF = '\r\n';
  * three keys, the epoch, the channel, the trim length) are encoded into bytes once, and each
  * frame costs one buffer holding the whole command, the envelope written straight into it.
  *
- * Appends are issued in call order on one connection, so Redis runs them in that order; `hold`
- * lets the caller share one socket write among the appends of a loop turn (WriteCoalescer).
+ * Appends are issued in call order on one connection, so Redis runs them in that order; the
+ * connection shares one socket write among the commands of a loop turn (`createRedisConnection`).
  *
  * On a Redis Cluster the calls go through the client's own command path instead: its
  * auto-pipelining (one write per master per tick) is what batches a worker's frames there, and it
@@ -64,7 +64,6 @@ export class TurnFrameWriter {
     private readonly redis: RedisClient,
     private readonly script: LuaScript,
     private readonly target: TurnFrameTarget,
-    private readonly hold: () => void,
   ) {
     const { keys, channel, epoch, maxFrames, ttlSeconds } = target;
     this.routing = [script.sha, '3', keys.state, keys.log, keys.text];
@@ -107,7 +106,6 @@ export class TurnFrameWriter {
     at += envelopeBytes;
     wire[at] = 13;
     wire[at + 1] = 10;
-    this.hold();
     const command = new PreEncodedCommand('evalsha', this.routing, wire);
     void this.redis.sendCommand(command);
     return command.promise.then(appendResult, (err: unknown) => {

@@ -2,7 +2,6 @@ import type { RedisClient } from './connection.js';
 import { FrameKind, NO_SEQ, encodeEnvelope, readEnvelopeHeader } from '../protocol/envelope.js';
 import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
-import { WriteCoalescer } from './write-coalescer.js';
 import { parseSessionWithHistory, type SessionWithHistory } from './session-store.js';
 import { TurnFrameWriter, appendResult, type AppendMode, type AppendResult } from './turn-frame-writer.js';
 
@@ -93,16 +92,11 @@ export interface TurnLogOptions {
  * at-most-once; this log is what makes a turn's delivery recoverable.
  */
 export class TurnLog {
-  /** A worker appends a frame per token across many turns: those of one loop turn share a write. */
-  private readonly appendWrites: WriteCoalescer;
-
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly options: TurnLogOptions,
-  ) {
-    this.appendWrites = new WriteCoalescer(redis);
-  }
+  ) {}
 
   /** Loads the scripts into Redis's cache (see LuaScript.load); call once at start. */
   async preload(): Promise<void> {
@@ -157,7 +151,6 @@ export class TurnLog {
    */
   async append(sessionId: string, messageId: string, epoch: number, seq: number, envelope: Buffer, mode: AppendMode, text: string): Promise<AppendResult> {
     const k = this.keys.turnLog(sessionId, messageId);
-    this.appendWrites.hold();
     const reply = await appendFrame.run(
       this.redis,
       [k.state, k.log, k.text],
@@ -179,11 +172,8 @@ export class TurnLog {
         maxFrames: this.options.maxFrames,
         ttlSeconds: this.options.ttlSeconds,
       },
-      this.holdWrite,
     );
   }
-
-  private readonly holdWrite = (): void => this.appendWrites.hold();
 
   /** The turn's progress without its frames: for `GET /chat/session/:id`. */
   async peek(sessionId: string, messageId: string): Promise<{ known: boolean; ended: boolean; nextSeq: number; text: string; question?: string }> {

@@ -1,17 +1,21 @@
 --[[
   Ends an answered turn in one step: appends it to the session history exactly once (as
-  append-turn does: a retried job may finish twice), refreshes the session TTL, and removes it
-  from the session's queue of unanswered turns (as finish-turn does). One round trip instead of
-  two; the two halves are the scripts' own, in the order the worker ran them.
+  append-turn does: a retried job may finish twice), adds its tokens and cost to the session's
+  usage in the same once-only branch, refreshes the session TTL, and removes it from the
+  session's queue of unanswered turns (as finish-turn does). One round trip instead of three.
 
   KEYS[1] history list (JSON entries, newest last)
   KEYS[2] done marker of this message id
   KEYS[3] session record key
   KEYS[4] turns list of the session
+  KEYS[5] usage hash of the session (prompt_tokens, completion_tokens, cost_usd, turns)
   ARGV[1] history entry, JSON
   ARGV[2] max turns kept
   ARGV[3] session TTL, seconds
   ARGV[4] message id
+  ARGV[5] prompt tokens this turn spent (0 for an answer from the cache)
+  ARGV[6] completion tokens this turn spent
+  ARGV[7] cost of this turn, USD
 
   Output: {appended, next}: appended 1, or 0 when this message id was already appended or the
   session is gone (erased or expired: its history is not brought back); next
@@ -24,6 +28,11 @@ if redis.call('EXISTS', KEYS[3]) == 1 and redis.call('SET', KEYS[2], '1', 'NX', 
   redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
   redis.call('EXPIRE', KEYS[1], ARGV[3])
   redis.call('EXPIRE', KEYS[3], ARGV[3])
+  redis.call('HINCRBY', KEYS[5], 'prompt_tokens', ARGV[5])
+  redis.call('HINCRBY', KEYS[5], 'completion_tokens', ARGV[6])
+  redis.call('HINCRBYFLOAT', KEYS[5], 'cost_usd', ARGV[7])
+  redis.call('HINCRBY', KEYS[5], 'turns', 1)
+  redis.call('EXPIRE', KEYS[5], ARGV[3])
   appended = 1
 end
 redis.call('LREM', KEYS[4], 1, ARGV[4])
