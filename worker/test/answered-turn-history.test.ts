@@ -45,6 +45,9 @@ t.test('the history write fails after complete: the retry files the delivered an
   );
   t.equal(history[0]!.user, 'question m1', 'with the question that was asked');
   t.equal(history[0]!.metadata?.model, 'scripted', 'and the metadata its complete frame carried');
+  const usage = await harness.store.usage('s1');
+  const tokens = (entry: (typeof history)[number]) => (entry.metadata?.prompt_tokens ?? 0) + (entry.metadata?.completion_tokens ?? 0);
+  t.same([usage.turns, usage.tokens_used], [2, tokens(history[0]!) + tokens(history[1]!)], "the session's usage counts both turns, the one filed from the log too");
   t.equal(await harness.endings('s1', 'm1'), 1, 'm1 ended once');
   t.same(await harness.ending('s1', 'm1'), { type: 'complete', content: harness.llm.answer });
   t.same(await harness.unanswered('s1'), [], 'the session moved on');
@@ -54,6 +57,7 @@ t.test('the history write fails after complete: the retry files the delivered an
   await harness.queue.add('turn', { session_id: 's1', message_id: 'm1', client_id: null, message: 'question m1', accepted_at: Date.now() }, { jobId: 'm1-again' });
   await until(async () => (await harness.queue.getJobState('m1-again')) === 'completed', Boolean);
   t.equal((await harness.history('s1')).length, 2, 'a duplicate run files nothing more');
+  t.equal((await harness.store.usage('s1')).turns, 2, 'nor counts anything more');
 });
 
 t.test('the history write fails on the last attempt: the next turn files the delivered answer before its own', async (t) => {
