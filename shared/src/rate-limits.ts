@@ -31,6 +31,11 @@ export class RedisRateLimit {
       throw outcome;
     }
   }
+
+  /** Gives back `points` a `consume` took that turned out not to be needed (in the same window). */
+  async refund(subject: string, points: number): Promise<void> {
+    await this.limiter.reward(subject, points);
+  }
 }
 
 /**

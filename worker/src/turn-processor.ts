@@ -255,17 +255,32 @@ export class TurnProcessor {
       ({ produced, extra } = await inPhase(trace, 'chat.model', () => this.generate(job, streamer, messages, vault, signal, log), describeModelCall));
     } else {
       // `acquire` returns a stored answer without taking the lock: no separate `get` first.
+      // The LLM tokens a miss will spend are reserved while the lookup is in flight: two round
+      // trips side by side rather than in a row, on the path to the first token. An answer from
+      // the cache gives them back (off the path) and is served whether or not the budget had
+      // room, as before (a hit never needed it).
+      const reserved = this.reserveTokens(messages);
+      // Settled before anyone awaits it, a refusal must not count as an unhandled rejection
+      // (which ends the process): whoever awaits it later still gets it.
+      reserved.catch(() => {});
       let joined = false;
-      const claim = await this.deps.cache.acquire(cacheKey, signal, data.message_id, () => (joined = true));
-      signal.throwIfAborted();
+      let claim: Awaited<ReturnType<ResponseCache['acquire']>>;
+      try {
+        claim = await this.deps.cache.acquire(cacheKey, signal, data.message_id, () => (joined = true));
+        signal.throwIfAborted();
+      } catch (err) {
+        this.refundTokens(reserved, log);
+        throw err;
+      }
       if (claim !== 'compute') {
+        this.refundTokens(reserved, log);
         metrics.cacheLookup(joined ? 'joined' : 'hit', claim.metadata.prompt_tokens + claim.metadata.completion_tokens);
         produced = streamer.fromText(claim.content, claim.metadata.model);
         extra = { from_cache: true };
       } else {
         metrics.cacheLookup('miss');
         try {
-          ({ produced, extra } = await inPhase(trace, 'chat.model', () => this.generate(job, streamer, messages, vault, signal, log), describeModelCall));
+          ({ produced, extra } = await inPhase(trace, 'chat.model', () => this.generate(job, streamer, messages, vault, signal, log, reserved), describeModelCall));
           // Only whole, real answers are shared: never a fallback, a cut-off or a failed one.
           // Nor answers built on tool results: they may hold live data the cache key does not cover.
           if (!extra.fallback && !extra.tool_calls && produced.finishReason === 'stop' && publisher.text.length > 0 && vault.size === 0) {
@@ -387,8 +402,10 @@ export class TurnProcessor {
     vault: PiiVault,
     signal: AbortSignal,
     log: Logger,
+    /** The LLM tokens this call may spend, reserved already (see `answer`); reserved here if not. */
+    reserved: Promise<number> = this.reserveTokens(messages),
   ): Promise<{ produced: ProducedAnswer; extra: Partial<CompleteMetadata> }> {
-    await this.reserveTokens(messages);
+    await reserved;
     try {
       const tools = this.toolLoop(job.data, messages, log);
       const timings = this.timings.get(job);
@@ -481,14 +498,28 @@ export class TurnProcessor {
    * whole queue pauses until the window turns, and this turn goes back to wait: a burst queues
    * instead of being refused by the provider.
    */
-  private async reserveTokens(messages: ChatMessage[]): Promise<void> {
+  /** Takes the prompt's tokens and `max_tokens` from the shared LLM token budget; resolves to the points taken (0: no budget). */
+  private async reserveTokens(messages: ChatMessage[]): Promise<number> {
     const budget = this.deps.tokenBudget;
-    if (!budget) return;
+    if (!budget) return 0;
     const needed = messages.reduce((sum, m) => sum + this.historyBudget.countTokens(m.content), 0) + this.options.maxTokens;
-    const verdict = await budget.consume('all', Math.min(needed, budget.points));
-    if (verdict.allowed) return;
+    const points = Math.min(needed, budget.points);
+    const verdict = await budget.consume('all', points);
+    if (verdict.allowed) return points;
     this.deps.metrics.limiterWait('tokens');
     throw new BudgetWait(verdict.retryAfterMs);
+  }
+
+  /** Gives back a reservation that no LLM call will use, once it is settled; a refused or failed one has nothing to give back. */
+  private refundTokens(reserved: Promise<number>, log: Logger): void {
+    const budget = this.deps.tokenBudget;
+    if (!budget) return;
+    reserved
+      .then((points) => (points > 0 ? budget.refund('all', points) : undefined))
+      .catch((err: unknown) => {
+        if (err instanceof BudgetWait) return;
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'LLM token reservation not given back');
+      });
   }
 
   /**
