@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createRedisConnection } from '@chat/shared';
 import { spawnRedisServer } from '@chat/shared/dev';
 import { CHUNK_ENVELOPE_BYTES, redisPublishBenchmark, type PublishReference } from './redis-benchmark.js';
 
@@ -17,6 +18,19 @@ export interface RunReferences {
   cpuLoop: { start: CpuLoopReading; end: CpuLoopReading | null };
   /** `redis-benchmark` PUBLISH/s (chunk-sized payload, 50 clients) on a throwaway Redis, at the start. */
   redisPublish: PublishReference | null;
+  /**
+   * One Redis round trip from the bench process (PING on the throwaway Redis), back to back and
+   * after the two processes slept: the floor of every step of the first-token path, which is a
+   * chain of such hops through processes that were idle (at one session) or busy (at many).
+   */
+  roundTrip: RoundTripReference | null;
+}
+
+export interface RoundTripReference {
+  /** PINGs one after another (both processes awake), ms. */
+  awake: { p50Ms: number; p99Ms: number; samples: number };
+  /** PINGs each after `idleMs` of sleep (both processes woken by it), ms. */
+  afterIdle: { p50Ms: number; p99Ms: number; samples: number; idleMs: number };
 }
 
 export interface CpuLoopReading {
@@ -69,13 +83,48 @@ export function measureCpuLoop(durationMs = 1500): CpuLoopReading {
 export async function startReferences(options: { tiny: boolean }): Promise<RunReferences> {
   const start = measureCpuLoop(options.tiny ? 200 : 1500);
   let redisPublish: PublishReference | null = null;
+  let roundTrip: RoundTripReference | null = null;
   if (!options.tiny) {
     const redis = await spawnRedisServer();
     try {
+      roundTrip = await measureRoundTrip(redis.url);
       redisPublish = await redisPublishBenchmark(redis.port, CHUNK_ENVELOPE_BYTES, 100_000);
     } finally {
       await redis.stop();
     }
   }
-  return { cpuLoop: { start, end: null }, redisPublish };
+  return { cpuLoop: { start, end: null }, redisPublish, roundTrip };
+}
+
+/**
+ * The round trip reference (see `RunReferences.roundTrip`): 2 000 PINGs back to back, 100 after
+ * 20 ms of sleep each, on the service's own kind of connection (`createRedisConnection`, whose
+ * write waits for the end of its loop turn), so a hop here is a hop of the service.
+ */
+export async function measureRoundTrip(url: string, idleMs = 20): Promise<RoundTripReference> {
+  const redis = createRedisConnection(url, { name: 'bench-round-trip' });
+  try {
+    await redis.ping();
+    const timed = async (): Promise<number> => {
+      const started = performance.now();
+      await redis.ping();
+      return performance.now() - started;
+    };
+    const awake: number[] = [];
+    for (let i = 0; i < 2000; i++) awake.push(await timed());
+    const afterIdle: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      await new Promise((resolve) => setTimeout(resolve, idleMs));
+      afterIdle.push(await timed());
+    }
+    return { awake: { ...percentiles(awake), samples: awake.length }, afterIdle: { ...percentiles(afterIdle), samples: afterIdle.length, idleMs } };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function percentiles(samples: number[]): { p50Ms: number; p99Ms: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 1000) / 1000;
+  return { p50Ms: at(0.5), p99Ms: at(0.99) };
 }

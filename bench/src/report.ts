@@ -76,7 +76,10 @@ export function renderReferences(references: RunReferences): string {
   const loop = references.cpuLoop;
   const drift = loop.end ? ` → ${fmtInt(loop.end.opsPerSecond)} at the end (${Math.round((loop.end.opsPerSecond / loop.start.opsPerSecond - 1) * 100)} %)` : '';
   const publish = references.redisPublish ? `; redis-benchmark PUBLISH ${fmtInt(references.redisPublish.opsPerSecond)} ops/s` : '';
-  return `references: CPU loop ${fmtInt(loop.start.opsPerSecond)} ops/s${drift}${publish}\n`;
+  const trip = references.roundTrip
+    ? `; Redis round trip p50 ${references.roundTrip.awake.p50Ms} ms awake, ${references.roundTrip.afterIdle.p50Ms} ms after ${references.roundTrip.afterIdle.idleMs} ms idle`
+    : '';
+  return `references: CPU loop ${fmtInt(loop.start.opsPerSecond)} ops/s${drift}${publish}${trip}\n`;
 }
 
 /** Writes the report as `bench-<scenario names>.json` in `dir`; returns the path. */

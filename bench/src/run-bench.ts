@@ -38,7 +38,8 @@ export async function runBench(options: BenchOptions, command: string, log: (lin
   const machine = machineInfo();
   log('references: CPU loop and redis-benchmark PUBLISH…');
   const references = await startReferences({ tiny: (options.durationS ?? 10) < 5 });
-  log(`  CPU loop ${references.cpuLoop.start.opsPerSecond} ops/s; PUBLISH ${references.redisPublish?.opsPerSecond ?? '-'} ops/s`);
+  const trip = references.roundTrip ? `; Redis round trip p50 ${references.roundTrip.awake.p50Ms} ms awake, ${references.roundTrip.afterIdle.p50Ms} ms after idle` : '';
+  log(`  CPU loop ${references.cpuLoop.start.opsPerSecond} ops/s; PUBLISH ${references.redisPublish?.opsPerSecond ?? '-'} ops/s${trip}`);
   for (const name of options.scenarios) {
     log(`scenario ${name}`);
     const stacksBefore = ctx.stacks.length;
