@@ -3,6 +3,7 @@ import type { ChatResult } from './client/messages.js';
 import { CpuMeter, loadAverage, rssBytes } from './proc-stats.js';
 import { percentiles, round1, successPercent, type Percentiles } from './stats.js';
 import { breakdownFigures } from './first-token-breakdown.js';
+import { commandRates, type CommandCounts, type CommandRates, type CommandStatsReader } from './command-stats.js';
 
 /** The message every benchmark turn sends (the original service's fourth test message). */
 export const BENCH_MESSAGE = 'I need information about flight NZ123 from Auckland to Sydney';
@@ -22,6 +23,8 @@ export interface ChatWindowOptions {
   minIntervalMs?: number;
   /** Default: 60 000 ms. */
   turnTimeoutMs?: number;
+  /** Reads the stack's Redis command counts at the window's edges (`redisCommandsPerTurn`); default none. */
+  commandStats?: CommandStatsReader;
 }
 
 /** One measured window: the clients' figures, the processes' CPU, and the derived rates. */
@@ -68,6 +71,12 @@ export interface WindowFigures {
   rssMiB: Record<string, number>;
   /** One-minute load average at the end of the window. */
   loadAverage: number;
+  /**
+   * Redis commands per completed turn over the window (`INFO commandstats`; a script's own
+   * commands count too, `evalsha` alone is the scripts' round trips): a figure no box's speed
+   * changes. Null when not read.
+   */
+  redisCommandsPerTurn: CommandRates | null;
 }
 
 /** The roles that are the service itself (not the model it calls, not the load, not the box). */
@@ -105,9 +114,15 @@ export async function runChatWindow(
   let cpuPercent: Record<string, number> = {};
   let rssMiB: Record<string, number> = {};
   let load = 0;
-  const begin = setTimeout(() => cpu.begin(), measureFrom - Date.now());
+  let commandsAtStart: Promise<CommandCounts> | null = null;
+  let commandsAtEnd: Promise<CommandCounts> | null = null;
+  const begin = setTimeout(() => {
+    cpu.begin();
+    commandsAtStart = options.commandStats?.read() ?? null;
+  }, measureFrom - Date.now());
   const end = setTimeout(() => {
     cpuPercent = cpu.end();
+    commandsAtEnd = options.commandStats?.read() ?? null;
     rssMiB = residentByRole(processes());
     load = loadAverage();
   }, measureTo - Date.now());
@@ -127,7 +142,9 @@ export async function runChatWindow(
     clearTimeout(begin);
     clearTimeout(end);
   }
-  return { ...summarise(result, options.measureMs, cpuPercent, load), rssMiB };
+  const figures = { ...summarise(result, options.measureMs, cpuPercent, load), rssMiB };
+  if (commandsAtStart && commandsAtEnd) figures.redisCommandsPerTurn = commandRates(await commandsAtStart, await commandsAtEnd, result.completedInWindow);
+  return figures;
 }
 
 /** Resident memory summed per role, MiB, one decimal. */
@@ -170,6 +187,7 @@ export function summarise(result: ChatResult, windowMs: number, cpuPercent: Reco
     cpuPerTokenUs: cpuPerUnit(cpuPercent, windowMs, result.charsInWindow * tokensPerChar, 1e6),
     rssMiB: {},
     loadAverage: load,
+    redisCommandsPerTurn: null,
   };
 }
 

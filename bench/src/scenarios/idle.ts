@@ -1,5 +1,4 @@
-import { createRedisConnection } from '@chat/shared';
-import type { BenchStack } from '../bench-stack.js';
+import { CommandStatsReader, commandRates, type CommandCounts, type CommandRates } from '../command-stats.js';
 import { sourceAddresses } from '../bench-options.js';
 import { cpuPerUnit, formatCpu, runChatWindow, type WindowFigures } from '../chat-window.js';
 import { CpuMeter } from '../proc-stats.js';
@@ -11,10 +10,7 @@ import { OVERHEAD_MODEL_ENV, failureNotes } from './overhead.js';
 const CHATTING_SESSIONS = 10;
 
 /** Redis commands per second over a window, by command, summed over the stack's masters. */
-export interface RedisCommandRates {
-  total: number;
-  byCommand: Record<string, number>;
-}
+export type RedisCommandRates = CommandRates;
 
 interface IdleStep {
   label: string;
@@ -120,43 +116,8 @@ function msPerSecond(cpuPercent: Record<string, number>): Record<string, number>
   return { ...cpuPerUnit(cpuPercent, 1000, 1, 1e3), other: Math.round((cpuPercent.other ?? 0) * 10) };
 }
 
-function rates(before: Map<string, number>, after: Map<string, number>, windowMs: number): RedisCommandRates {
-  const byCommand: Record<string, number> = {};
-  let total = 0;
-  for (const [name, calls] of after) {
-    // The reader's own INFO calls are not the service's.
-    if (name === 'info') continue;
-    const delta = calls - (before.get(name) ?? 0);
-    if (delta <= 0) continue;
-    const perSecond = Math.round((delta / (windowMs / 1000)) * 10) / 10;
-    byCommand[name] = perSecond;
-    total += perSecond;
-  }
-  return { total: Math.round(total * 10) / 10, byCommand };
+/** Calls per second between two readings. */
+function rates(before: CommandCounts, after: CommandCounts, windowMs: number): RedisCommandRates {
+  return commandRates(before, after, windowMs / 1000);
 }
 
-/** `INFO commandstats` of the stack's Redis (or each master of its cluster), summed per command. */
-class CommandStatsReader {
-  private readonly clients;
-
-  constructor(stack: BenchStack) {
-    const running = stack.running;
-    const urls = running.spawnedRedis
-      ? [running.spawnedRedis.url]
-      : (running.spawnedCluster?.nodes ?? []).slice(0, (running.spawnedCluster?.nodes.length ?? 0) / 2).map((node) => node.url);
-    this.clients = urls.map((url) => createRedisConnection(url, { name: 'bench-commandstats' }));
-  }
-
-  async read(): Promise<Map<string, number>> {
-    const totals = new Map<string, number>();
-    for (const client of this.clients) {
-      const text = await client.info('commandstats');
-      for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) totals.set(match[1]!, (totals.get(match[1]!) ?? 0) + Number(match[2]));
-    }
-    return totals;
-  }
-
-  close(): void {
-    for (const client of this.clients) client.disconnect();
-  }
-}

@@ -4,6 +4,7 @@ import { fmtInt, fmtPct, type ScenarioReport, type TargetCheck } from '../report
 import type { RunContext } from '../run-context.js';
 import type { ChartPanel } from '../svg-chart.js';
 import { formatBreakdown } from '../first-token-breakdown.js';
+import { CommandStatsReader, formatCommandRates } from '../command-stats.js';
 
 /** Realistic pacing: the offline model's defaults, every answer padded to 120 tokens (2.4 s a turn). */
 export const OVERHEAD_MODEL_ENV = {
@@ -51,22 +52,28 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
   const steps: Array<{ sessions: number; open: { opened: number; failed: number; failures: Record<string, number>; ms: number }; figures: WindowFigures }> = [];
 
   await ctx.withStack(layout, clients, async (stack, pool, processes) => {
-    for (const sessions of levels) {
-      ctx.log(`  overhead: ${sessions} session(s): opening…`);
-      const open = await pool.open({ httpUrl: stack.running.httpUrl, wsUrl: stack.running.wsUrl, sockets: sessions, localAddresses: addresses });
-      const windowMs = windowFor(sessions);
-      ctx.log(`    opened ${open.opened}/${sessions} in ${Math.round(open.ms)} ms; chatting ${windowMs / 1000} s after ${warmupMs / 1000} s warm-up…`);
-      const figures = await runChatWindow(pool, processes, { chatting: open.opened, warmupMs, measureMs: windowMs, staggerMs: 2500 });
-      if (open.failed > 0) {
-        figures.failed += open.failed;
-        figures.sent += open.failed;
-        for (const [k, v] of Object.entries(open.failures)) figures.failures[k] = (figures.failures[k] ?? 0) + v;
-        figures.successPercent = Math.floor((figures.ok / figures.sent) * 10_000) / 100;
+    const commandStats = new CommandStatsReader(stack);
+    try {
+      for (const sessions of levels) {
+        ctx.log(`  overhead: ${sessions} session(s): opening…`);
+        const open = await pool.open({ httpUrl: stack.running.httpUrl, wsUrl: stack.running.wsUrl, sockets: sessions, localAddresses: addresses });
+        const windowMs = windowFor(sessions);
+        ctx.log(`    opened ${open.opened}/${sessions} in ${Math.round(open.ms)} ms; chatting ${windowMs / 1000} s after ${warmupMs / 1000} s warm-up…`);
+        const figures = await runChatWindow(pool, processes, { chatting: open.opened, warmupMs, measureMs: windowMs, staggerMs: 2500, commandStats });
+        if (open.failed > 0) {
+          figures.failed += open.failed;
+          figures.sent += open.failed;
+          for (const [k, v] of Object.entries(open.failures)) figures.failures[k] = (figures.failures[k] ?? 0) + v;
+          figures.successPercent = Math.floor((figures.ok / figures.sent) * 10_000) / 100;
+        }
+        steps.push({ sessions, open, figures });
+        ctx.log(`    ${figures.ok}/${figures.sent} ok, added first ${fmtPct(figures.addedFirstMs)} ms, cpu ${formatCpu(figures.cpuPercent)}`);
+        if (figures.firstTokenSteps.length > 0) ctx.log(`    first token, p50 / p99 ms per step: ${formatBreakdown(figures.firstTokenSteps)}`);
+        if (figures.redisCommandsPerTurn) ctx.log(`    redis commands per turn: ${formatCommandRates(figures.redisCommandsPerTurn)}`);
+        await pool.closeSockets();
       }
-      steps.push({ sessions, open, figures });
-      ctx.log(`    ${figures.ok}/${figures.sent} ok, added first ${fmtPct(figures.addedFirstMs)} ms, cpu ${formatCpu(figures.cpuPercent)}`);
-      if (figures.firstTokenSteps.length > 0) ctx.log(`    first token, p50 / p99 ms per step: ${formatBreakdown(figures.firstTokenSteps)}`);
-      await pool.closeSockets();
+    } finally {
+      commandStats.close();
     }
   });
 

@@ -3,6 +3,7 @@ import { formatCpu, runChatWindow, type WindowFigures } from '../chat-window.js'
 import { fmtInt, type ScenarioReport } from '../report.js';
 import type { RunContext } from '../run-context.js';
 import { failureNotes } from './overhead.js';
+import { CommandStatsReader, formatCommandRates } from '../command-stats.js';
 
 export interface TurnRateRun {
   gateways: number;
@@ -32,12 +33,18 @@ export async function measureTurnRate(ctx: RunContext, gateways: number, workers
   const steps: TurnRateRun['steps'] = [];
   await ctx.withStack({ gateways, workers, env }, clients, async (stack, pool, processes) => {
     const open = await pool.open({ httpUrl: stack.running.httpUrl, wsUrl: stack.running.wsUrl, sockets: Math.max(...ladder), localAddresses: sourceAddresses(1) });
-    for (const concurrency of ladder) {
-      const chatting = Math.min(concurrency, open.opened);
-      const figures = await runChatWindow(pool, processes, { chatting, warmupMs: ctx.warmupMs, measureMs, staggerMs: 200 });
-      steps.push({ concurrency, figures });
-      ctx.log(`  turn-rate ${gateways}×${workers} c=${concurrency}: ${figures.turnsPerSecond} turns/s, ${figures.successPercent} %, p99 ${figures.turnMs.p99} ms, cpu ${formatCpu(figures.cpuPercent)}`);
-      if (figures.failed > 0 || figures.sent === 0) break;
+    const commandStats = new CommandStatsReader(stack);
+    try {
+      for (const concurrency of ladder) {
+        const chatting = Math.min(concurrency, open.opened);
+        const figures = await runChatWindow(pool, processes, { chatting, warmupMs: ctx.warmupMs, measureMs, staggerMs: 200, commandStats });
+        steps.push({ concurrency, figures });
+        ctx.log(`  turn-rate ${gateways}×${workers} c=${concurrency}: ${figures.turnsPerSecond} turns/s, ${figures.successPercent} %, p99 ${figures.turnMs.p99} ms, cpu ${formatCpu(figures.cpuPercent)}`);
+        if (figures.redisCommandsPerTurn) ctx.log(`    redis commands per turn: ${formatCommandRates(figures.redisCommandsPerTurn)}`);
+        if (figures.failed > 0 || figures.sent === 0) break;
+      }
+    } finally {
+      commandStats.close();
     }
     await pool.closeSockets();
   });
