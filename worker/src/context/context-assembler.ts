@@ -132,8 +132,8 @@ export class ContextAssembler {
       ...(options.halfOpenAfterMs !== undefined ? { halfOpenAfterMs: options.halfOpenAfterMs } : {}),
       ...(options.onBreakerStateChange ? { onBreakerStateChange: options.onBreakerStateChange } : {}),
     };
-    this.policyGuard = new SourceGuard({ name: 'policy', timeoutMs: options.policyTimeoutMs ?? 1500, ...breaker });
-    this.flightGuard = new SourceGuard({ name: 'flight', timeoutMs: options.flightTimeoutMs ?? 1500, ...breaker });
+    this.policyGuard = new SourceGuard({ name: 'policy', timeoutMs: options.policyTimeoutMs ?? 1500, inProcess: options.policy.inProcess === true, ...breaker });
+    this.flightGuard = new SourceGuard({ name: 'flight', timeoutMs: options.flightTimeoutMs ?? 1500, inProcess: options.flight.inProcess === true, ...breaker });
   }
 
   /** The context for one message; `signal` is the turn's (its abort stops both lookups). */

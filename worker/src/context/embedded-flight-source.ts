@@ -16,6 +16,8 @@ export interface EmbeddedFlightSourceOptions {
  * the flight does not operate on, or a date outside the data window gives null.
  */
 export class EmbeddedFlightSource implements FlightSource {
+  /** The bundled data, searched on this thread. */
+  readonly inProcess = true;
   readonly schedule: FlightSchedule;
   private readonly now: () => Date;
 

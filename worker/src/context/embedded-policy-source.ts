@@ -21,6 +21,8 @@ const BOOST = { heading: 2, docTitle: 1.5, text: 1 } as const;
  * stop-word-free terms; questions are expanded with the corpus's words (`search-terms.ts`).
  */
 export class EmbeddedPolicySource implements PolicySource {
+  /** The bundled data, searched on this thread. */
+  readonly inProcess = true;
   readonly corpus: PolicyCorpus;
   private readonly index: MiniSearch<PolicyPassage>;
   private readonly byId: ReadonlyMap<string, PolicyPassage>;

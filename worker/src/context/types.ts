@@ -28,6 +28,8 @@ export type PolicyHit = Static<typeof PolicyHitSchema>;
 export interface PolicySource {
   /** The `k` best passages for `q`, best first; `[]` when nothing matches. */
   search(q: string, k: number, signal?: AbortSignal): Promise<PolicyHit[]>;
+  /** Runs on this thread with no I/O (the bundled data): see `SourceGuardOptions.inProcess`. Default false. */
+  readonly inProcess?: boolean;
 }
 
 // ---------------------------------------------------------------- flights
@@ -101,4 +103,6 @@ export type FlightContext = Static<typeof FlightContextSchema>;
 export interface FlightSource {
   /** The flight on that date (or its current or next occurrence), or null when there is none. */
   getFlightContext(query: FlightQuery, signal?: AbortSignal): Promise<FlightContext | null>;
+  /** Runs on this thread with no I/O (the bundled data): see `SourceGuardOptions.inProcess`. Default false. */
+  readonly inProcess?: boolean;
 }

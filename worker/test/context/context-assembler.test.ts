@@ -180,6 +180,32 @@ t.test('a source that throws degrades; the turn’s abort degrades both; assembl
   t.equal(aborted.degraded.flight?.reason, 'aborted');
 });
 
+t.test('an in-process source runs without timer or breaker: a throw still degrades, every call still runs', async (t) => {
+  t.equal(policy.inProcess, true, 'the bundled policy search runs in process');
+  t.equal(flights.inProcess, true, 'and the bundled timetable');
+  let calls = 0;
+  const broken: PolicySource = {
+    inProcess: true,
+    search: async () => {
+      calls++;
+      throw new TypeError('index not built');
+    },
+  };
+  const guarded = assembler({ policy: broken, breakerThreshold: 2 });
+  for (let i = 0; i < 5; i++) {
+    const context = await guarded.assemble({ message: 'how much can I check in', session: NO_FLIGHT });
+    t.strictSame(context.degraded, { policy: { reason: 'error', detail: 'policy: index not built' } }, `call ${i + 1} degraded with its own error`);
+  }
+  t.equal(calls, 5, 'no breaker opened: in-process code is called every time (a remote is spared after 2 failures)');
+  t.equal(guarded.policyGuard.state, 'closed');
+
+  const remote: PolicySource = { search: async () => ((calls++, Promise.reject(new TypeError('down'))) as Promise<PolicyHit[]>) };
+  const spared = assembler({ policy: remote, breakerThreshold: 2 });
+  calls = 0;
+  for (let i = 0; i < 5; i++) await spared.assemble({ message: 'how much can I check in', session: NO_FLIGHT });
+  t.equal(calls, 2, 'a source not in process is spared by its breaker after 2 failures');
+});
+
 t.test('weak policy hits are dropped, k is honoured', async (t) => {
   const hit = (title: string, score: number): PolicyHit => ({ title, snippet: `${title} text.`, source: `${title}.md`, category: 'c', score });
   const fixed: PolicySource = { search: async () => [hit('b', 5), hit('a', 10), hit('c', 3), hit('d', 9)] };
