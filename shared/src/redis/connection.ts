@@ -96,9 +96,54 @@ function openCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, options:
     // one pipeline per node. Not on BullMQ's connections, which block.
     enableAutoPipelining: !options.forBullmq && !options.shardedSubscriber,
   };
-  const cluster = new Cluster(target.nodes, clusterOptions);
+  const cluster = new SettlingCluster(target.nodes, clusterOptions);
   watchErrors(cluster, options);
   return cluster;
+}
+
+/**
+ * An ioredis `Cluster` whose `connect()` always settles: once the cluster is ready, or when it
+ * ends. Its duplicates (BullMQ's blocking connections) are of the same kind.
+ *
+ * Why: ioredis's `Cluster.connect()` promise is left pending for good when the ready check of
+ * that attempt finds `cluster_state:fail` (a master has died and its replica is not promoted
+ * yet): the client disconnects and reconnects by itself, and becomes ready again, but through
+ * another `connect()` call whose promise nobody holds. BullMQ awaits `connect()` on a worker's
+ * blocking connection when its BZPOPMIN outlasts its block time by a second (it then drops
+ * and reopens that connection): during a failover that is the cluster-down window, and the
+ * worker then waits for ever, taking no job from that queue shard again
+ * (`shared/test/cluster-connect.test.ts`, `stack/test/cluster-failover-block.test.ts`).
+ */
+class SettlingCluster extends Cluster {
+  private readonly seeds: ClusterNode[];
+
+  constructor(nodes: ClusterNode[], options: ClusterOptions) {
+    super(nodes, options);
+    this.seeds = nodes;
+  }
+
+  override connect(): Promise<void> {
+    const attempt = super.connect();
+    return new Promise<void>((resolve, reject) => {
+      const settle = (err?: Error) => {
+        this.off('ready', onReady);
+        this.off('end', onEnd);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onReady = () => settle();
+      const onEnd = () => settle(new Error('Connection is closed.'));
+      this.once('ready', onReady);
+      this.once('end', onEnd);
+      attempt.then(() => settle(), settle);
+    });
+  }
+
+  /** As ioredis's, but a `SettlingCluster` (BullMQ passes `{ connectionName }` as the first argument: not a node list). */
+  override duplicate(overrideStartupNodes: unknown = [], overrideOptions: ClusterOptions = {}): Cluster {
+    const nodes = Array.isArray(overrideStartupNodes) && overrideStartupNodes.length > 0 ? (overrideStartupNodes as ClusterNode[]) : this.seeds.slice();
+    return new SettlingCluster(nodes, { ...this.options, ...overrideOptions });
+  }
 }
 
 function watchErrors(client: RedisClient, options: RedisConnectionOptions): void {
