@@ -54,8 +54,8 @@ t.test('the master of a queue shard dies mid-block: the worker takes that shard\
     gateways: 1,
     workers: 1,
     redisCluster: true,
-    // A turn not answered 30 s after the promotion is stalled for good (the default is 120 s).
-    env: { QUEUE_SHARDS: String(SHARDS), WAIT_TIMEOUT_MS: '30000' },
+    // A turn not answered 40 s after the promotion is stalled for good (the default is 120 s).
+    env: { QUEUE_SHARDS: String(SHARDS), WAIT_TIMEOUT_MS: '40000' },
   });
   const cluster = stack.spawnedCluster!;
   const prefix = new RedisKeys('chat').bullShardPrefix(SHARD);
@@ -85,5 +85,7 @@ t.test('the master of a queue shard dies mid-block: the worker takes that shard\
   const reply = await postJson<{ status: string }>(`${stack.httpUrl}/chat/message?wait=1`, { session_id: sessionId, message: 'Can I bring a pet?', message_id: `after-block-${sessionId.slice(0, 8)}` });
   const elapsed = Date.now() - promotedAt;
   t.equal(reply.body.status, 'completed', `queue shard ${SHARD}: a new turn is answered (HTTP ${reply.status}, ${elapsed} ms after the promotion)`);
-  t.ok(elapsed < 20_000, `answered within 20 s of the promotion (${elapsed} ms)`);
+  // The reconnect's backoff (at most 2 s), then the answer; a marker still popped by the block
+  // BullMQ dropped can cost one more block (10 s at most) before the worker looks anyway.
+  t.ok(elapsed < 30_000, `answered within 30 s of the promotion (${elapsed} ms)`);
 });

@@ -118,24 +118,27 @@ class SettlingCluster extends Cluster {
   private readonly seeds: ClusterNode[];
 
   constructor(nodes: ClusterNode[], options: ClusterOptions) {
+    // ioredis's constructor calls connect() already (unless lazyConnect): see pendingConnects.
     super(nodes, options);
     this.seeds = nodes;
+    this.on('ready', () => settleWaitingConnects(this));
+    this.on('end', () => settleWaitingConnects(this, new Error('Connection is closed.')));
   }
 
   override connect(): Promise<void> {
     const attempt = super.connect();
     return new Promise<void>((resolve, reject) => {
-      const settle = (err?: Error) => {
-        this.off('ready', onReady);
-        this.off('end', onEnd);
+      const waiting = waitingConnects(this);
+      const settle = (err?: Error): void => {
+        if (!waiting.delete(settle)) return;
         if (err) reject(err);
         else resolve();
       };
-      const onReady = () => settle();
-      const onEnd = () => settle(new Error('Connection is closed.'));
-      this.once('ready', onReady);
-      this.once('end', onEnd);
-      attempt.then(() => settle(), settle);
+      waiting.add(settle);
+      attempt.then(
+        () => settle(),
+        (err: unknown) => settle(err instanceof Error ? err : new Error(String(err))),
+      );
     });
   }
 
@@ -144,6 +147,27 @@ class SettlingCluster extends Cluster {
     const nodes = Array.isArray(overrideStartupNodes) && overrideStartupNodes.length > 0 ? (overrideStartupNodes as ClusterNode[]) : this.seeds.slice();
     return new SettlingCluster(nodes, { ...this.options, ...overrideOptions });
   }
+}
+
+/**
+ * A `SettlingCluster`'s `connect()` calls not settled yet, settled all at once by its next
+ * `ready` or `end` (one listener per event for all of them: the client's own reconnects call
+ * `connect()` too, every couple of seconds while the cluster is down). Kept outside the instance:
+ * the first call comes from ioredis's constructor, before the subclass's fields exist.
+ */
+const pendingConnects = new WeakMap<Cluster, Set<(err?: Error) => void>>();
+
+function waitingConnects(cluster: Cluster): Set<(err?: Error) => void> {
+  let waiting = pendingConnects.get(cluster);
+  if (!waiting) {
+    waiting = new Set();
+    pendingConnects.set(cluster, waiting);
+  }
+  return waiting;
+}
+
+function settleWaitingConnects(cluster: Cluster, err?: Error): void {
+  for (const settle of [...waitingConnects(cluster)]) settle(err);
 }
 
 function watchErrors(client: RedisClient, options: RedisConnectionOptions): void {
