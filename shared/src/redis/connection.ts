@@ -116,9 +116,78 @@ function openCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, options:
     // one pipeline per node. Not on BullMQ's connections, which block.
     enableAutoPipelining: !options.forBullmq && !options.shardedSubscriber,
   };
-  const cluster = new Cluster(target.nodes, clusterOptions);
+  const cluster = new SettlingCluster(target.nodes, clusterOptions);
   watchErrors(cluster, options);
   return cluster;
+}
+
+/**
+ * An ioredis `Cluster` whose `connect()` always settles: once the cluster is ready, or when it
+ * ends. Its duplicates (BullMQ's blocking connections) are of the same kind.
+ *
+ * Why: ioredis's `Cluster.connect()` promise is left pending for good when the ready check of
+ * that attempt finds `cluster_state:fail` (a master has died and its replica is not promoted
+ * yet): the client disconnects and reconnects by itself, and becomes ready again, but through
+ * another `connect()` call whose promise nobody holds. BullMQ awaits `connect()` on a worker's
+ * blocking connection when its BZPOPMIN outlasts its block time by a second (it then drops
+ * and reopens that connection): during a failover that is the cluster-down window, and the
+ * worker then waits for ever, taking no job from that queue shard again
+ * (`shared/test/cluster-connect.test.ts`, `stack/test/cluster-failover-block.test.ts`).
+ */
+class SettlingCluster extends Cluster {
+  private readonly seeds: ClusterNode[];
+
+  constructor(nodes: ClusterNode[], options: ClusterOptions) {
+    // ioredis's constructor calls connect() already (unless lazyConnect): see pendingConnects.
+    super(nodes, options);
+    this.seeds = nodes;
+    this.on('ready', () => settleWaitingConnects(this));
+    this.on('end', () => settleWaitingConnects(this, new Error('Connection is closed.')));
+  }
+
+  override connect(): Promise<void> {
+    const attempt = super.connect();
+    return new Promise<void>((resolve, reject) => {
+      const waiting = waitingConnects(this);
+      const settle = (err?: Error): void => {
+        if (!waiting.delete(settle)) return;
+        if (err) reject(err);
+        else resolve();
+      };
+      waiting.add(settle);
+      attempt.then(
+        () => settle(),
+        (err: unknown) => settle(err instanceof Error ? err : new Error(String(err))),
+      );
+    });
+  }
+
+  /** As ioredis's, but a `SettlingCluster` (BullMQ passes `{ connectionName }` as the first argument: not a node list). */
+  override duplicate(overrideStartupNodes: unknown = [], overrideOptions: ClusterOptions = {}): Cluster {
+    const nodes = Array.isArray(overrideStartupNodes) && overrideStartupNodes.length > 0 ? (overrideStartupNodes as ClusterNode[]) : this.seeds.slice();
+    return new SettlingCluster(nodes, { ...this.options, ...overrideOptions });
+  }
+}
+
+/**
+ * A `SettlingCluster`'s `connect()` calls not settled yet, settled all at once by its next
+ * `ready` or `end` (one listener per event for all of them: the client's own reconnects call
+ * `connect()` too, every couple of seconds while the cluster is down). Kept outside the instance:
+ * the first call comes from ioredis's constructor, before the subclass's fields exist.
+ */
+const pendingConnects = new WeakMap<Cluster, Set<(err?: Error) => void>>();
+
+function waitingConnects(cluster: Cluster): Set<(err?: Error) => void> {
+  let waiting = pendingConnects.get(cluster);
+  if (!waiting) {
+    waiting = new Set();
+    pendingConnects.set(cluster, waiting);
+  }
+  return waiting;
+}
+
+function settleWaitingConnects(cluster: Cluster, err?: Error): void {
+  for (const settle of [...waitingConnects(cluster)]) settle(err);
 }
 
 function watchErrors(client: RedisClient, options: RedisConnectionOptions): void {

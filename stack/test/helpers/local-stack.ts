@@ -23,7 +23,8 @@ export async function startLocalStack(t: Test, options: LocalStackForTestOptions
   const local = new LocalStack({
     gateways: options.gateways,
     workers: options.workers,
-    forwardOutput: false,
+    // STACK_TEST_OUTPUT=1 shows the parts' log lines (diagnosing a failed run).
+    forwardOutput: process.env.STACK_TEST_OUTPUT === '1',
     readyTimeoutMs: 120_000,
     redisCluster: options.redisCluster ?? process.env.TEST_REDIS === 'cluster',
     ...(options.redisDataDir ? { redisDataDir: options.redisDataDir } : {}),
@@ -32,7 +33,7 @@ export async function startLocalStack(t: Test, options: LocalStackForTestOptions
       // A free port, picked again if taken before the first gateway binds it (see LocalStack).
       PORT: '0',
       HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.STACK_TEST_LOG_LEVEL ?? 'warn',
       WORKER_METRICS_PORT: '0',
       ...options.env,
     },
