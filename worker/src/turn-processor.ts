@@ -494,11 +494,11 @@ export class TurnProcessor {
   }
 
   /**
-   * Takes the call's tokens (prompt + max_tokens) from the shared budget. When it is spent the
-   * whole queue pauses until the window turns, and this turn goes back to wait: a burst queues
-   * instead of being refused by the provider.
+   * Takes the call's tokens (prompt + max_tokens) from the shared budget; resolves to the points
+   * taken (0: no budget). When it is spent this rejects with BudgetWait: the whole queue pauses
+   * until the window turns, and this turn goes back to wait (`handleFailure`, which counts the
+   * wait), so a burst queues instead of being refused by the provider.
    */
-  /** Takes the prompt's tokens and `max_tokens` from the shared LLM token budget; resolves to the points taken (0: no budget). */
   private async reserveTokens(messages: ChatMessage[]): Promise<number> {
     const budget = this.deps.tokenBudget;
     if (!budget) return 0;
@@ -506,7 +506,6 @@ export class TurnProcessor {
     const points = Math.min(needed, budget.points);
     const verdict = await budget.consume('all', points);
     if (verdict.allowed) return points;
-    this.deps.metrics.limiterWait('tokens');
     throw new BudgetWait(verdict.retryAfterMs);
   }
 
@@ -552,6 +551,8 @@ export class TurnProcessor {
     } else if (err instanceof TurnStopped) {
       code = err.code;
     } else if (err instanceof BudgetWait) {
+      // Counted here, where the turn does wait: a refused reservation beside a cache hit is not a wait.
+      this.deps.metrics.limiterWait('tokens');
       if (await this.rateLimitEveryShard(err.retryAfterMs)) return 'rate_limited';
       code = 'llm_unavailable';
     } else if (err instanceof TurnError) {
