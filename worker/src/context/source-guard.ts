@@ -14,8 +14,9 @@ import {
 import { SourceHttpError, SourceResponseError } from './http-json.js';
 
 /**
- * Resilience for one context source: every call gets a timeout, and a circuit breaker stops
- * calling a source that keeps failing (cockatiel 3). A call never throws: it resolves to
+ * Resilience for one context source: every call to a remote source gets a timeout, and a circuit
+ * breaker stops calling a source that keeps failing (cockatiel 3); an in-process source only has
+ * its throws caught (`inProcess`). A call never throws: it resolves to
  * `ok` with the value, or `degraded` with the reason, so that a failing source degrades the
  * answer and never fails the turn.
  *
