@@ -557,7 +557,11 @@ t.test('10 000 frames per second, default frame limits: refused with rate_limite
   t.ok(served.every((n) => n <= 2 * perSecond + 2), `no socket was served more than its burst of ${2 * perSecond} frames (${Math.max(...served)})`);
   t.ok(bystander.turnsEnded - before >= 1, `the bystander finished turns during the flood (${bystander.turnsEnded - before})`);
   t.equal((await health(stack)).status, 200, 'the gateway is healthy');
-  assertUnharmed(t, await bystander.stop(), 3, 'default-limit flood');
+  // Half the floods land on the bystander's own session, whose turns are answered in order: its
+  // turns wait behind ~100 flood turns there, so how many of them fit in the flood's 2.5 s is the
+  // box's speed (3 on a quiet box, 2 in a loaded CI run), not the gateway's health. Progress
+  // (asserted above) and coherence are; the other floods below keep the count of 3.
+  assertUnharmed(t, await bystander.stop(), 1, 'default-limit flood');
   t.same(errorLogLines(logLines).slice(0, 5), [], 'no error-level log lines');
 });
 
