@@ -13,6 +13,7 @@ import t, { type Test } from 'tap';
 import { RedisKeys, TurnQueues, cacheRedisTarget, loadConfig, openRedis, queueRedisTarget } from '@chat/shared';
 import type { RunningStack } from '../src/local-stack.js';
 import { eventually } from './helpers/eventually.js';
+import { exitIfStillAlive } from './helpers/exit-guard.js';
 import { startLocalStack } from './helpers/local-stack.js';
 import { createSession } from './helpers/http-client.js';
 import { readTurn } from './helpers/turn-transcript.js';
@@ -133,3 +134,8 @@ t.test('a gateway that stops (SIGTERM) hands its turns over at once, long before
   // A 60 s lease: only the hand-over can move the turns within the 30 s the test waits.
   await runScenario(t, { stop: 'SIGTERM', custodyLeaseMs: 60_000 });
 });
+
+// The file's root test ends when these two are done, rather than when the event loop empties:
+// a handle left open on a cluster once kept it from ending at all (see exitIfStillAlive).
+t.teardown(exitIfStillAlive);
+t.end();

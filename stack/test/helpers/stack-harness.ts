@@ -5,6 +5,7 @@ import { OfflineLlmServer, type OfflineLlmOptions } from '@chat/offline-llm';
 import { createLogger, loadConfig, openRedis, type Config, type ConfigOverrides, type Logger, type RedisClient, type Tracing } from '@chat/shared';
 import { spawnRedisCluster, spawnRedisServer, type SpawnedRedis, type SpawnedRedisCluster } from '@chat/shared/dev';
 import { ChatWorker } from '@chat/worker';
+import { exitIfStillAlive } from './exit-guard.js';
 
 export interface InProcessStackOptions {
   gateways?: number;
@@ -144,14 +145,8 @@ export function sharedCluster(): Promise<SpawnedRedisCluster> {
 if (testRedisMode() === 'cluster') {
   tap.teardown(async () => {
     if (fileCluster) await (await fileCluster).stop();
-    // Every test and teardown is done. A handle still open keeps the process alive until tap's
-    // timeout kills it (seen once in CI: socket-chat on a cluster, all passing, then SIGALRM),
-    // which turns a green file red and costs minutes. Say what is still open, then end with the
-    // result tap has already set. The timer is unref'd: it fires only if something else lingers.
-    setTimeout(() => {
-      process.stderr.write(`test process still alive 10 s after its last teardown; open: ${process.getActiveResourcesInfo().join(', ')}\n`);
-      process.exit(process.exitCode ?? 0);
-    }, 10_000).unref();
+    // Every test and teardown is done: see exitIfStillAlive.
+    exitIfStillAlive();
   });
 }
 
