@@ -55,11 +55,16 @@ export function commandRates(before: CommandCounts, after: CommandCounts, units:
   return { total: Math.round(total * 10) / 10, byCommand };
 }
 
-/** `12.4 (evalsha 6, hset 2.1, …)`: the total and the largest few. */
-export function formatCommandRates(rates: CommandRates, top = 6): string {
-  const largest = Object.entries(rates.byCommand)
+/** `evalsha 6, hset 2.1, …`: the largest few commands, largest first. */
+export function largestCommands(rates: CommandRates, top = 6): string {
+  return Object.entries(rates.byCommand)
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
-    .map(([name, n]) => `${name} ${n}`);
-  return `${rates.total} (${largest.join(', ')})`;
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ');
+}
+
+/** `12.4 (evalsha 6, hset 2.1, …)`: the total and the largest few. */
+export function formatCommandRates(rates: CommandRates, top = 6): string {
+  return `${rates.total} (${largestCommands(rates, top)})`;
 }

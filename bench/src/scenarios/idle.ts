@@ -1,4 +1,4 @@
-import { CommandStatsReader, commandRates, type CommandCounts, type CommandRates } from '../command-stats.js';
+import { CommandStatsReader, commandRates, largestCommands, type CommandCounts, type CommandRates } from '../command-stats.js';
 import { sourceAddresses } from '../bench-options.js';
 import { cpuPerUnit, formatCpu, runChatWindow, type WindowFigures } from '../chat-window.js';
 import { CpuMeter } from '../proc-stats.js';
@@ -9,8 +9,6 @@ import { OVERHEAD_MODEL_ENV, failureNotes } from './overhead.js';
 /** Sessions of the "a few people chatting" step (the issue's ten). */
 const CHATTING_SESSIONS = 10;
 
-/** Redis commands per second over a window, by command, summed over the stack's masters. */
-export type RedisCommandRates = CommandRates;
 
 interface IdleStep {
   label: string;
@@ -19,7 +17,7 @@ interface IdleStep {
   cpuPercent: Record<string, number>;
   /** The same as ms of CPU per second of wall time, and the service's sum. */
   cpuMsPerSecond: Record<string, number>;
-  redis: RedisCommandRates;
+  redis: CommandRates;
   /** Only for the chatting step. */
   chat: WindowFigures | null;
 }
@@ -72,12 +70,6 @@ export async function runIdle(ctx: RunContext): Promise<ScenarioReport> {
   const serviceIdle = idle.cpuMsPerSecond.service ?? 0;
   const chatTurnsPerSecond = chatting.chat?.turnsPerSecond ?? 0;
   const backgroundPerTurn = chatTurnsPerSecond > 0 ? Math.round((serviceIdle / chatTurnsPerSecond) * 100) / 100 : null;
-  const topCommands = (r: RedisCommandRates) =>
-    Object.entries(r.byCommand)
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 6)
-      .map(([name, perSecond]) => `${name} ${perSecond}`)
-      .join(', ');
   return {
     scenario: 'idle',
     title: `idle cost: nothing connected, then ${CHATTING_SESSIONS} sessions chatting (offline model 400 ms TTFT, 60 tokens/s, 120-token answers)`,
@@ -92,7 +84,7 @@ export async function runIdle(ctx: RunContext): Promise<ScenarioReport> {
         formatCpu(s.cpuMsPerSecond),
         s.chat ? String(s.chat.cpuPerTurnMs.service ?? '-') : '-',
         String(s.redis.total),
-        topCommands(s.redis),
+        largestCommands(s.redis),
       ]),
     },
     targets: [
@@ -117,7 +109,7 @@ function msPerSecond(cpuPercent: Record<string, number>): Record<string, number>
 }
 
 /** Calls per second between two readings. */
-function rates(before: CommandCounts, after: CommandCounts, windowMs: number): RedisCommandRates {
+function rates(before: CommandCounts, after: CommandCounts, windowMs: number): CommandRates {
   return commandRates(before, after, windowMs / 1000);
 }
 
