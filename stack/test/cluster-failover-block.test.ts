@@ -21,6 +21,7 @@ import { eventually } from './helpers/eventually.js';
 import { createSession, postJson } from './helpers/http-client.js';
 import { ownerPort, role } from './helpers/cluster-faults.js';
 import { startLocalStack } from './helpers/local-stack.js';
+import { exitIfStillAlive } from './helpers/exit-guard.js';
 
 const SHARDS = 3;
 /** Alone on its master in a fresh local cluster (shards 0 and 1, and the canaries, share another). */
@@ -89,3 +90,7 @@ t.test('the master of a queue shard dies mid-block: the worker takes that shard\
   // BullMQ dropped can cost one more block (10 s at most) before the worker looks anyway.
   t.ok(elapsed < 30_000, `answered within 30 s of the promotion (${elapsed} ms)`);
 });
+
+// Ends its root test itself, with a guard for a handle left open (see exitIfStillAlive).
+t.teardown(exitIfStillAlive);
+t.end();

@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { eventually } from './helpers/eventually.js';
 import { assertEveryTurnEnded, assertServesEveryShard, ownerPort, role, startClusterStack, startTurns } from './helpers/cluster-faults.js';
+import { exitIfStillAlive } from './helpers/exit-guard.js';
 
 t.test('SIGKILL a master mid-run: its replica takes over, and every turn ends per the invariant on every socket', async (t) => {
   const stack = await startClusterStack(t);
@@ -36,3 +37,6 @@ t.test('SIGKILL a master mid-run: its replica takes over, and every turn ends pe
   await assertServesEveryShard(t, stack);
 });
 
+// Ends its root test itself, with a guard for a handle left open (see exitIfStillAlive).
+t.teardown(exitIfStillAlive);
+t.end();

@@ -9,6 +9,7 @@ import t from 'tap';
 import { clusterSlotOf, createRedisConnection, type Redis } from '@chat/shared';
 import { postJson } from './helpers/http-client.js';
 import { assertEveryTurnEnded, ownerPort, role, startClusterStack, startTurns } from './helpers/cluster-faults.js';
+import { exitIfStillAlive } from './helpers/exit-guard.js';
 
 t.test('a live session moves to another master (slot migration): its frames follow it, nothing is lost', async (t) => {
   const stack = await startClusterStack(t);
@@ -49,3 +50,7 @@ t.test('a live session moves to another master (slot migration): its frames foll
   const again = await postJson<{ status: string }>(`${stack.httpUrl}/chat/message?wait=1`, { session_id: sessions[0]!.sessionId, message: 'And for a second bag?' });
   t.equal(again.body.status, 'completed', 'the moved session answers a new turn');
 });
+
+// Ends its root test itself, with a guard for a handle left open (see exitIfStillAlive).
+t.teardown(exitIfStillAlive);
+t.end();
