@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { findFreePort } from '@chat/shared/dev';
 import { LocalStack, type RunningStack } from '@chat/stack';
 import { childProcesses } from './proc-stats.js';
@@ -18,8 +19,11 @@ export const BENCH_LIMITS_ENV: Readonly<Record<string, string>> = Object.freeze(
   LLM_TOKENS_PER_MINUTE: '1000000000',
 });
 
-/** The preload hooks beside this file (built: process-hooks.js). */
-const PROCESS_HOOKS = new URL(`./process-hooks${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+/**
+ * The preload hooks, built (process-hooks.js): the stack's processes run plain `node`, which
+ * cannot load TypeScript, also when the benchmark itself runs from its sources (the tests).
+ */
+const PROCESS_HOOKS = new URL(import.meta.url.endsWith('.ts') ? '../dist/process-hooks.js' : './process-hooks.js', import.meta.url).href;
 
 export interface BenchStackOptions {
   gateways: number;
@@ -32,6 +36,8 @@ export interface BenchStackOptions {
   cpuProfDir?: string | undefined;
   /** Let SIGUSR2 run a full GC in the stack's processes (the capacity scenario's memory reading). */
   gcOnSignal?: boolean;
+  /** Preload the runtime probe (GC pauses, event-loop delay) into the Node processes: `runtimeDir`. */
+  runtimeProbe?: boolean;
   /** On a local Redis Cluster (3 masters + 3 replicas, 3 queue shards) instead of one Redis. */
   redisCluster?: boolean;
 }
@@ -49,6 +55,8 @@ export interface BenchStack {
   env: Record<string, string>;
   processes: StackProcess[];
   gatewayPids: number[];
+  /** Where the runtime probe writes its readings (`RuntimeMeter`); null without the probe. */
+  runtimeDir: string | null;
   stop(): Promise<void>;
 }
 
@@ -76,7 +84,9 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     childEnv.BENCH_CPU_PROF_DIR = resolve(options.cpuProfDir);
   }
   if (options.gcOnSignal) childEnv.BENCH_GC_ON_SIGUSR2 = '1';
-  if (options.cpuProfDir || options.gcOnSignal) childEnv.NODE_OPTIONS = `--import=${PROCESS_HOOKS}`;
+  const runtimeDir = options.runtimeProbe ? mkdtempSync(join(tmpdir(), 'bench-runtime-')) : null;
+  if (runtimeDir) childEnv.BENCH_RUNTIME_DIR = runtimeDir;
+  if (options.cpuProfDir || options.gcOnSignal || runtimeDir) childEnv.NODE_OPTIONS = `--import=${PROCESS_HOOKS}`;
   const stack = new LocalStack({
     gateways: options.gateways,
     workers: options.workers,
@@ -106,6 +116,10 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     env,
     processes,
     gatewayPids: processes.filter((p) => p.role === 'gateway').map((p) => p.pid),
-    stop: () => stack.stop(),
+    runtimeDir,
+    stop: async () => {
+      await stack.stop();
+      if (runtimeDir) rmSync(runtimeDir, { recursive: true, force: true });
+    },
   };
 }

@@ -4,6 +4,7 @@ import { CpuMeter, loadAverage, rssBytes } from './proc-stats.js';
 import { percentiles, round1, successPercent, type Percentiles } from './stats.js';
 import { breakdownFigures } from './first-token-breakdown.js';
 import { commandRates, type CommandCounts, type CommandRates, type CommandStatsReader } from './command-stats.js';
+import { RuntimeMeter, type RuntimeFigures } from './runtime-meter.js';
 
 /** The message every benchmark turn sends (the original service's fourth test message). */
 export const BENCH_MESSAGE = 'I need information about flight NZ123 from Auckland to Sydney';
@@ -25,6 +26,8 @@ export interface ChatWindowOptions {
   turnTimeoutMs?: number;
   /** Reads the stack's Redis command counts at the window's edges (`redisCommandsPerTurn`); default none. */
   commandStats?: CommandStatsReader;
+  /** Reads the runtime probe at the window's edges (`runtime`); default none. */
+  runtime?: RuntimeMeter;
 }
 
 /** One measured window: the clients' figures, the processes' CPU, and the derived rates. */
@@ -77,6 +80,11 @@ export interface WindowFigures {
    * changes. Null when not read.
    */
   redisCommandsPerTurn: CommandRates | null;
+  /**
+   * Per Node role, the GC pauses and the event-loop delay over the window (the runtime probe):
+   * a turn's step that waits for a stalled loop waits this long. Null when not read.
+   */
+  runtime: Record<string, RuntimeFigures> | null;
 }
 
 /** The roles that are the service itself (not the model it calls, not the load, not the box). */
@@ -116,13 +124,17 @@ export async function runChatWindow(
   let load = 0;
   let commandsAtStart: Promise<CommandCounts> | null = null;
   let commandsAtEnd: Promise<CommandCounts> | null = null;
+  let runtimeAtStart: ReturnType<RuntimeMeter['read']> | null = null;
+  let runtimeAtEnd: ReturnType<RuntimeMeter['read']> | null = null;
   const begin = setTimeout(() => {
     cpu.begin();
     commandsAtStart = options.commandStats?.read() ?? null;
+    runtimeAtStart = options.runtime?.read() ?? null;
   }, measureFrom - Date.now());
   const end = setTimeout(() => {
     cpuPercent = cpu.end();
     commandsAtEnd = options.commandStats?.read() ?? null;
+    runtimeAtEnd = options.runtime?.read() ?? null;
     rssMiB = residentByRole(processes());
     load = loadAverage();
   }, measureTo - Date.now());
@@ -144,6 +156,7 @@ export async function runChatWindow(
   }
   const figures = { ...summarise(result, options.measureMs, cpuPercent, load), rssMiB };
   if (commandsAtStart && commandsAtEnd) figures.redisCommandsPerTurn = commandRates(await commandsAtStart, await commandsAtEnd, result.completedInWindow);
+  if (runtimeAtStart && runtimeAtEnd) figures.runtime = RuntimeMeter.figures(await runtimeAtStart, await runtimeAtEnd);
   return figures;
 }
 
@@ -188,6 +201,7 @@ export function summarise(result: ChatResult, windowMs: number, cpuPercent: Reco
     rssMiB: {},
     loadAverage: load,
     redisCommandsPerTurn: null,
+    runtime: null,
   };
 }
 

@@ -15,6 +15,8 @@ export interface StackLayout {
   env: Record<string, string>;
   /** Let SIGUSR2 run a full GC in the stack's processes. */
   gcOnSignal?: boolean;
+  /** Preload the runtime probe (GC pauses, event-loop delay per role in each window). */
+  runtimeProbe?: boolean;
 }
 
 /** What every scenario gets: the options, a logger, and a way to run on a fresh stack. */
@@ -58,6 +60,7 @@ export class RunContext {
       logs: this.options.logs,
       cpuProfDir: this.options.cpuProfDir ?? undefined,
       gcOnSignal: layout.gcOnSignal ?? false,
+      runtimeProbe: layout.runtimeProbe ?? false,
       redisCluster: this.options.redisCluster,
     });
     this.stacks.push({ gateways: layout.gateways, workers: layout.workers, env: stack.env });

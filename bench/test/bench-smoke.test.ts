@@ -58,6 +58,11 @@ t.test('pnpm bench at tiny size: overhead and relay run and write a valid report
   t.ok(report.references.cpuLoop.start.opsPerSecond > 0 && (report.references.cpuLoop.end?.opsPerSecond ?? 0) > 0, 'the CPU-loop reference, at the start and the end');
   const perTurn = (report.scenarios[0]!.steps[0] as { cpuPerTurnMs: Record<string, number> }).cpuPerTurnMs;
   t.ok((perTurn.service ?? 0) > 0 && perTurn.service! >= (perTurn.worker ?? 0), `service CPU per turn, the worker's part in it (${JSON.stringify(perTurn)})`);
+  // The runtime probe: each Node role's GC pauses and event-loop delay over the window.
+  const runtime = (report.scenarios[0]!.steps[0] as { runtime: Record<string, { gcPauses: number; loopDelayP99Ms: number | null }> | null }).runtime;
+  for (const role of ['gateway', 'worker', 'offline-llm']) {
+    t.ok(runtime?.[role] && runtime[role]!.gcPauses >= 0 && typeof runtime[role]!.loopDelayP99Ms === 'number', `${role}: GC pauses and loop delay over the window (${JSON.stringify(runtime?.[role])})`);
+  }
 });
 
 t.test('pnpm bench idle at tiny size: CPU and Redis commands while nothing is connected, then ten sessions', async (t) => {

@@ -5,6 +5,7 @@ import type { RunContext } from '../run-context.js';
 import type { ChartPanel } from '../svg-chart.js';
 import { formatBreakdown } from '../first-token-breakdown.js';
 import { CommandStatsReader, formatCommandRates } from '../command-stats.js';
+import { RuntimeMeter, formatRuntime } from '../runtime-meter.js';
 
 /** Realistic pacing: the offline model's defaults, every answer padded to 120 tokens (2.4 s a turn). */
 export const OVERHEAD_MODEL_ENV = {
@@ -38,7 +39,7 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
   // PIPELINE_TIMINGS: every turn carries its step stamps, for the first-token breakdown below.
   const env: Record<string, string> = { ...OVERHEAD_MODEL_ENV, PIPELINE_TIMINGS: 'true' };
   if (concurrency !== 'service') env.WORKER_CONCURRENCY = String(concurrency ?? Math.max(200, largest + 100));
-  const layout = { gateways: ctx.options.gateways, workers: ctx.options.workers, env };
+  const layout = { gateways: ctx.options.gateways, workers: ctx.options.workers, env, runtimeProbe: true };
   const clients = ctx.options.clients ?? 2;
   const addresses = sourceAddresses(ctx.options.addresses ?? Math.max(1, Math.ceil(largest / 20_000)));
   const measureMs = ctx.durationMs(15);
@@ -53,13 +54,14 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
 
   await ctx.withStack(layout, clients, async (stack, pool, processes) => {
     const commandStats = new CommandStatsReader(stack);
+    const runtime = stack.runtimeDir ? new RuntimeMeter(stack.runtimeDir, processes) : undefined;
     try {
       for (const sessions of levels) {
         ctx.log(`  overhead: ${sessions} session(s): opening…`);
         const open = await pool.open({ httpUrl: stack.running.httpUrl, wsUrl: stack.running.wsUrl, sockets: sessions, localAddresses: addresses });
         const windowMs = windowFor(sessions);
         ctx.log(`    opened ${open.opened}/${sessions} in ${Math.round(open.ms)} ms; chatting ${windowMs / 1000} s after ${warmupMs / 1000} s warm-up…`);
-        const figures = await runChatWindow(pool, processes, { chatting: open.opened, warmupMs, measureMs: windowMs, staggerMs: 2500, commandStats });
+        const figures = await runChatWindow(pool, processes, { chatting: open.opened, warmupMs, measureMs: windowMs, staggerMs: 2500, commandStats, runtime });
         if (open.failed > 0) {
           figures.failed += open.failed;
           figures.sent += open.failed;
@@ -70,6 +72,7 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
         ctx.log(`    ${figures.ok}/${figures.sent} ok, added first ${fmtPct(figures.addedFirstMs)} ms, cpu ${formatCpu(figures.cpuPercent)}`);
         if (figures.firstTokenSteps.length > 0) ctx.log(`    first token, p50 / p99 ms per step: ${formatBreakdown(figures.firstTokenSteps)}`);
         if (figures.redisCommandsPerTurn) ctx.log(`    redis commands per turn: ${formatCommandRates(figures.redisCommandsPerTurn)}`);
+        if (figures.runtime) ctx.log(`    runtime: ${formatRuntime(figures.runtime)}`);
         await pool.closeSockets();
       }
     } finally {

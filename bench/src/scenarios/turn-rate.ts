@@ -4,6 +4,7 @@ import { fmtInt, type ScenarioReport } from '../report.js';
 import type { RunContext } from '../run-context.js';
 import { failureNotes } from './overhead.js';
 import { CommandStatsReader, formatCommandRates } from '../command-stats.js';
+import { RuntimeMeter, formatRuntime } from '../runtime-meter.js';
 
 export interface TurnRateRun {
   gateways: number;
@@ -31,16 +32,18 @@ export async function measureTurnRate(ctx: RunContext, gateways: number, workers
   const clients = ctx.options.clients ?? 2;
   const measureMs = ctx.durationMs(10);
   const steps: TurnRateRun['steps'] = [];
-  await ctx.withStack({ gateways, workers, env }, clients, async (stack, pool, processes) => {
+  await ctx.withStack({ gateways, workers, env, runtimeProbe: true }, clients, async (stack, pool, processes) => {
     const open = await pool.open({ httpUrl: stack.running.httpUrl, wsUrl: stack.running.wsUrl, sockets: Math.max(...ladder), localAddresses: sourceAddresses(1) });
     const commandStats = new CommandStatsReader(stack);
+    const runtime = stack.runtimeDir ? new RuntimeMeter(stack.runtimeDir, processes) : undefined;
     try {
       for (const concurrency of ladder) {
         const chatting = Math.min(concurrency, open.opened);
-        const figures = await runChatWindow(pool, processes, { chatting, warmupMs: ctx.warmupMs, measureMs, staggerMs: 200, commandStats });
+        const figures = await runChatWindow(pool, processes, { chatting, warmupMs: ctx.warmupMs, measureMs, staggerMs: 200, commandStats, runtime });
         steps.push({ concurrency, figures });
         ctx.log(`  turn-rate ${gateways}×${workers} c=${concurrency}: ${figures.turnsPerSecond} turns/s, ${figures.successPercent} %, p99 ${figures.turnMs.p99} ms, cpu ${formatCpu(figures.cpuPercent)}`);
         if (figures.redisCommandsPerTurn) ctx.log(`    redis commands per turn: ${formatCommandRates(figures.redisCommandsPerTurn)}`);
+        if (figures.runtime) ctx.log(`    runtime: ${formatRuntime(figures.runtime)}`);
         if (figures.failed > 0 || figures.sent === 0) break;
       }
     } finally {
