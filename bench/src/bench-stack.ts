@@ -86,7 +86,8 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
   if (options.gcOnSignal) childEnv.BENCH_GC_ON_SIGUSR2 = '1';
   const runtimeDir = options.runtimeProbe ? mkdtempSync(join(tmpdir(), 'bench-runtime-')) : null;
   if (runtimeDir) childEnv.BENCH_RUNTIME_DIR = runtimeDir;
-  if (options.cpuProfDir || options.gcOnSignal || runtimeDir) childEnv.NODE_OPTIONS = `--import=${PROCESS_HOOKS}`;
+  // The hooks beside BENCH_NODE_OPTIONS, not instead of them (an A/B run of a GC flag reads the probe).
+  if (options.cpuProfDir || options.gcOnSignal || runtimeDir) childEnv.NODE_OPTIONS = [env.NODE_OPTIONS, `--import=${PROCESS_HOOKS}`].filter(Boolean).join(' ');
   const stack = new LocalStack({
     gateways: options.gateways,
     workers: options.workers,
