@@ -21,7 +21,7 @@ import t from 'tap';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../../shared/src/config.js';
 import { renderPrometheusRule, PROMETHEUS_RULE_FILE, RULES_FILE } from '../observability/render-prometheus-rule.mjs';
-import { DASHBOARD_FILE, buildDashboard, renderDashboard } from '../observability/grafana/render-dashboard.mjs';
+import { DASHBOARD_FILE, EVENT_LOOP_SAMPLE_S, buildDashboard, renderDashboard } from '../observability/grafana/render-dashboard.mjs';
 import { dashboardQueries, metricNamesIn, ruleQueries } from './helpers/queried-metrics.js';
 
 const DEPLOY = fileURLToPath(new URL('../', import.meta.url));
@@ -104,6 +104,14 @@ t.test('the PrometheusRule is the rules file, rendered', async (t) => {
   t.same(obj(manifest.spec, 'spec').groups, rules.groups, 'same groups, same rules');
 });
 
+t.test('the event-loop panel subtracts the sampling interval the processes use', async (t) => {
+  // Relative import: `@chat/shared` does not resolve from deploy/ (see deploy-files.test.ts).
+  const { EVENT_LOOP_SAMPLE_MS } = await import('../../shared/src/metrics/registry.js');
+  t.equal(EVENT_LOOP_SAMPLE_S * 1000, EVENT_LOOP_SAMPLE_MS, 'the dashboard and the processes agree on the interval');
+  const delay = dashboardQueries().find((query) => query.expr.includes('nodejs_eventloop_lag_p99_seconds'));
+  t.match(delay?.expr, `nodejs_eventloop_lag_p99_seconds - ${EVENT_LOOP_SAMPLE_S}`, 'an idle loop reads zero, not the interval');
+});
+
 t.test('the dashboard is rendered from its panel list and covers the service', async (t) => {
   t.equal(readFileSync(DASHBOARD_FILE, 'utf8'), renderDashboard(), 'run node deploy/observability/grafana/render-dashboard.mjs');
   const dashboard = buildDashboard() as { uid: string; panels: Array<{ id: number; type: string; title: string; gridPos: { x: number; w: number }; targets?: Array<{ expr: string; refId: string }> }> };
@@ -136,6 +144,7 @@ t.test('the dashboard is rendered from its panel list and covers the service', a
     'chat_redis_round_trip_seconds_bucket',
     'chat_redis_up',
     'nodejs_eventloop_lag_p99_seconds',
+    'nodejs_gc_duration_seconds_sum',
     'process_resident_memory_bytes',
     'chat_llm_model_tokens_total',
     'chat_llm_cost_usd_total',

@@ -15,6 +15,12 @@ import { fileURLToPath } from 'node:url';
 export const DASHBOARD_FILE = fileURLToPath(new URL('./dashboards/chat-service.json', import.meta.url));
 
 const RATE = '[$__rate_interval]';
+/**
+ * How often the processes sample their event loop, s (EVENT_LOOP_SAMPLE_MS in
+ * shared/src/metrics/registry.ts; a test holds the two equal). prom-client's delay percentiles
+ * are whole sampling intervals, so an idle loop reads this much: the panel shows what is beyond it.
+ */
+export const EVENT_LOOP_SAMPLE_S = 0.1;
 const q = (expr, legendFormat) => ({ expr, legendFormat });
 const quantiles = (metric, by = '', qs = [0.5, 0.95, 0.99]) =>
   qs.map((p) => q(`histogram_quantile(${p}, sum by (le${by ? `, ${by}` : ''}) (rate(${metric}_bucket${RATE})))`, `p${Math.round(p * 100)}${by ? ` {{${by}}}` : ''}`));
@@ -111,7 +117,18 @@ const ROWS = [
     [
       { title: 'Redis round trip (p99)', unit: 's', targets: [q(`histogram_quantile(0.99, sum by (le, connection, role) (rate(chat_redis_round_trip_seconds_bucket${RATE})))`, '{{role}} {{connection}}')] },
       { title: 'Redis availability', unit: 'short', targets: [q('min by (role, connection) (chat_redis_up)', '{{role}} {{connection}}')], description: '1 = every process reaches Redis on that connection.' },
-      { title: 'Event loop lag (p99)', unit: 's', targets: [q('nodejs_eventloop_lag_p99_seconds', '{{role}} {{instance}}')] },
+      {
+        title: 'Event loop delay (p99)',
+        unit: 's',
+        targets: [q(`clamp_min(nodejs_eventloop_lag_p99_seconds - ${EVENT_LOOP_SAMPLE_S}, 0)`, '{{role}} {{instance}}')],
+        description: `How late the loop ran its ${EVENT_LOOP_SAMPLE_S * 1000} ms sampling timer, p99 between two scrapes: the wait any socket or Redis reply of that process met on top of its own work.`,
+      },
+      {
+        title: 'Time paused in GC',
+        unit: 'percentunit',
+        targets: [q(`sum by (role, instance) (rate(nodejs_gc_duration_seconds_sum${RATE}))`, '{{role}} {{instance}}')],
+        description: "Share of each process's time its JavaScript stood still for garbage collection. A worker near its turn-rate limit spends a fifth of its time here (docs/performance.md, round 9): high together with CPU, add workers.",
+      },
       { title: 'Memory (resident)', unit: 'bytes', targets: [q('process_resident_memory_bytes', '{{role}} {{instance}}')] },
       { title: 'CPU', unit: 'percentunit', targets: [q(`rate(process_cpu_seconds_total${RATE})`, '{{role}} {{instance}}')] },
     ],

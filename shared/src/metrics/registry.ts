@@ -6,8 +6,10 @@ export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 /**
  * How often the event-loop lag is sampled, ms. prom-client's default (10 ms) is a timer that wakes
  * every process 100 times a second, which was a third of an idle gateway's or worker's CPU
- * (docs/performance.md, Round 7, "Idle cost"). A stall still shows in full (the sample that
- * spans it arrives late by its length); only lags shorter than this are sampled less often.
+ * (docs/performance.md, Round 7, "Idle cost"). A stall shows by the part of it past the next
+ * sample's due time, so a long one shows nearly whole and one shorter than this may not show at
+ * all. The percentiles prom-client exports are whole intervals (an idle loop reads this much):
+ * the dashboard subtracts it (deploy/observability/grafana/render-dashboard.mjs).
  */
 export const EVENT_LOOP_SAMPLE_MS = 100;
 
