@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parse, parseAllDocuments } from 'yaml';
 import { ENV_TABLE, gatewayAuthProblems, llmBaseUrl, loadConfig, usesOfflineModel, type Config } from '../../shared/src/config.js';
+import { SERVICE_NODE_FLAGS } from '../../shared/src/node-flags.js';
 
 const DEPLOY = fileURLToPath(new URL('../', import.meta.url));
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -328,7 +329,9 @@ for (const [target, { portVariable, port }] of Object.entries(TARGETS) as Array<
     t.equal(lastUser?.args, 'node', 'the effective user is node');
     t.same(instructionsOf(stage, 'EXPOSE').map((i) => i.args), [String(port)], `EXPOSE ${port}`);
     t.same(instructionsOf(stage, 'STOPSIGNAL').map((i) => i.args), ['SIGTERM']);
-    t.same(instructionsOf(stage, 'CMD').map((i) => JSON.parse(i.args) as unknown), [['node', 'dist/main.js']]);
+    // The gateway and the worker start with the service's Node flags, as the start command runs them.
+    const flags = target === 'offline-llm' ? [] : SERVICE_NODE_FLAGS;
+    t.same(instructionsOf(stage, 'CMD').map((i) => JSON.parse(i.args) as unknown), [['node', ...flags, 'dist/main.js']]);
     const healthchecks = instructionsOf(stage, 'HEALTHCHECK');
     t.equal(healthchecks.length, 1, 'one HEALTHCHECK');
     const command = JSON.parse(healthchecks[0]!.args.replace(/^.*?\bCMD\s+/, '')) as string[];

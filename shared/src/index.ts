@@ -13,3 +13,4 @@ export * from './llm-prices.js';
 export * from './tracing.js';
 export * from './text/index.js';
 export * from './turn-timings.js';
+export * from './node-flags.js';

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { connectHost } from '@chat/shared';
+import { SERVICE_NODE_FLAGS, connectHost } from '@chat/shared';
 import { findFreePort, spawnRedisCluster, spawnRedisServer, type SpawnedRedis, type SpawnedRedisCluster } from '@chat/shared/dev';
 import { ManagedProcess } from './child-process-runner.js';
 import { PortInUseError, probePort } from './port-probe.js';
@@ -127,7 +127,7 @@ export class LocalStack {
           new ManagedProcess({
             name: `worker-${i + 1}`,
             command: process.execPath,
-            args: [ENTRY_POINTS.worker],
+            args: [...SERVICE_NODE_FLAGS, ENTRY_POINTS.worker],
             // Each worker on the host needs its own metrics port; 0 lets the OS pick.
             env: { ...baseEnv, WORKER_METRICS_PORT: String(workerMetricsBase === 0 ? 0 : workerMetricsBase + i) },
             forwardOutput,
@@ -139,7 +139,7 @@ export class LocalStack {
         const gateway = new ManagedProcess({
           name: `gateway-${i + 1}`,
           command: process.execPath,
-          args: [ENTRY_POINTS.gateway],
+          args: [...SERVICE_NODE_FLAGS, ENTRY_POINTS.gateway],
           env: { ...baseEnv },
           forwardOutput,
           ...this.readyTimeout(),

@@ -10,6 +10,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { SERVICE_NODE_FLAGS } from '@chat/shared';
 import { createServer } from 'node:net';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -83,6 +84,12 @@ t.test('pnpm start: banner with the chat page and /ops, a second start refused, 
     if (first.child.exitCode === null && first.child.signalCode === null) process.kill(-first.child.pid!, 'SIGKILL');
   });
   await waitForOutput(first, /Press Ctrl-C/, 120_000);
+  // The gateway and the worker run with the service's Node flags (the images' CMD has the same).
+  const commands = spawnSync('ps', ['-o', 'args=', '-g', String(first.child.pid)], { encoding: 'utf8' }).stdout.split('\n');
+  for (const part of ['gateway', 'worker']) {
+    const command = commands.find((line) => line.includes(`${part}/dist/main.js`));
+    t.ok(command && SERVICE_NODE_FLAGS.every((flag) => command.includes(` ${flag} `)), `the ${part} runs with ${SERVICE_NODE_FLAGS.join(' ')} (${command})`);
+  }
   t.match(first.output(), new RegExp(`Chat page  http://127\\.0\\.0\\.1:${port}/\\n`));
   t.match(first.output(), new RegExp(`Operator   http://127\\.0\\.0\\.1:${port}/ops`));
 
