@@ -1,7 +1,7 @@
 import type { ClientPool } from './client/client-pool.js';
 import type { ChatResult } from './client/messages.js';
 import { CpuMeter, loadAverage, rssBytes } from './proc-stats.js';
-import { percentiles, round1, successPercent, type Percentiles } from './stats.js';
+import { percentiles, round1, round2, successPercent, type Percentiles } from './stats.js';
 import { breakdownFigures } from './first-token-breakdown.js';
 import { commandRates, type CommandCounts, type CommandRates, type CommandStatsReader } from './command-stats.js';
 import { RuntimeMeter, type RuntimeFigures } from './runtime-meter.js';
@@ -100,10 +100,10 @@ export function cpuPerUnit(cpuPercent: Record<string, number>, windowMs: number,
   for (const [role, percent] of Object.entries(cpuPercent)) {
     if (role === 'other') continue;
     const perUnit = ((percent / 100) * (windowMs / 1000) * scale) / units;
-    out[role] = Math.round(perUnit * 100) / 100;
+    out[role] = round2(perUnit);
     if (isServiceRole(role)) service += perUnit;
   }
-  out.service = Math.round(service * 100) / 100;
+  out.service = round2(service);
   return out;
 }
 

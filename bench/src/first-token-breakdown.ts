@@ -4,6 +4,7 @@
  * the worker put in `complete.metadata.timings` (shared/src/turn-timings.ts). Each segment is
  * the time between two neighbouring stamps; all but `model` add up to the time added.
  */
+import { round2 } from './stats.js';
 
 /** The segments, in path order: name, from which stamp, to which stamp. */
 export const FIRST_TOKEN_SEGMENTS = [
@@ -70,8 +71,4 @@ export function breakdownFigures(samples: Record<string, number[]>): Array<{ seg
 /** `accept 0.31 / 0.90 · head+claim ...`: one line per step of the report. */
 export function formatBreakdown(rows: ReturnType<typeof breakdownFigures>): string {
   return rows.map((r) => `${r.segment} ${r.p50} / ${r.p99}`).join(' · ');
-}
-
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
 }

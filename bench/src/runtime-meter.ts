@@ -1,6 +1,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { round2 } from './stats.js';
 
 /** One process's reading, as the preload hook writes it (bench/src/process-hooks.ts). */
 export interface RuntimeReading {
@@ -135,8 +136,4 @@ function readReading(file: string): RuntimeReading | null {
   } catch {
     return null; // not there yet (or half written: the next poll reads it whole)
   }
-}
-
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
 }

@@ -19,6 +19,10 @@ export function round1(value: number): number {
   return Math.round(value * 10) / 10;
 }
 
+export function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
 /** Success rate in %, two decimals; 100 when nothing was sent (nothing failed). */
 export function successPercent(ok: number, sent: number): number {
   if (sent === 0) return 100;
