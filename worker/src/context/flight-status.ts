@@ -15,42 +15,132 @@ import { addDays, daysBetween, isoInZone, isoWeekdayOf, wallClock, zonedToInstan
  * - Dates outside the data window (`window_days` around today) have no data: null.
  */
 export function flightOnDate(schedule: FlightSchedule, flight: ScheduledFlight, date: string, now: Date): FlightContext | null {
-  const model = schedule.statusModel;
+  return statusOf(schedule, occurrenceOf(schedule, flight, date), airlineToday(schedule, now), now);
+}
+
+/**
+ * The occurrence a customer most likely means when they give no date: the first one, from
+ * yesterday on (at the origin), that has not landed more than an hour ago (or, if cancelled,
+ * was not due to land more than an hour ago). Looks a week ahead.
+ */
+export function currentOrNextFlight(schedule: FlightSchedule, flight: ScheduledFlight, now: Date): FlightContext | null {
+  const originToday = wallClock(now, schedule.airport(flight.origin).timezone).date;
+  const today = airlineToday(schedule, now);
+  for (let d = -1; d <= 8; d++) {
+    const occurrence = occurrenceOf(schedule, flight, addDays(originToday, d));
+    const context = statusOf(schedule, occurrence, today, now);
+    if (!context || occurrence === null) continue;
+    const arrivalMs = context.delay_minutes > 0 ? occurrence.etaMs : occurrence.staMs;
+    if (arrivalMs + 3_600_000 > now.getTime()) return context;
+  }
+  return null;
+}
+
+/**
+ * What a flight's occurrence on a date is whatever the time: its instants, their local forms and
+ * its disruption. Deriving them (time-zone arithmetic for ten candidate days, three hashes per
+ * day) was most of a flight lookup, and every turn that names a flight looks up to ten days.
+ */
+interface Occurrence {
+  flight: ScheduledFlight;
+  date: string;
+  origin: Readonly<FlightAirport>;
+  destination: Readonly<FlightAirport>;
+  stdMs: number;
+  staMs: number;
+  etdMs: number;
+  etaMs: number;
+  scheduledDeparture: string;
+  scheduledArrival: string;
+  estimatedDeparture: string;
+  estimatedArrival: string;
+  /** Applies only to dates within the disruption horizon of the day asked on. */
+  disruption: Disruption | null;
+}
+
+/** Occurrences remembered per timetable; dropped whole past this many (a lookup window is ~40 days × 348 flights). */
+const OCCURRENCES_MAX = 50_000;
+const occurrences = new WeakMap<FlightSchedule, Map<string, Occurrence | null>>();
+
+/** The flight's occurrence on `date`, or null when it does not operate on that weekday. */
+function occurrenceOf(schedule: FlightSchedule, flight: ScheduledFlight, date: string): Occurrence | null {
+  let known = occurrences.get(schedule);
+  if (!known) occurrences.set(schedule, (known = new Map()));
+  const key = `${flight.flight_no}|${date}`;
+  let occurrence = known.get(key);
+  if (occurrence === undefined) {
+    occurrence = deriveOccurrence(schedule, flight, date);
+    if (known.size >= OCCURRENCES_MAX) known.clear();
+    known.set(key, occurrence);
+  }
+  return occurrence;
+}
+
+function deriveOccurrence(schedule: FlightSchedule, flight: ScheduledFlight, date: string): Occurrence | null {
+  if (!flight.days.includes(isoWeekdayOf(date))) return null;
   const origin = schedule.airport(flight.origin);
   const destination = schedule.airport(flight.destination);
-  const today = wallClock(now, model.home_time_zone).date;
+  const std = zonedToInstant(date, flight.departure_time, origin.timezone);
+  const stdMs = std.getTime();
+  const staMs = stdMs + flight.duration_minutes * 60_000;
+  const disruption = disruptionOf(schedule, flight, date, origin, destination);
+  const delayMs = disruption?.kind === 'delayed' ? disruption.minutes * 60_000 : 0;
+  return {
+    flight,
+    date,
+    origin: Object.freeze(airportInfo(origin)),
+    destination: Object.freeze(airportInfo(destination)),
+    stdMs,
+    staMs,
+    etdMs: stdMs + delayMs,
+    etaMs: staMs + delayMs,
+    scheduledDeparture: isoInZone(std, origin.timezone),
+    scheduledArrival: isoInZone(new Date(staMs), destination.timezone),
+    estimatedDeparture: isoInZone(new Date(stdMs + delayMs), origin.timezone),
+    estimatedArrival: isoInZone(new Date(staMs + delayMs), destination.timezone),
+    disruption,
+  };
+}
+
+/** The airline's date at `now` (its home time zone): the data window and the disruption horizon count from it. */
+function airlineToday(schedule: FlightSchedule, now: Date): string {
+  return wallClock(now, schedule.statusModel.home_time_zone).date;
+}
+
+/** The occurrence's status at `now`, or null outside the data window. */
+function statusOf(schedule: FlightSchedule, occurrence: Occurrence | null, today: string, now: Date): FlightContext | null {
+  if (occurrence === null) return null;
+  const model = schedule.statusModel;
+  const { flight, date } = occurrence;
   const offset = daysBetween(today, date);
   if (offset < -model.window_days.past || offset > model.window_days.future) return null;
-  if (!flight.days.includes(isoWeekdayOf(date))) return null;
-
-  const std = zonedToInstant(date, flight.departure_time, origin.timezone);
-  const sta = new Date(std.getTime() + flight.duration_minutes * 60_000);
-  const disruption = offset <= model.disruption_horizon_days ? disruptionOf(schedule, flight, date, origin, destination) : null;
+  const disruption = offset <= model.disruption_horizon_days ? occurrence.disruption : null;
   const delay = disruption?.kind === 'delayed' ? disruption.minutes : 0;
-  const etd = new Date(std.getTime() + delay * 60_000);
-  const eta = new Date(sta.getTime() + delay * 60_000);
+  const etdMs = delay > 0 ? occurrence.etdMs : occurrence.stdMs;
+  const etaMs = delay > 0 ? occurrence.etaMs : occurrence.staMs;
+  const nowMs = now.getTime();
 
   let status: FlightStatus;
   if (disruption?.kind === 'cancelled') status = 'cancelled';
-  else if (now >= eta) status = 'landed';
-  else if (now >= etd) status = 'departed';
-  else if (now.getTime() >= etd.getTime() - model.boarding_minutes[flight.service] * 60_000) status = 'boarding';
+  else if (nowMs >= etaMs) status = 'landed';
+  else if (nowMs >= etdMs) status = 'departed';
+  else if (nowMs >= etdMs - model.boarding_minutes[flight.service] * 60_000) status = 'boarding';
   else if (offset > model.disruption_horizon_days) status = 'scheduled';
   else status = delay > 0 ? 'delayed' : 'on_time';
 
   const estimated = status !== 'cancelled' && status !== 'scheduled';
-  const gateShown = status !== 'cancelled' && now.getTime() >= std.getTime() - model.gate_shown_hours_before * 3_600_000;
+  const gateShown = status !== 'cancelled' && nowMs >= occurrence.stdMs - model.gate_shown_hours_before * 3_600_000;
   return {
     flight_no: flight.flight_no,
     airline: schedule.airline.name,
     date,
-    origin: airportInfo(origin),
-    destination: airportInfo(destination),
+    origin: occurrence.origin,
+    destination: occurrence.destination,
     status,
-    scheduled_departure: isoInZone(std, origin.timezone),
-    scheduled_arrival: isoInZone(sta, destination.timezone),
-    estimated_departure: estimated ? isoInZone(etd, origin.timezone) : null,
-    estimated_arrival: estimated ? isoInZone(eta, destination.timezone) : null,
+    scheduled_departure: occurrence.scheduledDeparture,
+    scheduled_arrival: occurrence.scheduledArrival,
+    estimated_departure: estimated ? (delay > 0 ? occurrence.estimatedDeparture : occurrence.scheduledDeparture) : null,
+    estimated_arrival: estimated ? (delay > 0 ? occurrence.estimatedArrival : occurrence.scheduledArrival) : null,
     delay_minutes: delay,
     delay_reason: disruption?.kind === 'delayed' ? disruption.reason : null,
     cancellation_reason: disruption?.kind === 'cancelled' ? disruption.reason : null,
@@ -61,22 +151,6 @@ export function flightOnDate(schedule: FlightSchedule, flight: ScheduledFlight, 
     duration_minutes: flight.duration_minutes,
     check_in_closes_minutes: model.check_in_closes_minutes[flight.service],
   };
-}
-
-/**
- * The occurrence a customer most likely means when they give no date: the first one, from
- * yesterday on (at the origin), that has not landed more than an hour ago (or, if cancelled,
- * was not due to land more than an hour ago). Looks a week ahead.
- */
-export function currentOrNextFlight(schedule: FlightSchedule, flight: ScheduledFlight, now: Date): FlightContext | null {
-  const originToday = wallClock(now, schedule.airport(flight.origin).timezone).date;
-  for (let d = -1; d <= 8; d++) {
-    const context = flightOnDate(schedule, flight, addDays(originToday, d), now);
-    if (!context) continue;
-    const arrival = Date.parse(context.estimated_arrival ?? context.scheduled_arrival);
-    if (arrival + 3_600_000 > now.getTime()) return context;
-  }
-  return null;
 }
 
 type Disruption = { kind: 'delayed'; minutes: number; reason: string } | { kind: 'cancelled'; reason: string };

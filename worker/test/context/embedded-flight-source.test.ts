@@ -181,3 +181,35 @@ t.test('the committed schedule is exactly what the seeded generator makes', asyn
   execFileSync(process.execPath, ['--import', 'tsx', script, out], { stdio: 'pipe' });
   t.equal(readFileSync(out, 'utf8'), readFileSync(committed, 'utf8'));
 });
+
+t.test('occurrences are remembered per flight and date, never their status: each clock sees its own', async (t) => {
+  // One timetable (one memory of occurrences) asked at several moments, in both orders: a
+  // remembered occurrence must not carry the phase, the horizon or the window of the clock
+  // that first derived it.
+  const onDate = async (iso: string, flight_no: string, date: string) => at(iso).getFlightContext({ flight_no, date });
+  const fromAfar = await onDate('2026-03-01T06:00:00Z', 'NZ421', '2026-03-05');
+  t.strictSame(
+    { status: fromAfar?.status, delay: fromAfar?.delay_minutes, estimated: fromAfar?.estimated_departure, gate: fromAfar?.departure_gate },
+    { status: 'scheduled', delay: 0, estimated: null, gate: null },
+    'four days ahead, beyond the disruption horizon: plainly scheduled',
+  );
+  const onTheDay = await onDate('2026-03-05T06:00:00Z', 'NZ421', '2026-03-05');
+  t.strictSame({ status: onTheDay?.status, delay: onTheDay?.delay_minutes }, { status: 'delayed', delay: 115 }, 'on the day: the delay shows');
+  const landed = await onDate('2026-03-05T10:00:00Z', 'NZ421', '2026-03-05');
+  t.equal(landed?.status, 'landed', 'the delayed flight landed at 22:35 NZ time');
+  const againFromAfar = await onDate('2026-03-01T06:00:00Z', 'NZ421', '2026-03-05');
+  t.strictSame(againFromAfar, fromAfar, 'asked again from afar: the same answer as the first time');
+  t.equal(await onDate('2026-03-20T06:00:00Z', 'NZ421', '2026-03-05'), null, 'past the window (seven days back): no data');
+
+  // Without a date, a delayed occurrence counts from its delayed landing: NZ421 lands 22:35 on
+  // the 5th, so at 23:00 it is still the current one (it would not be by its scheduled 20:40).
+  const current = await at('2026-03-05T10:00:00Z').getFlightContext({ flight_no: 'NZ421' });
+  t.equal(current?.date, '2026-03-05', 'within an hour of the delayed landing');
+  const next = await at('2026-03-05T10:40:00Z').getFlightContext({ flight_no: 'NZ421' });
+  t.equal(next?.date === '2026-03-05', false, 'more than an hour after it: the next occurrence');
+
+  const shared = await onDate('2026-03-05T06:00:00Z', 'NZ421', '2026-03-05');
+  t.throws(() => {
+    (shared!.destination as { city: string }).city = 'Elsewhere';
+  }, 'the airports an occurrence shares between answers cannot be changed through one of them');
+});
