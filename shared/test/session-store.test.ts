@@ -67,7 +67,9 @@ t.test('turn order: accepted once per id, answered ids refused, head moves on fi
   t.equal(await store.scripts.acceptTurn('s', 'm2', 60), 'queued');
   t.equal(await store.scripts.acceptTurn('s', 'm1', 60), 'already_queued');
   t.equal(await store.headTurn('s'), 'm1');
-  t.equal(await store.scripts.finishTurn('s', 'm1'), 'm2', 'finishing the head returns the next');
+  t.same(await store.unansweredTurns('s'), ['m1', 'm2']);
+  t.equal(await store.scripts.finishTurn('s', 'm1'), null, 'finishing the head moves it on; the next was never parked: nothing to wake');
+  t.equal(await store.headTurn('s'), 'm2');
   t.equal(await store.scripts.finishTurn('s', 'm2'), null);
   t.equal(await store.scripts.appendTurn('s', 'm1', '{"user":"q","assistant":"a"}', 10, 60), true);
   t.equal(await store.scripts.acceptTurn('s', 'm1', 60), 'already_answered');
@@ -101,10 +103,13 @@ t.test('finishAnswer: appends once and moves the head on, in one call, like appe
   for (const id of ['m1', 'm2', 'm3']) await store.scripts.acceptTurn('s', id, 60);
   const entry = (id: string) => JSON.stringify({ message_id: id, client_id: null, user: `q-${id}`, assistant: `a-${id}`, timestamp: 'x' });
   const spent = { promptTokens: 30, completionTokens: 12, costUsd: 0.0015 };
-  t.same(await store.scripts.finishAnswer('s', 'm1', entry('m1'), spent, 2, 60), { appended: true, next: 'm2' });
-  t.same(await store.scripts.finishAnswer('s', 'm1', entry('m1'), spent, 2, 60), { appended: false, next: 'm2' }, 'a second run appends nothing, and the head stays');
+  const log = new TurnLog(redis, keys, { ttlSeconds: 300, maxFrames: 100 });
+  t.same(await log.begin('s', 'm2', 0), { head: 'm1' }, 'm2 found behind m1: parked');
+  t.same(await store.scripts.finishAnswer('s', 'm1', entry('m1'), spent, 2, 60), { appended: true, next: 'm2' }, 'the parked next turn is named, to be woken');
+  t.same(await store.scripts.finishAnswer('s', 'm1', entry('m1'), spent, 2, 60), { appended: false, next: null }, 'a second run appends nothing, and wakes nobody again');
+  t.equal(await store.headTurn('s'), 'm2', 'the head stays');
   t.same(await store.usage('s'), { prompt_tokens: 30, completion_tokens: 12, tokens_used: 42, cost_usd: 0.0015, turns: 1 }, 'usage counted once for the twice-finished turn');
-  t.same(await store.scripts.finishAnswer('s', 'm2', entry('m2'), { promptTokens: 0, completionTokens: 0, costUsd: 0 }, 2, 60), { appended: true, next: 'm3' });
+  t.same(await store.scripts.finishAnswer('s', 'm2', entry('m2'), { promptTokens: 0, completionTokens: 0, costUsd: 0 }, 2, 60), { appended: true, next: null }, 'm3 waits in the queue, not parked: nothing to wake');
   t.same(await store.scripts.finishAnswer('s', 'm3', entry('m3'), spent, 2, 60), { appended: true, next: null }, 'the last turn leaves no head');
   t.same(await store.usage('s'), { prompt_tokens: 60, completion_tokens: 24, tokens_used: 84, cost_usd: 0.003, turns: 3 }, 'each appended turn adds what it spent');
   t.ok((await redis.ttl(keys.session('s', 'usage'))) > 0, 'usage has a TTL');
@@ -141,6 +146,24 @@ t.test('begin: the head check, the claim and the session with its history in one
   await redis.hset(keys.turnLog('s', 'm1').state, 'done', '1');
   const ended = await log.begin('s', 'm1', 0);
   t.same(ended.head === null ? ended.claim : ended, { epoch: 3, nextSeq: 0, status: 'ended' }, 'an ended turn is not claimed again');
+});
+
+t.test('parked turns: marked by the head check, woken once by whoever finishes the turn ahead', async (t) => {
+  const { store, keys } = freshStore();
+  const log = new TurnLog(redis, keys, { ttlSeconds: 300, maxFrames: 100 });
+  await store.create({ session_id: 's', context });
+  for (const id of ['m1', 'm2', 'm3']) await store.scripts.acceptTurn('s', id, 60);
+  t.same(await log.begin('s', 'm3', 0), { head: 'm1' }, 'm3 is parked behind m1');
+  t.same(await log.begin('s', 'm3', 0), { head: 'm1' }, 'and again after its retry timer (marked once)');
+  t.same(await redis.smembers(keys.session('s', 'parked')), ['m3']);
+  t.ok((await redis.ttl(keys.session('s', 'parked'))) > 0, 'the marks expire with the turn keys');
+  t.equal(await store.scripts.finishTurn('s', 'm1'), null, 'm2, next after m1, was never parked: nobody to wake');
+  t.same(await log.begin('s', 'm3', 0), { head: 'm2' }, 'm3 still waits, now behind m2');
+  t.equal(await store.scripts.finishTurn('s', 'm2'), 'm3', 'finishing m2 names m3 to wake');
+  t.same(await redis.smembers(keys.session('s', 'parked')), [], 'and takes its mark: woken once');
+  t.equal(await store.scripts.finishTurn('s', 'm2'), null, 'a second finish of m2 wakes nobody');
+  const started = await log.begin('s', 'm3', 0);
+  t.equal(started.head, null, 'm3 is the head now and is claimed');
 });
 
 t.test('admitTurn: token budget, turn rate limit and the message-id record, in the accept step', async (t) => {

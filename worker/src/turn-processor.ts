@@ -658,9 +658,11 @@ export class TurnProcessor {
   }
 
   /**
-   * Promotes the session's next turn if its job is parked as delayed. BullMQ's promote moves a
-   * job only out of the delayed set and refuses any other (waiting, active, gone): no state
-   * read first, the refusal is the answer.
+   * Promotes the session's next turn, which the finish script names only when a worker parked it
+   * (`next` is null otherwise: the usual next turn is waiting in the queue, and asking BullMQ for
+   * its job and a promote it refuses was two round trips and an error per answered turn). BullMQ's
+   * promote moves a job only out of the delayed set and refuses any other (not parked yet, or
+   * running): no state read first, the refusal is the answer (then the retry timer wakes it).
    */
   private async wakeTurn(sessionId: string, next: string | null): Promise<void> {
     if (next === null) return;

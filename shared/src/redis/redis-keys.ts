@@ -15,6 +15,8 @@ import { assertValidId } from '../ids.js';
  * - `history`  list: finished turns, newest last (JSON entries), capped.
  * - `turns`    list: message ids accepted and not yet answered, oldest first. Workers answer
  *              only the head, which keeps one session's turns in order and one at a time.
+ * - `parked`   set: turns a worker found behind the head and parked (their jobs wait as delayed);
+ *              whoever finishes the turn ahead takes the next one out and wakes it.
  * - `sockets`  sorted set: one member per open socket (`<gatewayId>/<connectionId>`), scored by
  *              the lease expiry (ms). Enforces the per-session socket limit across gateways.
  * - `done:<messageId>` string: marks a turn written to history (makes the write idempotent).
@@ -52,7 +54,7 @@ import { assertValidId } from '../ids.js';
  * one queue's keys share a slot, as BullMQ requires on a cluster; each turn-queue shard has its
  * own tag (`bullShardPrefix`), so the shards spread over the cluster's masters.
  */
-export type SessionKeySuffix = 'session' | 'history' | 'turns' | 'sockets' | 'events' | 'usage' | 'messages' | 'cached' | 'tickets' | 'turn-rate';
+export type SessionKeySuffix = 'session' | 'history' | 'turns' | 'parked' | 'sockets' | 'events' | 'usage' | 'messages' | 'cached' | 'tickets' | 'turn-rate';
 
 export class RedisKeys {
   readonly prefix: string;

@@ -8,9 +8,9 @@ import type { RedisKeys } from './redis-keys.js';
  */
 const openSocket = new LuaScript('open-socket-2.lua');
 const acceptTurn = new LuaScript('accept-turn-7.lua');
-const finishTurn = new LuaScript('finish-turn-1.lua');
+const finishTurn = new LuaScript('finish-turn-2.lua');
 const appendTurn = new LuaScript('append-turn-3.lua');
-const finishAnswer = new LuaScript('finish-answer-5.lua');
+const finishAnswer = new LuaScript('finish-answer-6.lua');
 const acquireAnswer = new LuaScript('acquire-answer-2.lua');
 
 export type OpenSocketResult =
@@ -127,9 +127,13 @@ export class SessionScripts {
     return { outcome };
   }
 
-  /** Removes a turn from the session's queue; returns the next turn's message id, if any. */
+  /**
+   * Removes a turn from the session's queue. Returns the next turn's message id when that turn
+   * is parked behind this one (its job waits as delayed; see `TurnLog.begin`): the caller wakes
+   * it. Null when no turn is next, or when the next one's job is waiting or running already.
+   */
   async finishTurn(sessionId: string, messageId: string): Promise<string | null> {
-    const next = await finishTurn.run(this.redis, [this.keys.session(sessionId, 'turns')], [messageId]);
+    const next = await finishTurn.run(this.redis, [this.keys.session(sessionId, 'turns'), this.keys.session(sessionId, 'parked')], [messageId]);
     return typeof next === 'string' ? next : null;
   }
 
@@ -147,7 +151,8 @@ export class SessionScripts {
    * `appendTurn` then `finishTurn`, in one round trip: appends the finished turn to history once
    * per message id (`appended` false if it was already there) and, in the same once-only step,
    * adds what it `spent` to the session's usage (`SessionStore.usage`); refreshes the session
-   * TTL, and removes the turn from the session's queue; `next` is the message id now at its head.
+   * TTL, and removes the turn from the session's queue; `next` is the message id now at its head
+   * when that turn is parked and must be woken (as `finishTurn`), else null.
    */
   async finishAnswer(
     sessionId: string,
@@ -165,6 +170,7 @@ export class SessionScripts {
         this.keys.session(sessionId, 'session'),
         this.keys.session(sessionId, 'turns'),
         this.keys.session(sessionId, 'usage'),
+        this.keys.session(sessionId, 'parked'),
       ],
       [entryJson, maxTurns, ttlSeconds, messageId, spent.promptTokens, spent.completionTokens, spent.costUsd],
     )) as [number, string | null | undefined];

@@ -6,7 +6,7 @@ import { parseSessionWithHistory, type SessionWithHistory } from './session-stor
 import { TurnFrameWriter, appendResult, type AppendMode, type AppendResult } from './turn-frame-writer.js';
 
 const claimTurn = new LuaScript('claim-turn-5.lua');
-const beginTurn = new LuaScript('begin-turn-8.lua');
+const beginTurn = new LuaScript('begin-turn-9.lua');
 const appendFrame = new LuaScript('append-frame-3.lua');
 
 /**
@@ -116,9 +116,12 @@ export class TurnLog {
   }
 
   /**
-   * A worker's start of a turn, in one round trip (`shared/lua/begin-turn-8.lua`): the head check
+   * A worker's start of a turn, in one round trip (`shared/lua/begin-turn-9.lua`): the head check
    * of the session's order, then, if this turn is the head (or in no list at all), the claim of
-   * its frames (as `claim`) and the session with its last `historyTurns` history entries.
+   * its frames (as `claim`) and the session with its last `historyTurns` history entries. A turn
+   * behind another is marked parked in the same step (the caller parks its job), so that whoever
+   * finishes the turn ahead knows to wake it (`SessionScripts.finishAnswer`, `finishTurn`), and
+   * finishing a turn with none parked behind it asks BullMQ nothing.
    */
   async begin(sessionId: string, messageId: string, historyTurns: number): Promise<TurnStart> {
     const k = this.keys.turnLog(sessionId, messageId);
@@ -133,6 +136,7 @@ export class TurnLog {
         k.text,
         this.keys.turnCancel(sessionId, messageId),
         this.keys.recentTurns(sessionId),
+        this.keys.session(sessionId, 'parked'),
       ],
       [messageId, historyTurns, this.options.ttlSeconds, Date.now(), RECENT_TURNS_KEPT],
     )) as [0, string] | [1, number, number, number, string | null, string[]];

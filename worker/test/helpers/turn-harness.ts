@@ -79,6 +79,8 @@ export interface TurnHarnessOptions {
   /** Changes the session store before the processor gets it (fault injection at the seam). */
   adjustStore?: (store: SessionStore) => void;
   attempts?: number;
+  /** The LLM the processor streams from; default a `ScriptedLlm` answering at once. */
+  llm?: ScriptedLlm;
 }
 
 /** Builds the harness; everything it started is stopped at the test's teardown. */
@@ -101,7 +103,7 @@ export async function startTurnHarness(t: { teardown(fn: () => unknown): void },
   await turnLog.preload();
   const stops = new TurnStops(control, redis, keys, logger);
   await stops.start();
-  const llm = new ScriptedLlm();
+  const llm = options.llm ?? new ScriptedLlm();
   let worker: Worker<TurnJobData, void, 'turn'> | null = null;
   const processor = new TurnProcessor(
     {

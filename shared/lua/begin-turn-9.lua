@@ -12,20 +12,27 @@
   KEYS[6] turn text (unused here; same reason)
   KEYS[7] cancel marker of the turn
   KEYS[8] recent turns of the session (sorted set: message id -> claim time, ms)
+  KEYS[9] parked turns of the session (set of message ids): a turn that is not the head is
+          added here, and the caller parks its job; whoever finishes the turn ahead takes it
+          out and wakes it (finish-answer-6.lua, finish-turn-2.lua)
   ARGV[1] message id of the turn
   ARGV[2] history entries to read (the newest; 0: none)
   ARGV[3] TTL of the turn's keys, seconds (the resume window)
   ARGV[4] claim time, ms (the caller's clock)
   ARGV[5] recent turns kept per session
 
-  Output: {0, head} another turn is the head (nothing claimed); or {1, epoch, next seq, status,
+  Output: {0, head} another turn is the head (nothing claimed; this one is marked parked); or {1, epoch, next seq, status,
   session record or false, history entries} with status as claim-turn's: 0 open, 1 already
   ended, 2 cancelled before it started. A turn in no list at all (the list expired with the
   session, or a replay of a turn already answered) counts as the head: it is answered anyway,
   and history is written once per message id.
 ]]
 local head = redis.call('LINDEX', KEYS[1], 0)
-if head and head ~= ARGV[1] then return {0, head} end
+if head and head ~= ARGV[1] then
+  redis.call('SADD', KEYS[9], ARGV[1])
+  redis.call('EXPIRE', KEYS[9], ARGV[3])
+  return {0, head}
+end
 
 local epoch, nextSeq, status
 if redis.call('HEXISTS', KEYS[4], 'done') == 1 then

@@ -9,6 +9,7 @@
   KEYS[3] session record key
   KEYS[4] turns list of the session
   KEYS[5] usage hash of the session (prompt_tokens, completion_tokens, cost_usd, turns)
+  KEYS[6] parked turns of the session (see begin-turn-9.lua)
   ARGV[1] history entry, JSON
   ARGV[2] max turns kept
   ARGV[3] session TTL, seconds
@@ -18,8 +19,10 @@
   ARGV[7] cost of this turn, USD
 
   Output: {appended, next}: appended 1, or 0 when this message id was already appended or the
-  session is gone (erased or expired: its history is not brought back); next
-  the message id now at the head of the turns list (the next turn to answer), or false if none.
+  session is gone (erased or expired: its history is not brought back); next the message id
+  now at the head of the turns list when that turn is parked (its job waits as delayed: the
+  caller wakes it, and it is no longer marked), or false: no turn is next, or it is not parked
+  (its job is waiting or running already, and needs no wake-up).
 ]]
 local appended = 0
 -- A session erased (or expired) while its turn ran gets no history back: nothing is written.
@@ -36,4 +39,6 @@ if redis.call('EXISTS', KEYS[3]) == 1 and redis.call('SET', KEYS[2], '1', 'NX', 
   appended = 1
 end
 redis.call('LREM', KEYS[4], 1, ARGV[4])
-return {appended, redis.call('LINDEX', KEYS[4], 0)}
+local next = redis.call('LINDEX', KEYS[4], 0)
+if next and redis.call('SREM', KEYS[6], next) == 1 then return {appended, next} end
+return {appended, false}
