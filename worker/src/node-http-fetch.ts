@@ -61,36 +61,109 @@ export function createNodeHttpFetch(): typeof fetch {
   };
 }
 
-/** Node bodies of this module's responses, for `takeNodeBody`. */
-const nodeBodies = new WeakMap<Response, { stream: Readable; claimedBy: 'node' | 'web' | null }>();
-
 /**
  * The body of a response made by `createNodeHttpFetch`, as the Node stream it is, unless its web
  * `body` was read already (then null, as for any other response). Whoever takes it reads it to
  * its end or destroys it.
  */
 export function takeNodeBody(response: Response): Readable | null {
-  const body = nodeBodies.get(response);
-  if (body === undefined || body.claimedBy !== null) return null;
-  body.claimedBy = 'node';
-  return body.stream;
+  return response instanceof NodeBodyResponse ? response.takeNodeStream() : null;
+}
+
+/** A response body as a Node stream, and who reads it: nobody yet, the Node reader, or the web bridge. */
+interface NodeBody {
+  stream: Readable;
+  claimedBy: 'node' | 'web' | null;
 }
 
 /**
- * A standard `Response` whose web body is a lazy bridge to the Node stream: nothing is set up
- * unless someone reads `body`, `text()` or `json()` (the SDK reads an error response's text);
- * the SSE reader takes the Node stream itself with `takeNodeBody`.
+ * `Response` as a base class whose body members a subclass may redefine (the DOM typings declare
+ * them as properties, which TypeScript will not let a subclass turn into methods or accessors).
  */
-function responseOver(incoming: http.IncomingMessage, stream: Readable): Response {
-  const body = { stream, claimedBy: null as 'node' | 'web' | null };
+type ResponseWithoutBody = new (body: null, init: ResponseInit) => Omit<Response, 'body' | 'bodyUsed' | 'text' | 'json' | 'arrayBuffer' | 'blob' | 'formData' | 'clone' | 'bytes'>;
+
+/**
+ * A standard `Response` (a subclass: `instanceof Response` holds) whose web body exists only if
+ * someone asks for it: `body`, `text()`, `json()` and the other readers build it on first use, a
+ * bridge to the Node stream (the SDK reads an error response's text). The SSE reader takes the
+ * Node stream itself with `takeNodeBody`, so a streamed answer never builds one: a web
+ * `ReadableStream` and the `Response` around it were ~2 % of a worker's CPU at the turn rate.
+ */
+class NodeBodyResponse extends (Response as ResponseWithoutBody) {
+  /** The same response with its web body, once anyone asked for it. */
+  #withBody: Response | null = null;
+
+  constructor(
+    private readonly nodeBody: NodeBody,
+    init: ResponseInit,
+  ) {
+    super(null, init);
+  }
+
+  /** The Node stream, once, while the web body is unread (see `takeNodeBody`). */
+  takeNodeStream(): Readable | null {
+    if (this.nodeBody.claimedBy !== null) return null;
+    this.nodeBody.claimedBy = 'node';
+    return this.nodeBody.stream;
+  }
+
+  /** The response over a web bridge to the Node stream, built on first use. */
+  #webResponse(): Response {
+    this.#withBody ??= new Response(webBridge(this.nodeBody), { status: this.status, statusText: this.statusText, headers: this.headers });
+    return this.#withBody;
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    return this.#webResponse().body;
+  }
+
+  get bodyUsed(): boolean {
+    return this.#withBody?.bodyUsed ?? false;
+  }
+
+  text(): Promise<string> {
+    return this.#webResponse().text();
+  }
+
+  json(): Promise<unknown> {
+    return this.#webResponse().json();
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#webResponse().arrayBuffer();
+  }
+
+  blob(): Promise<Blob> {
+    return this.#webResponse().blob();
+  }
+
+  formData(): Promise<FormData> {
+    return this.#webResponse().formData();
+  }
+
+  /** `Response.bytes()`, where the runtime has it (Node 20.16 on). */
+  bytes(): Promise<Uint8Array> {
+    return (this.#webResponse() as Response & { bytes(): Promise<Uint8Array> }).bytes();
+  }
+
+  clone(): Response {
+    return this.#webResponse().clone();
+  }
+}
+
+/**
+ * A web stream that reads the Node stream when pulled: nothing is set up unless someone reads it,
+ * and once it is read the Node stream is no longer offered to `takeNodeBody`.
+ */
+function webBridge(body: NodeBody): ReadableStream<Uint8Array> {
   let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  const webBody = new ReadableStream<Uint8Array>(
+  return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         if (reader === null) {
           if (body.claimedBy === 'node') throw new TypeError('the body was taken as a Node stream');
           body.claimedBy = 'web';
-          reader = (Readable.toWeb(stream) as ReadableStream<Uint8Array>).getReader();
+          reader = (Readable.toWeb(body.stream) as ReadableStream<Uint8Array>).getReader();
         }
         const { value, done } = await reader.read();
         if (done) controller.close();
@@ -98,18 +171,25 @@ function responseOver(incoming: http.IncomingMessage, stream: Readable): Respons
       },
       async cancel(reason) {
         if (reader !== null) await reader.cancel(reason);
-        else if (body.claimedBy === null) stream.destroy();
+        else if (body.claimedBy === null) body.stream.destroy();
       },
     },
     // Pull only when read: an unread body costs nothing.
     { highWaterMark: 0 },
   );
+}
+
+/** The response over `incoming`'s (decoded) body `stream`, which `takeNodeBody` can take. */
+function responseOver(incoming: http.IncomingMessage, stream: Readable): Response {
   const status = incoming.statusCode ?? 0;
-  const nullBodyStatus = status === 204 || status === 205 || status === 304;
-  if (nullBodyStatus) stream.resume();
-  const response = new Response(nullBodyStatus ? null : webBody, { status, statusText: incoming.statusMessage ?? '', headers: responseHeaders(incoming) });
-  nodeBodies.set(response, body);
-  return response;
+  const init = { status, statusText: incoming.statusMessage ?? '', headers: responseHeaders(incoming) };
+  if (status === 204 || status === 205 || status === 304) {
+    // Null-body statuses: nothing to read, and the socket goes back to the pool.
+    stream.resume();
+    return new Response(null, init);
+  }
+  // Every member of Response is there (its own, or redefined above).
+  return new NodeBodyResponse({ stream, claimedBy: null }, init) as unknown as Response;
 }
 
 /** The response body with its content encoding undone, as fetch would. */

@@ -160,3 +160,51 @@ t.test("the openai SDK on this transport: a status error carries the server's me
   t.type(err, OpenAI.BadRequestError);
   t.match((err as Error).message, /max_tokens is too large/);
 });
+
+t.test('the web body is built on first use: every reader of a Response works, and then the Node stream is not offered', async (t) => {
+  const { url } = await serve(t, (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ path: req.url }));
+  });
+  const fetch = createNodeHttpFetch();
+  const json = await fetch(`${url}/json`);
+  t.ok(json instanceof Response, 'a standard Response');
+  t.equal(json.bodyUsed, false);
+  t.same(await json.json(), { path: '/json' });
+  t.equal(json.bodyUsed, true, 'read through json()');
+  t.equal(takeNodeBody(json), null, 'its Node stream is no longer offered');
+  t.same(JSON.parse(Buffer.from(await (await fetch(`${url}/bytes`)).arrayBuffer()).toString()), { path: '/bytes' }, 'arrayBuffer()');
+  t.equal(await (await (await fetch(`${url}/blob`)).blob()).text(), '{"path":"/blob"}', 'blob()');
+  t.equal(Buffer.from(await (await fetch(`${url}/bytes`)).bytes()).toString(), '{"path":"/bytes"}', 'bytes()');
+  // Everything of the runtime's Response that touches the body is this response's own: a member
+  // a newer Node adds would otherwise read the empty base body.
+  const bodyless = ['constructor', 'type', 'url', 'redirected', 'status', 'ok', 'statusText', 'headers'];
+  const own = Object.getOwnPropertyNames(Object.getPrototypeOf(json) as object);
+  const inherited = Object.getOwnPropertyNames(Response.prototype).filter((name) => !bodyless.includes(name) && !own.includes(name));
+  t.same(inherited, [], 'no body member is left to the base class');
+  const original = await fetch(`${url}/clone`);
+  const copy = original.clone();
+  t.same([await original.text(), await copy.text()], ['{"path":"/clone"}', '{"path":"/clone"}'], 'clone(): both copies read the whole body');
+  const untouched = await fetch(`${url}/node`);
+  t.equal(untouched.headers.get('content-type'), 'application/json', 'status and headers need no body');
+  t.equal(untouched.ok, true);
+  t.equal(await readAll(takeNodeBody(untouched)!), '{"path":"/node"}', 'an untouched body is taken as the Node stream');
+});
+
+t.test('the openai SDK on this transport: a non-streamed completion is parsed from the body', async (t) => {
+  const { url } = await serve(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        id: 'c1',
+        object: 'chat.completion',
+        created: 1,
+        model: 'm',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Kia ora' }, finish_reason: 'stop', logprobs: null }],
+      }),
+    );
+  });
+  const client = new OpenAI({ apiKey: 'k', baseURL: `${url}/v1`, maxRetries: 0, fetch: createNodeHttpFetch() });
+  const completion = await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
+  t.equal(completion.choices[0]?.message.content, 'Kia ora');
+});
