@@ -167,11 +167,12 @@ export class LlmClient {
  * A content token's event (`ContentChunkReader`) goes to `onContent` instead, unparsed.
  */
 async function readCompletionChunks(response: Response, onChunk: (chunk: ChatCompletionChunk) => void, onContent: (view: ContentChunk) => void): Promise<void> {
-  const body = response.body;
-  if (!body) throw new OpenAI.OpenAIError('Attempted to iterate over a response with no body');
   const reader = completionEventReader(response.headers, onChunk, onContent);
+  // Taken before anything touches `response.body`, which would build the web body for nothing.
   const nodeBody = takeNodeBody(response);
   if (nodeBody !== null) return readNodeBody(nodeBody, reader);
+  const body = response.body;
+  if (!body) throw new OpenAI.OpenAIError('Attempted to iterate over a response with no body');
   const bytes = body.getReader();
   const decoder = new TextDecoder();
   let finished = false;
