@@ -33,6 +33,22 @@ const WORDS: Partial<Record<LanguageCode, ReadonlySet<string>>> = {
   mi: set('kia ora tēnā koe he aha te ko au ahau taku tōku ēhea āhea hea kei pēhea koutou mō mā ki rererangi pēke'),
 };
 
+/**
+ * The same lists turned around: each word and the languages whose list has it, so a word is one
+ * lookup (this runs on every question; walking the lists per word allocated an array per word).
+ */
+const LANGUAGES_OF_WORD: ReadonlyMap<string, readonly LanguageCode[]> = (() => {
+  const byWord = new Map<string, LanguageCode[]>();
+  for (const [code, list] of Object.entries(WORDS) as Array<[LanguageCode, ReadonlySet<string>]>) {
+    for (const word of list) {
+      const codes = byWord.get(word);
+      if (codes) codes.push(code);
+      else byWord.set(word, [code]);
+    }
+  }
+  return byWord;
+})();
+
 /** Scripts that name their language outright. */
 const SCRIPTS: ReadonlyArray<[RegExp, LanguageCode]> = [
   [/[\u3040-\u30FF]/, 'ja'], // kana first: Japanese also uses Han characters
@@ -66,9 +82,8 @@ function detectCode(text: string): LanguageCode {
   if (words.length === 0) return 'en';
   const scores = new Map<LanguageCode, number>();
   for (const word of words) {
-    for (const [code, list] of Object.entries(WORDS) as Array<[LanguageCode, ReadonlySet<string>]>) {
-      if (list.has(word)) scores.set(code, (scores.get(code) ?? 0) + 1);
-    }
+    const codes = LANGUAGES_OF_WORD.get(word);
+    if (codes) for (const code of codes) scores.set(code, (scores.get(code) ?? 0) + 1);
   }
   for (const [mark, code, weight] of MARKS) if (mark.test(text)) scores.set(code, (scores.get(code) ?? 0) + weight);
   const english = scores.get('en') ?? 0;
