@@ -5,6 +5,7 @@ import {
   PriceTable,
   type Tracing,
   hasMaskedPii,
+  lazyChild,
   maskPii,
   preciseNow,
   stamp,
@@ -143,7 +144,8 @@ export class TurnProcessor {
       this.timings.set(job, timings);
     }
     const { metrics, logger, turnLog } = this.deps;
-    const log = logger.child({ session_id: data.session_id, message_id: data.message_id, attempt: job.attemptsMade + 1 });
+    // Made when the turn first logs something (most log nothing at the levels enabled).
+    const log = lazyChild(logger, { session_id: data.session_id, message_id: data.message_id, attempt: job.attemptsMade + 1 });
     const controller = new AbortController();
     // Tracked before the claim, so no cancel falls between the two: the claim reads the marker
     // of a cancel sent before it, and one sent from now on stops this controller. (A job that
