@@ -33,7 +33,8 @@ export interface SpawnRedisClusterOptions {
 /**
  * Starts `masters × (1 + replicasPerMaster)` cluster-enabled `redis-server` processes on free
  * loopback ports and joins them with `redis-cli --cluster create`. Resolves once every slot is
- * served (`cluster_state:ok` on every node), so clients can connect at once.
+ * served (`cluster_state:ok` on every node) and every replica has synced with its master, so
+ * clients can connect at once and a failover loses only what was not replicated yet.
  */
 export async function spawnRedisCluster(options: SpawnRedisClusterOptions = {}): Promise<SpawnedRedisCluster> {
   if (!redisServerAvailable()) throw new RedisBinaryMissingError();
@@ -51,6 +52,7 @@ export async function spawnRedisCluster(options: SpawnRedisClusterOptions = {}):
     );
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
     await waitForClusterOk(nodes.map((n) => n.port), 30_000);
+    if (replicas > 0) await waitForReplicasInSync(nodes.map((n) => n.port), 30_000);
   } catch (err) {
     await Promise.all(nodes.map((n) => n.stop()));
     throw err;
@@ -87,6 +89,10 @@ async function spawnClusterNode(options: SpawnRedisClusterOptions): Promise<Spaw
           '--cluster-port', String(busPort),
           // A replica with stale data still takes over: losing a master must not stop the cluster.
           '--cluster-replica-validity-factor', '0',
+          // Replicate at once: by default a master waits 5 s for more replicas before its first
+          // (diskless) sync, and a master lost meanwhile took every write with it (a fault test
+          // killing a master in its first seconds lost all of that master's sessions).
+          '--repl-diskless-sync-delay', '0',
           ...(options.extraArgs ?? []),
         ],
       });
@@ -104,6 +110,21 @@ export async function waitForClusterOk(ports: number[], timeoutMs: number): Prom
     const states = ports.map((port) => spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8', timeout: 5000 }).stdout ?? '');
     if (states.every((s) => s.includes('cluster_state:ok'))) return;
     if (Date.now() > deadline) throw new Error(`the cluster did not reach cluster_state:ok within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * Resolves once every replica's link to its master is up (its first sync done): from then on a
+ * master's writes reach its replica within the replication delay, as in a cluster that has run
+ * for a while, and a failover loses only that window.
+ */
+export async function waitForReplicasInSync(ports: number[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const replication = ports.map((port) => spawnSync('redis-cli', ['-p', String(port), 'info', 'replication'], { encoding: 'utf8', timeout: 5000 }).stdout ?? '');
+    if (replication.every((info) => !/role:slave/.test(info) || /master_link_status:up/.test(info))) return;
+    if (Date.now() > deadline) throw new Error(`the replicas did not finish their first sync within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
