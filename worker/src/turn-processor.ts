@@ -216,7 +216,9 @@ export class TurnProcessor {
     const contextRequest = {
       message: question,
       session: { flight_no: session.flight_no, date: session.date },
-      history: loaded.history.map((h) => vault.scrub(h.user)),
+      // Only the last question is read (follow-ups): scrubbing every past one was a PII scan
+      // per past turn, per turn.
+      ...(loaded.history.length > 0 ? { previous: vault.scrub(loaded.history.at(-1)!.user) } : {}),
     };
     const contextStartedAt = Date.now();
     let context = await inPhase(

@@ -69,8 +69,8 @@ export interface ContextRequest {
   message: string;
   /** The session's flight number and date, used when the message names none. */
   session: SessionFlight;
-  /** The customer's earlier messages in this session, oldest first (scrubbed), for follow-ups. */
-  history?: readonly string[];
+  /** The customer's message before this one in the session (scrubbed), to read a follow-up with. */
+  previous?: string;
   /** The turn is handed to a person whatever the message says: gather the contact options. */
   handoff?: boolean;
 }
@@ -141,7 +141,7 @@ export class ContextAssembler {
     const today = wallClock(this.now(), this.timeZone).date;
     // A follow-up ("and on Business?") is read with the question before it; words in another
     // language the glossary knows are searched in English too.
-    const focus = questionInContext(request.message, request.history?.at(-1));
+    const focus = questionInContext(request.message, request.previous);
     const translated = glossaryTerms(focus);
     const searchText = translated.length > 0 ? `${focus} ${translated.join(' ')}` : focus;
     const handoff = request.handoff === true || asksForHuman(request.message);

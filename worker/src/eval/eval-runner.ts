@@ -82,7 +82,7 @@ async function runCase(c: EvalCase, assembler: ContextAssembler, budget: Paramet
     const context = await assembler.assemble({
       message: scrubbed,
       session: { flight_no: session.flight_no, date: session.date },
-      history: history.map((h) => vault.scrub(h.user)),
+      ...(history.length > 0 ? { previous: vault.scrub(history.at(-1)!.user) } : {}),
     });
     const prompt = buildPrompt(session, history, message, vault, budget, formatContextBlock(context));
     const answer = vault.restore(composeAnswer(prompt));

@@ -222,3 +222,14 @@ t.test('weak policy hits are dropped, k is honoured', async (t) => {
   const strict = await assembler({ policy: fixed, k: 4, minRelativeScore: 0.6 }).assemble({ message: 'baggage fees', session: NO_FLIGHT });
   t.strictSame(strict.passages.map((p) => p.title), ['a', 'd']);
 });
+
+t.test('a follow-up is read with the question before it; a question of its own is not', async (t) => {
+  const previous = 'Is flight NZ421 on time?';
+  const followUp = await assembler().assemble({ message: 'and what about tomorrow?', session: NO_FLIGHT, previous });
+  t.equal(followUp.queryType, 'flight_status', 'the follow-up carries the previous question over');
+  t.equal(followUp.flightQuery?.flight_no, 'NZ421', "with that question's flight");
+  const alone = await assembler().assemble({ message: 'and what about tomorrow?', session: NO_FLIGHT });
+  t.not(alone.flightQuery?.flight_no, 'NZ421', 'without the previous question nothing carries over');
+  const ownTopic = await assembler().assemble({ message: 'Can I bring my dog in the cabin?', session: NO_FLIGHT, previous });
+  t.not(ownTopic.queryType, 'flight_status', 'a question with a topic of its own is read alone');
+});
