@@ -1,7 +1,7 @@
 --[[
   Removes an answered (or abandoned) turn from its session's queue of unanswered turns.
   KEYS[1] turns list of the session
-  KEYS[2] parked turns of the session (see begin-turn-9.lua)
+  KEYS[2] parked turns of the session (see begin-turn-10.lua)
   ARGV[1] message id
   Output: the message id now at the head (the next turn to answer) when that turn is parked
   (the caller wakes it, and it is no longer marked), or false: no turn is next, or it is not

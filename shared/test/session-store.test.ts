@@ -136,9 +136,10 @@ t.test('begin: the head check, the claim and the session with its history in one
   const first = await log.begin('s', 'm1', 5);
   if (first.head !== null) throw new Error('m1 is the head');
   t.same(first.claim, { epoch: 1, nextSeq: 0, status: 'open' }, 'the head is claimed, as claim does');
-  t.same(first.loaded, await store.getWithHistory('s', 5), 'with the session and history getWithHistory reads');
+  const read = await store.getWithHistory('s', 5);
+  t.same(first.loaded, { session: read?.session, pastTurns: read?.history.map((h) => ({ user: h.user, assistant: h.assistant })) }, 'with the session and its last turns as history has them (no prompt list yet)');
   const again = await log.begin('s', 'm1', 0);
-  t.same(again.head === null ? [again.claim.epoch, again.loaded?.history] : again, [2, []], 'a second attempt takes over (epoch 2); no history asked, none read');
+  t.same(again.head === null ? [again.claim.epoch, again.loaded?.pastTurns] : again, [2, []], 'a second attempt takes over (epoch 2); no history asked, none read');
   t.same(await log.recentTurns('s', 0), ['m9', 'm1'], 'the claims are recorded among recent turns, in order');
   await redis.set(keys.turnCancel('s', 'm1'), '1');
   const cancelled = await log.begin('s', 'm1', 0);
@@ -146,6 +147,50 @@ t.test('begin: the head check, the claim and the session with its history in one
   await redis.hset(keys.turnLog('s', 'm1').state, 'done', '1');
   const ended = await log.begin('s', 'm1', 0);
   t.same(ended.head === null ? ended.claim : ended, { epoch: 3, nextSeq: 0, status: 'ended' }, 'an ended turn is not claimed again');
+});
+
+t.test('the prompt list: filed with history once, capped, read by the head check; history until it holds the last turns', async (t) => {
+  const { store, keys } = freshStore();
+  const log = new TurnLog(redis, keys, { ttlSeconds: 300, maxFrames: 100 });
+  await store.create({ session_id: 's', context });
+  const entry = (id: string, unanswered = false) =>
+    JSON.stringify({ message_id: id, client_id: null, user: `q-${id}`, assistant: `a-${id}`, timestamp: 'x', metadata: { sources: [{ n: 1 }], ...(unanswered ? { unanswered: true } : {}) } });
+  const past = (id: string, unanswered = false) => ({ user: `q-${id}`, assistant: `a-${id}`, ...(unanswered ? { unanswered: true as const } : {}), tokens: { tokenizer: 'o200k_base', user: 3, assistant: 4 } });
+  const spent = { promptTokens: 1, completionTokens: 1, costUsd: 0 };
+  // Two turns filed before the prompt list existed (history alone).
+  for (const id of ['m1', 'm2']) {
+    await store.scripts.acceptTurn('s', id, 60);
+    await store.scripts.finishAnswer('s', id, entry(id, id === 'm2'), spent, 50, 60);
+  }
+  for (const id of ['m3', 'm4', 'm5', 'm6']) {
+    await store.scripts.acceptTurn('s', id, 60);
+    await store.scripts.finishAnswer('s', id, entry(id), spent, 50, 60, { turn: past(id), kept: 3 });
+  }
+  t.same(await redis.lrange(keys.session('s', 'prompt'), 0, -1), ['m4', 'm5', 'm6'].map((id) => JSON.stringify(past(id))), 'the last three kept, oldest first');
+  t.ok((await redis.ttl(keys.session('s', 'prompt'))) > 0, 'it expires with the session');
+  await store.scripts.acceptTurn('s', 'm6', 60);
+  t.same(
+    await store.scripts.finishAnswer('s', 'm6', entry('m6'), spent, 50, 60, { turn: past('m6'), kept: 3 }),
+    { appended: false, next: null },
+    'a second finish of a turn is refused',
+  );
+  t.equal(await redis.llen(keys.session('s', 'prompt')), 3, 'and adds nothing to the prompt list');
+
+  await store.scripts.acceptTurn('s', 'm7', 60);
+  const three = await log.begin('s', 'm7', 3);
+  t.same(three.head === null ? three.loaded?.pastTurns : three, ['m4', 'm5', 'm6'].map((id) => past(id)), 'three asked: the prompt list, counts and all');
+  const five = await log.begin('s', 'm7', 5);
+  t.same(
+    five.head === null ? five.loaded?.pastTurns : five,
+    [
+      { user: 'q-m2', assistant: 'a-m2', unanswered: true },
+      { user: 'q-m3', assistant: 'a-m3' },
+      { user: 'q-m4', assistant: 'a-m4' },
+      { user: 'q-m5', assistant: 'a-m5' },
+      { user: 'q-m6', assistant: 'a-m6' },
+    ],
+    'five asked, the list holds three: read from history (texts and the unanswered mark)',
+  );
 });
 
 t.test('parked turns: marked by the head check, woken once by whoever finishes the turn ahead', async (t) => {

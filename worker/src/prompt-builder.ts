@@ -1,4 +1,4 @@
-import type { HistoryEntry, PiiVault, SessionContext } from '@chat/shared';
+import type { PastTurn, PiiVault, SessionContext } from '@chat/shared';
 import { LruMap, type TokenCounter } from './token-counter.js';
 
 export interface ChatMessage {
@@ -32,11 +32,13 @@ export interface HistoryBudget {
   /** Most tokens the past turns may take in the prompt. */
   maxTokens: number;
   countTokens: TokenCounter;
+  /** The name of `countTokens`'s tokenizer: a past turn's stored counts made with it are used as they are. */
+  tokenizer?: string;
 }
 
 export function buildPrompt(
   context: SessionContext,
-  history: readonly HistoryEntry[],
+  history: readonly PastTurn[],
   message: string,
   vault: PiiVault,
   budget: HistoryBudget,
@@ -62,14 +64,17 @@ export function buildPrompt(
  * The newest past turns that fit the token budget, oldest first. A turn is kept whole or not
  * at all, so the model never sees an answer without its question.
  */
-function recentTurns(history: readonly HistoryEntry[], vault: PiiVault, budget: HistoryBudget): ChatMessage[] {
+function recentTurns(history: readonly PastTurn[], vault: PiiVault, budget: HistoryBudget): ChatMessage[] {
   const kept: ChatMessage[][] = [];
   let used = 0;
   for (let i = history.length - 1; i >= 0; i--) {
     const turn = history[i]!;
     const user = scrubPast(turn.user, vault);
     const assistant = scrubPast(turn.assistant, vault);
-    const cost = budget.countTokens(user) + budget.countTokens(assistant);
+    // Counted when the turn was filed, by this tokenizer, and the text is unchanged: no recount
+    // (at a few hundred sessions the memo of counts cannot hold every session's last turns).
+    const stored = turn.tokens !== undefined && turn.tokens.tokenizer === budget.tokenizer ? turn.tokens : null;
+    const cost = (stored && user === turn.user ? stored.user : budget.countTokens(user)) + (stored && assistant === turn.assistant ? stored.assistant : budget.countTokens(assistant));
     if (used + cost > budget.maxTokens) break;
     used += cost;
     kept.push([

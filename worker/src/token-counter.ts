@@ -18,7 +18,12 @@ const MEMO_ENTRIES = 10_000;
  * (e.g. self-hosted OpenAI-compatible) models. Counts are memoised per text (see MEMO_ENTRIES).
  */
 export function tokenCounterFor(model: string): TokenCounter {
-  return memoised(/^(gpt-4o|gpt-4\.1|gpt-5|o\d)/.test(model) ? countO200k : countCl100k, MEMO_ENTRIES);
+  return memoised(tokenizerFor(model) === 'o200k_base' ? countO200k : countCl100k, MEMO_ENTRIES);
+}
+
+/** The name of the tokenizer `tokenCounterFor(model)` counts with (stored beside counts made with it). */
+export function tokenizerFor(model: string): 'o200k_base' | 'cl100k_base' {
+  return /^(gpt-4o|gpt-4\.1|gpt-5|o\d)/.test(model) ? 'o200k_base' : 'cl100k_base';
 }
 
 /** `count` with its last `entries` results remembered, least recently used dropped first. */

@@ -11,7 +11,8 @@ import {
   stamp,
   type TurnTimings,
   type TurnClaim,
-  type SessionWithHistory,
+  type SessionForTurn,
+  type PastTurn,
   detectLanguage,
   type TurnLog,
   SessionStore,
@@ -37,7 +38,7 @@ import { classifyLlmError, type LlmClient } from './llm-client.js';
 import { LostHeadTurns } from './lost-head-turn.js';
 import { PROMPT_VERSION, buildPrompt, type ChatMessage, type HistoryBudget } from './prompt-builder.js';
 import { normaliseQuestion, type CacheKey, type ResponseCache } from './response-cache.js';
-import { tokenCounterFor } from './token-counter.js';
+import { tokenCounterFor, tokenizerFor } from './token-counter.js';
 import { TurnLostError, TurnPublisher } from './turn-publisher.js';
 import { TurnStopped, type TurnStops } from './turn-stops.js';
 import { TurnTrace, inPhase } from './turn-trace.js';
@@ -121,6 +122,8 @@ export interface TurnProcessorDeps {
  */
 export class TurnProcessor {
   private readonly historyBudget: HistoryBudget;
+  /** The configured model's tokenizer: past turns' counts are stored under its name. */
+  private readonly tokenizer: string;
   private readonly lostHeads: LostHeadTurns;
   /** The step stamps of a job's run, while PIPELINE_TIMINGS is on (see shared/src/turn-timings.ts). */
   private readonly timings = new WeakMap<Job<TurnJobData, void, 'turn'>, TurnTimings>();
@@ -131,7 +134,8 @@ export class TurnProcessor {
     private readonly deps: TurnProcessorDeps,
     private readonly options: TurnProcessorOptions,
   ) {
-    this.historyBudget = { maxTokens: options.promptHistoryTokens, countTokens: tokenCounterFor(deps.llm.model) };
+    this.tokenizer = tokenizerFor(deps.llm.model);
+    this.historyBudget = { maxTokens: options.promptHistoryTokens, countTokens: tokenCounterFor(deps.llm.model), tokenizer: this.tokenizer };
     this.lostHeads = new LostHeadTurns(deps, options.lostTurnGraceMs);
     this.prices = deps.prices ?? new PriceTable({}, options.offlineModel);
   }
@@ -195,7 +199,7 @@ export class TurnProcessor {
 
   private async answer(
     job: Job<TurnJobData, void, 'turn'>,
-    loaded: SessionWithHistory | null,
+    loaded: SessionForTurn | null,
     publisher: TurnPublisher,
     signal: AbortSignal,
     startedAt: number,
@@ -218,7 +222,7 @@ export class TurnProcessor {
       session: { flight_no: session.flight_no, date: session.date },
       // Only the last question is read (follow-ups): scrubbing every past one was a PII scan
       // per past turn, per turn.
-      ...(loaded.history.length > 0 ? { previous: vault.scrub(loaded.history.at(-1)!.user) } : {}),
+      ...(loaded.pastTurns.length > 0 ? { previous: vault.scrub(loaded.pastTurns.at(-1)!.user) } : {}),
     };
     const contextStartedAt = Date.now();
     let context = await inPhase(
@@ -234,12 +238,12 @@ export class TurnProcessor {
     // Nothing to answer from, twice in a row: offer a person, with the contact options.
     const unanswered = isUnanswered(context, question);
     let handoff: HandoffReason | null = context.queryType === 'handoff' ? 'asked' : null;
-    if (!handoff && unanswered && loaded.history.at(-1)?.metadata?.unanswered) {
+    if (!handoff && unanswered && loaded.pastTurns.at(-1)?.unanswered) {
       handoff = 'unanswered';
       context = await this.deps.context.assemble({ ...contextRequest, handoff: true }, signal);
       signal.throwIfAborted();
     }
-    const messages = buildPrompt(session, loaded.history, data.message, vault, this.historyBudget, formatContextBlock(context), handoff ? [HANDOFF_NOTE] : []);
+    const messages = buildPrompt(session, loaded.pastTurns, data.message, vault, this.historyBudget, formatContextBlock(context), handoff ? [HANDOFF_NOTE] : []);
     const language = detectLanguage(question);
     const grounding: Pick<CompleteMetadata, 'query_type' | 'sources' | 'context_status' | 'unanswered' | 'handoff_requested' | 'language'> = {
       query_type: context.queryType,
@@ -375,9 +379,21 @@ export class TurnProcessor {
       turnSpend(entry.metadata),
       this.options.historyMaxTurns,
       this.options.sessionTtlSeconds,
+      { turn: this.pastTurnOf(entry), kept: this.options.promptHistoryTurns },
     );
     await this.wakeTurn(data.session_id, next);
     return appended;
+  }
+
+  /** The entry as the session's prompt list keeps it: its texts counted once, here, for every later prompt. */
+  private pastTurnOf(entry: HistoryEntry): PastTurn {
+    const { countTokens } = this.historyBudget;
+    return {
+      user: entry.user,
+      assistant: entry.assistant,
+      ...(entry.metadata?.unanswered ? { unanswered: true as const } : {}),
+      tokens: { tokenizer: this.tokenizer, user: countTokens(entry.user), assistant: countTokens(entry.assistant) },
+    };
   }
 
   /**
@@ -608,7 +624,7 @@ export class TurnProcessor {
    * is parked as delayed and re-checked after `turnWaitRetryMs` (DelayedError); the turn ahead
    * promotes it the moment it finishes, so the usual wait is the previous answer, not the timer.
    */
-  private async claimAsHead(job: Job<TurnJobData, void, 'turn'>, token: string | undefined): Promise<{ claim: TurnClaim; loaded: SessionWithHistory | null }> {
+  private async claimAsHead(job: Job<TurnJobData, void, 'turn'>, token: string | undefined): Promise<{ claim: TurnClaim; loaded: SessionForTurn | null }> {
     const { session_id: sessionId, message_id: messageId } = job.data;
     const queue = this.deps.queues.forSession(sessionId);
     let lostHead = false;

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { PiiVault, type HistoryEntry, type SessionContext } from '@chat/shared';
 import { buildPrompt } from '../src/prompt-builder.js';
-import { tokenCounterFor } from '../src/token-counter.js';
+import { tokenCounterFor, tokenizerFor } from '../src/token-counter.js';
 
 const context: SessionContext = { customer_name: 'Ana Smith', customer_email: 'ana@example.com', flight_no: 'NZ123', date: '2026-12-01', created_at: 'x' };
 const turn = (i: number, words = 20): HistoryEntry => ({
@@ -50,4 +50,20 @@ t.test('personal data in history and the message is replaced by the same placeho
 t.test('the tokenizer follows the model', async (t) => {
   t.equal(tokenCounterFor('gpt-4o-mini')('Hello there'), 2);
   t.not(tokenCounterFor('gpt-4o-mini'), tokenCounterFor('gpt-3.5-turbo'), 'o200k for 4o, cl100k for older models');
+});
+
+t.test("a past turn's stored token counts are used when its tokenizer is the budget's and its text is unchanged", async (t) => {
+  const words = 'word '.repeat(40);
+  const perText = countTokens(`q ${words}`);
+  // Counts stored as 1: believed, every turn fits a budget that the real counts would overflow.
+  const stored = (tokenizer: string) => [1, 2, 3].map((i) => ({ user: `q ${words}`, assistant: `a ${words}${i}`, tokens: { tokenizer, user: 1, assistant: 1 } }));
+  const budget = { maxTokens: perText, countTokens, tokenizer: 'o200k_base' };
+  t.equal(buildPrompt(context, stored('o200k_base'), 'now', new PiiVault(), budget).length, 2 + 6, 'same tokenizer: stored counts (all three turns fit)');
+  t.equal(buildPrompt(context, stored('cl100k_base'), 'now', new PiiVault(), budget).length, 2, 'another tokenizer: counted again (none fits)');
+  t.equal(buildPrompt(context, stored('o200k_base'), 'now', new PiiVault(), { maxTokens: perText, countTokens }).length, 2, 'a budget that names no tokenizer counts again');
+  // A text the scrub changes (personal data in it) is not the text that was counted.
+  const withEmail = [{ user: `write to ana.s@example.org ${words}`, assistant: 'ok', tokens: { tokenizer: 'o200k_base', user: 1, assistant: 1 } }];
+  t.equal(buildPrompt(context, withEmail, 'now', new PiiVault(), budget).length, 2, 'a scrubbed text is counted again');
+  t.equal(tokenizerFor('gpt-4o-mini'), 'o200k_base');
+  t.equal(tokenizerFor('gpt-3.5-turbo'), 'cl100k_base');
 });

@@ -13,6 +13,9 @@ import { assertValidId } from '../ids.js';
  * Session suffixes:
  * - `session`  string: the session record (JSON: context, created_at).
  * - `history`  list: finished turns, newest last (JSON entries), capped.
+ * - `prompt`   list: the last finished turns as a worker's prompt needs them (`PastTurn`: the
+ *              texts, the unanswered mark, their token counts), newest last, capped at the
+ *              worker's PROMPT_HISTORY_TURNS; written with history, in the same script.
  * - `turns`    list: message ids accepted and not yet answered, oldest first. Workers answer
  *              only the head, which keeps one session's turns in order and one at a time.
  * - `parked`   set: turns a worker found behind the head and parked (their jobs wait as delayed);
@@ -54,7 +57,7 @@ import { assertValidId } from '../ids.js';
  * one queue's keys share a slot, as BullMQ requires on a cluster; each turn-queue shard has its
  * own tag (`bullShardPrefix`), so the shards spread over the cluster's masters.
  */
-export type SessionKeySuffix = 'session' | 'history' | 'turns' | 'parked' | 'sockets' | 'events' | 'usage' | 'messages' | 'cached' | 'tickets' | 'turn-rate';
+export type SessionKeySuffix = 'session' | 'history' | 'prompt' | 'turns' | 'parked' | 'sockets' | 'events' | 'usage' | 'messages' | 'cached' | 'tickets' | 'turn-rate';
 
 export class RedisKeys {
   readonly prefix: string;

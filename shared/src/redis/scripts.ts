@@ -1,6 +1,7 @@
 import type { RedisClient } from './connection.js';
 import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
+import type { PastTurn } from './session-store.js';
 
 /**
  * Typed callers of the Lua scripts in `shared/lua/`: each orders its keys and arguments in one
@@ -10,7 +11,7 @@ const openSocket = new LuaScript('open-socket-2.lua');
 const acceptTurn = new LuaScript('accept-turn-7.lua');
 const finishTurn = new LuaScript('finish-turn-2.lua');
 const appendTurn = new LuaScript('append-turn-3.lua');
-const finishAnswer = new LuaScript('finish-answer-6.lua');
+const finishAnswer = new LuaScript('finish-answer-7.lua');
 const acquireAnswer = new LuaScript('acquire-answer-2.lua');
 
 export type OpenSocketResult =
@@ -152,7 +153,9 @@ export class SessionScripts {
    * per message id (`appended` false if it was already there) and, in the same once-only step,
    * adds what it `spent` to the session's usage (`SessionStore.usage`); refreshes the session
    * TTL, and removes the turn from the session's queue; `next` is the message id now at its head
-   * when that turn is parked and must be woken (as `finishTurn`), else null.
+   * when that turn is parked and must be woken (as `finishTurn`), else null. `prompt`: the turn
+   * as the session's prompt list keeps it (`PastTurn`, see `TurnLog.begin`), and how many
+   * entries that list keeps; without it only history is written.
    */
   async finishAnswer(
     sessionId: string,
@@ -161,6 +164,7 @@ export class SessionScripts {
     spent: TurnSpend,
     maxTurns: number,
     ttlSeconds: number,
+    prompt?: { turn: PastTurn; kept: number },
   ): Promise<{ appended: boolean; next: string | null }> {
     const reply = (await finishAnswer.run(
       this.redis,
@@ -171,8 +175,19 @@ export class SessionScripts {
         this.keys.session(sessionId, 'turns'),
         this.keys.session(sessionId, 'usage'),
         this.keys.session(sessionId, 'parked'),
+        this.keys.session(sessionId, 'prompt'),
       ],
-      [entryJson, maxTurns, ttlSeconds, messageId, spent.promptTokens, spent.completionTokens, spent.costUsd],
+      [
+        entryJson,
+        maxTurns,
+        ttlSeconds,
+        messageId,
+        spent.promptTokens,
+        spent.completionTokens,
+        spent.costUsd,
+        prompt ? JSON.stringify(prompt.turn) : '',
+        prompt?.kept ?? 0,
+      ],
     )) as [number, string | null | undefined];
     return { appended: Number(reply[0]) === 1, next: typeof reply[1] === 'string' ? reply[1] : null };
   }

@@ -15,7 +15,7 @@ export interface ErasedSession {
 }
 
 /** Session keys with a fixed name (see RedisKeys); `events` is a channel, not a key. */
-const FIXED_SUFFIXES: readonly SessionKeySuffix[] = ['session', 'history', 'turns', 'parked', 'sockets', 'usage', 'messages', 'cached', 'tickets', 'turn-rate'];
+const FIXED_SUFFIXES: readonly SessionKeySuffix[] = ['session', 'history', 'prompt', 'turns', 'parked', 'sockets', 'usage', 'messages', 'cached', 'tickets', 'turn-rate'];
 
 /** Keys deleted per DEL command: bounded, so one erasure never blocks Redis for long. */
 const DELETE_BATCH = 256;

@@ -26,10 +26,45 @@ export interface SessionWithHistory {
   history: HistoryEntry[];
 }
 
+/**
+ * A past turn as the next prompt needs it, kept in the session's prompt list beside its history
+ * (`finish-answer-7.lua`): the two texts as history has them, whether the assistant could not
+ * answer it, and the texts' token counts by the tokenizer that counted them. Small, and counted
+ * once when filed: a worker reads the last ten of these on every turn.
+ */
+export interface PastTurn {
+  user: string;
+  assistant: string;
+  unanswered?: true;
+  tokens?: { tokenizer: string; user: number; assistant: number };
+}
+
+/** A session record and its last turns, as a worker starts a turn with them (`TurnLog.begin`). */
+export interface SessionForTurn {
+  session: SessionRecord;
+  /** Oldest first. */
+  pastTurns: PastTurn[];
+}
+
 /** Parses a session record and history entries as read from Redis; null when the record is gone. */
 export function parseSessionWithHistory(rawSession: string | null, rawHistory: readonly string[]): SessionWithHistory | null {
   if (rawSession === null) return null;
   return { session: JSON.parse(rawSession) as SessionRecord, history: rawHistory.map((entry) => JSON.parse(entry) as HistoryEntry) };
+}
+
+/** A history entry as a past turn (a session whose turns were filed before the prompt list existed). */
+export function pastTurnOf(entry: HistoryEntry): PastTurn {
+  return { user: entry.user, assistant: entry.assistant, ...(entry.metadata?.unanswered ? { unanswered: true as const } : {}) };
+}
+
+/**
+ * Parses what `begin-turn-10.lua` read: the session record and its last turns, from the prompt
+ * list (`compact`) or from whole history entries. Null when the record is gone.
+ */
+export function parseSessionForTurn(rawSession: string | null, rawTurns: readonly string[], compact: boolean): SessionForTurn | null {
+  if (rawSession === null) return null;
+  const pastTurns = compact ? rawTurns.map((turn) => JSON.parse(turn) as PastTurn) : rawTurns.map((entry) => pastTurnOf(JSON.parse(entry) as HistoryEntry));
+  return { session: JSON.parse(rawSession) as SessionRecord, pastTurns };
 }
 
 /**

@@ -2,11 +2,11 @@ import type { RedisClient } from './connection.js';
 import { FrameKind, NO_SEQ, encodeEnvelope, readEnvelopeHeader } from '../protocol/envelope.js';
 import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
-import { parseSessionWithHistory, type SessionWithHistory } from './session-store.js';
+import { parseSessionForTurn, type SessionForTurn } from './session-store.js';
 import { TurnFrameWriter, appendResult, type AppendMode, type AppendResult } from './turn-frame-writer.js';
 
 const claimTurn = new LuaScript('claim-turn-5.lua');
-const beginTurn = new LuaScript('begin-turn-9.lua');
+const beginTurn = new LuaScript('begin-turn-10.lua');
 const appendFrame = new LuaScript('append-frame-3.lua');
 
 /**
@@ -29,7 +29,7 @@ export interface TurnClaim {
  * What a worker's start of a turn found (see `TurnLog.begin`): another turn is its session's
  * head (nothing was claimed), or the turn is claimed, with the session and its recent history.
  */
-export type TurnStart = { head: string } | { head: null; claim: TurnClaim; loaded: SessionWithHistory | null };
+export type TurnStart = { head: string } | { head: null; claim: TurnClaim; loaded: SessionForTurn | null };
 
 export type { AppendMode, AppendResult } from './turn-frame-writer.js';
 
@@ -116,9 +116,10 @@ export class TurnLog {
   }
 
   /**
-   * A worker's start of a turn, in one round trip (`shared/lua/begin-turn-9.lua`): the head check
+   * A worker's start of a turn, in one round trip (`shared/lua/begin-turn-10.lua`): the head check
    * of the session's order, then, if this turn is the head (or in no list at all), the claim of
-   * its frames (as `claim`) and the session with its last `historyTurns` history entries. A turn
+   * its frames (as `claim`) and the session with its last `historyTurns` turns (its prompt list's
+   * `PastTurn`s; from history when that list does not hold them yet). A turn
    * behind another is marked parked in the same step (the caller parks its job), so that whoever
    * finishes the turn ahead knows to wake it (`SessionScripts.finishAnswer`, `finishTurn`), and
    * finishing a turn with none parked behind it asks BullMQ nothing.
@@ -137,15 +138,16 @@ export class TurnLog {
         this.keys.turnCancel(sessionId, messageId),
         this.keys.recentTurns(sessionId),
         this.keys.session(sessionId, 'parked'),
+        this.keys.session(sessionId, 'prompt'),
       ],
       [messageId, historyTurns, this.options.ttlSeconds, Date.now(), RECENT_TURNS_KEPT],
-    )) as [0, string] | [1, number, number, number, string | null, string[]];
+    )) as [0, string] | [1, number, number, number, string | null, string[], number];
     if (reply[0] === 0) return { head: reply[1] };
-    const [, epoch, nextSeq, status, rawSession, rawHistory] = reply;
+    const [, epoch, nextSeq, status, rawSession, rawTurns, form] = reply;
     return {
       head: null,
       claim: { epoch: Number(epoch), nextSeq: Number(nextSeq), status: status === 1 ? 'ended' : status === 2 ? 'cancelled' : 'open' },
-      loaded: parseSessionWithHistory(rawSession, rawHistory),
+      loaded: parseSessionForTurn(rawSession, rawTurns, Number(form) === 1),
     };
   }
 

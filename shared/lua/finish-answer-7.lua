@@ -9,7 +9,8 @@
   KEYS[3] session record key
   KEYS[4] turns list of the session
   KEYS[5] usage hash of the session (prompt_tokens, completion_tokens, cost_usd, turns)
-  KEYS[6] parked turns of the session (see begin-turn-9.lua)
+  KEYS[6] parked turns of the session (see begin-turn-10.lua)
+  KEYS[7] the session's past turns as a prompt needs them (see begin-turn-10.lua)
   ARGV[1] history entry, JSON
   ARGV[2] max turns kept
   ARGV[3] session TTL, seconds
@@ -17,6 +18,8 @@
   ARGV[5] prompt tokens this turn spent (0 for an answer from the cache)
   ARGV[6] completion tokens this turn spent
   ARGV[7] cost of this turn, USD
+  ARGV[8] the turn as the prompt list keeps it (JSON), or '' to write history alone
+  ARGV[9] entries the prompt list keeps
 
   Output: {appended, next}: appended 1, or 0 when this message id was already appended or the
   session is gone (erased or expired: its history is not brought back); next the message id
@@ -36,6 +39,11 @@ if redis.call('EXISTS', KEYS[3]) == 1 and redis.call('SET', KEYS[2], '1', 'NX', 
   redis.call('HINCRBYFLOAT', KEYS[5], 'cost_usd', ARGV[7])
   redis.call('HINCRBY', KEYS[5], 'turns', 1)
   redis.call('EXPIRE', KEYS[5], ARGV[3])
+  if ARGV[8] ~= '' then
+    redis.call('RPUSH', KEYS[7], ARGV[8])
+    redis.call('LTRIM', KEYS[7], -tonumber(ARGV[9]), -1)
+    redis.call('EXPIRE', KEYS[7], ARGV[3])
+  end
   appended = 1
 end
 redis.call('LREM', KEYS[4], 1, ARGV[4])

@@ -14,16 +14,21 @@
   KEYS[8] recent turns of the session (sorted set: message id -> claim time, ms)
   KEYS[9] parked turns of the session (set of message ids): a turn that is not the head is
           added here, and the caller parks its job; whoever finishes the turn ahead takes it
-          out and wakes it (finish-answer-6.lua, finish-turn-2.lua)
+          out and wakes it (finish-answer-7.lua, finish-turn-2.lua)
+  KEYS[10] the session's past turns as a prompt needs them (list of small JSON entries: the two
+          texts, the unanswered mark, their token counts; written with history by
+          finish-answer-7.lua, capped at the worker's prompt turns)
   ARGV[1] message id of the turn
-  ARGV[2] history entries to read (the newest; 0: none)
+  ARGV[2] past turns to read (the newest; 0: none)
   ARGV[3] TTL of the turn's keys, seconds (the resume window)
   ARGV[4] claim time, ms (the caller's clock)
   ARGV[5] recent turns kept per session
 
   Output: {0, head} another turn is the head (nothing claimed; this one is marked parked); or {1, epoch, next seq, status,
-  session record or false, history entries} with status as claim-turn's: 0 open, 1 already
-  ended, 2 cancelled before it started. A turn in no list at all (the list expired with the
+  session record or false, past turns, their form} with status as claim-turn's: 0 open, 1
+  already ended, 2 cancelled before it started; the past turns are the prompt list's entries
+  (form 1), or whole history entries (form 0) when the prompt list holds fewer of the last turns
+  than history does (a session whose turns were filed before the list existed). A turn in no list at all (the list expired with the
   session, or a replay of a turn already answered) counts as the head: it is answered anyway,
   and history is written once per message id.
 ]]
@@ -55,7 +60,15 @@ else
 end
 
 local session = redis.call('GET', KEYS[2])
-local history = {}
+local past = {}
+local form = 1
 local turns = tonumber(ARGV[2])
-if turns > 0 then history = redis.call('LRANGE', KEYS[3], -turns, -1) end
-return {1, epoch, nextSeq, status, session, history}
+if turns > 0 then
+  if redis.call('LLEN', KEYS[10]) >= math.min(turns, redis.call('LLEN', KEYS[3])) then
+    past = redis.call('LRANGE', KEYS[10], -turns, -1)
+  else
+    past = redis.call('LRANGE', KEYS[3], -turns, -1)
+    form = 0
+  end
+end
+return {1, epoch, nextSeq, status, session, past, form}
