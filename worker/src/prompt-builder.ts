@@ -36,7 +36,20 @@ export interface HistoryBudget {
   tokenizer?: string;
 }
 
-export function buildPrompt(
+/** A prompt, and what its past turns cost in tokens (counted while choosing them). */
+export interface Prompt {
+  /** The system message first, then the past turns (user, assistant, ...), then the customer's message. */
+  messages: ChatMessage[];
+  /** Tokens of the past turns' messages, by the budget's tokenizer. */
+  historyTokens: number;
+}
+
+export function buildPrompt(...args: Parameters<typeof composePrompt>): ChatMessage[] {
+  return composePrompt(...args).messages;
+}
+
+/** The prompt's messages (see `buildPrompt`) and the tokens of its past turns. */
+export function composePrompt(
   context: SessionContext,
   history: readonly PastTurn[],
   message: string,
@@ -45,7 +58,7 @@ export function buildPrompt(
   contextBlock = '',
   /** Extra lines for the system prompt about this turn (a hand-off); default none. */
   notes: readonly string[] = [],
-): ChatMessage[] {
+): Prompt {
   const facts: string[] = [];
   if (context.flight_no) facts.push(`Flight number on file: ${context.flight_no}.`);
   if (context.date) facts.push(`Travel date on file: ${context.date}.`);
@@ -54,17 +67,18 @@ export function buildPrompt(
   if (notes.length > 0) sections.push(notes.join('\n'));
   if (contextBlock) sections.push(contextBlock);
   const messages: ChatMessage[] = [{ role: 'system', content: sections.join('\n\n') }];
-  messages.push(...recentTurns(history, vault, budget));
+  const past = recentTurns(history, vault, budget);
+  messages.push(...past.messages);
   // The customer's text is delimited as data under its own label, never mixed into instructions.
   messages.push({ role: 'user', content: `${CUSTOMER_MESSAGE_LABEL}\n${vault.scrub(message)}` });
-  return messages;
+  return { messages, historyTokens: past.tokens };
 }
 
 /**
  * The newest past turns that fit the token budget, oldest first. A turn is kept whole or not
  * at all, so the model never sees an answer without its question.
  */
-function recentTurns(history: readonly PastTurn[], vault: PiiVault, budget: HistoryBudget): ChatMessage[] {
+function recentTurns(history: readonly PastTurn[], vault: PiiVault, budget: HistoryBudget): { messages: ChatMessage[]; tokens: number } {
   const kept: ChatMessage[][] = [];
   let used = 0;
   for (let i = history.length - 1; i >= 0; i--) {
@@ -82,7 +96,7 @@ function recentTurns(history: readonly PastTurn[], vault: PiiVault, budget: Hist
       { role: 'assistant', content: assistant },
     ]);
   }
-  return kept.reverse().flat();
+  return { messages: kept.reverse().flat(), tokens: used };
 }
 
 /**

@@ -36,7 +36,7 @@ import type { LlmToolCall } from './llm-client.js';
 import { HANDOFF_NOTE, type HandoffEvents, type HandoffReason } from './handoff-events.js';
 import { classifyLlmError, type LlmClient } from './llm-client.js';
 import { LostHeadTurns } from './lost-head-turn.js';
-import { PROMPT_VERSION, buildPrompt, type ChatMessage, type HistoryBudget } from './prompt-builder.js';
+import { PROMPT_VERSION, composePrompt, type ChatMessage, type HistoryBudget } from './prompt-builder.js';
 import { normaliseQuestion, type CacheKey, type ResponseCache } from './response-cache.js';
 import { tokenCounterFor, tokenizerFor } from './token-counter.js';
 import { TurnLostError, TurnPublisher } from './turn-publisher.js';
@@ -243,7 +243,7 @@ export class TurnProcessor {
       context = await this.deps.context.assemble({ ...contextRequest, handoff: true }, signal);
       signal.throwIfAborted();
     }
-    const messages = buildPrompt(session, loaded.pastTurns, data.message, vault, this.historyBudget, formatContextBlock(context), handoff ? [HANDOFF_NOTE] : []);
+    const { messages, historyTokens } = composePrompt(session, loaded.pastTurns, data.message, vault, this.historyBudget, formatContextBlock(context), handoff ? [HANDOFF_NOTE] : []);
     const language = detectLanguage(question);
     const grounding: Pick<CompleteMetadata, 'query_type' | 'sources' | 'context_status' | 'unanswered' | 'handoff_requested' | 'language'> = {
       query_type: context.queryType,
@@ -260,14 +260,14 @@ export class TurnProcessor {
     let extra: Partial<CompleteMetadata> = {};
     if (!cacheKey) {
       metrics.cacheLookup('bypass');
-      ({ produced, extra } = await inPhase(trace, 'chat.model', () => this.generate(job, streamer, messages, vault, signal, log), describeModelCall));
+      ({ produced, extra } = await inPhase(trace, 'chat.model', () => this.generate(job, streamer, messages, vault, signal, log, this.reserveTokens(messages, historyTokens)), describeModelCall));
     } else {
       // `acquire` returns a stored answer without taking the lock: no separate `get` first.
       // The LLM tokens a miss will spend are reserved while the lookup is in flight: two round
       // trips side by side rather than in a row, on the path to the first token. An answer from
       // the cache gives them back (off the path) and is served whether or not the budget had
       // room, as before (a hit never needed it).
-      const reserved = this.reserveTokens(messages);
+      const reserved = this.reserveTokens(messages, historyTokens);
       // Settled before anyone awaits it, a refusal must not count as an unhandled rejection
       // (which ends the process): whoever awaits it later still gets it.
       reserved.catch(() => {});
@@ -422,8 +422,8 @@ export class TurnProcessor {
     vault: PiiVault,
     signal: AbortSignal,
     log: Logger,
-    /** The LLM tokens this call may spend, reserved already (see `answer`); reserved here if not. */
-    reserved: Promise<number> = this.reserveTokens(messages),
+    /** The LLM tokens this call may spend, being reserved (see `answer`). */
+    reserved: Promise<number>,
   ): Promise<{ produced: ProducedAnswer; extra: Partial<CompleteMetadata> }> {
     await reserved;
     try {
@@ -519,10 +519,16 @@ export class TurnProcessor {
    * until the window turns, and this turn goes back to wait (`handleFailure`, which counts the
    * wait), so a burst queues instead of being refused by the provider.
    */
-  private async reserveTokens(messages: ChatMessage[]): Promise<number> {
+  /**
+   * Reserves what the call may spend: the prompt's tokens and max_tokens. The past turns' tokens
+   * were counted while the prompt chose them (`historyTokens`, from their stored counts mostly);
+   * the system message and the customer's message are counted here.
+   */
+  private async reserveTokens(messages: ChatMessage[], historyTokens: number): Promise<number> {
     const budget = this.deps.tokenBudget;
     if (!budget) return 0;
-    const needed = messages.reduce((sum, m) => sum + this.historyBudget.countTokens(m.content), 0) + this.options.maxTokens;
+    const { countTokens } = this.historyBudget;
+    const needed = countTokens(messages[0]!.content) + historyTokens + countTokens(messages.at(-1)!.content) + this.options.maxTokens;
     const points = Math.min(needed, budget.points);
     const verdict = await budget.consume('all', points);
     if (verdict.allowed) return points;

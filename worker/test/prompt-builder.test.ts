@@ -1,7 +1,7 @@
 /** The prompt: system rules and flight facts, history within a token budget, no personal data. */
 import t from 'tap';
 import { PiiVault, type HistoryEntry, type SessionContext } from '@chat/shared';
-import { buildPrompt } from '../src/prompt-builder.js';
+import { buildPrompt, composePrompt } from '../src/prompt-builder.js';
 import { tokenCounterFor, tokenizerFor } from '../src/token-counter.js';
 
 const context: SessionContext = { customer_name: 'Ana Smith', customer_email: 'ana@example.com', flight_no: 'NZ123', date: '2026-12-01', created_at: 'x' };
@@ -66,4 +66,14 @@ t.test("a past turn's stored token counts are used when its tokenizer is the bud
   t.equal(buildPrompt(context, withEmail, 'now', new PiiVault(), budget).length, 2, 'a scrubbed text is counted again');
   t.equal(tokenizerFor('gpt-4o-mini'), 'o200k_base');
   t.equal(tokenizerFor('gpt-3.5-turbo'), 'cl100k_base');
+});
+
+t.test("composePrompt: the past turns' tokens as the reservation needs them, the same as counting their messages", async (t) => {
+  const history = [turn(1), turn(2), turn(3)];
+  const prompt = composePrompt(context, history, 'now', new PiiVault(), { maxTokens: 1000, countTokens });
+  const pastMessages = prompt.messages.slice(1, -1);
+  t.equal(pastMessages.length, 6);
+  t.equal(prompt.historyTokens, pastMessages.reduce((sum, m) => sum + countTokens(m.content), 0));
+  t.same(buildPrompt(context, history, 'now', new PiiVault(), { maxTokens: 1000, countTokens }), prompt.messages, 'buildPrompt is its messages');
+  t.equal(composePrompt(context, [], 'now', new PiiVault(), { maxTokens: 1000, countTokens }).historyTokens, 0, 'no past turns: none');
 });
