@@ -44,11 +44,16 @@ export interface Prompt {
   historyTokens: number;
 }
 
+/**
+ * The messages of a turn's prompt: the system rules with the session's flight facts, any notes
+ * and the context passages; the newest past turns that fit the history budget (scrubbed of
+ * personal data); then the customer's message under its own label.
+ */
 export function buildPrompt(...args: Parameters<typeof composePrompt>): ChatMessage[] {
   return composePrompt(...args).messages;
 }
 
-/** The prompt's messages (see `buildPrompt`) and the tokens of its past turns. */
+/** `buildPrompt`'s messages and the tokens of the past turns among them. */
 export function composePrompt(
   context: SessionContext,
   history: readonly PastTurn[],
