@@ -13,6 +13,7 @@ import {
   type TurnClaim,
   type SessionForTurn,
   type PastTurn,
+  pastTurnOf,
   detectLanguage,
   type TurnLog,
   SessionStore,
@@ -379,21 +380,16 @@ export class TurnProcessor {
       turnSpend(entry.metadata),
       this.options.historyMaxTurns,
       this.options.sessionTtlSeconds,
-      { turn: this.pastTurnOf(entry), kept: this.options.promptHistoryTurns },
+      { turn: this.pastTurnWithCounts(entry), kept: this.options.promptHistoryTurns },
     );
     await this.wakeTurn(data.session_id, next);
     return appended;
   }
 
   /** The entry as the session's prompt list keeps it: its texts counted once, here, for every later prompt. */
-  private pastTurnOf(entry: HistoryEntry): PastTurn {
+  private pastTurnWithCounts(entry: HistoryEntry): PastTurn {
     const { countTokens } = this.historyBudget;
-    return {
-      user: entry.user,
-      assistant: entry.assistant,
-      ...(entry.metadata?.unanswered ? { unanswered: true as const } : {}),
-      tokens: { tokenizer: this.tokenizer, user: countTokens(entry.user), assistant: countTokens(entry.assistant) },
-    };
+    return { ...pastTurnOf(entry), tokens: { tokenizer: this.tokenizer, user: countTokens(entry.user), assistant: countTokens(entry.assistant) } };
   }
 
   /**

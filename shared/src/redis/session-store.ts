@@ -46,12 +46,6 @@ export interface SessionForTurn {
   pastTurns: PastTurn[];
 }
 
-/** Parses a session record and history entries as read from Redis; null when the record is gone. */
-export function parseSessionWithHistory(rawSession: string | null, rawHistory: readonly string[]): SessionWithHistory | null {
-  if (rawSession === null) return null;
-  return { session: JSON.parse(rawSession) as SessionRecord, history: rawHistory.map((entry) => JSON.parse(entry) as HistoryEntry) };
-}
-
 /** A history entry as a past turn (a session whose turns were filed before the prompt list existed). */
 export function pastTurnOf(entry: HistoryEntry): PastTurn {
   return { user: entry.user, assistant: entry.assistant, ...(entry.metadata?.unanswered ? { unanswered: true as const } : {}) };
@@ -108,7 +102,7 @@ export class SessionStore {
   }
 
   /** The session and its last `turns` history entries (oldest first), in one round trip. */
-  async getWithHistory(sessionId: string, turns: number): Promise<{ session: SessionRecord; history: HistoryEntry[] } | null> {
+  async getWithHistory(sessionId: string, turns: number): Promise<SessionWithHistory | null> {
     const multi = this.redis.multi().get(this.keys.session(sessionId, 'session'));
     if (turns > 0) multi.lrange(this.keys.session(sessionId, 'history'), -turns, -1);
     const results = await multi.exec();
