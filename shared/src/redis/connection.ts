@@ -63,8 +63,9 @@ export function createRedisConnection(url: string, options: RedisConnectionOptio
  * A connection to one server whose commands of one event-loop turn leave in one socket write
  * (see WriteCoalescer): a busy worker or gateway issues many commands per loop turn (the scripts
  * of many turns answered by one socket read of replies), and one `write` system call each was
- * ~10 % of a worker's CPU at the turn-rate bench. A Cluster client batches per node with ioredis's
- * auto-pipelining instead (`openCluster`). BullMQ's blocking connections are `duplicate()`s, plain
+ * ~10 % of a worker's CPU at the turn-rate bench. A Cluster's node connections do the same
+ * (`coalesceWrites`), and its non-blocking clients also batch per node with ioredis's
+ * auto-pipelining (`openCluster`). BullMQ's blocking connections are `duplicate()`s, plain
  * `Redis`: a blocking command has nothing to share a write with.
  */
 class CoalescingRedis extends Redis {
@@ -141,6 +142,8 @@ class SettlingCluster extends Cluster {
     // ioredis's constructor calls connect() already (unless lazyConnect): see pendingConnects.
     super(nodes, options);
     this.seeds = nodes;
+    // Nodes join the pool after the constructor (the first connect resolves the seeds first).
+    this.on('+node', (node: Redis) => coalesceWrites(node));
     this.on('ready', () => settleWaitingConnects(this));
     this.on('end', () => settleWaitingConnects(this, new Error('Connection is closed.')));
   }
@@ -167,6 +170,24 @@ class SettlingCluster extends Cluster {
     const nodes = Array.isArray(overrideStartupNodes) && overrideStartupNodes.length > 0 ? (overrideStartupNodes as ClusterNode[]) : this.seeds.slice();
     return new SettlingCluster(nodes, { ...this.options, ...overrideOptions });
   }
+}
+
+/**
+ * Makes one of a cluster's node connections send the commands of one event-loop turn in one
+ * socket write, as `CoalescingRedis` does for a single server (see WriteCoalescer). ioredis makes
+ * the node connections itself (plain `Redis`), so its `sendCommand` is wrapped as the node joins
+ * the pool. Without it every command to a master was its own `write` system call: on a cluster
+ * that was a tenth of a worker's CPU at the turn-rate bench (BullMQ's connections, which do not
+ * auto-pipeline, and scripts sent outside a pipeline); an auto-pipeline's batch is one write
+ * already and now shares it with the loop turn's other commands.
+ */
+function coalesceWrites(node: Redis): void {
+  const writes = new WriteCoalescer(node);
+  const send = node.sendCommand.bind(node);
+  node.sendCommand = (command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown => {
+    writes.hold();
+    return send(command, stream);
+  };
 }
 
 /**
