@@ -144,6 +144,7 @@ t.test('the dashboard is rendered from its panel list and covers the service', a
     'chat_redis_round_trip_seconds_bucket',
     'chat_redis_up',
     'nodejs_eventloop_lag_p99_seconds',
+    'nodejs_eventloop_utilization',
     'nodejs_gc_duration_seconds_sum',
     'process_resident_memory_bytes',
     'chat_llm_model_tokens_total',

@@ -159,7 +159,7 @@ export class ChatGateway {
     this.access = SessionAccess.fromConfig(config, this.redis, keys);
     this.app = this.uwsBuild.uws.App();
     this.turnLog = new TurnLog(this.redis, keys, { ttlSeconds: config.turn.resumeWindowSeconds, maxFrames: config.turn.logMaxFrames });
-    this.slowClients = new SlowClients(() => this.sockets.all(), this.metrics, {
+    this.slowClients = new SlowClients((sessionId) => this.sockets.ofSession(sessionId), this.metrics, {
       softLimitBytes: config.gateway.slowClientBytes,
       hardLimitBytes: config.gateway.maxBackpressureBytes,
       sweepEveryMs: 200,
@@ -357,7 +357,6 @@ export class ChatGateway {
     this.port = this.uwsBuild.uws.us_socket_local_port(listenSocket);
     this.sockets.startLeaseRenewal();
     await this.readiness.start();
-    this.slowClients.start();
     this.logger.info({ port: this.port, host, gateway_id: this.gatewayId, uws: this.uwsBuild.source }, 'gateway listening');
     return this.port;
   }

@@ -378,7 +378,7 @@ export class SessionRelay {
     }
     const frame = payload.subarray(header.bodyOffset);
     this.deps.app.publish(subscription.sessionId, frame, false);
-    if (this.deps.slowClients.hasSlow(subscription.sessionId)) this.deps.slowClients.deliver(subscription.sessionId, header.kind, frame);
+    this.deps.slowClients.relayed(subscription.sessionId, header.kind, frame);
     const kindName = KIND_NAMES[header.kind];
     if (kindName === undefined) {
       // A user message: for sockets (and a resuming socket's tap), not for turn listeners, and

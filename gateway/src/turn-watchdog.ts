@@ -76,8 +76,6 @@ export class TurnWatchdog {
 
   /** Starts checking turns and keeping custody; resolves once this gateway is on the roster. */
   async start(): Promise<void> {
-    this.timer = setInterval(() => void this.check(), Math.min(1000, this.options.checkEveryMs));
-    this.timer.unref();
     // Its own timer: a long pass over thousands of turns must not let the lease lapse.
     this.custodyTimer = setInterval(() => void this.keepCustody(), Math.max(50, Math.floor(this.options.custodyLeaseMs / 5)));
     this.custodyTimer.unref();
@@ -110,6 +108,7 @@ export class TurnWatchdog {
     }
     const turn: WatchedTurn = { data, nextCheckAt: Date.now() + this.options.checkEveryMs, held: false };
     this.watched.set(data.message_id, turn);
+    this.checkWhileWatching();
     // Recorded in batches, one write for the turns accepted in one tick. On the next tick, not
     // the next event-loop turn: the intake calls this just before it enqueues the job, whose
     // write takes several promise hops, so the record is sent no later than the job. Sent
@@ -195,6 +194,7 @@ export class TurnWatchdog {
         for (const data of adopted) {
           if (!this.watched.has(data.message_id)) this.watched.set(data.message_id, { data, nextCheckAt: Date.now(), held: true });
         }
+        this.checkWhileWatching();
         if (adopted.length > 0) {
           this.metrics.turnsAdopted(adopted.length);
           this.logger.warn({ from_gateway: gatewayId, turns: adopted.length }, 'adopted the turns of a gateway whose lease lapsed');
@@ -208,7 +208,25 @@ export class TurnWatchdog {
     }
   }
 
+  /**
+   * Runs the check timer while there is a turn to watch. An idle gateway then wakes only for
+   * its custody lease: every timer wake-up costs a process ~0.1 ms on a virtual machine
+   * (docs/performance.md, round 11), and a check of nothing is all wake-up.
+   */
+  private checkWhileWatching(): void {
+    if (this.timer !== null || this.resigned || this.watched.size === 0) return;
+    this.timer = setInterval(() => void this.check(), Math.min(1000, this.options.checkEveryMs));
+    this.timer.unref();
+  }
+
   private async check(): Promise<void> {
+    if (this.watched.size === 0) {
+      // Nothing left to watch (the last turn ended at the previous check): the timer stops until
+      // the next turn is accepted or adopted.
+      if (this.timer) clearInterval(this.timer);
+      this.timer = null;
+      return;
+    }
     if (this.checking) return;
     this.checking = true;
     const ended: string[] = [];

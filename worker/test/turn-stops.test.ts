@@ -11,13 +11,13 @@ import { cancelWhileControlIsCut } from './helpers/lost-cancel.js';
 
 const logger = createLogger('worker-test', 'silent');
 
-async function setUp(t: { teardown(fn: () => unknown): void }): Promise<{ redis: Redis; control: Redis; keys: RedisKeys; stops: TurnStops }> {
+async function setUp(t: { teardown(fn: () => unknown): void }, recheckEveryMs = 0): Promise<{ redis: Redis; control: Redis; keys: RedisKeys; stops: TurnStops }> {
   const server = await spawnRedisServer();
   const redis = createRedisConnection(server.url, { name: 'test' });
   const control = createRedisConnection(server.url, { name: 'test-control' });
   const keys = new RedisKeys(`t${Date.now().toString(36)}`);
-  // No periodic re-check: what these tests see is the reconnect path or an explicit sweep.
-  const stops = new TurnStops(control, redis, keys, logger, { recheckEveryMs: 0 });
+  // By default no periodic re-check: what most tests see is the reconnect path or an explicit sweep.
+  const stops = new TurnStops(control, redis, keys, logger, { recheckEveryMs });
   t.teardown(async () => {
     try {
       await stops.close();
@@ -77,4 +77,23 @@ t.test('sweep stops the marked turns it runs, once, and nothing else', async (t)
   t.equal(await stops.sweep(), 0, 'a stopped turn is not stopped twice');
   untrackMarked();
   t.equal(await stops.sweep(), 0);
+});
+
+t.test('the periodic re-check reads a marker no message announced, and runs only while turns run here', async (t) => {
+  const { redis, keys, stops } = await setUp(t, 20);
+  const timer = () => (stops as unknown as { timer: NodeJS.Timeout | null }).timer;
+  t.equal(timer(), null, 'nothing running: no timer wakes the worker');
+  const turn = new AbortController();
+  const untrack = stops.track('s1', 'm1', turn, Date.now() + 600_000);
+  t.not(timer(), null, 'a turn runs: the re-check is on');
+  // Set without a message (as when the publish reached no subscriber): only the re-check finds it.
+  await redis.set(keys.turnCancel('s1', 'm1'), '1', 'EX', 3600);
+  const reason = await aborted(turn.signal);
+  t.ok(reason instanceof TurnStopped && reason.code === 'cancelled', 'found by the re-check and stopped');
+  untrack();
+  while (timer() !== null) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.pass('its last turn gone, the re-check stops by itself');
+  const again = new AbortController();
+  t.teardown(stops.track('s2', 'm2', again, Date.now() + 600_000));
+  t.not(timer(), null, 'and starts again with the next turn');
 });

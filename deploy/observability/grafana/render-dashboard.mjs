@@ -20,7 +20,7 @@ const RATE = '[$__rate_interval]';
  * shared/src/metrics/registry.ts; a test holds the two equal). prom-client's delay percentiles
  * are whole sampling intervals, so an idle loop reads this much: the panel shows what is beyond it.
  */
-export const EVENT_LOOP_SAMPLE_S = 0.1;
+export const EVENT_LOOP_SAMPLE_S = 1;
 const q = (expr, legendFormat) => ({ expr, legendFormat });
 const quantiles = (metric, by = '', qs = [0.5, 0.95, 0.99]) =>
   qs.map((p) => q(`histogram_quantile(${p}, sum by (le${by ? `, ${by}` : ''}) (rate(${metric}_bucket${RATE})))`, `p${Math.round(p * 100)}${by ? ` {{${by}}}` : ''}`));
@@ -121,7 +121,13 @@ const ROWS = [
         title: 'Event loop delay (p99)',
         unit: 's',
         targets: [q(`clamp_min(nodejs_eventloop_lag_p99_seconds - ${EVENT_LOOP_SAMPLE_S}, 0)`, '{{role}} {{instance}}')],
-        description: `How late the loop ran its ${EVENT_LOOP_SAMPLE_S * 1000} ms sampling timer, p99 between two scrapes: the wait any socket or Redis reply of that process met on top of its own work.`,
+        description: `How late the loop ran its ${EVENT_LOOP_SAMPLE_S * 1000} ms sampling timer, p99 between two scrapes: the wait any socket or Redis reply of that process met on top of its own work. Sampled once a second (a timer that wakes an idle process), it catches a saturated loop and long pauses, not every short stall.`,
+      },
+      {
+        title: 'Event loop utilisation',
+        unit: 'percentunit',
+        targets: [q('nodejs_eventloop_utilization', '{{role}} {{instance}}')],
+        description: "Share of each process's time its event loop was running callbacks since the previous scrape (no timer: read from libuv's counters). Near 100 %, everything the process serves queues behind its own work: add gateways or workers.",
       },
       {
         title: 'Time paused in GC',

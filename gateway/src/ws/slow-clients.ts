@@ -21,7 +21,7 @@ interface ParsedChunk {
 export interface SlowClientOptions {
   /** Buffered bytes past which a socket is served merged chunks. */
   softLimitBytes: number;
-  /** How often sockets are looked at, ms. */
+  /** How soon after a frame its session's sockets are looked at, ms (and how often while some are slow). */
   sweepEveryMs: number;
   /**
    * The hard bound (WS_MAX_BACKPRESSURE_BYTES): buffered plus held past this, the socket is
@@ -43,26 +43,42 @@ export const SLOW_CONSUMER_CLOSE_REASON = 'too slow to keep up: reconnect and re
  * or, counting what is held for it, here with 4408 (slowConsumer), closes it, and the client can
  * resume. Fast sockets never pay for this: the relay looks here
  * only for sessions that have a slow socket.
+ *
+ * A send buffer only grows when something is sent, so the sweep looks only at the sockets of the
+ * sessions the relay handed a frame since the last sweep (`relayed`), and at those already slow;
+ * it runs only while there is something to look at. It once walked every socket every 200 ms: with
+ * tens of thousands of idle sockets that was the gateway's largest idle cost, and with none it
+ * still woke the process five times a second (docs/performance.md, round 11).
  */
 export class SlowClients {
   private readonly slow = new Map<ChatSocket, PendingMerge | null>();
   private readonly slowBySession = new Map<string, Set<ChatSocket>>();
+  /** Sessions handed a frame since the last sweep: the only sockets whose buffers can have grown. */
+  private relayedSince = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(
-    private readonly sockets: () => Iterable<ChatSocket>,
+    /** The open sockets of one session on this gateway. */
+    private readonly socketsOf: (sessionId: string) => Iterable<ChatSocket>,
     private readonly metrics: GatewayMetrics,
     private readonly options: SlowClientOptions,
   ) {}
 
-  start(): void {
-    this.timer = setInterval(this.sweep, this.options.sweepEveryMs);
-    this.timer.unref();
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 
-  close(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+  /**
+   * The relay published a frame to the session's topic: its sockets are looked at in the next
+   * sweep, and its slow sockets (off the topic) get the frame here. One Set insert per frame.
+   */
+  relayed(sessionId: string, kind: FrameKind, frame: Buffer): void {
+    this.relayedSince.add(sessionId);
+    if (this.timer === null && !this.closed) this.schedule();
+    if (this.slowBySession.has(sessionId)) this.deliver(sessionId, kind, frame);
   }
 
   /** Whether the session has a socket served here (one map lookup, per relayed frame). */
@@ -126,23 +142,39 @@ export class SlowClients {
     this.drop(ws, ws.getUserData().sessionId);
   }
 
+  private schedule(): void {
+    this.timer = setTimeout(this.sweep, this.options.sweepEveryMs);
+    this.timer.unref();
+  }
+
   private readonly sweep = (): void => {
-    for (const ws of this.sockets()) {
-      const data = ws.getUserData();
-      if (data.closed || data.resuming) continue;
-      try {
-        const buffered = ws.getBufferedAmount();
-        if (this.slow.has(ws)) {
-          if (buffered < this.options.softLimitBytes) this.flush(ws);
-          if (buffered < this.options.softLimitBytes / 4) this.restore(ws);
-        } else if (buffered > this.options.softLimitBytes) {
-          this.demote(ws);
-        }
-      } catch {
-        this.drop(ws, data.sessionId);
-      }
+    this.timer = null;
+    const sessions = this.relayedSince;
+    this.relayedSince = new Set();
+    for (const sessionId of this.slowBySession.keys()) sessions.add(sessionId);
+    for (const sessionId of sessions) {
+      for (const ws of this.socketsOf(sessionId)) this.look(ws);
     }
+    // Slow sockets wait for room (uWS's drain tells too); otherwise the next frame schedules it.
+    if (!this.closed && (this.slow.size > 0 || this.relayedSince.size > 0)) this.schedule();
   };
+
+  /** One socket's buffer against the limits: off the topic past the soft one, back once nearly empty. */
+  private look(ws: ChatSocket): void {
+    const data = ws.getUserData();
+    if (data.closed || data.resuming) return;
+    try {
+      const buffered = ws.getBufferedAmount();
+      if (this.slow.has(ws)) {
+        if (buffered < this.options.softLimitBytes) this.flush(ws);
+        if (buffered < this.options.softLimitBytes / 4) this.restore(ws);
+      } else if (buffered > this.options.softLimitBytes) {
+        this.demote(ws);
+      }
+    } catch {
+      this.drop(ws, data.sessionId);
+    }
+  }
 
   /** Off the topic: from now on its frames come through `deliver`. */
   private demote(ws: ChatSocket): void {

@@ -1,6 +1,8 @@
 import { CloseCode, type GatewayMetrics, type Logger, type SessionStore } from '@chat/shared';
 import type { ChatSocket, SocketData } from './socket-data.js';
 
+const NO_SOCKETS: ReadonlySet<ChatSocket> = new Set();
+
 /**
  * The sockets this gateway holds, by session: counts for /health and metrics, lease renewal of
  * their slots in Redis, and closing them all on shutdown.
@@ -31,9 +33,9 @@ export class SocketRegistry {
     return this.bySession.size;
   }
 
-  /** Every open socket (for sweeps such as the slow-client check). */
-  *all(): Generator<ChatSocket> {
-    for (const sockets of this.bySession.values()) yield* sockets;
+  /** The open sockets of one session (the slow-client check looks at those that were sent frames). */
+  ofSession(sessionId: string): Iterable<ChatSocket> {
+    return this.bySession.get(sessionId) ?? NO_SOCKETS;
   }
 
   /** A socket opened and its admission checks are running: shutdown must close it too. */
