@@ -23,9 +23,9 @@ export interface ReadinessCanaryOptions {
  * whose subscription silently died, or that no live worker serves, stops being ready after
  * `maxAgeMs`, even while Redis answers pings.
  *
- * It also heals what it can see. Before each canary it looks at the previous one's job: still
- * waiting means no worker runs (it is removed, so the canary queue holds at most one canary per
- * gateway however long the workers are away); answered by a worker while nothing came back and
+ * It also heals what it can see. Before each canary it looks at the previous one's job, unless
+ * that one came back: still waiting means no worker runs (it is removed, so the canary queue
+ * holds at most one canary per gateway however long the workers are away); answered by a worker while nothing came back and
  * readiness has lapsed means this gateway's subscription is deaf (a half-open connection, a
  * subscription Redis dropped): the subscriber connection is reopened, which re-subscribes every
  * session and fills the hole from the turn logs (SessionRelay). At most once per `maxAgeMs`.
@@ -79,6 +79,9 @@ export class ReadinessCanary {
 
   private readonly send = (): void => {
     const previous = this.lastSent;
+    // One that came back left `pending`: the path worked, and there is nothing to inspect or
+    // heal (a Redis read per canary saved, which idle costs are made of).
+    const previousMissing = previous !== null && this.pending.has(previous);
     const nonce = randomBytes(8).toString('hex');
     const sentAt = Date.now();
     // Forget canaries that never came back, so the map stays small whatever happens.
@@ -88,7 +91,7 @@ export class ReadinessCanary {
     this.queue.add('canary', { gateway_id: this.options.gatewayId, nonce, sent_at: sentAt }, { jobId: nonce }).catch((err: unknown) => {
       this.logger.debug({ err: String(err) }, 'readiness canary could not be enqueued');
     });
-    if (previous !== null) {
+    if (previous !== null && previousMissing) {
       this.inspect(previous, sentAt).catch((err: unknown) => {
         this.logger.debug({ err: String(err) }, 'previous readiness canary could not be inspected');
       });
