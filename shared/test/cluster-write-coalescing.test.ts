@@ -84,7 +84,7 @@ t.test("a script and plain commands of one loop turn share a write, also on a du
   t.equal(counter.writes(), 1, 'one write for the three');
 });
 
-t.test('the auto-pipelining clients of gateways and workers: one write per master per loop turn', async (t) => {
+t.test('the clients of gateways and workers (no auto-pipelining): one write per master per loop turn', async (t) => {
   const client = openRedis({ kind: 'cluster', nodes }, { name: 'coalescing-auto' }) as Cluster;
   t.teardown(() => client.disconnect());
   await ready(client);

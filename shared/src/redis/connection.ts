@@ -64,8 +64,7 @@ export function createRedisConnection(url: string, options: RedisConnectionOptio
  * (see WriteCoalescer): a busy worker or gateway issues many commands per loop turn (the scripts
  * of many turns answered by one socket read of replies), and one `write` system call each was
  * ~10 % of a worker's CPU at the turn-rate bench. A Cluster's node connections do the same
- * (`coalesceWrites`), and its non-blocking clients also batch per node with ioredis's
- * auto-pipelining (`openCluster`). BullMQ's blocking connections are `duplicate()`s, plain
+ * (`coalesceWrites`, `openCluster`). BullMQ's blocking connections are `duplicate()`s, plain
  * `Redis`: a blocking command has nothing to share a write with.
  */
 class CoalescingRedis extends Redis {
@@ -113,9 +112,11 @@ function openCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, options:
     slotsRefreshInterval: 2000,
     slotsRefreshTimeout: 2000,
     shardedSubscribers: options.shardedSubscriber ?? false,
-    // Commands sent together to keys of different masters (a sweep over many sessions) leave in
-    // one pipeline per node. Not on BullMQ's connections, which block.
-    enableAutoPipelining: !options.forBullmq && !options.shardedSubscriber,
+    // No auto-pipelining: each node connection already sends a loop turn's commands in one write
+    // (`coalesceWrites`), and auto-pipelining on top built a Pipeline object per node per tick and
+    // held a node's next batch until the previous one was answered. Without it, on the local
+    // cluster: +23-37 % turns/s, -18-32 % service CPU per turn (docs/performance.md, round 11).
+    enableAutoPipelining: false,
   };
   const cluster = new SettlingCluster(target.nodes, clusterOptions);
   watchErrors(cluster, options);
@@ -177,9 +178,8 @@ class SettlingCluster extends Cluster {
  * socket write, as `CoalescingRedis` does for a single server (see WriteCoalescer). ioredis makes
  * the node connections itself (plain `Redis`), so its `sendCommand` is wrapped as the node joins
  * the pool. Without it every command to a master was its own `write` system call: on a cluster
- * that was a tenth of a worker's CPU at the turn-rate bench (BullMQ's connections, which do not
- * auto-pipeline, and scripts sent outside a pipeline); an auto-pipeline's batch is one write
- * already and now shares it with the loop turn's other commands.
+ * that was a tenth of a worker's CPU at the turn-rate bench. It is also how commands to many
+ * sessions' keys (a sweep) are batched per master: the cluster clients do not auto-pipeline.
  */
 function coalesceWrites(node: Redis): void {
   const writes = new WriteCoalescer(node);

@@ -139,7 +139,7 @@ export class SessionStore {
     const expiry = Date.now() + leaseMs;
     if (isCluster(this.redis)) {
       // The sessions live on different masters and a cluster pipeline must stay on one node:
-      // separate commands, which the cluster connection's auto-pipelining groups per node.
+      // separate commands, which each node connection sends in one write per loop turn.
       const cluster = this.redis;
       await Promise.all([...sockets].map(({ sessionId, member }) => cluster.zadd(this.keys.session(sessionId, 'sockets'), 'XX', expiry, member)));
       return;

@@ -44,9 +44,9 @@ const CRLF = '\r\n';
  * Appends are issued in call order on one connection, so Redis runs them in that order; the
  * connection shares one socket write among the commands of a loop turn (`createRedisConnection`).
  *
- * On a Redis Cluster the calls go through the client's own command path instead: its
- * auto-pipelining (one write per master per tick) is what batches a worker's frames there, and it
- * takes only commands it encodes itself.
+ * On a Redis Cluster the calls go through the client's own command path instead (it routes each
+ * by its keys' slot); each node connection sends a loop turn's commands in one write
+ * (`coalesceWrites` in connection.ts), which batches a worker's frames there.
  */
 export class TurnFrameWriter {
   /** `*14`, EVALSHA, its SHA, 3, the keys, epoch, channel, trim: the bytes every call starts with. */
