@@ -41,8 +41,8 @@ export const SLOW_CONSUMER_CLOSE_REASON = 'too slow to keep up: reconnect and re
  * any other frame (reset, complete, error) goes out right after the merged text. Once its buffer
  * is nearly empty it rejoins the topic. Past the hard limit (WS_MAX_BACKPRESSURE_BYTES) uWS
  * or, counting what is held for it, here with 4408 (slowConsumer), closes it, and the client can
- * resume. Fast sockets never pay for this: the relay looks here
- * only for sessions that have a slow socket.
+ * resume. Fast sockets pay one Set insert per frame for this (`relayed`); the frames of a session
+ * with no slow socket go by the topic alone.
  *
  * A send buffer only grows when something is sent, so the sweep looks only at the sockets of the
  * sessions the relay handed a frame since the last sweep (`relayed`), and at those already slow;
@@ -81,7 +81,7 @@ export class SlowClients {
     if (this.slowBySession.has(sessionId)) this.deliver(sessionId, kind, frame);
   }
 
-  /** Whether the session has a socket served here (one map lookup, per relayed frame). */
+  /** Whether the session has a socket served here, off the topic. */
   hasSlow(sessionId: string): boolean {
     return this.slowBySession.has(sessionId);
   }
