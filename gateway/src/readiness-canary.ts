@@ -25,10 +25,11 @@ export interface ReadinessCanaryOptions {
  *
  * It also heals what it can see. Before each canary it looks at the previous one's job, unless
  * that one came back: still waiting means no worker runs (it is removed, so the canary queue
- * holds at most one canary per gateway however long the workers are away); answered by a worker while nothing came back and
- * readiness has lapsed means this gateway's subscription is deaf (a half-open connection, a
- * subscription Redis dropped): the subscriber connection is reopened, which re-subscribes every
- * session and fills the hole from the turn logs (SessionRelay). At most once per `maxAgeMs`.
+ * holds at most one canary per gateway however long the workers are away); answered by a worker
+ * while nothing came back and readiness has lapsed means this gateway's subscription is deaf (a
+ * half-open connection, a subscription Redis dropped): the subscriber connection is reopened,
+ * which re-subscribes every session and fills the hole from the turn logs (SessionRelay). At most
+ * once per `maxAgeMs`.
  */
 export class ReadinessCanary {
   private readonly channel: string;
@@ -91,7 +92,7 @@ export class ReadinessCanary {
     this.queue.add('canary', { gateway_id: this.options.gatewayId, nonce, sent_at: sentAt }, { jobId: nonce }).catch((err: unknown) => {
       this.logger.debug({ err: String(err) }, 'readiness canary could not be enqueued');
     });
-    if (previous !== null && previousMissing) {
+    if (previousMissing) {
       this.inspect(previous, sentAt).catch((err: unknown) => {
         this.logger.debug({ err: String(err) }, 'previous readiness canary could not be inspected');
       });
