@@ -3,7 +3,8 @@
  * into them) against a real Redis spawned for this file, and against a small Redis Cluster: what
  * the log keeps and what subscribers get is byte for byte the envelope `encodeEnvelope` makes;
  * the ownership and order checks hold; the turn's keys always have a lifetime; a server that lost
- * its script cache still takes the frames.
+ * its script cache still takes the frames. On the cluster the frames leave as the writer's own
+ * bytes too, and a master that lost its scripts takes them re-sent with the source.
  */
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
@@ -13,6 +14,8 @@ import { createRedisConnection, masterNodes, openRedis, type RedisClient } from 
 import { RedisKeys } from '../src/redis/redis-keys.js';
 import { TurnLog } from '../src/redis/turn-log.js';
 import { FrameKind, encodeEnvelope } from '../src/protocol/envelope.js';
+import { PreEncodedCommand } from '../src/redis/pre-encoded-command.js';
+import type { Command } from 'ioredis';
 
 const redisServer = await spawnRedisServer();
 const redis = createRedisConnection(redisServer.url, { name: 'turn-frame-writer-test' });
@@ -140,14 +143,31 @@ t.test('on a Redis Cluster: sessions on every master, each turn written whole', 
   await log.preload();
   t.equal(masterNodes(client).length, 3);
   const sessions = Array.from({ length: 12 }, (_, i) => `cs${i}`);
-  await Promise.all(
-    sessions.map(async (s) => {
-      const claim = await log.claim(s, 'm1');
-      const writer = log.writer(s, 'm1', claim.epoch);
-      const results = await Promise.all(frames.map((f, seq) => writer.append(f.kind, f.json, Date.now(), seq, f.mode, f.text)));
-      t.same(results, ['written', 'written', 'written', 'written'], `session ${s}`);
-    }),
-  );
+  const claims = await Promise.all(sessions.map((s) => log.claim(s, 'm1')));
+  const writers = sessions.map((s, i) => log.writer(s, 'm1', claims[i]!.epoch));
+  // What each master's connection was handed: the writer's own bytes, or a command ioredis encodes.
+  const appends = { preEncoded: 0, other: 0 };
+  for (const node of masterNodes(client)) {
+    const send = node.sendCommand.bind(node);
+    node.sendCommand = ((command: Command, stream?: unknown) => {
+      if (command.name === 'evalsha' || command.name === 'eval') appends[command instanceof PreEncodedCommand ? 'preEncoded' : 'other']++;
+      return send(command, stream as never);
+    }) as typeof node.sendCommand;
+  }
+  const appendAll = (from: number, to: number) =>
+    Promise.all(
+      writers.map(async (writer, i) => {
+        const results = await Promise.all(frames.slice(from, to).map((f, k) => writer.append(f.kind, f.json, Date.now(), from + k, f.mode, f.text)));
+        t.same(results, Array(to - from).fill('written'), `session ${sessions[i]}, frames ${from}–${to - 1}`);
+      }),
+    );
+  await appendAll(0, 2);
+  t.same(appends, { preEncoded: 24, other: 0 }, 'every frame went to its master as the bytes the writer built');
+  // Every master loses its script cache (as a replica promoted in a failover may not have it):
+  // the next frames are refused NOSCRIPT and re-sent with the script's source, in order.
+  await Promise.all(masterNodes(client).map((node) => node.script('FLUSH')));
+  await appendAll(2, 4);
+  t.ok(appends.other >= 24, `the refused frames were re-sent through the script's own path (${appends.other} calls)`);
   for (const s of sessions) {
     const read = await log.read(s, 'm1', -1);
     t.equal(read.text, 'Kia ora — é "🛫"');

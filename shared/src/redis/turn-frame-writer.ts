@@ -1,5 +1,5 @@
-import { isCluster, type RedisClient } from './connection.js';
-import { FrameKind, encodeEnvelope, envelopeLength, writeEnvelope } from '../protocol/envelope.js';
+import type { RedisClient } from './connection.js';
+import { FrameKind, envelopeLength, writeEnvelope } from '../protocol/envelope.js';
 import type { LuaScript } from './lua-script.js';
 import { PreEncodedCommand, bulkHeader, bulkString } from './pre-encoded-command.js';
 
@@ -44,9 +44,11 @@ const CRLF = '\r\n';
  * Appends are issued in call order on one connection, so Redis runs them in that order; the
  * connection shares one socket write among the commands of a loop turn (`createRedisConnection`).
  *
- * On a Redis Cluster the calls go through the client's own command path instead (it routes each
- * by its keys' slot); each node connection sends a loop turn's commands in one write
- * (`coalesceWrites` in connection.ts), which batches a worker's frames there.
+ * On a Redis Cluster the same bytes go out: the command carries its keys (`routing`), so the
+ * client routes it by their slot, follows MOVED and ASK with it and queues it through a failover
+ * as any other; each node connection sends a loop turn's commands in one write (`coalesceWrites`
+ * in connection.ts). (Until the cluster clients' auto-pipelining was turned off, which rebuilt
+ * each command in a pipeline of its own, the cluster had to take ioredis's own encoding.)
  */
 export class TurnFrameWriter {
   /** `*14`, EVALSHA, its SHA, 3, the keys, epoch, channel, trim: the bytes every call starts with. */
@@ -54,8 +56,6 @@ export class TurnFrameWriter {
   /** EVALSHA's leading arguments up to its keys (a client finds the keys' slot in them). */
   private readonly routing: string[];
   private readonly keyList: string[];
-  /** On a cluster: through the client's command path (see above). */
-  private readonly viaCommands: boolean;
   private readonly ttlArg: string;
   private readonly ttlRenewalMs: number;
   private lastRenewalAt = -Infinity;
@@ -68,7 +68,6 @@ export class TurnFrameWriter {
     const { keys, channel, epoch, maxFrames, ttlSeconds } = target;
     this.routing = [script.sha, '3', keys.state, keys.log, keys.text];
     this.keyList = [keys.state, keys.log, keys.text];
-    this.viaCommands = isCluster(redis);
     const leading = ['EVALSHA', script.sha, '3', keys.state, keys.log, keys.text, String(epoch), channel, String(maxFrames)];
     // 14 arguments: EVALSHA, sha, numkeys, 3 keys, 8 script arguments.
     this.head = Buffer.from(`*14${CRLF}${leading.map(bulkString).join('')}`, 'utf8');
@@ -88,10 +87,6 @@ export class TurnFrameWriter {
     if (renew) this.lastRenewalAt = now;
     const seqArg = String(seq);
     const ttl = renew ? this.ttlArg : '0';
-    if (this.viaCommands) {
-      const envelope = encodeEnvelope(kind, frameJson, publishedAtMs, seq, this.target.messageId);
-      return this.script.run(this.redis, this.keyList, [this.target.epoch, this.target.channel, this.target.maxFrames, seqArg, mode, ttl, text, envelope]).then(appendResult);
-    }
     const textBytes = Buffer.byteLength(text);
     const frameBytes = Buffer.byteLength(frameJson);
     const envelopeBytes = envelopeLength(this.target.messageId, frameBytes);
