@@ -10,23 +10,11 @@
  * The replica is told not to fail over by itself (`cluster-replica-no-failover`), so the cluster
  * stays down until the test promotes it (`CLUSTER FAILOVER TAKEOVER`): no race with the election.
  */
-import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import type { Cluster } from 'ioredis';
 import { spawnRedisCluster } from '../src/dev/redis-cluster.js';
 import { openRedis } from '../src/redis/connection.js';
-
-function redisCli(port: number, ...args: string[]): string {
-  return spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).stdout ?? '';
-}
-
-async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { redisCli, until } from './helpers/cluster-control.js';
 
 t.test('connect() during a failover resolves once the replica has taken over', async (t) => {
   const cluster = await spawnRedisCluster({ masters: 3, replicasPerMaster: 1 });

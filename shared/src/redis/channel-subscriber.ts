@@ -21,8 +21,9 @@ import { createRedisConnection, type RedisTarget } from './connection.js';
  *
  * Why not ioredis's own `shardedSubscribers`: the relay needs to know exactly when frames may have
  * been missed, and the library does not say (a moved slot, for one, is only noticed later). The
- * topology comes from the gateway's cluster client (`CLUSTER SLOTS`, refreshed every 2 s and on
- * every redirection); the connections are plain ones, resubscribed by ioredis on reconnect.
+ * topology comes from the gateway's cluster client (`CLUSTER SLOTS`, re-read within 2 s of a
+ * change by the process's slot-map watch, and on every redirection); the connections are plain
+ * ones, resubscribed by ioredis on reconnect.
  *
  * Events: `messageBuffer` (channel, message as Buffers: nothing is decoded on the frame path),
  * `close`, `ready`.

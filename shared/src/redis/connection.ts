@@ -1,6 +1,7 @@
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type Command, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { WriteCoalescer } from './write-coalescer.js';
+import { SLOT_MAP_FALLBACK_MS, shareSlotMapWatch } from './slot-map-watch.js';
 
 export type { Redis } from 'ioredis';
 export type { Cluster } from 'ioredis';
@@ -108,8 +109,10 @@ function openCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, options:
     retryDelayOnTryAgain: 100,
     retryDelayOnMoved: 0,
     maxRedirections: 32,
-    // Notice a promoted replica or moved slots without waiting for a command to fail.
-    slotsRefreshInterval: 2000,
+    // Notice a promoted replica or moved slots without waiting for a command to fail: one client
+    // per process re-reads the slot map every 2 s for all of them, which re-read it as soon as it
+    // changed (`shareSlotMapWatch`); each re-reads on its own only this seldom, as a fallback.
+    slotsRefreshInterval: SLOT_MAP_FALLBACK_MS,
     slotsRefreshTimeout: 2000,
     shardedSubscribers: options.shardedSubscriber ?? false,
     // No auto-pipelining: each node connection already sends a loop turn's commands in one write
@@ -139,10 +142,12 @@ function openCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, options:
 class SettlingCluster extends Cluster {
   private readonly seeds: ClusterNode[];
 
-  constructor(nodes: ClusterNode[], options: ClusterOptions) {
+  /** `duplicate`: made by `duplicate()` (BullMQ's blocking connections), so no slot-map watcher. */
+  constructor(nodes: ClusterNode[], options: ClusterOptions, duplicate = false) {
     // ioredis's constructor calls connect() already (unless lazyConnect): see pendingConnects.
     super(nodes, options);
     this.seeds = nodes;
+    shareSlotMapWatch(this, nodes, !duplicate);
     // Nodes join the pool after the constructor (the first connect resolves the seeds first).
     this.on('+node', (node: Redis) => coalesceWrites(node));
     this.on('ready', () => settleWaitingConnects(this));
@@ -169,7 +174,7 @@ class SettlingCluster extends Cluster {
   /** As ioredis's, but a `SettlingCluster` (BullMQ passes `{ connectionName }` as the first argument: not a node list). */
   override duplicate(overrideStartupNodes: unknown = [], overrideOptions: ClusterOptions = {}): Cluster {
     const nodes = Array.isArray(overrideStartupNodes) && overrideStartupNodes.length > 0 ? (overrideStartupNodes as ClusterNode[]) : this.seeds.slice();
-    return new SettlingCluster(nodes, { ...this.options, ...overrideOptions });
+    return new SettlingCluster(nodes, { ...this.options, ...overrideOptions }, true);
   }
 }
 
