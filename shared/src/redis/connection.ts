@@ -110,8 +110,8 @@ function openCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, options:
     retryDelayOnMoved: 0,
     maxRedirections: 32,
     // Notice a promoted replica or moved slots without waiting for a command to fail: one client
-    // per process re-reads the slot map every 2 s for all of them, which re-read it as soon as it
-    // changed (`shareSlotMapWatch`); each re-reads on its own only this seldom, as a fallback.
+    // per process asks for the slot map every 2 s on behalf of all of them, and each whose map
+    // differs re-reads it (`shareSlotMapWatch`); each re-reads on its own only this seldom.
     slotsRefreshInterval: SLOT_MAP_FALLBACK_MS,
     slotsRefreshTimeout: 2000,
     shardedSubscribers: options.shardedSubscriber ?? false,
