@@ -33,8 +33,13 @@ const SLOTS = 16_384;
 export function shareSlotMapWatch(cluster: Cluster, seeds: readonly ClusterNode[], canWatch: boolean): void {
   const key = seedKey(seeds);
   groupOf(key).add(cluster, canWatch);
-  // A client that ended may connect again (BullMQ reopens its blocking connections): it rejoins.
-  cluster.on('ready', () => groupOf(key).add(cluster, canWatch));
+  // A client that ended may connect again (BullMQ reopens its blocking connections): it rejoins,
+  // with the map it read while connecting (its `refresh` came while it was out of the group).
+  cluster.on('ready', () => {
+    const group = groupOf(key);
+    group.add(cluster, canWatch);
+    group.learned(cluster);
+  });
   cluster.on('end', () => groups.get(key)?.remove(cluster));
   // Its map as of its last read, for the watch to compare (reads are rare: on connect, when told,
   // on redirections, every 30 s).
@@ -132,7 +137,7 @@ export function slotOwners(cluster: Cluster): string {
 }
 
 /** The same, from a `CLUSTER SLOTS` reply: equal strings, equal maps. */
-export function slotOwnersOf(reply: ReadonlyArray<readonly unknown[]>): string {
+function slotOwnersOf(reply: ReadonlyArray<readonly unknown[]>): string {
   const owner: Array<string | undefined> = new Array(SLOTS);
   for (const [start, end, master] of reply) {
     const [host, port] = master as [string, number];
