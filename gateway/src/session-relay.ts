@@ -56,6 +56,8 @@ interface SessionSubscription {
   lastEnded: boolean;
   /** While non-null, frames are held here instead of relayed (the subscription is recovering). */
   held: Buffer[] | null;
+  /** Counts the times the channel was lost: a hole fill that saw one happen keeps its frames held. */
+  losses: number;
 }
 
 /** How many recent turn endings a gateway remembers (about 40 bytes each). */
@@ -114,11 +116,12 @@ export interface SessionRelayDeps {
  * The JSON is never parsed or re-encoded on this path.
  *
  * Pub/sub is at-most-once: frames published while the subscriber connection is down are gone.
- * From the moment it drops, frames are held; once it is back, each subscribed session's turns
- * in progress, and those that began and ended meanwhile (found among the session's recent
- * turns), are read back from their logs after the last seq relayed here, sent, and then the
- * held frames newer than that: the sockets see no gap and no duplicate. A channel whose
- * SUBSCRIBE failed is treated the same way once a later attempt succeeds.
+ * From the moment a connection drops, the frames of the sessions it carried are held (on a
+ * cluster, the sessions of that master only: the others stream on); once it is back, each of
+ * those sessions' turns in progress, and those that began and ended meanwhile (found among the
+ * session's recent turns), are read back from their logs after the last seq relayed here, sent,
+ * and then the held frames newer than that: the sockets see no gap and no duplicate. A channel
+ * whose SUBSCRIBE failed is treated the same way once a later attempt succeeds.
  */
 export class SessionRelay {
   private readonly bySession = new Map<string, SessionSubscription>();
@@ -126,18 +129,14 @@ export class SessionRelay {
   private malformedLogged = false;
   /** Turns whose ending this gateway relayed lately, and when (insertion order, bounded). */
   private readonly endedTurns = new Map<string, number>();
-  private connectedBefore = false;
   /** Subscriptions waiting for a hole fill (see restore); one pass runs at a time. */
   private readonly toRestore = new Set<SessionSubscription>();
   private restoring = false;
-  /** Counts subscriber connection losses: a pass that saw one happen keeps its frames held. */
-  private losses = 0;
 
   constructor(private readonly deps: SessionRelayDeps) {
     deps.subscriber.on('messageBuffer', this.onMessage);
-    deps.subscriber.on('close', this.onConnectionLost);
-    deps.subscriber.on('ready', this.onConnectionReady);
-    if (deps.subscriber.status === 'ready') this.connectedBefore = true;
+    deps.subscriber.on('lost', this.onChannelsLost);
+    deps.subscriber.on('restored', this.onChannelsRestored);
   }
 
   /** Number of session channels subscribed. */
@@ -168,6 +167,7 @@ export class SessionRelay {
       lastPublishedAt: 0,
       lastEnded: false,
       held: null,
+      losses: 0,
     };
     this.bySession.set(sessionId, subscription);
     this.byChannel.set(channel, subscription);
@@ -212,7 +212,7 @@ export class SessionRelay {
       () => {
         // Refused while connected: nothing will come back by itself. Disconnected: the
         // reconnect's restore takes the held frames over.
-        if (this.deps.subscriber.status === 'ready') this.releaseHeld(subscription);
+        if (this.deps.subscriber.isListening(subscription.channel)) this.releaseHeld(subscription);
       },
     );
     return attempt;
@@ -294,8 +294,8 @@ export class SessionRelay {
   /** Unsubscribes from everything (shutdown). */
   async close(): Promise<void> {
     this.deps.subscriber.off('messageBuffer', this.onMessage);
-    this.deps.subscriber.off('close', this.onConnectionLost);
-    this.deps.subscriber.off('ready', this.onConnectionReady);
+    this.deps.subscriber.off('lost', this.onChannelsLost);
+    this.deps.subscriber.off('restored', this.onChannelsRestored);
     this.bySession.clear();
     this.byChannel.clear();
     this.toRestore.clear();
@@ -400,7 +400,6 @@ export class SessionRelay {
     }
   }
 
-  /** The subscriber connection dropped: hold every frame until the hole is filled. */
   /**
    * Frames may have been missed since `sinceMs` though the connection never dropped (a deaf
    * subscription, found by the readiness canary): the fill after the coming reconnect starts
@@ -413,21 +412,26 @@ export class SessionRelay {
     }
   }
 
-  private readonly onConnectionLost = (): void => {
-    this.losses++;
+  /** The connection that carried these channels dropped (or their slot moved): hold their frames until the hole is filled. */
+  private readonly onChannelsLost = (channels: readonly string[]): void => {
     const lostAt = Date.now();
-    for (const subscription of this.bySession.values()) {
+    for (const channel of channels) {
+      const subscription = this.byChannel.get(channel);
+      if (!subscription) continue;
+      subscription.losses++;
       subscription.held ??= [];
       subscription.missingSince ??= lostAt;
     }
   };
 
-  private readonly onConnectionReady = (): void => {
-    if (!this.connectedBefore) {
-      this.connectedBefore = true;
-      return;
+  /** The channels' master is reachable again: subscribe them again and fill their holes. */
+  private readonly onChannelsRestored = (channels: readonly string[]): void => {
+    const subscriptions: SessionSubscription[] = [];
+    for (const channel of channels) {
+      const subscription = this.byChannel.get(channel);
+      if (subscription) subscriptions.push(subscription);
     }
-    this.restore(this.bySession.values());
+    this.restore(subscriptions);
   };
 
   /**
@@ -464,17 +468,19 @@ export class SessionRelay {
   private async restorePass(batch: SessionSubscription[]): Promise<void> {
     if (batch.length === 0) return;
     for (const subscription of batch) subscription.held ??= [];
-    // A drop during the pass leaves the rest held: the pass its reconnect queues fills them from
-    // the same point, after subscribing again (a fill read before that could miss frames).
-    const lossesBefore = this.losses;
+    // A session whose channel drops again during the pass stays held: the pass its `restored`
+    // queues fills it from the same point, after subscribing again (a fill read before that
+    // could miss frames).
+    const lossesBefore = new Map(batch.map((s) => [s, s.losses]));
+    const unchanged = (s: SessionSubscription): boolean => s.losses === lossesBefore.get(s);
     try {
       await this.deps.subscriber.subscribe(...batch.map((s) => s.channel));
     } catch (err) {
       this.deps.logger.warn({ err: String(err) }, 'restoring session subscriptions failed');
-      // Dropped again: the next 'ready' queues another pass, which fills from the same point.
-      if (this.losses !== lossesBefore || this.deps.subscriber.status !== 'ready') return;
-      // Refused while connected: each session subscribes again at its next ready().
       for (const subscription of batch) {
+        // Dropped again: its next `restored` queues another pass, which fills from the same point.
+        if (!unchanged(subscription) || !this.deps.subscriber.isListening(subscription.channel)) continue;
+        // Refused while connected: the session subscribes again at its next ready().
         subscription.subscribeFailed = true;
         this.releaseHeld(subscription);
       }
@@ -492,8 +498,9 @@ export class SessionRelay {
     // after another, each waits out its own round trips while every session's frames are held).
     let next = 0;
     const fillNext = async (): Promise<void> => {
-      while (next < batch.length && this.losses === lossesBefore) {
+      while (next < batch.length) {
         const subscription = batch[next++]!;
+        if (!unchanged(subscription)) continue;
         try {
           // Not `recovered += await …`: that would read `recovered` before the other fills add.
           const sent = await this.fillHole(subscription);
@@ -501,7 +508,7 @@ export class SessionRelay {
         } catch (err) {
           this.deps.logger.warn({ err: String(err), session_id: subscription.sessionId }, 'could not fill a session channel hole from its turn log');
         } finally {
-          if (this.losses === lossesBefore) {
+          if (unchanged(subscription)) {
             subscription.missingSince = null;
             this.releaseHeld(subscription);
           }

@@ -12,12 +12,13 @@ import { createRedisConnection, type RedisTarget } from './connection.js';
  * the master that owns the session (never broadcast over the cluster bus): this holds one
  * subscriber connection per master and subscribes each channel on the master of its slot.
  *
- * It behaves like one connection to the session relay and the readiness canary, which were built
- * on one: `close` when any of its connections is lost or a subscribed slot changes master (frames
- * may be missing from then on), `ready` once every connection is back, `status` 'ready' between
- * the two. The relay answers `close` by holding frames and `ready` by subscribing again and
- * filling the hole from the turn logs, so a failover or a slot migration costs a hole fill, not
- * a lost frame.
+ * It tells its user which channels may be missing frames, per master: `lost` names the channels
+ * of a connection that dropped (or whose slot changed master), `restored` names them again once
+ * the connection that serves them now is up. The session relay answers `lost` by holding those
+ * sessions' frames and `restored` by subscribing them again and filling their holes from the
+ * turn logs, so a failover or a slot migration costs a hole fill, not a lost frame; and sessions
+ * on the other masters stream on meanwhile (a master's death holds only its own sessions for
+ * `cluster-node-timeout` and the election, not every session of the gateway).
  *
  * Why not ioredis's own `shardedSubscribers`: the relay needs to know exactly when frames may have
  * been missed, and the library does not say (a moved slot, for one, is only noticed later). The
@@ -26,15 +27,19 @@ import { createRedisConnection, type RedisTarget } from './connection.js';
  * ones, resubscribed by ioredis on reconnect.
  *
  * Events: `messageBuffer` (channel, message as Buffers: nothing is decoded on the frame path),
- * `close`, `ready`.
+ * `ready` (once, when every connection is first up), `lost` (channels), `restored` (channels).
  */
 export class ChannelSubscriber extends EventEmitter {
   /** Subscriber connections by node (`host:port`; `single` on one Redis). */
   private readonly connections = new Map<string, Redis>();
   /** Every subscribed channel and the node it is subscribed on. */
   private readonly channels = new Map<string, string>();
-  /** Some connection was lost (or a slot moved) since the last `ready`. */
-  private lost = false;
+  /** Nodes whose connection dropped after it had been ready, and is not ready again yet. */
+  private readonly lostNodes = new Set<string>();
+  /** Nodes whose connection was ready at least once (a loss before that misses nothing). */
+  private readonly readyOnce = new Set<string>();
+  /** Channels reported `lost` and not yet `restored`. */
+  private readonly owed = new Set<string>();
   /** Every connection was ready once: before that, the subscriber is still connecting. */
   private everReady = false;
   private closed = false;
@@ -65,10 +70,20 @@ export class ChannelSubscriber extends EventEmitter {
     return subscriber;
   }
 
-  /** 'ready' while every subscriber connection is up and no slot it listens on has moved. */
+  /** 'ready' while every subscriber connection is up and no channel is owed a `restored`. */
   get status(): string {
     if (this.closed) return 'end';
-    return this.everReady && !this.lost ? 'ready' : 'connecting';
+    return this.everReady && this.lostNodes.size === 0 && this.owed.size === 0 ? 'ready' : 'connecting';
+  }
+
+  /**
+   * Whether the channel's frames arrive now: the connection of its master is up and the channel
+   * is not owed a `restored` (a SUBSCRIBE refused while this holds will not come right by itself).
+   */
+  isListening(channel: string): boolean {
+    if (this.closed || this.owed.has(channel)) return false;
+    const node = this.channels.get(channel);
+    return node !== undefined && this.connections.get(node)?.status === 'ready';
   }
 
   /** Subscribes channels, each on the master of its slot (SSUBSCRIBE takes one slot at a time). */
@@ -79,6 +94,8 @@ export class ChannelSubscriber extends EventEmitter {
     for (const channel of channels) {
       const node = this.ownerOf(channel);
       this.channels.set(channel, node);
+      // Subscribed on a connection that is down: its `restored` covers this channel too.
+      if (this.lostNodes.has(node)) this.owed.add(channel);
       const group = `${node}\n${this.cluster ? calculateSlot(channel) : 0}`;
       const list = groups.get(group);
       if (list) list.push(channel);
@@ -92,6 +109,7 @@ export class ChannelSubscriber extends EventEmitter {
     for (const channel of channels) {
       const node = this.channels.get(channel);
       this.channels.delete(channel);
+      this.owed.delete(channel);
       if (node === undefined || !this.connections.has(node)) continue;
       const group = `${node}\n${this.cluster ? calculateSlot(channel) : 0}`;
       const list = groups.get(group);
@@ -103,7 +121,7 @@ export class ChannelSubscriber extends EventEmitter {
 
   /**
    * Drops every connection and opens them anew (a subscription Redis silently dropped: the
-   * readiness canary's remedy). `close` then `ready` follow, as for any loss.
+   * readiness canary's remedy). `lost` then `restored` follow, as for any loss.
    */
   reopen(): void {
     for (const connection of this.connections.values()) connection.disconnect(true);
@@ -145,8 +163,8 @@ export class ChannelSubscriber extends EventEmitter {
       const host = node.slice(0, colon).includes(':') ? `[${node.slice(0, colon)}]` : node.slice(0, colon);
       connection = createRedisConnection(`${scheme}://${credentials}${host}:${node.slice(colon + 1)}`, options);
     }
-    connection.on('close', this.onConnectionLost);
-    connection.on('ready', this.onConnectionReady);
+    connection.on('close', () => this.onConnectionLost(node, connection));
+    connection.on('ready', () => this.onConnectionReady(node, connection));
     connection.on('smessageBuffer', this.onMessage);
     // A slot that moves away makes its old master unsubscribe us unasked (Redis 7 sends a
     // `sunsubscribe` push); ioredis reports that reply as an error. Read the slot map now rather
@@ -162,24 +180,60 @@ export class ChannelSubscriber extends EventEmitter {
     this.emit('messageBuffer', channel, message);
   };
 
-  private readonly onConnectionLost = (): void => {
-    if (this.closed || this.lost || !this.everReady) return;
-    this.lost = true;
-    this.emit('close');
-  };
+  /** The channels subscribed on a node. */
+  private channelsOn(node: string): string[] {
+    const list: string[] = [];
+    for (const [channel, owner] of this.channels) if (owner === node) list.push(channel);
+    return list;
+  }
 
-  private readonly onConnectionReady = (): void => {
-    if (this.closed || (this.everReady && !this.lost) || this.connections.size === 0) return;
+  /** These channels may miss frames from now on (each `lost` counts: the relay restarts a fill). */
+  private reportLost(channels: string[]): void {
+    for (const channel of channels) this.owed.add(channel);
+    if (channels.length > 0) this.emit('lost', channels);
+  }
+
+  /** `restored` for the owed channels whose master's connection is up now. */
+  private reportRestored(): void {
+    const back: string[] = [];
+    for (const channel of this.owed) {
+      const node = this.channels.get(channel);
+      if (node === undefined || this.lostNodes.has(node) || this.connections.get(node)?.status !== 'ready') continue;
+      back.push(channel);
+    }
+    for (const channel of back) this.owed.delete(channel);
+    if (back.length > 0) this.emit('restored', back);
+  }
+
+  private onConnectionLost(node: string, connection: Redis): void {
+    // A connection already replaced or dropped (its node left the slot map) tells nothing.
+    if (this.closed || this.connections.get(node) !== connection) return;
+    if (!this.readyOnce.has(node) || this.lostNodes.has(node)) return;
+    this.lostNodes.add(node);
+    this.reportLost(this.channelsOn(node));
+  }
+
+  private onConnectionReady(node: string, connection: Redis): void {
+    if (this.closed || this.connections.get(node) !== connection) return;
+    this.readyOnce.add(node);
+    this.lostNodes.delete(node);
+    this.markEverReady();
+    this.reportRestored();
+  }
+
+  /** The first time every connection is up: the subscriber has connected (`ready`, once). */
+  private markEverReady(): void {
+    if (this.everReady || this.connections.size === 0) return;
     for (const connection of this.connections.values()) if (connection.status !== 'ready') return;
     this.everReady = true;
-    this.lost = false;
     this.emit('ready');
-  };
+  }
 
   /**
    * The cluster's slot map changed (or was read again): connections for new masters, channels
    * whose slot moved go to their new master, connections to nodes that are no longer masters are
-   * closed. A moved channel may have missed frames: `close`, then `ready` once all is up.
+   * closed. A moved channel may have missed frames: `lost`, then `restored` once its new master's
+   * connection is up.
    */
   private readonly onTopology = (): void => {
     const cluster = this.cluster;
@@ -192,11 +246,13 @@ export class ChannelSubscriber extends EventEmitter {
     for (const master of masters) this.connection(master);
     if (moved.length > 0) {
       this.logger?.info({ channels: moved.length, connection: this.name }, 'subscribed slots changed master: moving their channels');
-      this.onConnectionLost();
-      // Not awaited: the relay subscribes everything again on `ready`, and the connections'
-      // offline queues hold these until the new masters answer.
+      // Not awaited: the relay subscribes the channels again on `restored`, and the
+      // connections' offline queues hold these until the new masters answer. Both record the
+      // move at once; `lost` comes after them, so that the channels are owed on their new master
+      // (nothing can arrive on the new subscription before this tick ends).
       void this.unsubscribe(...moved).catch(() => {});
       void this.subscribe(...moved).catch((err: unknown) => this.logger?.warn({ err: String(err) }, 'moving channels failed'));
+      this.reportLost(moved);
     }
     for (const [node, connection] of this.connections) {
       if (masters.has(node)) continue;
@@ -204,9 +260,11 @@ export class ChannelSubscriber extends EventEmitter {
       for (const owner of this.channels.values()) if (owner === node) stillUsed = true;
       if (stillUsed) continue;
       this.connections.delete(node);
-      connection.off('close', this.onConnectionLost);
+      this.lostNodes.delete(node);
+      this.readyOnce.delete(node);
       connection.disconnect();
     }
-    this.onConnectionReady();
+    this.markEverReady();
+    this.reportRestored();
   };
 }
