@@ -495,7 +495,7 @@ export class SessionRelay {
     }
     let recovered = 0;
     // Sessions are independent: several fills at once keep the connection's pipe full (one
-    // after another, each waits out its own round trips while every session's frames are held).
+    // after another, each waits out its own round trips while the batch's frames are held).
     let next = 0;
     const fillNext = async (): Promise<void> => {
       while (next < batch.length) {
