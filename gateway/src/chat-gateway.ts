@@ -42,6 +42,7 @@ import { SESSION_ERASED_CLOSE, SessionErasure } from './session-erasure.js';
 import { StaticSite, findWebRoot, registerStaticRoutes } from './routes/static-routes.js';
 import { findPolicyDir, loadPolicyPages, registerPolicyDocRoutes } from './routes/policy-doc-routes.js';
 import { ReadinessCanary } from './readiness-canary.js';
+import { SubscriptionProbe } from './subscription-probe.js';
 import { RedisAvailability } from './redis-availability.js';
 import { SessionRelay } from './session-relay.js';
 import { TurnCanceller } from './turn-canceller.js';
@@ -90,6 +91,8 @@ export class ChatGateway {
   private readonly keys: RedisKeys;
   private readonly canaryQueue: CanaryQueue;
   readonly readiness: ReadinessCanary;
+  /** On a cluster: the subscriber connections to the masters the canary does not travel through. */
+  private readonly subscriptionProbe: SubscriptionProbe | null;
   private readonly watchdog: TurnWatchdog;
   private readonly custody: TurnCustody;
   private readonly keySafeGatewayId: string;
@@ -141,6 +144,13 @@ export class ChatGateway {
       intervalMs: config.gateway.canaryIntervalMs,
       maxAgeMs: config.gateway.canaryMaxAgeMs,
     }, (sinceMs) => this.relay.markMissingSince(sinceMs));
+    this.subscriptionProbe = isCluster(this.redis)
+      ? new SubscriptionProbe(this.redis, this.subscriber, keys, this.metrics, this.logger, {
+          gatewayId: keySafeGatewayId,
+          intervalMs: config.gateway.canaryIntervalMs,
+          maxAgeMs: config.gateway.canaryMaxAgeMs,
+        }, (sinceMs, channels) => this.relay.markMissingSince(sinceMs, channels))
+      : null;
 
     this.availability = new RedisAvailability([this.redis, this.queueConnection], REDIS_AWAY_GRACE_MS);
     const store = new SessionStore(this.redis, keys, config.session.ttlSeconds);
@@ -357,6 +367,7 @@ export class ChatGateway {
     this.port = this.uwsBuild.uws.us_socket_local_port(listenSocket);
     this.sockets.startLeaseRenewal();
     await this.readiness.start();
+    this.subscriptionProbe?.start();
     this.logger.info({ port: this.port, host, gateway_id: this.gatewayId, uws: this.uwsBuild.source }, 'gateway listening');
     return this.port;
   }
@@ -383,6 +394,7 @@ export class ChatGateway {
       },
       { name: 'close sockets', run: () => this.sockets.closeAll(SHUTDOWN_CLOSE_REASON) },
       { name: 'stop readiness canary', run: () => this.readiness.close() },
+      { name: 'stop subscription probe', run: () => this.subscriptionProbe?.close() },
       // Its turns are watched to their end by the gateways that stay.
       { name: 'hand watched turns over', run: () => this.watchdog.handOver(), timeoutMs: 2000 },
       { name: 'stop slow-client sweep', run: () => this.slowClients.close() },

@@ -20,7 +20,8 @@ export interface ReadinessCanaryOptions {
  * Readiness as a real end-to-end check, not a ping: every `intervalMs` the gateway enqueues a
  * canary, a worker publishes its nonce on this gateway's canary channel, and the gateway's own
  * subscriber connection (the one that carries every session's frames; on a cluster, its
- * connection to the master of this channel's slot) receives it. A gateway
+ * connection to the master of this channel's slot: SubscriptionProbe watches the others)
+ * receives it. A gateway
  * whose subscription silently died, or that no live worker serves, stops being ready after
  * `maxAgeMs`, even while Redis answers pings.
  *

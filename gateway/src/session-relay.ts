@@ -404,9 +404,11 @@ export class SessionRelay {
    * Frames may have been missed since `sinceMs` though the connection never dropped (a deaf
    * subscription, found by the readiness canary): the fill after the coming reconnect starts
    * there, so a turn that began and ended while deaf is replayed too. Call before reopening.
+   * `channels`: only these (the deaf connection's); default every session.
    */
-  markMissingSince(sinceMs: number): void {
-    for (const subscription of this.bySession.values()) {
+  markMissingSince(sinceMs: number, channels?: readonly string[]): void {
+    const subscriptions = channels ? channels.map((channel) => this.byChannel.get(channel)).filter((s) => s !== undefined) : this.bySession.values();
+    for (const subscription of subscriptions) {
       const since = Math.max(sinceMs, subscription.createdAt);
       subscription.missingSince = subscription.missingSince === null ? since : Math.min(subscription.missingSince, since);
     }

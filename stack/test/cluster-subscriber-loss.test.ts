@@ -7,9 +7,13 @@
  * The connection is held down deterministically, on that master only: new connections to it
  * are refused (`ACL SETUSER default off`: connections already open, the workers' among them,
  * keep working), then the gateway's subscriber connection to it is killed.
+ *
+ * And a subscription to a master that the readiness canary does not travel through goes deaf
+ * (the connection open, Redis no longer sending on it): the gateway's subscription probe
+ * notices, reopens that connection, and the session's turn arrives whole.
  */
 import t from 'tap';
-import { RedisKeys, clusterSlotOf, isCluster, openRedis, type RedisClient } from '@chat/shared';
+import { RedisKeys, clusterSlotOf, isCluster, openRedis, type ChannelSubscriber, type RedisClient } from '@chat/shared';
 import { spawnRedisCluster } from '@chat/shared/dev';
 import { eventually } from './helpers/eventually.js';
 import { exitIfStillAlive } from './helpers/exit-guard.js';
@@ -100,4 +104,41 @@ t.test("a lost subscriber connection to one master holds that master's sessions 
     t.same(transcript.problems, [], `${messageId}: every chunk in order, no gap, no duplicate, one ending`);
     t.equal(transcript.lastSeq, Number(end.seq), `${messageId}: from seq 0 to the ending`);
   }
+});
+
+t.test('a deaf subscription to a master the canary does not use: the probe notices, reopens that connection, the turn arrives whole', async (t) => {
+  const stack = await startInProcessStack(t, {
+    redisCluster: await cluster,
+    offline: { ttftMs: 20, tokensPerSecond: 200, answerTokens: 40, fillToAnswerTokens: true },
+    config: { gateway: { canaryIntervalMs: 100, canaryMaxAgeMs: 800 } },
+  });
+  const keys = new RedisKeys(stack.config.redis.prefix);
+  if (!isCluster(stack.redisClient)) throw new Error('the stack is not on a cluster');
+  const canaryMaster = stack.redisClient.slots[clusterSlotOf(keys.canaryChannel('gw0'))]![0]!;
+  let sessionId = await createSession(stack.httpUrl());
+  while (masterOf(stack, keys, sessionId) === canaryMaster) sessionId = await createSession(stack.httpUrl());
+  const master = masterOf(stack, keys, sessionId);
+  const socket = await TestSocket.openAdmitted(stack.wsUrl(sessionId, 'device'), 15_000);
+  t.teardown(() => socket.close());
+  socket.send({ message: 'Can I bring a pet?', message_id: 'before-the-silence' });
+  t.equal((await socket.turn('before-the-silence', 30_000)).end.type, 'complete', 'answered before the silence');
+
+  // Redis forgets the gateway's subscriptions on that master; the connection stays open and
+  // the gateway still believes it listens (as after a subscription dropped unasked, or a
+  // half-open connection). Reached through the private fields: no public way makes Redis do this.
+  const subscriber = (stack.gateways[0] as unknown as { subscriber: ChannelSubscriber }).subscriber;
+  const connection = (subscriber as unknown as { connections: Map<string, RedisClient> }).connections.get(master)!;
+  // One slot per SUNSUBSCRIBE.
+  for (const channel of subscriber.channelsOn(master)) await connection.sunsubscribe(channel);
+  t.ok(subscriber.isListening(keys.sessionChannel(sessionId)), 'the gateway still believes it listens');
+
+  socket.send({ message: 'What are the excess baggage fees?', message_id: 'inside-the-silence' });
+  const { end } = await socket.turn('inside-the-silence', 20_000);
+  t.equal(end.type, 'complete', 'the turn arrives');
+  t.same(readTurn(socket.frames, 'inside-the-silence').problems, [], 'whole: what the silence swallowed came from the log');
+  const metrics = await (await fetch(`${stack.httpUrl()}/metrics`)).text();
+  t.match(metrics, /chat_gateway_subscriber_reopened_total\{[^}]*\} [1-9]/, 'the connection to that master was reopened');
+  socket.send({ message: 'Thanks!', message_id: 'after-the-silence' });
+  t.equal((await socket.turn('after-the-silence', 20_000)).end.type, 'complete', 'and the channel is live again');
+  t.same(readTurn(socket.frames, 'after-the-silence').problems, []);
 });

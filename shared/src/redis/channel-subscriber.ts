@@ -120,11 +120,17 @@ export class ChannelSubscriber extends EventEmitter {
   }
 
   /**
-   * Drops every connection and opens them anew (a subscription Redis silently dropped: the
-   * readiness canary's remedy). `lost` then `restored` follow, as for any loss.
+   * Drops every connection (or the one to `node`) and opens it anew (a subscription Redis
+   * silently dropped: the readiness canary's remedy). `lost` then `restored` follow, as for any
+   * loss.
    */
-  reopen(): void {
-    for (const connection of this.connections.values()) connection.disconnect(true);
+  reopen(node?: string): void {
+    for (const [owner, connection] of this.connections) if (node === undefined || owner === node) connection.disconnect(true);
+  }
+
+  /** The nodes it holds a connection to: on a cluster, every master; on one Redis, `single`. */
+  nodes(): string[] {
+    return [...this.connections.keys()];
   }
 
   async close(): Promise<void> {
@@ -141,7 +147,7 @@ export class ChannelSubscriber extends EventEmitter {
   }
 
   /** The node that owns a channel's slot now (on one Redis, the one server). */
-  private ownerOf(channel: string): string {
+  ownerOf(channel: string): string {
     if (!this.cluster) return 'single';
     const owner = this.cluster.slots[calculateSlot(channel)]?.[0];
     if (owner === undefined) throw new Error('the cluster slot map is not known yet');
@@ -181,7 +187,7 @@ export class ChannelSubscriber extends EventEmitter {
   };
 
   /** The channels subscribed on a node. */
-  private channelsOn(node: string): string[] {
+  channelsOn(node: string): string[] {
     const list: string[] = [];
     for (const [channel, owner] of this.channels) if (owner === node) list.push(channel);
     return list;

@@ -118,6 +118,14 @@ export class RedisKeys {
     return `${this.prefix}:canary:{g:${assertValidGatewayId(gatewayId)}}`;
   }
 
+  /**
+   * Pub/sub channel on which a gateway on a cluster probes its own subscription to one master
+   * (SubscriptionProbe): `n` picks the hash slot, and so the master.
+   */
+  subscriptionProbeChannel(gatewayId: string, n: number): string {
+    return `${this.prefix}:canary:{g:${assertValidGatewayId(gatewayId)}:p${n}}`;
+  }
+
   /** The fleet-wide record of which gateway watches which turns (see the layout above). */
   turnCustody(gatewayId: string): { gateways: string; held: string } {
     const base = `${this.prefix}:{w}`;
