@@ -62,6 +62,7 @@ export class ReadinessCanary {
 
   async start(): Promise<void> {
     this.subscriber.on('messageBuffer', this.onMessage);
+    this.subscriber.on('restored', this.onRestored);
     await this.subscriber.subscribe(this.channel);
     this.send();
     this.timer = setInterval(this.send, this.options.intervalMs);
@@ -77,6 +78,7 @@ export class ReadinessCanary {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     this.subscriber.off('messageBuffer', this.onMessage);
+    this.subscriber.off('restored', this.onRestored);
     this.pending.clear();
   }
 
@@ -121,6 +123,15 @@ export class ReadinessCanary {
     // Reconnects and re-subscribes every channel; SessionRelay holds frames and fills the hole.
     this.subscriber.reopen();
   }
+
+  /**
+   * The canary's channel is back after a loss: subscribe it again (ioredis does on reconnect,
+   * but not on a new master's connection after a move whose SUBSCRIBE failed).
+   */
+  private readonly onRestored = (channels: readonly string[]): void => {
+    if (!channels.includes(this.channel)) return;
+    this.subscriber.subscribe(this.channel).catch((err: unknown) => this.logger.debug({ err: String(err) }, 'readiness canary channel could not be subscribed again'));
+  };
 
   // Every session frame of this gateway passes here too: compare bytes, decode only a canary.
   private readonly onMessage = (channel: Buffer, payload: Buffer): void => {

@@ -130,8 +130,9 @@ export class SessionRelay {
   /** Turns whose ending this gateway relayed lately, and when (insertion order, bounded). */
   private readonly endedTurns = new Map<string, number>();
   /** Subscriptions waiting for a hole fill (see restore); one pass runs at a time. */
-  private readonly toRestore = new Set<SessionSubscription>();
-  private restoring = false;
+  private readonly toRestore = new Map<string, Set<SessionSubscription>>();
+  /** Masters whose pass is running: one at a time per master, masters apart from each other. */
+  private readonly restoring = new Set<string>();
 
   constructor(private readonly deps: SessionRelayDeps) {
     deps.subscriber.on('messageBuffer', this.onMessage);
@@ -439,26 +440,42 @@ export class SessionRelay {
   /**
    * Queues subscriptions for a hole fill: their channels are subscribed again (and Redis has
    * confirmed), then each is sent what its turns logged meanwhile, then the frames held. One
-   * pass runs at a time; subscriptions queued during a pass get the next one.
+   * pass runs at a time per master; subscriptions queued during a pass get the next one.
    */
   private restore(subscriptions: Iterable<SessionSubscription>): void {
     for (const subscription of subscriptions) {
       subscription.held ??= [];
-      this.toRestore.add(subscription);
+      const node = this.masterOf(subscription);
+      const queued = this.toRestore.get(node);
+      if (queued) queued.add(subscription);
+      else this.toRestore.set(node, new Set([subscription]));
     }
-    if (!this.restoring) void this.runRestorePasses();
+    for (const node of this.toRestore.keys()) if (!this.restoring.has(node)) void this.runRestorePasses(node);
   }
 
-  private async runRestorePasses(): Promise<void> {
-    this.restoring = true;
+  /**
+   * The master a session's channel is on (its group for restore passes): a master that is down
+   * again must neither hold up nor fail the other masters' sessions (their SUBSCRIBE would wait
+   * in that connection's queue). One group when the slot map is not known, as on one Redis.
+   */
+  private masterOf(subscription: SessionSubscription): string {
     try {
-      while (this.toRestore.size > 0) {
-        const batch = [...this.toRestore].filter((subscription) => this.bySession.get(subscription.sessionId) === subscription);
-        this.toRestore.clear();
+      return this.deps.subscriber.ownerOf(subscription.channel);
+    } catch {
+      return '';
+    }
+  }
+
+  private async runRestorePasses(node: string): Promise<void> {
+    this.restoring.add(node);
+    try {
+      for (let queued = this.toRestore.get(node); queued && queued.size > 0; queued = this.toRestore.get(node)) {
+        this.toRestore.delete(node);
+        const batch = [...queued].filter((subscription) => this.bySession.get(subscription.sessionId) === subscription);
         await this.restorePass(batch);
       }
     } finally {
-      this.restoring = false;
+      this.restoring.delete(node);
     }
   }
 
@@ -480,10 +497,12 @@ export class SessionRelay {
     } catch (err) {
       this.deps.logger.warn({ err: String(err) }, 'restoring session subscriptions failed');
       for (const subscription of batch) {
-        // Dropped again: its next `restored` queues another pass, which fills from the same point.
-        if (!unchanged(subscription) || !this.deps.subscriber.isListening(subscription.channel)) continue;
-        // Refused while connected: the session subscribes again at its next ready().
+        if (!unchanged(subscription)) continue;
+        // The session subscribes again at its next ready(), whatever comes first.
         subscription.subscribeFailed = true;
+        // Its master is away: its `restored` queues another pass, which fills from the same point.
+        if (!this.deps.subscriber.isListening(subscription.channel)) continue;
+        // Refused while connected: nothing will come back by itself.
         this.releaseHeld(subscription);
       }
       return;

@@ -21,6 +21,10 @@ interface MasterProbe {
   owedSince: number | null;
   /** The nonce of the last probe that came back (it may arrive before its SPUBLISH's reply). */
   lastNonce: string;
+  /** Bumped when the probe starts anew (restored, reopened): replies to older probes are ignored. */
+  generation: number;
+  /** Redis confirmed the probe channel's SUBSCRIBE: only then can a missing probe mean deafness. */
+  subscribed: boolean;
   lastHealAt: number;
 }
 
@@ -94,9 +98,11 @@ export class SubscriptionProbe {
       if (!probe) continue;
       this.judge(node, probe, now);
       const nonce = randomBytes(6).toString('hex');
+      const generation = probe.generation;
       this.publisher.spublish(probe.channel, nonce).then(
         () => {
-          if (probe.lastNonce !== nonce) probe.owedSince ??= now;
+          // Stamped when Redis answered: a reply queued through an outage is not an old debt.
+          if (probe.lastNonce !== nonce && probe.generation === generation) probe.owedSince ??= Date.now();
         },
         (err: unknown) => this.logger.debug({ err: String(err), node }, 'subscription probe could not be published'),
       );
@@ -109,17 +115,31 @@ export class SubscriptionProbe {
     for (let n = 0; n < MAX_PLACEMENT_TRIES; n++) {
       const channel = this.keys.subscriptionProbeChannel(this.options.gatewayId, n);
       if (this.subscriber.ownerOf(channel) !== node) continue;
-      const probe: MasterProbe = { channel, channelBytes: Buffer.from(channel), lastOkAt: now, owedSince: null, lastNonce: '', lastHealAt: 0 };
+      const probe: MasterProbe = { channel, channelBytes: Buffer.from(channel), lastOkAt: now, owedSince: null, lastNonce: '', generation: 0, subscribed: false, lastHealAt: 0 };
       this.probes.set(node, probe);
-      this.subscriber.subscribe(channel).catch((err: unknown) => this.logger.debug({ err: String(err), node }, 'subscription probe could not subscribe'));
+      this.subscribeProbe(node, probe);
       return probe;
     }
     return null;
   }
 
+  /** Subscribes the probe's channel; one that fails is placed anew at the next tick. */
+  private subscribeProbe(node: string, probe: MasterProbe): void {
+    probe.subscribed = false;
+    this.subscriber.subscribe(probe.channel).then(
+      () => {
+        probe.subscribed = true;
+      },
+      (err: unknown) => {
+        this.logger.debug({ err: String(err), node }, 'subscription probe could not subscribe');
+        if (this.probes.get(node) === probe) this.probes.delete(node);
+      },
+    );
+  }
+
   /** Deaf: the connection is up, yet a probe Redis took `maxAgeMs` ago has not come back. */
   private judge(node: string, probe: MasterProbe, now: number): void {
-    if (probe.owedSince === null || now - probe.owedSince <= this.options.maxAgeMs) return;
+    if (!probe.subscribed || probe.owedSince === null || now - probe.owedSince <= this.options.maxAgeMs) return;
     // Down or recovering: the loss is known, and `restored` will refill it.
     if (!this.subscriber.isListening(probe.channel)) return;
     if (now - probe.lastHealAt < this.options.maxAgeMs) return;
@@ -128,6 +148,7 @@ export class SubscriptionProbe {
     this.logger.warn({ node }, "probes published on this master do not come back: the gateway's subscription to it is deaf; reopening that connection");
     this.onDeaf(Math.min(probe.lastOkAt, probe.owedSince), this.subscriber.channelsOn(node));
     probe.owedSince = null;
+    probe.generation++;
     this.subscriber.reopen(node);
   }
 
@@ -148,10 +169,11 @@ export class SubscriptionProbe {
    * not a channel Redis dropped unasked) and give it a new grace.
    */
   private readonly onRestored = (channels: readonly string[]): void => {
-    for (const probe of this.probes.values()) {
+    for (const [node, probe] of this.probes) {
       if (!channels.includes(probe.channel)) continue;
       probe.owedSince = null;
-      this.subscriber.subscribe(probe.channel).catch(() => {});
+      probe.generation++;
+      this.subscribeProbe(node, probe);
     }
   };
 }

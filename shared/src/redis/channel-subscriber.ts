@@ -91,8 +91,12 @@ export class ChannelSubscriber extends EventEmitter {
     // Closed: no new connection may open (it would reconnect forever and keep the process alive).
     if (this.closed) return;
     const groups = new Map<string, string[]>();
+    /** Channels subscribed elsewhere until now: their slot moved before `refresh` said so (a MOVED reply updates the map first). */
+    const rehomed: Array<[channel: string, previous: string]> = [];
     for (const channel of channels) {
       const node = this.ownerOf(channel);
+      const previous = this.channels.get(channel);
+      if (previous !== undefined && previous !== node) rehomed.push([channel, previous]);
       this.channels.set(channel, node);
       // Subscribed on a connection that is down: its `restored` covers this channel too.
       if (this.lostNodes.has(node)) this.owed.add(channel);
@@ -101,7 +105,15 @@ export class ChannelSubscriber extends EventEmitter {
       if (list) list.push(channel);
       else groups.set(group, [channel]);
     }
-    await Promise.all([...groups].map(([group, list]) => this.connection(group.split('\n')[0]!).ssubscribe(...list)));
+    const subscribed = Promise.all([...groups].map(([group, list]) => this.connection(group.split('\n')[0]!).ssubscribe(...list)));
+    if (rehomed.length > 0) {
+      // A move like onTopology's: frames may have been missed; `restored` once the new master's
+      // connection is up (now, if it is).
+      for (const [channel, previous] of rehomed) void this.connections.get(previous)?.sunsubscribe(channel).catch(() => {});
+      this.reportLost(rehomed.map(([channel]) => channel));
+      this.reportRestored();
+    }
+    await subscribed;
   }
 
   async unsubscribe(...channels: string[]): Promise<void> {
