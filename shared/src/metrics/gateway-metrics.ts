@@ -116,7 +116,7 @@ export class GatewayMetrics {
     });
     this.subscriberReopenings = new Counter({
       name: 'chat_gateway_subscriber_reopened_total',
-      help: 'Times the readiness canary found this gateway deaf (canaries answered, none came back) and reopened its subscriber connection',
+      help: 'Times this gateway found its subscription deaf and reopened a subscriber connection: the readiness canary (canaries answered, none came back; every connection) or, on a cluster, the subscription probe (probes on a master not coming back; that connection)',
       registers,
     });
     this.turnsTimedOut = new Counter({ name: 'chat_gateway_turns_timed_out_total', help: 'Turns this gateway ended with timeout because nobody ended them by the deadline', registers });
