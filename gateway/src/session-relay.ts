@@ -13,6 +13,7 @@ import {
   type Logger,
   type OutboundFrameKind,
   type ChannelSubscriber,
+  isRedirection,
   type RedisKeys,
   type SessionStore,
   type TurnLog,
@@ -453,6 +454,24 @@ export class SessionRelay {
     for (const node of this.toRestore.keys()) if (!this.restoring.has(node)) void this.runRestorePasses(node);
   }
 
+  private async runRestorePasses(node: string): Promise<void> {
+    this.restoring.add(node);
+    try {
+      for (let queued = this.toRestore.get(node); queued && queued.size > 0; queued = this.toRestore.get(node)) {
+        this.toRestore.delete(node);
+        const batch = [...queued].filter((subscription) => this.bySession.get(subscription.sessionId) === subscription);
+        try {
+          await this.restorePass(batch);
+        } catch (err) {
+          // A listener that threw while held frames were relayed: the next batch still runs.
+          this.deps.logger.error({ err: String(err) }, 'a restore pass failed');
+        }
+      }
+    } finally {
+      this.restoring.delete(node);
+    }
+  }
+
   /**
    * The master a session's channel is on (its group for restore passes): a master that is down
    * again must neither hold up nor fail the other masters' sessions (their SUBSCRIBE would wait
@@ -460,22 +479,9 @@ export class SessionRelay {
    */
   private masterOf(subscription: SessionSubscription): string {
     try {
-      return this.deps.subscriber.ownerOf(subscription.channel);
+      return this.deps.subscriber.nodeOf(subscription.channel);
     } catch {
       return '';
-    }
-  }
-
-  private async runRestorePasses(node: string): Promise<void> {
-    this.restoring.add(node);
-    try {
-      for (let queued = this.toRestore.get(node); queued && queued.size > 0; queued = this.toRestore.get(node)) {
-        this.toRestore.delete(node);
-        const batch = [...queued].filter((subscription) => this.bySession.get(subscription.sessionId) === subscription);
-        await this.restorePass(batch);
-      }
-    } finally {
-      this.restoring.delete(node);
     }
   }
 
@@ -500,8 +506,9 @@ export class SessionRelay {
         if (!unchanged(subscription)) continue;
         // The session subscribes again at its next ready(), whatever comes first.
         subscription.subscribeFailed = true;
-        // Its master is away: its `restored` queues another pass, which fills from the same point.
-        if (!this.deps.subscriber.isListening(subscription.channel)) continue;
+        // Its master is away, or its slot moved (the subscriber re-reads the map and moves the
+        // channel): its `restored` queues another pass, which fills from the same point.
+        if (isRedirection(err) || !this.deps.subscriber.isListening(subscription.channel)) continue;
         // Refused while connected: nothing will come back by itself.
         this.releaseHeld(subscription);
       }

@@ -86,9 +86,10 @@ export class SubscriptionProbe {
   };
 
   private probe(now: number): void {
-    const nodes = this.subscriber.nodes();
+    const nodes = this.subscriber.masters();
     for (const [node, probe] of this.probes) {
-      if (nodes.includes(node) && this.subscriber.ownerOf(probe.channel) === node) continue;
+      // Where the subscriber placed it: a moved slot moves the channel there too (onTopology).
+      if (nodes.includes(node) && this.subscriber.nodeOf(probe.channel) === node) continue;
       // The master left, or the probe's slot moved: placed anew below.
       this.probes.delete(node);
       void this.subscriber.unsubscribe(probe.channel).catch(() => {});

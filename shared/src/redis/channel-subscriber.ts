@@ -91,12 +91,11 @@ export class ChannelSubscriber extends EventEmitter {
     // Closed: no new connection may open (it would reconnect forever and keep the process alive).
     if (this.closed) return;
     const groups = new Map<string, string[]>();
-    /** Channels subscribed elsewhere until now: their slot moved before `refresh` said so (a MOVED reply updates the map first). */
-    const rehomed: Array<[channel: string, previous: string]> = [];
     for (const channel of channels) {
-      const node = this.ownerOf(channel);
-      const previous = this.channels.get(channel);
-      if (previous !== undefined && previous !== node) rehomed.push([channel, previous]);
+      // A channel already placed stays on its node: moving channels is onTopology's, on a slot
+      // map re-read whole. (ioredis patches its map on a MOVED reply before that, and for a
+      // whole range of slots at once: read then, it can name the wrong master.)
+      const node = this.nodeOf(channel);
       this.channels.set(channel, node);
       // Subscribed on a connection that is down: its `restored` covers this channel too.
       if (this.lostNodes.has(node)) this.owed.add(channel);
@@ -105,15 +104,17 @@ export class ChannelSubscriber extends EventEmitter {
       if (list) list.push(channel);
       else groups.set(group, [channel]);
     }
-    const subscribed = Promise.all([...groups].map(([group, list]) => this.connection(group.split('\n')[0]!).ssubscribe(...list)));
-    if (rehomed.length > 0) {
-      // A move like onTopology's: frames may have been missed; `restored` once the new master's
-      // connection is up (now, if it is).
-      for (const [channel, previous] of rehomed) void this.connections.get(previous)?.sunsubscribe(channel).catch(() => {});
-      this.reportLost(rehomed.map(([channel]) => channel));
-      this.reportRestored();
-    }
-    await subscribed;
+    await Promise.all(
+      [...groups].map(([group, list]) =>
+        this.connection(group.split('\n')[0]!)
+          .ssubscribe(...list)
+          .catch((err: unknown) => {
+            // The slot moved: read the map now; onTopology moves the channels (`lost`, `restored`).
+            if (isRedirection(err)) this.cluster?.refreshSlotsCache();
+            throw err;
+          }),
+      ),
+    );
   }
 
   async unsubscribe(...channels: string[]): Promise<void> {
@@ -140,9 +141,17 @@ export class ChannelSubscriber extends EventEmitter {
     for (const [owner, connection] of this.connections) if (node === undefined || owner === node) connection.disconnect(true);
   }
 
-  /** The nodes it holds a connection to: on a cluster, every master; on one Redis, `single`. */
-  nodes(): string[] {
-    return [...this.connections.keys()];
+  /** The masters that own slots in the cluster client's map now; on one Redis, `single`. */
+  masters(): string[] {
+    if (!this.cluster) return ['single'];
+    const masters = new Set<string>();
+    for (const owners of this.cluster.slots) if (owners?.[0]) masters.add(owners[0]);
+    return [...masters];
+  }
+
+  /** The node a channel is subscribed on (or, not subscribed yet, the one it would be). */
+  nodeOf(channel: string): string {
+    return this.channels.get(channel) ?? this.ownerOf(channel);
   }
 
   async close(): Promise<void> {
@@ -285,4 +294,9 @@ export class ChannelSubscriber extends EventEmitter {
     this.markEverReady();
     this.reportRestored();
   };
+}
+
+/** A MOVED or ASK reply: the channel's slot is served elsewhere. */
+export function isRedirection(err: unknown): boolean {
+  return err instanceof Error && /^(MOVED|ASK) /.test(err.message);
 }
