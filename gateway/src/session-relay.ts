@@ -409,8 +409,7 @@ export class SessionRelay {
    * `channels`: only these (the deaf connection's); default every session.
    */
   markMissingSince(sinceMs: number, channels?: readonly string[]): void {
-    const subscriptions = channels ? channels.map((channel) => this.byChannel.get(channel)).filter((s) => s !== undefined) : this.bySession.values();
-    for (const subscription of subscriptions) {
+    for (const subscription of channels ? this.subscriptionsOf(channels) : this.bySession.values()) {
       const since = Math.max(sinceMs, subscription.createdAt);
       subscription.missingSince = subscription.missingSince === null ? since : Math.min(subscription.missingSince, since);
     }
@@ -419,9 +418,7 @@ export class SessionRelay {
   /** The connection that carried these channels dropped (or their slot moved): hold their frames until the hole is filled. */
   private readonly onChannelsLost = (channels: readonly string[]): void => {
     const lostAt = Date.now();
-    for (const channel of channels) {
-      const subscription = this.byChannel.get(channel);
-      if (!subscription) continue;
+    for (const subscription of this.subscriptionsOf(channels)) {
       subscription.losses++;
       subscription.held ??= [];
       subscription.missingSince ??= lostAt;
@@ -430,13 +427,16 @@ export class SessionRelay {
 
   /** The channels' master is reachable again: subscribe them again and fill their holes. */
   private readonly onChannelsRestored = (channels: readonly string[]): void => {
-    const subscriptions: SessionSubscription[] = [];
+    this.restore(this.subscriptionsOf(channels));
+  };
+
+  /** The subscriptions of these channels (channels that are not sessions', like the canary's, have none). */
+  private *subscriptionsOf(channels: readonly string[]): Iterable<SessionSubscription> {
     for (const channel of channels) {
       const subscription = this.byChannel.get(channel);
-      if (subscription) subscriptions.push(subscription);
+      if (subscription) yield subscription;
     }
-    this.restore(subscriptions);
-  };
+  }
 
   /**
    * Queues subscriptions for a hole fill: their channels are subscribed again (and Redis has

@@ -147,7 +147,7 @@ export class SubscriptionProbe {
     probe.lastHealAt = now;
     this.metrics.subscriberReopened();
     this.logger.warn({ node }, "probes published on this master do not come back: the gateway's subscription to it is deaf; reopening that connection");
-    this.onDeaf(Math.min(probe.lastOkAt, probe.owedSince), this.subscriber.channelsOn(node));
+    this.onDeaf(probe.lastOkAt, this.subscriber.channelsOn(node));
     probe.owedSince = null;
     probe.generation++;
     this.subscriber.reopen(node);

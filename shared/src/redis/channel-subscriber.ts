@@ -265,8 +265,7 @@ export class ChannelSubscriber extends EventEmitter {
   private readonly onTopology = (): void => {
     const cluster = this.cluster;
     if (!cluster || this.closed || cluster.slots.length === 0) return;
-    const masters = new Set<string>();
-    for (const owners of cluster.slots) if (owners?.[0]) masters.add(owners[0]);
+    const masters = new Set(this.masters());
     if (masters.size === 0) return;
     const moved: string[] = [];
     for (const [channel, node] of this.channels) if (this.ownerOf(channel) !== node) moved.push(channel);
@@ -283,9 +282,7 @@ export class ChannelSubscriber extends EventEmitter {
     }
     for (const [node, connection] of this.connections) {
       if (masters.has(node)) continue;
-      let stillUsed = false;
-      for (const owner of this.channels.values()) if (owner === node) stillUsed = true;
-      if (stillUsed) continue;
+      if (this.channelsOn(node).length > 0) continue;
       this.connections.delete(node);
       this.lostNodes.delete(node);
       this.readyOnce.delete(node);
