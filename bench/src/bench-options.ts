@@ -53,6 +53,12 @@ export interface BenchOptions {
   workerConcurrency: number | 'service' | null;
   /** Settings for every stack of the run, over the scenario's own (`--stack-env NAME=VALUE`, repeatable): A/B runs of a knob. */
   stackEnv: Record<string, string>;
+  /**
+   * Where the workers' context comes from: the bundled data in process (default), or the same
+   * data over HTTP (RETRIEVAL_URL, AGENT_URL: a child process, `context-source-server.ts`) with
+   * `latencyMs` of service time per answer.
+   */
+  contextSources: { kind: 'embedded' } | { kind: 'http'; latencyMs: number };
 }
 
 export const HELP = `pnpm bench [options]    (build first: pnpm build)
@@ -81,6 +87,10 @@ export const HELP = `pnpm bench [options]    (build first: pnpm build)
                          (repeatable), e.g. --stack-env CHUNK_WINDOW_MS=33 for an A/B run
   --worker-concurrency N|service   overhead: WORKER_CONCURRENCY (default: the largest step + 100;
                          service = the service's own default, as pnpm start runs it)
+  --context-sources embedded|http   the workers' context sources: the bundled data in
+                         process (default), or the same data served over HTTP as RETRIEVAL_URL
+                         and AGENT_URL by a child process (its CPU reported as context-sources)
+  --context-latency-ms N  with http: service time each source answer takes (default 0)
   --logs                 forward the stack's log lines
   --help
 `;
@@ -121,6 +131,8 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
       'redis-cluster': { type: 'boolean', default: false },
       'worker-concurrency': { type: 'string' },
       'stack-env': { type: 'string', multiple: true, default: [] },
+      'context-sources': { type: 'string', default: 'embedded' },
+      'context-latency-ms': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -154,7 +166,17 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
     workerConcurrency:
       values['worker-concurrency'] === undefined ? null : values['worker-concurrency'] === 'service' ? 'service' : int('--worker-concurrency', values['worker-concurrency'], 1, 10_000),
     stackEnv: stackEnv(values['stack-env']),
+    contextSources: contextSources(values['context-sources'], values['context-latency-ms']),
   };
+}
+
+function contextSources(kind: string, latency: string | undefined): BenchOptions['contextSources'] {
+  if (kind === 'embedded') {
+    if (latency !== undefined) throw new UsageError('--context-latency-ms goes with --context-sources http');
+    return { kind: 'embedded' };
+  }
+  if (kind === 'http') return { kind: 'http', latencyMs: latency === undefined ? 0 : num('--context-latency-ms', latency, 0, 60_000) };
+  throw new UsageError(`--context-sources takes embedded or http (got "${kind}")`);
 }
 
 /** A whole number from a flag's text, in range, or a UsageError naming the flag. */

@@ -1,8 +1,12 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findFreePort } from '@chat/shared/dev';
 import { LocalStack, type RunningStack } from '@chat/stack';
+import type { BenchOptions } from './bench-options.js';
+import type { ContextSourceReady } from './context-source-server.js';
 import { childProcesses } from './proc-stats.js';
 
 /**
@@ -40,11 +44,13 @@ export interface BenchStackOptions {
   runtimeProbe?: boolean;
   /** On a local Redis Cluster (3 masters + 3 replicas, 3 queue shards) instead of one Redis. */
   redisCluster?: boolean;
+  /** The workers' context sources (see BenchOptions.contextSources); default the bundled data in process. */
+  contextSources?: BenchOptions['contextSources'];
 }
 
 /** Role and pid of each process of the stack (what the CPU meter and the memory figures read). */
 export interface StackProcess {
-  /** gateway, worker, offline-llm, redis; on a cluster `redis master <port>` and `redis replicas`. */
+  /** gateway, worker, offline-llm, redis, context-sources; on a cluster `redis master <port>` and `redis replicas`. */
   role: string;
   pid: number;
 }
@@ -67,6 +73,7 @@ export interface BenchStack {
  */
 export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
   const port = await findFreePort();
+  const sources = options.contextSources?.kind === 'http' ? await startContextSources(options.contextSources.latencyMs) : null;
   const env: Record<string, string> = {
     HOST: '127.0.0.1',
     PORT: String(port),
@@ -76,6 +83,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     // Node flags for the stack's processes only (a GC setting, a preload), reported with the rest.
     ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
     ...options.env,
+    ...(sources ? { RETRIEVAL_URL: sources.url, AGENT_URL: sources.url } : {}),
   };
   const childEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...env };
   if (options.cpuProfDir) {
@@ -95,13 +103,20 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     forwardOutput: options.logs ?? false,
     redisCluster: options.redisCluster ?? false,
   });
-  const running = await stack.start();
+  let running: RunningStack;
+  try {
+    running = await stack.start();
+  } catch (err) {
+    sources?.child.kill();
+    throw err;
+  }
   const processes: StackProcess[] = [
     ...running.gateways.map((g) => ({ role: 'gateway' as const, pid: g.child.pid ?? 0 })),
     ...running.workers.map((w) => ({ role: 'worker' as const, pid: w.child.pid ?? 0 })),
   ];
   const offline = childProcesses().find((child) => child.cmdline.includes('offline-llm/dist/main.js'));
   if (offline) processes.push({ role: 'offline-llm', pid: offline.pid });
+  if (sources?.child.pid) processes.push({ role: 'context-sources', pid: sources.child.pid });
   if (running.spawnedRedis?.process.pid) processes.push({ role: 'redis', pid: running.spawnedRedis.process.pid });
   if (running.spawnedCluster) {
     // Each master apart (its shard's CPU), the replicas together (they only apply the masters' writes).
@@ -120,7 +135,20 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     runtimeDir,
     stop: async () => {
       await stack.stop();
+      sources?.child.kill();
       if (runtimeDir) rmSync(runtimeDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The context-source server as a child process (so its CPU is its own role); resolves once it listens. */
+async function startContextSources(latencyMs: number): Promise<{ url: string; child: ChildProcess }> {
+  const script = new URL(import.meta.url.endsWith('.ts') ? '../dist/context-source-server.js' : './context-source-server.js', import.meta.url);
+  const child = fork(script, [String(latencyMs)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = once(child, 'message') as Promise<[ContextSourceReady]>;
+  const exited = once(child, 'exit').then(() => {
+    throw new Error('the context-source server exited before it listened');
+  });
+  const [{ port }] = await Promise.race([ready, exited]);
+  return { url: `http://127.0.0.1:${port}`, child };
 }

@@ -62,6 +62,7 @@ export class RunContext {
       gcOnSignal: layout.gcOnSignal ?? false,
       runtimeProbe: layout.runtimeProbe ?? false,
       redisCluster: this.options.redisCluster,
+      contextSources: this.options.contextSources,
     });
     this.stacks.push({ gateways: layout.gateways, workers: layout.workers, env: stack.env });
     for (const p of stack.processes) this.roles.set(p.pid, p.role);

@@ -65,14 +65,19 @@ t.test('pnpm bench at tiny size: overhead and relay run and write a valid report
   }
 });
 
-t.test('pnpm bench idle at tiny size: CPU and Redis commands while nothing is connected, then ten sessions', async (t) => {
+t.test('pnpm bench idle at tiny size, context over HTTP: CPU and Redis commands while nothing is connected, then ten sessions', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'bench-smoke-idle-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
-  const options = parseBenchArgs(['--scenario', 'idle', '--duration', '3', '--warmup', '0.5', '--out', out], out);
+  // The context sources over HTTP here (the other test keeps them in process): RETRIEVAL_URL and AGENT_URL of a child process.
+  const options = parseBenchArgs(['--scenario', 'idle', '--duration', '3', '--warmup', '0.5', '--context-sources', 'http', '--out', out], out);
   const outcome = await runBench(options, 'bench-smoke-idle', () => {});
   const [idle, chatting] = outcome.report.scenarios[0]!.steps as Array<{ cpuMsPerSecond: Record<string, number>; redisCommandsPerSecond: { total: number }; chat?: { sent: number; failed: number } }>;
   t.ok(idle && chatting, 'two steps');
   t.ok(idle!.cpuMsPerSecond.service !== undefined && idle!.redisCommandsPerSecond.total >= 0, 'idle CPU and Redis command rate reported');
   t.ok((chatting!.chat?.sent ?? 0) > 0 && chatting!.chat?.failed === 0, 'the ten sessions chatted, every turn ok');
   t.ok(chatting!.redisCommandsPerSecond.total > idle!.redisCommandsPerSecond.total, 'chatting costs Redis commands idle does not');
+  const env = outcome.report.scenarios[0]!.stacks[0]!.env;
+  t.match(env.RETRIEVAL_URL, /^http:\/\/127\.0\.0\.1:\d+$/, 'the stack got the served sources');
+  t.equal(env.AGENT_URL, env.RETRIEVAL_URL);
+  t.ok((chatting!.cpuMsPerSecond['context-sources'] ?? 0) > 0, `the sources served the chatting sessions (${chatting!.cpuMsPerSecond['context-sources']} ms/s)`);
 });

@@ -159,6 +159,8 @@ export class TurnIntake {
     const outcome = admitted.outcome;
     if (outcome === 'session_not_found') throw new ServiceError('session_not_found');
     if (outcome !== 'queued') return { messageId, duplicate: true, ended: outcome !== 'already_queued' };
+    // The worker gathers the turn's context from it while its head check is in flight.
+    if (admitted.sessionFlight) data.session_flight = admitted.sessionFlight;
     if (this.limits.pipelineTimings) {
       data.timings = {};
       stamp(data.timings, 'received', receivedAt);

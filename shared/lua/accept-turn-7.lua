@@ -25,11 +25,14 @@
   Output: {-1} session not found; {-4, tokens used} the token budget is spent; {-5, ms until the
   window turns} rate limited; {0} already queued; {2} already answered; {3} already ended (an
   error or a cancel ended it: a resend must not queue it again, as its job id is spent);
-  {1} queued now.
+  {1, session record} queued now: the record (JSON, as SessionStore wrote it) rides back so the
+  gateway can hand the session's flight to the worker with the job, which gathers the turn's
+  context while its own head check is in flight instead of after it.
   A resend counts against the rate limit as a new message does (the limit counts what clients
   send); a refused turn (budget, rate) changes nothing else.
 ]]
-if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+local record = redis.call('GET', KEYS[1])
+if not record then return {-1} end
 local budget = tonumber(ARGV[5])
 if budget > 0 then
   local spent = redis.call('HMGET', KEYS[6], 'prompt_tokens', 'completion_tokens')
@@ -60,4 +63,4 @@ if ARGV[6] then
   redis.call('EXPIRE', KEYS[4], ARGV[2])
   redis.call('SPUBLISH', ARGV[8], ARGV[7])
 end
-return {1}
+return {1, record}

@@ -217,7 +217,7 @@ t.test('admitTurn: token budget, turn rate limit and the message-id record, in t
   t.same(await store.scripts.admitTurn('nobody', 'm1', 60, limits), { outcome: 'session_not_found' }, 'an unknown session is refused before anything is counted');
   t.equal(await redis.exists(keys.session('nobody', 'turn-rate')), 0);
   await store.create({ session_id: 's', context });
-  t.same(await store.scripts.admitTurn('s', 'm1', 60, limits), { outcome: 'queued' });
+  t.same(await store.scripts.admitTurn('s', 'm1', 60, limits), { outcome: 'queued', sessionFlight: { flight_no: null, date: null } }, "a queued turn comes with its session's flight");
   t.same(await store.scripts.admitTurn('s', 'm1', 60, limits), { outcome: 'already_queued' }, 'a resend counts against the limit too');
   const refused = await store.scripts.admitTurn('s', 'm2', 60, limits);
   t.equal(refused.outcome, 'rate_limited', 'the third message in the window is refused');
@@ -230,6 +230,11 @@ t.test('admitTurn: token budget, turn rate limit and the message-id record, in t
   const answered = JSON.stringify({ message_id: 'm1', client_id: null, user: 'q', assistant: 'a', timestamp: 'x' });
   await store.scripts.finishAnswer('s', 'm1', answered, { promptTokens: 60, completionTokens: 40, costUsd: 0 }, 10, 60);
   t.same(await store.scripts.admitTurn('s', 'm3', 60, { ...limits, turnsPerWindow: 0 }), { outcome: 'token_budget_exhausted', tokensUsed: 100 }, 'a spent budget refuses');
-  t.same(await store.scripts.admitTurn('s', 'm3', 60, { ...limits, turnsPerWindow: 0, tokenBudget: 101 }), { outcome: 'queued' }, 'under the budget, queued');
-  t.same(await store.scripts.admitTurn('s', 'm4', 60, { turnsPerWindow: 0, windowSeconds: 60, tokenBudget: 0 }), { outcome: 'queued' }, 'no limits: nothing refused');
+  t.same(await store.scripts.admitTurn('s', 'm3', 60, { ...limits, turnsPerWindow: 0, tokenBudget: 101 }), { outcome: 'queued', sessionFlight: { flight_no: null, date: null } }, 'under the budget, queued');
+  t.same(await store.scripts.admitTurn('s', 'm4', 60, { turnsPerWindow: 0, windowSeconds: 60, tokenBudget: 0 }), { outcome: 'queued', sessionFlight: { flight_no: null, date: null } }, 'no limits: nothing refused');
+
+  await store.create({ session_id: 'f', context: { ...context, flight_no: 'NZ123', date: '2026-03-05' } });
+  t.same(await store.scripts.admitTurn('f', 'm1', 60, limits), { outcome: 'queued', sessionFlight: { flight_no: 'NZ123', date: '2026-03-05' } }, "the session's own flight and date, for the worker's early context");
+  await redis.set(keys.session('g', 'session'), 'not json');
+  t.same(await store.scripts.admitTurn('g', 'm1', 60, limits), { outcome: 'queued', sessionFlight: null }, 'a record that is not a session is no flight: the worker reads the session itself');
 });

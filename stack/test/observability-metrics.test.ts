@@ -46,4 +46,7 @@ t.test('every metric the dashboard and the alert rules query is exported by a ru
   t.match(workerText, /^chat_redis_up\{connection="queue",role="worker"\} 1$/m);
   t.match(workerText, /^chat_llm_model_tokens_total\{model="offline",kind="completion",role="worker"\} [1-9]/m, 'tokens by model');
   t.match(workerText, /^chat_llm_cost_usd_total\{model="offline",kind="completion",role="worker"\} 0$/m, 'the offline model costs nothing');
+  // The gateway's accept step put the session's flight in the job: the worker gathered the
+  // turn's context while its head check was in flight, and used it.
+  t.match(workerText, /^chat_context_gathered_total\{when="early",role="worker"\} 1$/m, 'context gathered early, from the flight the job carried');
 });

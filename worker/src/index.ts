@@ -4,3 +4,4 @@ export * from './llm-client.js';
 export * from './prompt-builder.js';
 export * from './turn-processor.js';
 export * from './turn-publisher.js';
+export * from './context/index.js';

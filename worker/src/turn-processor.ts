@@ -29,7 +29,8 @@ import {
 } from '@chat/shared';
 import { composeGroundedAnswer } from '@chat/offline-llm';
 import { AnswerStreamer, type ProducedAnswer, type ToolLoop } from './answer-streamer.js';
-import { formatContextBlock, passageSources, type AssembledContext, type ContextAssembler } from './context/index.js';
+import { formatContextBlock, passageSources, type AssembledContext, type ContextAssembler, type ContextRequest } from './context/index.js';
+import { EarlyContext } from './early-context.js';
 import { deliveredAnswer } from './delivered-answer.js';
 import { TOOL_DEFINITIONS, toolResultText, type AssistantTools, type ToolPassage } from './tools/assistant-tools.js';
 import type { ToolLog } from './tools/tool-log.js';
@@ -160,7 +161,18 @@ export class TurnProcessor {
       // Only the session's head runs; it takes ownership of the turn's frames in the same step
       // (any earlier attempt still writing is refused from now on), and the session and its
       // history come with it. A job behind another is parked (DelayedError).
-      const { claim, loaded } = await this.claimAsHead(job, token);
+      const claiming = this.claimAsHead(job, token);
+      // Personal data is replaced before the question reaches the context sources, the cache key,
+      // the LLM or a log line. Placeholders are put back as masked forms (`•••• 1111`): what is
+      // published rests in the turn log and the history. The gateway masked the message already;
+      // this catches the rest. Scrubbed after the head check is sent, not before: it is off the
+      // check's way.
+      const vault = new PiiVault('masked');
+      const question = vault.scrub(data.message);
+      // The context is gathered while the check is in flight, from the flight the job carries
+      // (not for a follow-up: it is read with the previous question, which the check returns).
+      const early = data.session_flight ? EarlyContext.start(this.deps.context, question, data.session_flight, controller.signal) : null;
+      const { claim, loaded } = await claiming;
       const timings = this.timings.get(job);
       if (timings) stamp(timings, 'claimed');
       if (claim.status === 'ended') {
@@ -176,7 +188,7 @@ export class TurnProcessor {
       const trace = TurnTrace.start(this.deps.tracing, data, startedAt, job.attemptsMade + 1);
       try {
         if (claim.status === 'cancelled') throw new TurnStopped('cancelled');
-        await this.answer(job, loaded, publisher, controller.signal, startedAt, log, trace);
+        await this.answer(job, loaded, { vault, question, early }, publisher, controller.signal, startedAt, log, trace);
         metrics.turnEnded('completed');
         trace?.end('completed');
       } catch (err) {
@@ -201,6 +213,7 @@ export class TurnProcessor {
   private async answer(
     job: Job<TurnJobData, void, 'turn'>,
     loaded: SessionForTurn | null,
+    asked: AskedQuestion,
     publisher: TurnPublisher,
     signal: AbortSignal,
     startedAt: number,
@@ -211,12 +224,7 @@ export class TurnProcessor {
     const { metrics } = this.deps;
     if (!loaded) throw new TurnError('session_not_found', 'The session expired before the turn was answered.');
 
-    // Personal data is replaced before the question reaches the context sources, the cache key,
-    // the LLM or a log line.
-    // Placeholders are put back as masked forms (`•••• 1111`): what is published rests in the
-    // turn log and the history. The gateway masked the message already; this catches the rest.
-    const vault = new PiiVault('masked');
-    const question = vault.scrub(data.message);
+    const { vault, question } = asked;
     const session = loaded.session.context;
     const contextRequest = {
       message: question,
@@ -225,14 +233,12 @@ export class TurnProcessor {
       // per past turn, per turn.
       ...(loaded.pastTurns.length > 0 ? { previous: vault.scrub(loaded.pastTurns.at(-1)!.user) } : {}),
     };
-    const contextStartedAt = Date.now();
     let context = await inPhase(
       trace,
       'chat.context',
-      () => this.deps.context.assemble(contextRequest, signal),
+      () => this.gatherContext(contextRequest, asked.early, signal),
       (found) => ({ 'chat.query_type': found.queryType, 'chat.policy': found.sourcesStatus.policy ?? 'skipped', 'chat.flight': found.sourcesStatus.flight ?? 'skipped' }),
     );
-    metrics.markContext(Date.now() - contextStartedAt);
     const timings = this.timings.get(job);
     if (timings) stamp(timings, 'context');
     signal.throwIfAborted();
@@ -335,6 +341,24 @@ export class TurnProcessor {
       throw new AnswerNotFiled(err);
     }
     log.debug({ chunks: publisher.chunkCount, tokens: produced.completionTokens, from_cache: extra.from_cache ?? false }, 'turn answered');
+  }
+
+  /**
+   * The turn's context: the one gathered while the head check was in flight when it was gathered
+   * for this session and reading of the question (see EarlyContext), else gathered now.
+   */
+  private async gatherContext(request: ContextRequest, early: EarlyContext | null, signal: AbortSignal): Promise<AssembledContext> {
+    const { metrics } = this.deps;
+    const gathered = await early?.usableFor(request.session);
+    metrics.contextGathered(gathered ? 'early' : early ? 'again' : 'after_check');
+    if (gathered) {
+      metrics.markContext(gathered.ms);
+      return gathered.context;
+    }
+    const startedAt = Date.now();
+    const context = await this.deps.context.assemble(request, signal);
+    metrics.markContext(Date.now() - startedAt);
+    return context;
   }
 
   /**
@@ -722,6 +746,13 @@ class AnswerNotFiled extends Error {
     super(`answer delivered but not filed in history: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'AnswerNotFiled';
   }
+}
+
+/** The turn's question, scrubbed, with the vault that holds what it replaced, and its early context if one is being gathered. */
+interface AskedQuestion {
+  vault: PiiVault;
+  question: string;
+  early: EarlyContext | null;
 }
 
 /** A failure with a catalogue code, ending the turn without retry. */

@@ -20,6 +20,7 @@ export class WorkerMetrics {
   private readonly cacheTokensSaved: Counter;
   private readonly fallbacks: Counter;
   private readonly contextRetrieval: Histogram;
+  private readonly contextGatherings: Counter<'when'>;
   private readonly modelTokens: Counter<'model' | 'kind'>;
   private readonly costUsd: Counter<'model' | 'kind'>;
   private readonly handoffs: Counter<'reason'>;
@@ -46,6 +47,12 @@ export class WorkerMetrics {
       registers,
     });
     this.contextRetrieval = new Histogram({ name: 'chat_context_seconds', help: 'Context retrieval (policy search, flight lookup) of a turn', buckets: LATENCY_BUCKETS, registers });
+    this.contextGatherings = new Counter({
+      name: 'chat_context_gathered_total',
+      help: "When a turn's context was gathered: early (while its head check was in flight, and used), again (gathered early for a flight the check did not confirm, then again after it), after_check (a follow-up, read with the previous question the check returns; or a job with no session flight, from an older gateway)",
+      labelNames: ['when'],
+      registers,
+    });
     // `model` is a price table entry, `offline` or `other` (PriceTable): bounded by the table.
     this.modelTokens = new Counter({ name: 'chat_llm_model_tokens_total', help: 'LLM tokens spent by model and kind (prompt, completion); cache hits spend none', labelNames: ['model', 'kind'], registers });
     this.costUsd = new Counter({ name: 'chat_llm_cost_usd_total', help: 'LLM cost in USD by model and kind, from the price table (LLM_PRICES)', labelNames: ['model', 'kind'], registers });
@@ -88,6 +95,9 @@ export class WorkerMetrics {
   }
   markContext(ms: number): void {
     this.contextRetrieval.observe(ms / 1000);
+  }
+  contextGathered(when: 'early' | 'again' | 'after_check'): void {
+    this.contextGatherings.inc({ when });
   }
   /** Tokens one LLM call spent and their cost; `model` is a bounded label (see PriceTable). */
   llmUsage(model: string, promptTokens: number, completionTokens: number, promptUsd: number, completionUsd: number): void {

@@ -321,6 +321,13 @@ export type MessageAnsweredResponse = Static<typeof MessageAnsweredResponse>;
 
 // ---------------------------------------------------------------- queue job
 
+/** A session's flight and travel date, as its record holds them (fixed when the session is made). */
+export const SessionFlight = Type.Object({
+  flight_no: Type.Union([Type.String(), Type.Null()]),
+  date: Type.Union([Type.String(), Type.Null()]),
+});
+export type SessionFlight = Static<typeof SessionFlight>;
+
 /** The BullMQ job payload for one chat turn. The job id is the message id. */
 export const TurnJobData = Type.Object({
   session_id: Id,
@@ -333,5 +340,11 @@ export const TurnJobData = Type.Object({
   traceparent: Type.Optional(Type.String({ pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' })),
   /** The gateway's step stamps (see shared/src/turn-timings.ts); only while PIPELINE_TIMINGS is on. */
   timings: Type.Optional(Type.Record(Type.String(), Type.Number())),
+  /**
+   * The session's flight as the accept step read it: the worker gathers the turn's context from
+   * it while its head check is in flight (checked against the session that check returns).
+   * Absent from jobs of older gateways; the worker then gathers it after the check.
+   */
+  session_flight: Type.Optional(SessionFlight),
 });
 export type TurnJobData = Static<typeof TurnJobData>;

@@ -2,6 +2,7 @@ import type { RedisClient } from './connection.js';
 import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
 import type { PastTurn } from './session-store.js';
+import type { SessionFlight } from '../protocol/schemas.js';
 
 /**
  * Typed callers of the Lua scripts in `shared/lua/`: each orders its keys and arguments in one
@@ -52,14 +53,32 @@ export interface TurnAdmission {
   tokenBudget: number;
 }
 
-/** What the accept step decided: the turn's place, or why it was refused. */
+/**
+ * What the accept step decided: the turn's place, or why it was refused. A newly queued turn
+ * comes with its session's flight (null if the record could not be read as one).
+ */
 export type AdmitTurnResult =
-  | { outcome: AcceptTurnResult }
+  | { outcome: Exclude<AcceptTurnResult, 'queued'> }
+  | { outcome: 'queued'; sessionFlight: SessionFlight | null }
   | { outcome: 'rate_limited'; retryAfterMs: number }
   | { outcome: 'token_budget_exhausted'; tokensUsed: number };
 
+/** The flight and date of a session record (JSON, as SessionStore writes it), or null. */
+function sessionFlightOf(record: unknown): SessionFlight | null {
+  if (typeof record !== 'string') return null;
+  try {
+    const context = (JSON.parse(record) as { context?: { flight_no?: unknown; date?: unknown } }).context;
+    const flightNo = context?.flight_no;
+    const date = context?.date;
+    if ((typeof flightNo !== 'string' && flightNo !== null) || (typeof date !== 'string' && date !== null)) return null;
+    return { flight_no: flightNo, date };
+  } catch {
+    return null;
+  }
+}
+
 const NO_ADMISSION_LIMITS: TurnAdmission = { turnsPerWindow: 0, windowSeconds: 60, tokenBudget: 0 };
-const ACCEPT_OUTCOMES: Record<number, AcceptTurnResult> = { [-1]: 'session_not_found', 0: 'already_queued', 1: 'queued', 2: 'already_answered', 3: 'already_ended' };
+const ACCEPT_OUTCOMES: Record<number, Exclude<AcceptTurnResult, 'queued'>> = { [-1]: 'session_not_found', 0: 'already_queued', 2: 'already_answered', 3: 'already_ended' };
 
 export class SessionScripts {
   constructor(
@@ -119,8 +138,9 @@ export class SessionScripts {
         this.keys.session(sessionId, 'messages'),
       ],
       args,
-    )) as [number, number?];
+    )) as [number, (number | string)?];
     const code = Number(reply[0]);
+    if (code === 1) return { outcome: 'queued', sessionFlight: sessionFlightOf(reply[1]) };
     if (code === -5) return { outcome: 'rate_limited', retryAfterMs: Math.max(1, Number(reply[1])) };
     if (code === -4) return { outcome: 'token_budget_exhausted', tokensUsed: Number(reply[1]) };
     const outcome = ACCEPT_OUTCOMES[code];

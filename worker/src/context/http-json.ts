@@ -1,3 +1,6 @@
+import http from 'node:http';
+import https from 'node:https';
+
 /**
  * One JSON POST to a context service, with the caller's signal (the timeout and the caller's
  * abort both arrive through it), a cap on the response size, and typed errors that say what went
@@ -43,47 +46,90 @@ export function endpoint(base: string, path: string): URL {
   return new URL(path, base.endsWith('/') ? base : `${base}/`);
 }
 
-export async function postJson(url: URL, payload: unknown, signal: AbortSignal, options: PostJsonOptions): Promise<JsonResponse> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json', ...options.headers },
-    body: JSON.stringify(payload),
-    signal,
-    redirect: 'error',
+/**
+ * Keep-alive agents shared by every source of the process: a turn makes one or two calls, and
+ * a new connection per call was a TCP handshake on the turn's path.
+ */
+const AGENT_OPTIONS = { keepAlive: true, maxSockets: Infinity, scheduling: 'lifo' as const };
+const agents = { 'http:': new http.Agent(AGENT_OPTIONS), 'https:': new https.Agent(AGENT_OPTIONS) };
+
+/**
+ * One POST over `node:http` (`https`), not the built-in `fetch`: undici's fetch costs a fetch
+ * controller, a web `ReadableStream` and promise hops per call — about a millisecond of worker
+ * CPU for two small JSON exchanges per turn (see docs/performance.md, round 14). Redirects are
+ * not followed: a 3xx is a status like any other failure.
+ */
+export function postJson(url: URL, payload: unknown, signal: AbortSignal, options: PostJsonOptions): Promise<JsonResponse> {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new SourceResponseError(`unsupported protocol ${url.protocol}`));
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  const body = JSON.stringify(payload);
+  const transport = url.protocol === 'https:' ? https : http;
+  return new Promise<JsonResponse>((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      outcome();
+    };
+    const request = transport.request(url, {
+      method: 'POST',
+      agent: agents[url.protocol as 'http:' | 'https:'],
+      headers: { 'content-type': 'application/json', accept: 'application/json', 'content-length': Buffer.byteLength(body), ...options.headers },
+    });
+    const onAbort = (): void => {
+      const reason = abortReason(signal);
+      request.destroy(reason);
+      settle(() => reject(reason));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    request.on('error', (err) => settle(() => reject(err)));
+    request.on('response', (response) => {
+      const status = response.statusCode ?? 0;
+      const ok = status >= 200 && status < 300;
+      const accepted = options.acceptStatuses?.includes(status) ?? false;
+      if (!ok && !accepted) {
+        response.destroy();
+        return settle(() => reject(new SourceHttpError(status, url.origin + url.pathname)));
+      }
+      const declared = Number(response.headers['content-length'] ?? NaN);
+      const tooLarge = () => new SourceResponseError(`the response is larger than ${options.maxResponseBytes} bytes`);
+      if (declared > options.maxResponseBytes) {
+        response.destroy();
+        return settle(() => reject(tooLarge()));
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > options.maxResponseBytes) {
+          response.destroy();
+          settle(() => reject(tooLarge()));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on('error', (err) => settle(() => reject(err)));
+      // Closed before its end (the service went away mid-body): after 'end' this finds it settled.
+      response.on('close', () => settle(() => reject(new SourceResponseError(`${url.pathname}: the response ended early`))));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (!ok && text.trim() === '') return settle(() => resolve({ status, body: undefined }));
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          return settle(() => reject(new SourceResponseError(`${url.pathname}: the response is not JSON`)));
+        }
+        settle(() => resolve({ status, body: parsed }));
+      });
+    });
+    request.end(body);
   });
-  const accepted = options.acceptStatuses?.includes(response.status) ?? false;
-  if (!response.ok && !accepted) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new SourceHttpError(response.status, url.origin + url.pathname);
-  }
-  const text = await readCapped(response, options.maxResponseBytes);
-  if (!response.ok && text.trim() === '') return { status: response.status, body: undefined };
-  try {
-    return { status: response.status, body: JSON.parse(text) as unknown };
-  } catch {
-    throw new SourceResponseError(`${url.pathname}: the response is not JSON`);
-  }
 }
 
-async function readCapped(response: Response, maxBytes: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? NaN);
-  if (declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new SourceResponseError(`the response is larger than ${maxBytes} bytes`);
-  }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new SourceResponseError(`the response is larger than ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** The signal's reason as an error, or an AbortError when it has none. */
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new DOMException('This operation was aborted', 'AbortError');
 }

@@ -2,6 +2,7 @@ import { normaliseFlightNumber } from './embedded-flight-source.js';
 import { extractDate, extractFlightNumbers } from './flight-reference.js';
 import type { FlightQuery } from './types.js';
 import { isCalendarDate } from './zoned-time.js';
+import type { SessionFlight } from '@chat/shared';
 
 /**
  * Decides which context a message needs:
@@ -19,12 +20,11 @@ import { isCalendarDate } from './zoned-time.js';
 
 export type QueryType = 'policy' | 'flight_status' | 'both' | 'general';
 
-export interface SessionFlight {
-  /** The session's flight number, as given at session creation (any case); null when none. */
-  flight_no: string | null;
-  /** The session's travel date as the client gave it (YYYY-MM-DD best; see `sessionTravelDate`); null when none. */
-  date: string | null;
-}
+/**
+ * The session's flight number as given at session creation (any case) and its travel date as the
+ * client gave it (YYYY-MM-DD best; see `sessionTravelDate`); each null when none.
+ */
+export type { SessionFlight };
 
 export interface RoutedQuery {
   queryType: QueryType;

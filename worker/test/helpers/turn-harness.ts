@@ -20,6 +20,7 @@ import {
   envelopeBody,
   readEnvelopeHeader,
   type HistoryEntry,
+  type SessionFlight,
   type Redis,
   type TurnJobData,
 } from '@chat/shared';
@@ -59,9 +60,12 @@ export interface TurnHarness {
   queue: Queue<TurnJobData, void, 'turn'>;
   processor: TurnProcessor;
   llm: ScriptedLlm;
+  /** The processor's metrics registry. */
+  metrics: ReturnType<typeof createMetricsRegistry>;
   /** Starts the BullMQ worker (tests set the stage first). */
   startWorker(): Promise<void>;
-  createSession(sessionId: string): Promise<void>;
+  /** A session with no flight on file, or with `flight`. */
+  createSession(sessionId: string, flight?: SessionFlight): Promise<void>;
   /** Queues the turn in its session's order, as the gateway's intake does; `enqueue: false` leaves its job out (lost). */
   acceptTurn(sessionId: string, messageId: string, options?: { enqueue?: boolean }): Promise<TurnJobData>;
   /** Enqueues a turn's job under its message id, as the gateway's watchdog does for a lost one. */
@@ -81,6 +85,8 @@ export interface TurnHarnessOptions {
   attempts?: number;
   /** The LLM the processor streams from; default a `ScriptedLlm` answering at once. */
   llm?: ScriptedLlm;
+  /** The context sources; default empty ones. */
+  context?: ContextAssembler;
 }
 
 /** Builds the harness; everything it started is stopped at the test's teardown. */
@@ -105,16 +111,17 @@ export async function startTurnHarness(t: { teardown(fn: () => unknown): void },
   await stops.start();
   const llm = options.llm ?? new ScriptedLlm();
   let worker: Worker<TurnJobData, void, 'turn'> | null = null;
+  const metrics = createMetricsRegistry('worker-test', false);
   const processor = new TurnProcessor(
     {
       store,
       queues: new TurnQueues([queue]),
       llm,
-      metrics: new WorkerMetrics(createMetricsRegistry('worker-test', false)),
+      metrics: new WorkerMetrics(metrics),
       logger,
       workers: () => (worker ? [worker] : []),
       tokenBudget: null,
-      context: new ContextAssembler({ policy: { search: async () => [] }, flight: { getFlightContext: async () => null } }),
+      context: options.context ?? new ContextAssembler({ policy: { search: async () => [] }, flight: { getFlightContext: async () => null } }),
       cache: new ResponseCache(redis, keys, 60),
       turnLog,
       stops,
@@ -154,13 +161,14 @@ export async function startTurnHarness(t: { teardown(fn: () => unknown): void },
     queue,
     processor,
     llm,
+    metrics,
     async startWorker() {
       worker = new Worker<TurnJobData, void, 'turn'>(TURN_QUEUE_NAME, processor.process, { connection: workerConnection, prefix: keys.bullPrefix, concurrency: 4 });
       worker.on('error', () => {});
       await worker.waitUntilReady();
     },
-    async createSession(sessionId) {
-      const context = { customer_name: 'Test', customer_email: 'test@example.com', flight_no: null, date: null, created_at: new Date().toISOString() };
+    async createSession(sessionId, flight = { flight_no: null, date: null }) {
+      const context = { customer_name: 'Test', customer_email: 'test@example.com', ...flight, created_at: new Date().toISOString() };
       await store.create({ session_id: sessionId, context });
     },
     async acceptTurn(sessionId, messageId, { enqueue = true } = {}) {
