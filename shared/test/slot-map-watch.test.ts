@@ -7,7 +7,7 @@
  *   every 2 s, each time over a new connection)
  *   a replica promoted (`CLUSTER FAILOVER`) → every client's map names it as its slots' master
  *   within a few seconds, with no command sent and no redirection (each client re-reads the
- *   map on its own only every 30 s)
+ *   map on its own only every 5 minutes)
  *   clients that end leave; a client that connects again rejoins
  */
 import t from 'tap';

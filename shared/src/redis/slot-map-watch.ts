@@ -5,10 +5,14 @@ export const SLOT_MAP_WATCH_MS = 2000;
 
 /**
  * How often every cluster client re-reads the slot map on its own (ioredis's
- * `slotsRefreshInterval`), ms: a fallback only, the watch tells it of a change within
- * `SLOT_MAP_WATCH_MS`.
+ * `slotsRefreshInterval`), ms: a fallback only. The watch tells a client of a change within
+ * `SLOT_MAP_WATCH_MS`, and tells it again every `SLOT_MAP_WATCH_MS` for as long as its map still
+ * differs (a re-read that failed included); a redirection makes it re-read at once. Each re-read
+ * opens a connection and walks the 16 384 slots (~5 ms of an idle process's CPU each): at 30 s
+ * for each of a worker's ten clients they were 40 % of what an idle worker cost on a cluster
+ * (docs/performance.md, round 14).
  */
-export const SLOT_MAP_FALLBACK_MS = 30_000;
+export const SLOT_MAP_FALLBACK_MS = 300_000;
 
 const SLOTS = 16_384;
 
@@ -27,8 +31,8 @@ const SLOTS = 16_384;
  * the answer (a failover, a migration) re-reads its own at once: a promoted replica is still
  * in every client's map within 2 s, without a command having to fail first (commands held for
  * a dead master are retried elsewhere when its client drops it from the map). Each client also
- * re-reads on its own on every redirection (ioredis) and every 30 s (`SLOT_MAP_FALLBACK_MS`, set
- * by the caller), should the watch miss a change.
+ * re-reads on its own on every redirection (ioredis) and every 5 minutes (`SLOT_MAP_FALLBACK_MS`,
+ * set by the caller), should the watch miss a change.
  */
 export function shareSlotMapWatch(cluster: Cluster, seeds: readonly ClusterNode[], canWatch: boolean): void {
   const key = seedKey(seeds);
@@ -42,7 +46,7 @@ export function shareSlotMapWatch(cluster: Cluster, seeds: readonly ClusterNode[
   });
   cluster.on('end', () => groups.get(key)?.remove(cluster));
   // Its map as of its last read, for the watch to compare (reads are rare: on connect, when told,
-  // on redirections, every 30 s).
+  // on redirections, every 5 minutes).
   cluster.on('refresh', () => groups.get(key)?.learned(cluster));
 }
 
@@ -136,13 +140,43 @@ export function slotOwners(cluster: Cluster): string {
   return ownerRanges((slot) => cluster.slots[slot]?.[0]);
 }
 
-/** The same, from a `CLUSTER SLOTS` reply: equal strings, equal maps. */
-function slotOwnersOf(reply: ReadonlyArray<readonly unknown[]>): string {
+/**
+ * The same, from a `CLUSTER SLOTS` reply: equal strings, equal maps. Built from the reply's few
+ * ranges (sorted, gaps as `-`, neighbours of one owner merged) rather than slot by slot: this
+ * runs every `SLOT_MAP_WATCH_MS` in every process, idle or not.
+ */
+export function slotOwnersOf(reply: ReadonlyArray<readonly unknown[]>): string {
+  const ranges = reply
+    .map(([start, end, master]) => {
+      const [host, port] = master as [string, number];
+      return { start: Number(start), end: Number(end), owner: `${host}:${port}` };
+    })
+    .sort((a, b) => a.start - b.start);
+  const merged: Array<{ start: number; end: number; owner: string }> = [];
+  const add = (start: number, end: number, owner: string): void => {
+    const last = merged.at(-1);
+    if (last && last.owner === owner && last.end + 1 === start) last.end = end;
+    else merged.push({ start, end, owner });
+  };
+  let next = 0;
+  for (const range of ranges) {
+    // Overlapping or out-of-bounds ranges are no map a healthy cluster gives: read slot by slot
+    // (the later range wins, as a client's map would have it).
+    if (range.start < next || range.end >= SLOTS || range.end < range.start) return slotOwnersBySlot(reply);
+    if (range.start > next) add(next, range.start - 1, '-');
+    add(range.start, range.end, range.owner);
+    next = range.end + 1;
+  }
+  if (next < SLOTS) add(next, SLOTS - 1, '-');
+  return merged.map((r) => `${r.start}-${r.end} ${r.owner}`).join(';');
+}
+
+function slotOwnersBySlot(reply: ReadonlyArray<readonly unknown[]>): string {
   const owner: Array<string | undefined> = new Array(SLOTS);
   for (const [start, end, master] of reply) {
     const [host, port] = master as [string, number];
     const key = `${host}:${port}`;
-    for (let slot = Number(start); slot <= Number(end); slot++) owner[slot] = key;
+    for (let slot = Number(start); slot <= Math.min(Number(end), SLOTS - 1); slot++) owner[slot] = key;
   }
   return ownerRanges((slot) => owner[slot]);
 }
