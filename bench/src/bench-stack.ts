@@ -72,8 +72,18 @@ export interface BenchStack {
  * benchmark's settings. Logs at warn, so nothing is logged per turn.
  */
 export async function startBenchStack(options: BenchStackOptions): Promise<BenchStack> {
-  const port = await findFreePort();
   const sources = options.contextSources?.kind === 'http' ? await startContextSources(options.contextSources.latencyMs) : null;
+  try {
+    return await startServiceStack(options, sources);
+  } catch (err) {
+    sources?.child.kill();
+    throw err;
+  }
+}
+
+/** The stack itself, pointed at `sources` when there are any; its `stop` stops them too, whatever else fails. */
+async function startServiceStack(options: BenchStackOptions, sources: { url: string; child: ChildProcess } | null): Promise<BenchStack> {
+  const port = await findFreePort();
   const env: Record<string, string> = {
     HOST: '127.0.0.1',
     PORT: String(port),
@@ -103,13 +113,7 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     forwardOutput: options.logs ?? false,
     redisCluster: options.redisCluster ?? false,
   });
-  let running: RunningStack;
-  try {
-    running = await stack.start();
-  } catch (err) {
-    sources?.child.kill();
-    throw err;
-  }
+  const running: RunningStack = await stack.start();
   const processes: StackProcess[] = [
     ...running.gateways.map((g) => ({ role: 'gateway' as const, pid: g.child.pid ?? 0 })),
     ...running.workers.map((w) => ({ role: 'worker' as const, pid: w.child.pid ?? 0 })),
@@ -134,9 +138,12 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
     gatewayPids: processes.filter((p) => p.role === 'gateway').map((p) => p.pid),
     runtimeDir,
     stop: async () => {
-      await stack.stop();
-      sources?.child.kill();
-      if (runtimeDir) rmSync(runtimeDir, { recursive: true, force: true });
+      try {
+        await stack.stop();
+      } finally {
+        sources?.child.kill();
+        if (runtimeDir) rmSync(runtimeDir, { recursive: true, force: true });
+      }
     },
   };
 }
@@ -150,5 +157,9 @@ async function startContextSources(latencyMs: number): Promise<{ url: string; ch
     throw new Error('the context-source server exited before it listened');
   });
   const [{ port }] = await Promise.race([ready, exited]);
+  // Neither the child nor its IPC channel keeps the benchmark running: it is killed at `stop`,
+  // and leaves by itself when its parent goes (its channel disconnects).
+  child.channel?.unref();
+  child.unref();
   return { url: `http://127.0.0.1:${port}`, child };
 }

@@ -157,21 +157,21 @@ export class TurnProcessor {
     // of a cancel sent before it, and one sent from now on stops this controller. (A job that
     // turns out not to be its session's head is parked and untracked before anything runs.)
     const untrack = this.deps.stops.track(data.session_id, data.message_id, controller, data.accepted_at + this.options.deadlineMs);
+    let early: EarlyContext | null = null;
     try {
       // Only the session's head runs; it takes ownership of the turn's frames in the same step
       // (any earlier attempt still writing is refused from now on), and the session and its
       // history come with it. A job behind another is parked (DelayedError).
       const claiming = this.claimAsHead(job, token);
-      // Personal data is replaced before the question reaches the context sources, the cache key,
-      // the LLM or a log line. Placeholders are put back as masked forms (`•••• 1111`): what is
-      // published rests in the turn log and the history. The gateway masked the message already;
-      // this catches the rest. Scrubbed after the head check is sent, not before: it is off the
-      // check's way.
-      const vault = new PiiVault('masked');
-      const question = vault.scrub(data.message);
-      // The context is gathered while the check is in flight, from the flight the job carries
-      // (not for a follow-up: it is read with the previous question, which the check returns).
-      const early = data.session_flight ? EarlyContext.start(this.deps.context, question, data.session_flight, controller.signal) : null;
+      // Scrubbed, and the context started, after the head check is sent: off the check's way. A
+      // throw here is the turn's failure, raised where the turn's failures are handled (below).
+      let asked: AskedQuestion | Error;
+      try {
+        asked = this.ask(data, controller.signal);
+      } catch (err) {
+        asked = err instanceof Error ? err : new Error(String(err));
+      }
+      if (!(asked instanceof Error)) early = asked.early;
       const { claim, loaded } = await claiming;
       const timings = this.timings.get(job);
       if (timings) stamp(timings, 'claimed');
@@ -188,7 +188,8 @@ export class TurnProcessor {
       const trace = TurnTrace.start(this.deps.tracing, data, startedAt, job.attemptsMade + 1);
       try {
         if (claim.status === 'cancelled') throw new TurnStopped('cancelled');
-        await this.answer(job, loaded, { vault, question, early }, publisher, controller.signal, startedAt, log, trace);
+        if (asked instanceof Error) throw asked;
+        await this.answer(job, loaded, asked, publisher, controller.signal, startedAt, log, trace);
         metrics.turnEnded('completed');
         trace?.end('completed');
       } catch (err) {
@@ -206,9 +207,26 @@ export class TurnProcessor {
         throw outcome === 'retried' ? err : asUnrecoverable(err);
       }
     } finally {
+      // A run that ended without using its early context (parked, ended, cancelled, failed)
+      // stops it; one that used it has nothing left to stop.
+      early?.cancel();
       untrack();
     }
   };
+
+  /**
+   * The question as the turn reads it: personal data replaced before it reaches the context
+   * sources, the cache key, the LLM or a log line (placeholders are put back as masked forms,
+   * `•••• 1111`: what is published rests in the turn log and the history; the gateway masked the
+   * message already, this catches the rest), and its context started from the flight the job
+   * carries (not for a follow-up: it is read with the previous question, which the check returns).
+   */
+  private ask(data: TurnJobData, signal: AbortSignal): AskedQuestion {
+    const vault = new PiiVault('masked');
+    const question = vault.scrub(data.message);
+    const early = data.session_flight ? EarlyContext.start(this.deps.context, question, data.session_flight, signal) : null;
+    return { vault, question, early };
+  }
 
   private async answer(
     job: Job<TurnJobData, void, 'turn'>,

@@ -122,17 +122,50 @@ t.test("a job from a gateway that sends no session flight: gathered after the he
   t.match(llm.prompts[0], /NZ123/);
 });
 
-t.test("a job parked behind its session's head turn gets its context early when it runs; the parked run's is dropped", async (t) => {
-  const { harness, lookups } = await setup(t);
+t.test("a run that parks behind its session's head turn stops its early context; the run that answers gathers its own", async (t) => {
+  // Flight lookups hang while `hang` is on, until stopped; the source's own timeout is a minute,
+  // so only the worker stopping a lookup it will not use can end one within the test.
+  let hang = true;
+  let pending = 0;
+  let stopped = 0;
+  const context = new ContextAssembler({
+    policy: { search: async () => [] },
+    flightTimeoutMs: 60_000,
+    flight: {
+      getFlightContext: (_query, signal) => {
+        if (!hang) return Promise.resolve(null);
+        pending++;
+        return new Promise((_resolve, reject) => {
+          signal!.addEventListener('abort', () => {
+            pending--;
+            stopped++;
+            reject(signal!.reason as Error);
+          }, { once: true });
+        });
+      },
+    },
+  });
+  const harness = await startTurnHarness(t, { context });
+  await harness.startWorker();
   await harness.createSession('s1', NZ123);
-  // m1 is in the session's order but its job comes later: m2 parks behind it.
+  // m1 is in the session's order but its job comes later: m2 parks behind it, again and again.
   await harness.store.scripts.admitTurn('s1', 'm1', 3600, { turnsPerWindow: 0, windowSeconds: 60, tokenBudget: 0 });
-  await ask(harness, 's1', 'm2', 'Can I bring my dog?');
-  const parkedBy = Date.now() + 15_000;
-  while (!(await harness.redis.sismember(harness.keys.session('s1', 'parked'), 'm2')) && Date.now() < parkedBy) await new Promise((resolve) => setTimeout(resolve, 5));
-  t.same(await harness.unanswered('s1'), ['m1', 'm2'], 'm2 parked behind m1');
+  await ask(harness, 's1', 'm2', 'What is the status of my flight?');
+  await until('m2 to park', async () => harness.redis.sismember(harness.keys.session('s1', 'parked'), 'm2').then((n) => n === 1));
+  await until("a parked run's lookup to be stopped", () => stopped >= 1);
+  t.pass("the parked run's early lookup was stopped when the run ended, not left to its timeout");
+  hang = false;
+  await until('every hanging lookup to be stopped', () => pending === 0);
   await harness.enqueue({ session_id: 's1', message_id: 'm1', client_id: null, message: 'What is the status of my flight?', accepted_at: Date.now(), session_flight: NZ123 });
   await answered(harness, 's1', 'm2');
   t.same(await gathered(harness), { early: 2 }, 'one context per answered turn, each gathered early; a parked run uses none');
-  t.ok(lookups.length > 0 && lookups.every((q) => q.flight_no === 'NZ123'), "every lookup is the session's flight");
+  t.equal(pending, 0, 'no lookup left hanging');
 });
+
+async function until(what: string, condition: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -49,7 +49,7 @@ export class WorkerMetrics {
     this.contextRetrieval = new Histogram({ name: 'chat_context_seconds', help: 'Context retrieval (policy search, flight lookup) of a turn', buckets: LATENCY_BUCKETS, registers });
     this.contextGatherings = new Counter({
       name: 'chat_context_gathered_total',
-      help: "When a turn's context was gathered: early (while its head check was in flight, and used), again (gathered early for a flight the check did not confirm, then again after it), after_check (a follow-up, read with the previous question the check returns; or a job with no session flight, from an older gateway)",
+      help: "When a turn's context was gathered: early (while its head check was in flight, and used), again (started early but not usable: a flight the check did not confirm, or the early gathering failed; gathered again after the check), after_check (a follow-up, read with the previous question the check returns; or a job with no session flight, from an older gateway)",
       labelNames: ['when'],
       registers,
     });

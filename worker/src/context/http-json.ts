@@ -48,9 +48,12 @@ export function endpoint(base: string, path: string): URL {
 
 /**
  * Keep-alive agents shared by every source of the process: a turn makes one or two calls, and
- * a new connection per call was a TCP handshake on the turn's path.
+ * a new connection per call was a TCP handshake on the turn's path. An idle connection is closed
+ * after 4 s (`timeout`; a shorter `Keep-Alive: timeout` the service sends wins), before a Node
+ * service's own 5 s default closes it under a request; a request that still meets a connection
+ * the service just closed is sent once more on a new one (see `postJson`).
  */
-const AGENT_OPTIONS = { keepAlive: true, maxSockets: Infinity, scheduling: 'lifo' as const };
+const AGENT_OPTIONS = { keepAlive: true, maxSockets: Infinity, scheduling: 'lifo' as const, timeout: 4_000 };
 const agents = { 'http:': new http.Agent(AGENT_OPTIONS), 'https:': new https.Agent(AGENT_OPTIONS) };
 
 /**
@@ -59,10 +62,29 @@ const agents = { 'http:': new http.Agent(AGENT_OPTIONS), 'https:': new https.Age
  * CPU for two small JSON exchanges per turn (see docs/performance.md, round 14). Redirects are
  * not followed: a 3xx is a status like any other failure.
  */
-export function postJson(url: URL, payload: unknown, signal: AbortSignal, options: PostJsonOptions): Promise<JsonResponse> {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new SourceResponseError(`unsupported protocol ${url.protocol}`));
-  if (signal.aborted) return Promise.reject(abortReason(signal));
+export async function postJson(url: URL, payload: unknown, signal: AbortSignal, options: PostJsonOptions): Promise<JsonResponse> {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SourceResponseError(`unsupported protocol ${url.protocol}`);
   const body = JSON.stringify(payload);
+  try {
+    return await postOnce(url, body, signal, options);
+  } catch (err) {
+    // A kept-alive connection the service closed as this request went out: nothing reached the
+    // service, and a lookup is safe to repeat. Once, on a new connection.
+    if (!(err instanceof StaleConnectionError)) throw err;
+    return postOnce(url, body, signal, options);
+  }
+}
+
+/** A reused connection failed before any response: the service had closed it. */
+class StaleConnectionError extends Error {
+  constructor(cause: unknown) {
+    super(`kept-alive connection closed by the service: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StaleConnectionError';
+  }
+}
+
+function postOnce(url: URL, body: string, signal: AbortSignal, options: PostJsonOptions): Promise<JsonResponse> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise<JsonResponse>((resolve, reject) => {
     let settled = false;
@@ -83,8 +105,13 @@ export function postJson(url: URL, payload: unknown, signal: AbortSignal, option
       settle(() => reject(reason));
     };
     signal.addEventListener('abort', onAbort, { once: true });
-    request.on('error', (err) => settle(() => reject(err)));
+    let responded = false;
+    request.on('error', (err: NodeJS.ErrnoException) => {
+      const stale = request.reusedSocket && !responded && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+      settle(() => reject(stale ? new StaleConnectionError(err) : err));
+    });
     request.on('response', (response) => {
+      responded = true;
       const status = response.statusCode ?? 0;
       const ok = status >= 200 && status < 300;
       const accepted = options.acceptStatuses?.includes(status) ?? false;

@@ -180,6 +180,15 @@ t.test('malformed answers → degraded "bad_response"', async (t) => {
       'policy: /search answered an invalid body: results.0.snippet is required',
     ],
     ['too large', (res) => json(res, 200, { results: [{ title: 'T', snippet: 'x'.repeat(5000), source: 's', score: 1 }] }), 'policy: the response is larger than 1000 bytes'],
+    [
+      'too large, in chunks with no length announced',
+      (res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        for (let i = 0; i < 10; i++) res.write(`{"results":[${' '.repeat(300)}`);
+        res.end(']}');
+      },
+      'policy: the response is larger than 1000 bytes',
+    ],
   ];
   for (const [name, answer, detail] of answers) {
     const server = await serve(t, (_req, res) => answer(res));
@@ -194,6 +203,37 @@ t.test('malformed answers → degraded "bad_response"', async (t) => {
     new HttpFlightSource({ baseUrl: flightServer.url }).getFlightContext({ flight_no: 'NZ123' }, signal),
   );
   t.equal(result.status === 'degraded' && result.reason, 'bad_response', 'a flight record that breaks the contract');
+});
+
+t.test('a redirect is not followed: degraded "unavailable", the other address never asked', async (t) => {
+  const elsewhere = await serve(t, (_req, res) => json(res, 200, { results: [] }));
+  const redirecting = await serve(t, (_req, res) => {
+    res.writeHead(302, { location: `${elsewhere.url}/search` });
+    res.end();
+  });
+  const result = await new SourceGuard({ name: 'policy' }).run((signal) => new HttpPolicySource({ baseUrl: redirecting.url }).search('bags', 3, signal));
+  t.equal(result.status === 'degraded' && result.reason, 'unavailable');
+  t.equal(elsewhere.received.length, 0, 'the redirect target was not asked');
+});
+
+t.test('a kept-alive connection the service closed as the next request went out: sent once more, on a new connection', async (t) => {
+  // The service answers the first request of each connection and drops the connection at the
+  // second, as a service does whose keep-alive timeout struck just as the request came.
+  const sockets = new Set<unknown>();
+  const server = await serve(t, (req, res) => {
+    if (sockets.has(req.socket)) {
+      req.socket.destroy();
+      return;
+    }
+    sockets.add(req.socket);
+    json(res, 200, { results: [{ title: 'Bags', snippet: 'One bag.', source: 'bags.md', score: 1 }] });
+  });
+  const source = new HttpPolicySource({ baseUrl: server.url });
+  t.equal((await source.search('bags', 3)).length, 1, 'the first answer');
+  const again = await new SourceGuard({ name: 'policy' }).run((signal) => source.search('bags', 3, signal));
+  t.equal(again.status, 'ok', 'the second lookup is answered, not degraded');
+  t.equal(server.received.length, 3, 'the dropped request, then its repeat');
+  t.equal(sockets.size, 2, 'the repeat on a new connection');
 });
 
 t.test('nothing listening → degraded "error"; the caller’s abort → "aborted" and not held against the source', async (t) => {
