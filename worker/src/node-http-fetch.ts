@@ -17,10 +17,30 @@ import zlib from 'node:zlib';
  * global `fetch`. Redirects are not followed (APIs answer in place): a 3xx reaches the SDK as
  * the status error it is.
  */
-export function createNodeHttpFetch(): typeof fetch {
+export interface NodeHttpFetchOptions {
+  /**
+   * Close a pooled connection after it has been idle this long, ms (a shorter `Keep-Alive:
+   * timeout` from the server wins). Default: none, the server closes it (an LLM provider keeps
+   * connections for minutes, and a new one costs a TLS handshake).
+   */
+  idleSocketTimeoutMs?: number;
+  /**
+   * Send a request once more, on a new connection, when the reused connection it went out on was
+   * reset before any response: the server closed it, idle, as the request left, so the request
+   * never reached it. Only for requests that are safe to repeat (lookups). Default: false.
+   */
+  resendOnStaleConnection?: boolean;
+}
+
+export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof fetch {
   // As many connections as streams in flight (the worker's concurrency bounds them); the most
   // recently used idle one first, so the rest can time out.
-  const agentOptions = { keepAlive: true, maxSockets: Infinity, scheduling: 'lifo' as const };
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets: Infinity,
+    scheduling: 'lifo' as const,
+    ...(options.idleSocketTimeoutMs !== undefined ? { timeout: options.idleSocketTimeoutMs } : {}),
+  };
   const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
 
   return async function nodeHttpFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
@@ -32,11 +52,7 @@ export function createNodeHttpFetch(): typeof fetch {
     if (signal?.aborted) throw abortError(signal);
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise<Response>((resolve, reject) => {
-      const request = transport.request(url, {
-        method: init.method ?? 'GET',
-        headers: headerRecord(init.headers),
-        agent: agents[url.protocol as 'http:' | 'https:'],
-      });
+      let request: http.ClientRequest;
       let responseBody: Readable | null = null;
       const onAbort = (): void => {
         const reason = abortError(signal);
@@ -46,17 +62,27 @@ export function createNodeHttpFetch(): typeof fetch {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const forgetSignal = (): void => signal?.removeEventListener('abort', onAbort);
-      request.on('error', (err) => {
-        forgetSignal();
-        reject(err);
-      });
-      request.on('response', (incoming) => {
-        responseBody = decoded(incoming);
-        // The body's end, error or destroy all close it: the abort listener lives until then.
-        responseBody.once('close', forgetSignal);
-        resolve(responseOver(incoming, responseBody));
-      });
-      request.end(body ?? undefined);
+      const send = (mayResend: boolean): void => {
+        request = transport.request(url, {
+          method: init.method ?? 'GET',
+          headers: headerRecord(init.headers),
+          agent: agents[url.protocol as 'http:' | 'https:'],
+        });
+        request.on('error', (err: NodeJS.ErrnoException) => {
+          const stale = responseBody === null && request.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+          if (mayResend && stale && !signal?.aborted) return send(false);
+          forgetSignal();
+          reject(err);
+        });
+        request.on('response', (incoming) => {
+          responseBody = decoded(incoming);
+          // The body's end, error or destroy all close it: the abort listener lives until then.
+          responseBody.once('close', forgetSignal);
+          resolve(responseOver(incoming, responseBody));
+        });
+        request.end(body ?? undefined);
+      };
+      send(options.resendOnStaleConnection === true);
     });
   };
 }

@@ -157,7 +157,7 @@ export class TurnProcessor {
     // of a cancel sent before it, and one sent from now on stops this controller. (A job that
     // turns out not to be its session's head is parked and untracked before anything runs.)
     const untrack = this.deps.stops.track(data.session_id, data.message_id, controller, data.accepted_at + this.options.deadlineMs);
-    let early: EarlyContext | null = null;
+    let asked: AskedQuestion | undefined;
     try {
       // Only the session's head runs; it takes ownership of the turn's frames in the same step
       // (any earlier attempt still writing is refused from now on), and the session and its
@@ -165,13 +165,12 @@ export class TurnProcessor {
       const claiming = this.claimAsHead(job, token);
       // Scrubbed, and the context started, after the head check is sent: off the check's way. A
       // throw here is the turn's failure, raised where the turn's failures are handled (below).
-      let asked: AskedQuestion | Error;
+      let askFailure: unknown;
       try {
         asked = this.ask(data, controller.signal);
       } catch (err) {
-        asked = err instanceof Error ? err : new Error(String(err));
+        askFailure = err;
       }
-      if (!(asked instanceof Error)) early = asked.early;
       const { claim, loaded } = await claiming;
       const timings = this.timings.get(job);
       if (timings) stamp(timings, 'claimed');
@@ -188,7 +187,7 @@ export class TurnProcessor {
       const trace = TurnTrace.start(this.deps.tracing, data, startedAt, job.attemptsMade + 1);
       try {
         if (claim.status === 'cancelled') throw new TurnStopped('cancelled');
-        if (asked instanceof Error) throw asked;
+        if (!asked) throw askFailure;
         await this.answer(job, loaded, asked, publisher, controller.signal, startedAt, log, trace);
         metrics.turnEnded('completed');
         trace?.end('completed');
@@ -209,7 +208,7 @@ export class TurnProcessor {
     } finally {
       // A run that ended without using its early context (parked, ended, cancelled, failed)
       // stops it; one that used it has nothing left to stop.
-      early?.cancel();
+      asked?.early?.cancel();
       untrack();
     }
   };

@@ -1,5 +1,5 @@
-import http from 'node:http';
-import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { createNodeHttpFetch, takeNodeBody } from '../node-http-fetch.js';
 
 /**
  * One JSON POST to a context service, with the caller's signal (the timeout and the caller's
@@ -47,116 +47,61 @@ export function endpoint(base: string, path: string): URL {
 }
 
 /**
- * Keep-alive agents shared by every source of the process: a turn makes one or two calls, and
- * a new connection per call was a TCP handshake on the turn's path. An idle connection is closed
- * after 4 s (`timeout`; a shorter `Keep-Alive: timeout` the service sends wins), before a Node
- * service's own 5 s default closes it under a request; a request that still meets a connection
- * the service just closed is sent once more on a new one (see `postJson`).
+ * The transport of every source of the process: the worker's `node:http` fetch (keep-alive
+ * agents, the body as a Node stream), not the built-in `fetch`, whose fetch controller, web
+ * `ReadableStream` and promise hops per call were about a millisecond of worker CPU for a turn's
+ * two small JSON exchanges (docs/performance.md, round 14). A turn makes one or two calls, and a
+ * new connection per call was a TCP handshake on its path. An idle connection is closed after
+ * 4 s (a shorter `Keep-Alive: timeout` from the service wins), before a Node service's own 5 s
+ * default closes it under a request; a request that still meets a connection the service just
+ * closed is sent once more on a new one (a lookup is safe to repeat). Redirects are not followed:
+ * a 3xx is a status like any other failure.
  */
-const AGENT_OPTIONS = { keepAlive: true, maxSockets: Infinity, scheduling: 'lifo' as const, timeout: 4_000 };
-const agents = { 'http:': new http.Agent(AGENT_OPTIONS), 'https:': new https.Agent(AGENT_OPTIONS) };
+const sourceFetch = createNodeHttpFetch({ idleSocketTimeoutMs: 4_000, resendOnStaleConnection: true });
 
-/**
- * One POST over `node:http` (`https`), not the built-in `fetch`: undici's fetch costs a fetch
- * controller, a web `ReadableStream` and promise hops per call — about a millisecond of worker
- * CPU for two small JSON exchanges per turn (see docs/performance.md, round 14). Redirects are
- * not followed: a 3xx is a status like any other failure.
- */
 export async function postJson(url: URL, payload: unknown, signal: AbortSignal, options: PostJsonOptions): Promise<JsonResponse> {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new SourceResponseError(`unsupported protocol ${url.protocol}`);
-  const body = JSON.stringify(payload);
-  try {
-    return await postOnce(url, body, signal, options);
-  } catch (err) {
-    // A kept-alive connection the service closed as this request went out: nothing reached the
-    // service, and a lookup is safe to repeat. Once, on a new connection.
-    if (!(err instanceof StaleConnectionError)) throw err;
-    return postOnce(url, body, signal, options);
-  }
-}
-
-/** A reused connection failed before any response: the service had closed it. */
-class StaleConnectionError extends Error {
-  constructor(cause: unknown) {
-    super(`kept-alive connection closed by the service: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-    this.name = 'StaleConnectionError';
-  }
-}
-
-function postOnce(url: URL, body: string, signal: AbortSignal, options: PostJsonOptions): Promise<JsonResponse> {
-  if (signal.aborted) return Promise.reject(abortReason(signal));
-  const transport = url.protocol === 'https:' ? https : http;
-  return new Promise<JsonResponse>((resolve, reject) => {
-    let settled = false;
-    const settle = (outcome: () => void): void => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      outcome();
-    };
-    const request = transport.request(url, {
-      method: 'POST',
-      agent: agents[url.protocol as 'http:' | 'https:'],
-      headers: { 'content-type': 'application/json', accept: 'application/json', 'content-length': Buffer.byteLength(body), ...options.headers },
-    });
-    const onAbort = (): void => {
-      const reason = abortReason(signal);
-      request.destroy(reason);
-      settle(() => reject(reason));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    let responded = false;
-    request.on('error', (err: NodeJS.ErrnoException) => {
-      const stale = request.reusedSocket && !responded && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
-      settle(() => reject(stale ? new StaleConnectionError(err) : err));
-    });
-    request.on('response', (response) => {
-      responded = true;
-      const status = response.statusCode ?? 0;
-      const ok = status >= 200 && status < 300;
-      const accepted = options.acceptStatuses?.includes(status) ?? false;
-      if (!ok && !accepted) {
-        response.destroy();
-        return settle(() => reject(new SourceHttpError(status, url.origin + url.pathname)));
-      }
-      const declared = Number(response.headers['content-length'] ?? NaN);
-      const tooLarge = () => new SourceResponseError(`the response is larger than ${options.maxResponseBytes} bytes`);
-      if (declared > options.maxResponseBytes) {
-        response.destroy();
-        return settle(() => reject(tooLarge()));
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > options.maxResponseBytes) {
-          response.destroy();
-          settle(() => reject(tooLarge()));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      response.on('error', (err) => settle(() => reject(err)));
-      // Closed before its end (the service went away mid-body): after 'end' this finds it settled.
-      response.on('close', () => settle(() => reject(new SourceResponseError(`${url.pathname}: the response ended early`))));
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (!ok && text.trim() === '') return settle(() => resolve({ status, body: undefined }));
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          return settle(() => reject(new SourceResponseError(`${url.pathname}: the response is not JSON`)));
-        }
-        settle(() => resolve({ status, body: parsed }));
-      });
-    });
-    request.end(body);
+  const response = await sourceFetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...options.headers },
+    body: JSON.stringify(payload),
+    signal,
   });
+  const body = takeNodeBody(response);
+  const accepted = options.acceptStatuses?.includes(response.status) ?? false;
+  if (!response.ok && !accepted) {
+    body?.destroy();
+    throw new SourceHttpError(response.status, url.origin + url.pathname);
+  }
+  const text = body ? await readCapped(body, url, options.maxResponseBytes, Number(response.headers.get('content-length') ?? NaN), signal) : '';
+  if (!response.ok && text.trim() === '') return { status: response.status, body: undefined };
+  try {
+    return { status: response.status, body: JSON.parse(text) as unknown };
+  } catch {
+    throw new SourceResponseError(`${url.pathname}: the response is not JSON`);
+  }
 }
 
-/** The signal's reason as an error, or an AbortError when it has none. */
-function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason : new DOMException('This operation was aborted', 'AbortError');
+/** The body as text, at most `maxBytes` of it; a body cut off before its end is a SourceResponseError. */
+async function readCapped(body: Readable, url: URL, maxBytes: number, declared: number, signal: AbortSignal): Promise<string> {
+  const tooLarge = () => new SourceResponseError(`the response is larger than ${maxBytes} bytes`);
+  if (declared > maxBytes) {
+    body.destroy();
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        body.destroy();
+        throw tooLarge();
+      }
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof SourceResponseError || signal.aborted) throw err;
+    throw new SourceResponseError(`${url.pathname}: the response ended early`);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
