@@ -3,8 +3,10 @@
  * into them) against a real Redis spawned for this file, and against a small Redis Cluster: what
  * the log keeps and what subscribers get is byte for byte the envelope `encodeEnvelope` makes;
  * the ownership and order checks hold; the turn's keys always have a lifetime; a server that lost
- * its script cache still takes the frames. On the cluster the frames leave as the writer's own
- * bytes too, and a master that lost its scripts takes them re-sent with the source.
+ * its script cache still takes the frames. On one Redis the frames of many turns written in one
+ * event-loop turn leave as one script call (FrameBatcher), each judged on its own. On the
+ * cluster the frames leave as the writer's own bytes too, one call each, and a master that lost
+ * its scripts takes them re-sent with the source.
  */
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
@@ -12,7 +14,8 @@ import { spawnRedisCluster } from '../src/dev/redis-cluster.js';
 import { spawnRedisServer } from '../src/dev/redis-server.js';
 import { createRedisConnection, masterNodes, openRedis, type RedisClient } from '../src/redis/connection.js';
 import { RedisKeys } from '../src/redis/redis-keys.js';
-import { TurnLog } from '../src/redis/turn-log.js';
+import { TurnLog, type AppendMode } from '../src/redis/turn-log.js';
+import { MAX_FRAMES_PER_CALL } from '../src/redis/frame-batcher.js';
 import { FrameKind, encodeEnvelope } from '../src/protocol/envelope.js';
 import { PreEncodedCommand } from '../src/redis/pre-encoded-command.js';
 import type { Command } from 'ioredis';
@@ -33,6 +36,42 @@ function setup(client: RedisClient = redis): { log: TurnLog; keys: RedisKeys } {
   return { log: new TurnLog(client, keys, { ttlSeconds: TTL, maxFrames: 100 }), keys };
 }
 
+type Frame = [kind: FrameKind, json: string, publishedAtMs: number, seq: number, mode: AppendMode, text: string];
+
+/**
+ * A writer whose frames' outcomes are kept in the order told (the script's verdict, or the
+ * error of the call); `append` writes frames in this loop turn and resolves with their outcomes.
+ */
+function writerOf(log: TurnLog, sessionId: string, messageId: string, epoch: number): { outcomes: unknown[]; append: (...frames: Frame[]) => Promise<unknown[]>; write: (...frames: Frame[]) => void; settled: () => Promise<void> } {
+  const outcomes: unknown[] = [];
+  const writer = log.writer(sessionId, messageId, epoch, (result, error) => outcomes.push(result ?? error));
+  const write = (...frames: Frame[]) => {
+    for (const frame of frames) writer.append(...frame);
+  };
+  return {
+    outcomes,
+    write,
+    settled: () => writer.settled(),
+    append: async (...frames) => {
+      const from = outcomes.length;
+      write(...frames);
+      await writer.settled();
+      return outcomes.slice(from);
+    },
+  };
+}
+
+/** The frame script calls a client is handed: how many frames each carried (-1: a call ioredis encoded, the script-cache fallback). */
+function countCalls(client: RedisClient): { calls: number[]; restore: () => void } {
+  const calls: number[] = [];
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = ((command: Command, stream?: unknown) => {
+    if (command.name === 'evalsha' || command.name === 'eval') calls.push(command instanceof PreEncodedCommand ? (Number(/^\*(\d+)/.exec(command.toWritable().toString('latin1', 0, 12))![1]) - 3) / 11 : -1);
+    return send(command, stream as never);
+  }) as typeof client.sendCommand;
+  return { calls, restore: () => void (client.sendCommand = send as typeof client.sendCommand) };
+}
+
 /** The frames of a turn as a TurnPublisher writes them: JSON per frame, text for chunks. */
 const frames: Array<{ kind: FrameKind; json: string; mode: 'chunk' | 'reset' | 'end'; text: string }> = [
   { kind: FrameKind.chunk, json: '{"type":"chunk","content":"Kia ora"}', mode: 'chunk', text: 'Kia ora' },
@@ -50,9 +89,9 @@ t.test('frames are logged and published exactly as encodeEnvelope makes them, in
     if (ch.toString() === channel) published.push(Buffer.from(message));
   });
   await subscriber.ssubscribe(channel);
-  const writer = log.writer('s1', 'm1', claim.epoch);
+  const writer = writerOf(log, 's1', 'm1', claim.epoch);
   const at = Date.now();
-  const results = await Promise.all(frames.map((f, seq) => writer.append(f.kind, f.json, at + seq, seq, f.mode, f.text)));
+  const results = await writer.append(...frames.map((f, seq): Frame => [f.kind, f.json, at + seq, seq, f.mode, f.text]));
   t.same(results, ['written', 'written', 'written', 'written']);
   const expected = frames.map((f, seq) => encodeEnvelope(f.kind, f.json, at + seq, seq, 'm1'));
   const read = await log.read('s1', 'm1', -1);
@@ -68,17 +107,17 @@ t.test('frames are logged and published exactly as encodeEnvelope makes them, in
 t.test('ownership and order: a wrong seq, an older epoch, an ended turn and a lost state are refused', async (t) => {
   const { log, keys } = setup();
   const first = await log.claim('s1', 'm1');
-  const old = log.writer('s1', 'm1', first.epoch);
-  t.equal(await old.append(FrameKind.chunk, '{}', Date.now(), 1, 'chunk', 'x'), 'out_of_order', 'seq 1 before seq 0');
-  t.equal(await old.append(FrameKind.chunk, '{}', Date.now(), 0, 'chunk', 'x'), 'written');
+  const old = writerOf(log, 's1', 'm1', first.epoch);
+  t.same(await old.append([FrameKind.chunk, '{}', Date.now(), 1, 'chunk', 'x']), ['out_of_order'], 'seq 1 before seq 0');
+  t.same(await old.append([FrameKind.chunk, '{}', Date.now(), 0, 'chunk', 'x']), ['written']);
   const second = await log.claim('s1', 'm1');
-  t.equal(await old.append(FrameKind.chunk, '{}', Date.now(), 1, 'chunk', 'y'), 'superseded', 'the older attempt is refused');
-  const current = log.writer('s1', 'm1', second.epoch);
-  t.equal(await current.append(FrameKind.reset, '{}', Date.now(), 1, 'reset', ''), 'written');
-  t.equal(await current.append(FrameKind.complete, '{}', Date.now(), 2, 'end', ''), 'written');
-  t.equal(await current.append(FrameKind.chunk, '{}', Date.now(), 3, 'chunk', 'z'), 'ended');
-  const gone = log.writer('s2', 'm2', 1);
-  t.equal(await gone.append(FrameKind.chunk, '{}', Date.now(), 0, 'chunk', 'z'), 'missing');
+  t.same(await old.append([FrameKind.chunk, '{}', Date.now(), 1, 'chunk', 'y']), ['superseded'], 'the older attempt is refused');
+  const current = writerOf(log, 's1', 'm1', second.epoch);
+  t.same(await current.append([FrameKind.reset, '{}', Date.now(), 1, 'reset', '']), ['written']);
+  t.same(await current.append([FrameKind.complete, '{}', Date.now(), 2, 'end', '']), ['written']);
+  t.same(await current.append([FrameKind.chunk, '{}', Date.now(), 3, 'chunk', 'z']), ['ended']);
+  const gone = writerOf(log, 's2', 'm2', 1);
+  t.same(await gone.append([FrameKind.chunk, '{}', Date.now(), 0, 'chunk', 'z']), ['missing']);
   t.equal(await redis.get(keys.turnLog('s1', 'm1').text), null, 'the reset cleared the text');
 });
 
@@ -86,21 +125,22 @@ t.test('the turn’s keys always have a lifetime, renewed by every ending', asyn
   const { log, keys } = setup();
   const k = keys.turnLog('s1', 'm1');
   const claim = await log.claim('s1', 'm1');
-  const writer = log.writer('s1', 'm1', claim.epoch);
-  await writer.append(FrameKind.chunk, '{}', Date.now(), 0, 'chunk', 'a');
+  const writer = writerOf(log, 's1', 'm1', claim.epoch);
+  await writer.append([FrameKind.chunk, '{}', Date.now(), 0, 'chunk', 'a']);
   for (const key of [k.state, k.log, k.text]) {
     const ttl = await redis.ttl(key);
     t.ok(ttl > TTL - 5 && ttl <= TTL, `${key.split(':').pop()} expires with the resume window after the first frame (${ttl} s)`);
   }
   // A reset deletes the text; the next chunk (not a renewal: within the period) creates it anew.
   await redis.expire(k.state, 100);
-  await writer.append(FrameKind.reset, '{}', Date.now(), 1, 'reset', '');
+  await writer.append([FrameKind.reset, '{}', Date.now(), 1, 'reset', '']);
   await redis.expire(k.state, 100);
-  await writer.append(FrameKind.chunk, '{}', Date.now(), 2, 'chunk', 'b');
+  await writer.append([FrameKind.chunk, '{}', Date.now(), 2, 'chunk', 'b']);
   const textTtl = await redis.ttl(k.text);
   t.ok(textTtl > 90 && textTtl <= 100, `a text a chunk created takes the state's lifetime (${textTtl} s)`);
   t.ok((await redis.ttl(k.state)) <= 100, 'a chunk within the renewal period leaves the lifetimes alone');
-  await writer.append(FrameKind.complete, '{}', Date.now(), 3, 'end', '');
+  t.same(writer.outcomes, ['written', 'written', 'written']);
+  await writer.append([FrameKind.complete, '{}', Date.now(), 3, 'end', '']);
   for (const key of [k.state, k.log, k.text]) {
     const ttl = await redis.ttl(key);
     t.ok(ttl > TTL - 5 && ttl <= TTL, `${key.split(':').pop()} renewed by the ending (${ttl} s)`);
@@ -111,25 +151,81 @@ t.test('a short resume window is renewed often enough that a streaming turn neve
   const keys = new RedisKeys(`t${randomBytes(4).toString('hex')}`);
   const log = new TurnLog(redis, keys, { ttlSeconds: 1, maxFrames: 100 });
   const claim = await log.claim('s1', 'm1');
-  const writer = log.writer('s1', 'm1', claim.epoch);
+  const writer = writerOf(log, 's1', 'm1', claim.epoch);
   const until = Date.now() + 1600;
   let seq = 0;
   while (Date.now() < until) {
-    t.equal(await writer.append(FrameKind.chunk, '{}', Date.now(), seq, 'chunk', 'x'), 'written', `frame ${seq}`);
+    t.same(await writer.append([FrameKind.chunk, '{}', Date.now(), seq, 'chunk', 'x']), ['written'], `frame ${seq}`);
     seq++;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  t.equal(await writer.append(FrameKind.complete, '{}', Date.now(), seq, 'end', ''), 'written', 'still owned after more than its TTL of streaming');
+  t.same(await writer.append([FrameKind.complete, '{}', Date.now(), seq, 'end', '']), ['written'], 'still owned after more than its TTL of streaming');
 });
 
 t.test('a server that lost its script cache still takes the frames, in order', async (t) => {
   const { log } = setup();
   const claim = await log.claim('s1', 'm1');
-  const writer = log.writer('s1', 'm1', claim.epoch);
+  const writer = writerOf(log, 's1', 'm1', claim.epoch);
   await redis.script('FLUSH');
-  const results = await Promise.all([0, 1, 2].map((seq) => writer.append(FrameKind.chunk, '{}', Date.now(), seq, 'chunk', String(seq))));
+  // Three frames in one loop turn (one batch call), then one alone (the single-frame script).
+  const results = await writer.append(...[0, 1, 2].map((seq): Frame => [FrameKind.chunk, '{}', Date.now(), seq, 'chunk', String(seq)]));
   t.same(results, ['written', 'written', 'written']);
-  t.equal((await log.read('s1', 'm1', -1)).text, '012');
+  await redis.script('FLUSH');
+  t.same(await writer.append([FrameKind.chunk, '{}', Date.now(), 3, 'chunk', '3']), ['written']);
+  t.equal((await log.read('s1', 'm1', -1)).text, '0123');
+});
+
+t.test('one Redis: the frames of many turns written in one loop turn leave in one call each judged on its own', async (t) => {
+  const { log } = setup();
+  // Loaded (an earlier test flushed the script cache): otherwise the calls below would be
+  // refused NOSCRIPT and sent again with the source.
+  await log.preload();
+  const turns = MAX_FRAMES_PER_CALL + 22;
+  const sessions = Array.from({ length: turns }, (_, i) => `b${i}`);
+  const claims = await Promise.all(sessions.map((s) => log.claim(s, 'm1')));
+  // One turn taken over by a newer attempt meanwhile: its old writer's frames are refused.
+  const overtaken = 7;
+  await log.claim(sessions[overtaken]!, 'm1');
+  const writers = sessions.map((s, i) => writerOf(log, s, 'm1', claims[i]!.epoch));
+  const counter = countCalls(redis);
+  t.teardown(counter.restore);
+  const at = Date.now();
+  // Two frames per turn in one loop turn, and a third with a seq that skips one for turn 3.
+  writers.forEach((w, i) => w.write([FrameKind.chunk, `{"n":${i}}`, at, 0, 'chunk', `a${i}`], [FrameKind.chunk, '{}', at, 1, 'chunk', `b${i}`]));
+  writers[3]!.write([FrameKind.chunk, '{}', at, 5, 'chunk', 'skipped']);
+  await Promise.all(writers.map((w) => w.settled()));
+  counter.restore();
+  const frameCount = turns * 2 + 1;
+  t.same(counter.calls, [MAX_FRAMES_PER_CALL, MAX_FRAMES_PER_CALL, frameCount - 2 * MAX_FRAMES_PER_CALL], `${frameCount} frames, ${counter.calls.length} calls`);
+  writers.forEach((w, i) => {
+    const expected = i === overtaken ? ['superseded', 'superseded'] : i === 3 ? ['written', 'written', 'out_of_order'] : ['written', 'written'];
+    t.same(w.outcomes, expected, `turn ${i}`);
+  });
+  const reads = await Promise.all(sessions.map((s) => log.read(s, 'm1', -1)));
+  reads.forEach((read, i) => {
+    if (i === overtaken) t.equal(read.frames.length, 0, 'the overtaken attempt wrote nothing');
+    else t.equal(read.text, `a${i}b${i}`, `turn ${i}: its own two chunks, in order`);
+  });
+});
+
+t.test('one Redis: a turn whose keys are broken fails alone; the other frames of its call are written', async (t) => {
+  const { log, keys } = setup();
+  await log.preload();
+  const claims = await Promise.all(['k0', 'k1', 'k2'].map((s) => log.claim(s, 'm1')));
+  const writers = ['k0', 'k1', 'k2'].map((s, i) => writerOf(log, s, 'm1', claims[i]!.epoch));
+  // The middle turn's log key holds a string: its XADD fails with WRONGTYPE.
+  await redis.set(keys.turnLog('k1', 'm1').log, 'not a stream');
+  const counter = countCalls(redis);
+  t.teardown(counter.restore);
+  writers.forEach((w) => w.write([FrameKind.chunk, '{}', Date.now(), 0, 'chunk', 'x']));
+  await Promise.all(writers.map((w) => w.settled()));
+  counter.restore();
+  t.same(counter.calls, [3], 'one call');
+  t.same(writers[0]!.outcomes, ['written']);
+  t.same(writers[2]!.outcomes, ['written']);
+  t.ok(writers[1]!.outcomes[0] instanceof Error, 'the broken turn is told the error');
+  t.match(String(writers[1]!.outcomes[0]), /WRONGTYPE/);
+  t.equal((await log.read('k2', 'm1', -1)).text, 'x');
 });
 
 t.test('on a Redis Cluster: sessions on every master, each turn written whole', async (t) => {
@@ -144,7 +240,7 @@ t.test('on a Redis Cluster: sessions on every master, each turn written whole', 
   t.equal(masterNodes(client).length, 3);
   const sessions = Array.from({ length: 12 }, (_, i) => `cs${i}`);
   const claims = await Promise.all(sessions.map((s) => log.claim(s, 'm1')));
-  const writers = sessions.map((s, i) => log.writer(s, 'm1', claims[i]!.epoch));
+  const writers = sessions.map((s, i) => writerOf(log, s, 'm1', claims[i]!.epoch));
   // What each master's connection was handed: the writer's own bytes, or a command ioredis encodes.
   const appends = { preEncoded: 0, other: 0 };
   for (const node of masterNodes(client)) {
@@ -157,7 +253,7 @@ t.test('on a Redis Cluster: sessions on every master, each turn written whole', 
   const appendAll = (from: number, to: number) =>
     Promise.all(
       writers.map(async (writer, i) => {
-        const results = await Promise.all(frames.slice(from, to).map((f, k) => writer.append(f.kind, f.json, Date.now(), from + k, f.mode, f.text)));
+        const results = await writer.append(...frames.slice(from, to).map((f, k): Frame => [f.kind, f.json, Date.now(), from + k, f.mode, f.text]));
         t.same(results, Array(to - from).fill('written'), `session ${sessions[i]}, frames ${from}–${to - 1}`);
       }),
     );

@@ -36,7 +36,6 @@ export class TurnPublisher {
   private nextSeq: number;
   private chunks = 0;
   private content = '';
-  private lastAppend: Promise<unknown> = Promise.resolve();
   private failure: unknown = null;
 
   constructor(
@@ -47,7 +46,7 @@ export class TurnPublisher {
     private readonly onLost: (err: TurnLostError) => void,
   ) {
     this.encoder = new ChunkFrameEncoder(sessionId, messageId);
-    this.writer = log.writer(sessionId, messageId, claim.epoch);
+    this.writer = log.writer(sessionId, messageId, claim.epoch, this.onOutcome);
     this.nextSeq = claim.nextSeq;
     // An earlier attempt already sent frames: clients drop its partial text before ours.
     if (claim.nextSeq > 0) this.send(FrameKind.reset, JSON.stringify(resetFrame(sessionId, messageId, this.nextSeq)), 'reset', '');
@@ -83,22 +82,22 @@ export class TurnPublisher {
 
   /** Resolves when every frame so far is in the log and published; rejects if one was not. */
   async flushed(): Promise<void> {
-    await this.lastAppend;
+    await this.writer.settled();
     if (this.failure !== null) throw this.failure;
   }
 
   private send(kind: FrameKind, json: string, mode: AppendMode, text: string, now: number = Date.now()): void {
-    const seq = this.nextSeq++;
-    this.lastAppend = this.writer.append(kind, json, now, seq, mode, text).then(
-      (result) => {
-        if (result === 'written' || this.failure !== null) return;
-        const lost = new TurnLostError(result);
-        this.failure = lost;
-        this.onLost(lost);
-      },
-      (err: unknown) => {
-        this.failure ??= err;
-      },
-    );
+    this.writer.append(kind, json, now, this.nextSeq++, mode, text);
   }
+
+  private readonly onOutcome = (result: AppendResult | null, error: unknown): void => {
+    if (result === 'written' || this.failure !== null) return;
+    if (result === null) {
+      this.failure = error;
+      return;
+    }
+    const lost = new TurnLostError(result);
+    this.failure = lost;
+    this.onLost(lost);
+  };
 }

@@ -72,11 +72,26 @@ class CoalescingRedis extends Redis {
   private writes: WriteCoalescer | undefined;
 
   override sendCommand(command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown {
-    // Created on first use: ioredis may send its handshake from inside its own constructor,
-    // before this class's fields exist.
-    (this.writes ??= new WriteCoalescer(this)).hold();
+    this.coalescer().hold();
     return super.sendCommand(command, stream);
   }
+
+  /** Created on first use: ioredis may send its handshake from inside its own constructor, before this class's fields exist. */
+  coalescer(): WriteCoalescer {
+    return (this.writes ??= new WriteCoalescer(this));
+  }
+}
+
+/**
+ * Runs `hook` once this loop turn is over, just before the connection writes the loop turn's
+ * commands (see `WriteCoalescer.beforeRelease`); false when the client does not coalesce its
+ * writes (a cluster, whose node connections each write on their own), and then nothing is
+ * scheduled.
+ */
+export function beforeLoopTurnWrite(client: RedisClient, hook: () => void): boolean {
+  if (!(client instanceof CoalescingRedis)) return false;
+  client.coalescer().beforeRelease(hook);
+  return true;
 }
 
 function nodeOptions(options: RedisConnectionOptions): RedisOptions {

@@ -3,7 +3,7 @@ export * from './connection.js';
 export * from './scripts.js';
 export * from './session-store.js';
 export * from './turn-log.js';
-export { TurnFrameWriter } from './turn-frame-writer.js';
+export { TurnFrameWriter, type FrameOutcomeListener } from './turn-frame-writer.js';
 export * from './write-coalescer.js';
 export * from './turn-custody.js';
 export * from './channel-subscriber.js';

@@ -7,21 +7,23 @@ import { isCluster, masterNodes, type Cluster, type RedisClient } from './connec
 const LUA_DIR = fileURLToPath(new URL('../../lua/', import.meta.url));
 
 /**
- * A Lua script from `shared/lua/<verb>-<numberOfKeys>.lua`, run by SHA with a fallback to
- * EVAL when the server does not have it cached (first call, or after a Redis restart).
+ * A Lua script from `shared/lua/<verb>-<numberOfKeys>.lua` (`<verb>-n.lua`: as many keys as the
+ * caller passes, e.g. a batch), run by SHA with a fallback to EVAL when the server does not have
+ * it cached (first call, or after a Redis restart).
  */
 export class LuaScript {
   readonly name: string;
-  readonly numberOfKeys: number;
+  /** null: any number (a `-n` script). */
+  readonly numberOfKeys: number | null;
   private readonly source: string;
   /** The SHA1 the server caches the script under (EVALSHA). */
   readonly sha: string;
 
   constructor(fileName: string) {
-    const match = /^([a-z-]+)-(\d+)\.lua$/.exec(fileName);
-    if (!match) throw new Error(`Lua script names are <verb>-<numberOfKeys>.lua: ${fileName}`);
+    const match = /^([a-z-]+)-(\d+|n)\.lua$/.exec(fileName);
+    if (!match) throw new Error(`Lua script names are <verb>-<numberOfKeys>.lua or <verb>-n.lua: ${fileName}`);
     this.name = match[1]!;
-    this.numberOfKeys = Number(match[2]);
+    this.numberOfKeys = match[2] === 'n' ? null : Number(match[2]);
     this.source = readFileSync(`${LUA_DIR}${fileName}`, 'utf8');
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }
@@ -41,14 +43,14 @@ export class LuaScript {
   }
 
   async run(redis: RedisClient, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
-    if (keys.length !== this.numberOfKeys) {
+    if (this.numberOfKeys !== null && keys.length !== this.numberOfKeys) {
       throw new Error(`${this.name} takes ${this.numberOfKeys} keys, got ${keys.length}`);
     }
     try {
-      return await redis.evalsha(this.sha, this.numberOfKeys, ...keys, ...args);
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
       if (err instanceof Error && err.message.startsWith('NOSCRIPT')) {
-        return redis.eval(this.source, this.numberOfKeys, ...keys, ...args);
+        return redis.eval(this.source, keys.length, ...keys, ...args);
       }
       throw err;
     }

@@ -3,11 +3,14 @@ import { FrameKind, NO_SEQ, encodeEnvelope, readEnvelopeHeader } from '../protoc
 import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
 import { parseSessionForTurn, type SessionForTurn } from './session-store.js';
-import { TurnFrameWriter, appendResult, type AppendMode, type AppendResult } from './turn-frame-writer.js';
+import { appendResult, type AppendMode, type AppendResult } from './append-result.js';
+import { FrameBatcher } from './frame-batcher.js';
+import { TurnFrameWriter, type FrameOutcomeListener } from './turn-frame-writer.js';
 
 const claimTurn = new LuaScript('claim-turn-5.lua');
 const beginTurn = new LuaScript('begin-turn-10.lua');
 const appendFrame = new LuaScript('append-frame-3.lua');
+const appendFrames = new LuaScript('append-frames-n.lua');
 
 /**
  * Turns remembered per session in its recent-turns set (see RedisKeys.recentTurns): enough to
@@ -31,7 +34,7 @@ export interface TurnClaim {
  */
 export type TurnStart = { head: string } | { head: null; claim: TurnClaim; loaded: SessionForTurn | null };
 
-export type { AppendMode, AppendResult } from './turn-frame-writer.js';
+export type { AppendMode, AppendResult } from './append-result.js';
 
 /** One frame read back from a turn's log. */
 export interface LoggedFrame {
@@ -92,15 +95,20 @@ export interface TurnLogOptions {
  * at-most-once; this log is what makes a turn's delivery recoverable.
  */
 export class TurnLog {
+  /** Every attempt's frames go through it (see FrameBatcher). */
+  private readonly frames: FrameBatcher;
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly options: TurnLogOptions,
-  ) {}
+  ) {
+    this.frames = new FrameBatcher(redis, appendFrames, appendFrame);
+  }
 
   /** Loads the scripts into Redis's cache (see LuaScript.load); call once at start. */
   async preload(): Promise<void> {
-    await Promise.all([claimTurn.load(this.redis), beginTurn.load(this.redis), appendFrame.load(this.redis)]);
+    await Promise.all([claimTurn, beginTurn, appendFrame, appendFrames].map((script) => script.load(this.redis)));
   }
 
   /** `minNextSeq`: continue after this many frames at least (a takeover after Redis lost the state). */
@@ -165,11 +173,11 @@ export class TurnLog {
     return appendResult(reply);
   }
 
-  /** The writer of one attempt's frames (`epoch` from its claim): see TurnFrameWriter. */
-  writer(sessionId: string, messageId: string, epoch: number): TurnFrameWriter {
+  /** The writer of one attempt's frames (`epoch` from its claim), telling `onOutcome` of each: see TurnFrameWriter. */
+  writer(sessionId: string, messageId: string, epoch: number, onOutcome: FrameOutcomeListener): TurnFrameWriter {
     return new TurnFrameWriter(
-      this.redis,
-      appendFrame,
+      this.frames,
+      appendFrames.sha,
       {
         keys: this.keys.turnLog(sessionId, messageId),
         channel: this.keys.sessionChannel(sessionId),
@@ -178,6 +186,7 @@ export class TurnLog {
         maxFrames: this.options.maxFrames,
         ttlSeconds: this.options.ttlSeconds,
       },
+      onOutcome,
     );
   }
 

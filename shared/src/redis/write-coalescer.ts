@@ -16,6 +16,8 @@ import type { RedisClient } from './connection.js';
  */
 export class WriteCoalescer {
   private corked: Socket | null = null;
+  private releaseScheduled = false;
+  private beforeReleaseHooks: Array<() => void> = [];
 
   constructor(private readonly redis: RedisClient) {}
 
@@ -27,13 +29,40 @@ export class WriteCoalescer {
     if (this.redis.status !== 'ready' || stream === undefined || stream.destroyed) return;
     stream.cork();
     this.corked = stream;
+    this.scheduleRelease();
+  }
+
+  /**
+   * Runs `hook` at the end of this loop turn, just before the held commands are written: a
+   * command it issues joins the same write, after every command of the loop turn. For a caller
+   * that gathers a loop turn's work into one command (FrameBatcher). Runs whether or not the
+   * connection is ready (its commands then wait in ioredis's offline queue).
+   */
+  beforeRelease(hook: () => void): void {
+    this.beforeReleaseHooks.push(hook);
+    this.hold();
+    this.scheduleRelease();
+  }
+
+  private scheduleRelease(): void {
+    if (this.releaseScheduled) return;
+    this.releaseScheduled = true;
     setImmediate(this.release);
   }
 
   private readonly release = (): void => {
-    const stream = this.corked;
-    this.corked = null;
-    // A socket that closed meanwhile has nothing left to send; uncork is harmless on it.
-    stream?.uncork();
+    this.releaseScheduled = false;
+    try {
+      if (this.beforeReleaseHooks.length > 0) {
+        const hooks = this.beforeReleaseHooks;
+        this.beforeReleaseHooks = [];
+        for (const hook of hooks) hook();
+      }
+    } finally {
+      const stream = this.corked;
+      this.corked = null;
+      // A socket that closed meanwhile has nothing left to send; uncork is harmless on it.
+      stream?.uncork();
+    }
   };
 }
