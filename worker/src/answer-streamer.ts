@@ -1,5 +1,5 @@
 import { StreamScrubber, type PiiVault, type WorkerMetrics } from '@chat/shared';
-import { ChunkCoalescer } from './chunk-coalescer.js';
+import { ChunkCoalescer, type FlushClock } from './chunk-coalescer.js';
 import type { ChatCompletionTool } from 'openai/resources/chat/completions';
 import type { LlmClient, LlmToolCall, StreamResult } from './llm-client.js';
 import type { ChatMessage } from './prompt-builder.js';
@@ -49,7 +49,8 @@ export class AnswerStreamer {
     private readonly publisher: TurnPublisher,
     private readonly metrics: WorkerMetrics,
     private readonly acceptedAt: number,
-    private readonly chunkWindowMs: number,
+    /** The worker's flush tick, shared by all its streams. */
+    private readonly flushClock: FlushClock,
   ) {}
 
   async fromLlm(llm: LlmClient, messages: ChatMessage[], vault: PiiVault, signal: AbortSignal, tools?: ToolLoop): Promise<ProducedAnswer> {
@@ -58,7 +59,7 @@ export class AnswerStreamer {
     // flushes, is what it always was); the cleaning runs once per coalesced chunk, on the pieces
     // the chunk joins, instead of once per piece.
     const scrubber = new StreamScrubber(vault);
-    const coalescer = new ChunkCoalescer(this.chunkWindowMs, (released) => {
+    const coalescer = new ChunkCoalescer(this.flushClock, (released) => {
       const text = scrubber.clean(released);
       if (text.length > 0) this.publish(text);
     });

@@ -28,6 +28,7 @@ import {
   type WorkerMetrics,
 } from '@chat/shared';
 import { composeGroundedAnswer } from '@chat/offline-llm';
+import { FlushClock } from './chunk-coalescer.js';
 import { AnswerStreamer, type ProducedAnswer, type ToolLoop } from './answer-streamer.js';
 import { formatContextBlock, passageSources, type AssembledContext, type ContextAssembler, type ContextRequest } from './context/index.js';
 import { EarlyContext } from './early-context.js';
@@ -54,7 +55,7 @@ export interface TurnProcessorOptions {
   historyMaxTurns: number;
   /** Session idle lifetime, seconds; refreshed when a turn is answered. */
   sessionTtlSeconds: number;
-  /** Tokens within this window share a chunk, ms. */
+  /** Tokens after an answer's first chunk are flushed on one worker-wide tick of this period, ms (0: every token its own chunk). */
   chunkWindowMs: number;
   /** A turn behind another of its session is re-checked after this, ms (unless promoted sooner). */
   turnWaitRetryMs: number;
@@ -131,11 +132,14 @@ export class TurnProcessor {
   private readonly timings = new WeakMap<Job<TurnJobData, void, 'turn'>, TurnTimings>();
 
   private readonly prices: PriceTable;
+  /** One flush tick for every stream this worker answers (see FlushClock). */
+  private readonly flushClock: FlushClock;
 
   constructor(
     private readonly deps: TurnProcessorDeps,
     private readonly options: TurnProcessorOptions,
   ) {
+    this.flushClock = new FlushClock(options.chunkWindowMs);
     this.tokenizer = tokenizerFor(deps.llm.model);
     this.historyBudget = { maxTokens: options.promptHistoryTokens, countTokens: tokenCounterFor(deps.llm.model), tokenizer: this.tokenizer };
     this.lostHeads = new LostHeadTurns(deps, options.lostTurnGraceMs);
@@ -278,7 +282,7 @@ export class TurnProcessor {
       ...(language.code !== 'en' ? { language: language.name } : {}),
     };
 
-    const streamer = new AnswerStreamer(publisher, metrics, data.accepted_at, this.options.chunkWindowMs);
+    const streamer = new AnswerStreamer(publisher, metrics, data.accepted_at, this.flushClock);
     const cacheKey = this.cacheKeyFor(question, vault, context, data.session_id);
     let produced: ProducedAnswer;
     let extra: Partial<CompleteMetadata> = {};
