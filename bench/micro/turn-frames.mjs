@@ -1,5 +1,6 @@
 // Micro-benchmark of a worker's per-frame path: TurnPublisher.chunk (frame JSON, envelope, the
-// append-frame script call over ioredis) for many turns at once against a real redis-server on a
+// frame script call over ioredis: on one Redis the frames of a loop turn share one call, see
+// FrameBatcher) for many turns at once against a real redis-server on a
 // free port, CPU time of this process (process.cpuUsage) and of Redis (INFO used_cpu_*) per
 // frame. Frames are sent a batch of one per turn per loop turn, as the streams of a busy worker
 // are, and every append is awaited before the next round. With --cluster, against a local Redis
