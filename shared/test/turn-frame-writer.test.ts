@@ -18,7 +18,7 @@ import { TurnLog, type AppendMode } from '../src/redis/turn-log.js';
 import { MAX_FRAMES_PER_CALL } from '../src/redis/frame-batcher.js';
 import { FrameKind, encodeEnvelope } from '../src/protocol/envelope.js';
 import { PreEncodedCommand } from '../src/redis/pre-encoded-command.js';
-import type { Command } from 'ioredis';
+import { Redis, type Command } from 'ioredis';
 
 const redisServer = await spawnRedisServer();
 const redis = createRedisConnection(redisServer.url, { name: 'turn-frame-writer-test' });
@@ -173,6 +173,50 @@ t.test('a server that lost its script cache still takes the frames, in order', a
   await redis.script('FLUSH');
   t.same(await writer.append([FrameKind.chunk, '{}', Date.now(), 3, 'chunk', '3']), ['written']);
   t.equal((await log.read('s1', 'm1', -1)).text, '0123');
+});
+
+t.test('a lost script cache with calls of two loop turns in flight: both re-sent, in order', async (t) => {
+  const { log } = setup();
+  const claims = await Promise.all(['n0', 'n1'].map((s) => log.claim(s, 'm1')));
+  const writers = ['n0', 'n1'].map((s, i) => writerOf(log, s, 'm1', claims[i]!.epoch));
+  await redis.script('FLUSH');
+  // Loop turn 1: a frame of each turn (one call); loop turn 2, before any reply: the next two.
+  writers.forEach((w, i) => w.write([FrameKind.chunk, '{}', Date.now(), 0, 'chunk', `a${i}`]));
+  await new Promise((resolve) => setImmediate(resolve));
+  writers.forEach((w, i) => w.write([FrameKind.chunk, '{}', Date.now(), 1, 'chunk', `b${i}`]));
+  await Promise.all(writers.map((w) => w.settled()));
+  writers.forEach((w, i) => t.same(w.outcomes, ['written', 'written'], `turn ${i}`));
+  for (const [i, s] of ['n0', 'n1'].entries()) t.equal((await log.read(s, 'm1', -1)).text, `a${i}b${i}`);
+});
+
+t.test('a client that does not coalesce its writes still sends a loop turn’s frames in one call', async (t) => {
+  const plain = new Redis(redisServer.url);
+  t.teardown(() => plain.disconnect());
+  const { log } = setup(plain);
+  await log.preload();
+  const claims = await Promise.all(['p0', 'p1', 'p2'].map((s) => log.claim(s, 'm1')));
+  const writers = ['p0', 'p1', 'p2'].map((s, i) => writerOf(log, s, 'm1', claims[i]!.epoch));
+  const counter = countCalls(plain);
+  writers.forEach((w) => w.write([FrameKind.chunk, '{}', Date.now(), 0, 'chunk', 'x']));
+  await Promise.all(writers.map((w) => w.settled()));
+  counter.restore();
+  t.same(counter.calls, [3]);
+  writers.forEach((w) => t.same(w.outcomes, ['written']));
+});
+
+t.test('a connection that is closed: every frame of the call is told the error, and settled() resolves', async (t) => {
+  const closing = createRedisConnection(redisServer.url, { name: 'turn-frame-writer-closed' });
+  const { log } = setup(closing);
+  await log.preload();
+  const claims = await Promise.all(['c0', 'c1'].map((s) => log.claim(s, 'm1')));
+  const writers = ['c0', 'c1'].map((s, i) => writerOf(log, s, 'm1', claims[i]!.epoch));
+  closing.disconnect();
+  writers.forEach((w) => w.write([FrameKind.chunk, '{}', Date.now(), 0, 'chunk', 'x'], [FrameKind.chunk, '{}', Date.now(), 1, 'chunk', 'y']));
+  await Promise.all(writers.map((w) => w.settled()));
+  for (const w of writers) {
+    t.equal(w.outcomes.length, 2);
+    t.ok(w.outcomes.every((o) => o instanceof Error), `told: ${String(w.outcomes[0])}`);
+  }
 });
 
 t.test('one Redis: the frames of many turns written in one loop turn leave in one call each judged on its own', async (t) => {

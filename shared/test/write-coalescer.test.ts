@@ -74,3 +74,59 @@ t.test('a connection that is not ready is left to ioredis (its offline queue)', 
   coalescer.hold();
   t.equal(await lazy.ping(), 'PONG', 'the queued command still runs once connected');
 });
+
+t.test('a hook before the release issues its command into the same write, after the loop turn’s commands', async (t) => {
+  await redis.ping();
+  const coalescer = new WriteCoalescer(redis);
+  const counter = countWrites();
+  t.teardown(counter.restore);
+  const replies: Array<Promise<number>> = [];
+  coalescer.hold();
+  replies.push(redis.rpush('hooked', 'first'));
+  coalescer.beforeRelease(() => {
+    coalescer.hold(); // as a command issued from the hook does: already held, same write
+    replies.push(redis.rpush('hooked', 'from the hook'));
+  });
+  coalescer.hold();
+  replies.push(redis.rpush('hooked', 'second'));
+  await new Promise((resolve) => setImmediate(resolve));
+  await Promise.all(replies);
+  t.equal(counter.writes(), 1, 'one socket write');
+  t.same(await redis.lrange('hooked', 0, -1), ['first', 'second', 'from the hook']);
+});
+
+t.test('a hook runs while the connection is not ready; its command waits in the offline queue', async (t) => {
+  const lazy = new Redis(redisServer.url, { lazyConnect: true });
+  t.teardown(() => lazy.disconnect());
+  const coalescer = new WriteCoalescer(lazy);
+  let reply: Promise<string> | null = null;
+  coalescer.beforeRelease(() => {
+    reply = lazy.ping();
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  t.ok(reply !== null, 'the hook ran at the end of the loop turn');
+  t.equal(await reply, 'PONG', 'and its command ran once connected');
+});
+
+t.test('a hook that throws does not stop the other hooks or the write', async (t) => {
+  await redis.ping();
+  const coalescer = new WriteCoalescer(redis);
+  const thrown: unknown[] = [];
+  const onUncaught = (err: unknown) => thrown.push(err);
+  // The error surfaces from the setImmediate callback, as any bug there would.
+  process.prependOnceListener('uncaughtException', onUncaught);
+  t.teardown(() => process.off('uncaughtException', onUncaught));
+  let later: Promise<number> | null = null;
+  coalescer.hold();
+  const held = redis.incr('hooks-throwing');
+  coalescer.beforeRelease(() => {
+    throw new Error('broken hook');
+  });
+  coalescer.beforeRelease(() => {
+    later = redis.incr('hooks-throwing');
+  });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.equal(await held, 1, 'the held command was written');
+  t.equal(await later, 2, 'the next hook ran and its command was written');
+  t.match(String(thrown[0]), /broken hook/, 'the error was thrown once all ran');
+});

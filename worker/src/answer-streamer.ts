@@ -61,7 +61,9 @@ export class AnswerStreamer {
     const scrubber = new StreamScrubber(vault);
     const coalescer = new ChunkCoalescer(this.flushClock, (released) => {
       const text = scrubber.clean(released);
-      if (text.length > 0) this.publish(text);
+      if (text.length === 0) return false;
+      this.publish(text);
+      return true;
     });
     const started = performance.now();
     const onToken = (token: string) => coalescer.push(scrubber.release(token));

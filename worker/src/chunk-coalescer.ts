@@ -30,7 +30,17 @@ export class FlushClock {
     this.timer = null;
     const due = this.due;
     this.due = new Set();
-    for (const flush of due) flush();
+    // Every stream flushes whatever one flush throws (then thrown once all ran): a stream left
+    // out would hold its tokens until its answer ended.
+    let failure: { err: unknown } | null = null;
+    for (const flush of due) {
+      try {
+        flush();
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+    if (failure) throw failure.err;
   };
 }
 
@@ -38,7 +48,9 @@ export class FlushClock {
  * Merges a stream's tokens into chunks, so Redis and the sockets carry far fewer messages than
  * the model emits tokens at high load. The answer's first chunk goes out at once, which keeps
  * time-to-first-token untouched; the tokens after it wait for the worker's next flush tick
- * (`FlushClock`), at most its window, and go together with every other stream's.
+ * (`FlushClock`), at most its window, and go together with every other stream's. `flush`
+ * returns whether anything went out: a first chunk that came to nothing (the PII scrubber
+ * removed all of it) leaves the next one first, also sent at once.
  */
 export class ChunkCoalescer {
   private pending = '';
@@ -47,14 +59,13 @@ export class ChunkCoalescer {
 
   constructor(
     private readonly clock: FlushClock,
-    private readonly flush: (text: string) => void,
+    private readonly flush: (text: string) => boolean,
   ) {}
 
   push(text: string): void {
     if (text.length === 0) return;
     if (this.clock.windowMs <= 0 || !this.started) {
-      this.started = true;
-      this.flush(text);
+      this.started = this.flush(text);
       return;
     }
     this.pending += text;

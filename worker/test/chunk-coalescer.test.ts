@@ -18,7 +18,7 @@ async function until(check: () => boolean, ms = 5000): Promise<void> {
 
 t.test('the first chunk is flushed at once, the next tokens together at the tick', async (t) => {
   const flushed: string[] = [];
-  const coalescer = new ChunkCoalescer(new FlushClock(40), (text) => flushed.push(text));
+  const coalescer = new ChunkCoalescer(new FlushClock(40), (text) => flushed.push(text) > 0);
   coalescer.push('Hello');
   t.same(flushed, ['Hello'], 'first token: no wait');
   coalescer.push(' there');
@@ -35,9 +35,26 @@ t.test('the first chunk is flushed at once, the next tokens together at the tick
   t.equal(flushed.length, 3, 'the tick that was due flushes nothing twice');
 });
 
+t.test('a first chunk that came to nothing leaves the next one first, sent at once too', async (t) => {
+  const sent: string[] = [];
+  // As the answer streamer's flush: a chunk the PII scrubber empties sends nothing.
+  const coalescer = new ChunkCoalescer(new FlushClock(40), (text) => {
+    if (text === 'removed') return false;
+    sent.push(text);
+    return true;
+  });
+  coalescer.push('removed');
+  coalescer.push('Hello');
+  t.same(sent, ['Hello'], 'the first visible text did not wait for the tick');
+  coalescer.push(' again');
+  t.same(sent, ['Hello'], 'the next one does');
+  coalescer.end();
+  t.same(sent, ['Hello', ' again']);
+});
+
 t.test('window 0 sends every token as its own chunk; empty tokens are ignored', async (t) => {
   const flushed: string[] = [];
-  const coalescer = new ChunkCoalescer(new FlushClock(0), (text) => flushed.push(text));
+  const coalescer = new ChunkCoalescer(new FlushClock(0), (text) => flushed.push(text) > 0);
   for (const token of ['a', '', 'b', 'c']) coalescer.push(token);
   coalescer.end();
   t.same(flushed, ['a', 'b', 'c']);
@@ -46,7 +63,7 @@ t.test('window 0 sends every token as its own chunk; empty tokens are ignored', 
 t.test('discard drops what is pending and takes it off the tick', async (t) => {
   const flushed: string[] = [];
   const clock = new FlushClock(20);
-  const coalescer = new ChunkCoalescer(clock, (text) => flushed.push(text));
+  const coalescer = new ChunkCoalescer(clock, (text) => flushed.push(text) > 0);
   coalescer.push('one');
   coalescer.push('two');
   coalescer.discard();
@@ -67,13 +84,14 @@ t.test('the streams of a worker flush on one tick, all in the same run of the ev
     (chunks, i) =>
       new ChunkCoalescer(clock, (text) => {
         chunks.push(text);
-        if (chunks.length === 1) return; // the first chunk, sent at once
+        if (chunks.length === 1) return true; // the first chunk, sent at once
         if (!runOpen) {
           runOpen = true;
           run++;
           queueMicrotask(() => (runOpen = false));
         }
         runs[i] = run;
+        return true;
       }),
   );
   // Every stream's first token, then a second token per stream spread over a few loop turns.
@@ -89,7 +107,7 @@ t.test('the streams of a worker flush on one tick, all in the same run of the ev
 
 t.test('a steady token stream yields far fewer chunks than tokens, in order', async (t) => {
   const flushed: string[] = [];
-  const coalescer = new ChunkCoalescer(new FlushClock(15), (text) => flushed.push(text));
+  const coalescer = new ChunkCoalescer(new FlushClock(15), (text) => flushed.push(text) > 0);
   const tokens = Array.from({ length: 200 }, (_, i) => ` t${i}`);
   for (const [i, token] of tokens.entries()) {
     coalescer.push(token);

@@ -19,8 +19,6 @@ export interface FrameTurn {
   readonly turnArgBytes: Buffer;
   /** The three keys, for a call ioredis encodes (the script-cache fallback). */
   readonly keyList: readonly string[];
-  /** EVALSHA's leading arguments up to the first frame's keys: a cluster client routes by them. */
-  readonly routing: string[];
   /** epoch, channel, trim length, as the script-cache fallback passes them. */
   readonly turnArgs: readonly [number, string, number];
   readonly messageId: string;
@@ -80,24 +78,31 @@ const CRLF = '\r\n';
  */
 export class FrameBatcher {
   private queued: QueuedFrame[] = [];
-  /** The start of every call of one frame (each call on a cluster): `*14`, EVALSHA, the single script's SHA, 3. */
-  private readonly singleHead: Buffer;
+  private readonly cluster: boolean;
+  /**
+   * The script every call of this client runs: on one Redis the batch script, single frames
+   * included (one script, so one script-cache state: a call of one script can never overtake a
+   * call of the other after the cache was lost); on a cluster the single-frame script, whose
+   * arguments are laid out as a batch of one (three keys, then eight arguments).
+   */
+  private readonly script: LuaScript;
+  /** The start of a call of one frame (`*14`, EVALSHA, the SHA, 3): the most common call. */
+  private readonly oneFrameHead: Buffer;
 
   constructor(
     private readonly redis: RedisClient,
-    /** `append-frames-n.lua`: a batch. */
-    private readonly batchScript: LuaScript,
-    /**
-     * `append-frame-3.lua`: a batch of one, whose arguments are laid out the same (three keys,
-     * then eight arguments); it skips the batch script's loop (every call on a cluster).
-     */
-    private readonly singleScript: LuaScript,
+    /** `append-frames-n.lua`. */
+    batchScript: LuaScript,
+    /** `append-frame-3.lua`. */
+    singleScript: LuaScript,
   ) {
-    this.singleHead = Buffer.from(callHead(singleScript, 1), 'latin1');
+    this.cluster = isCluster(redis);
+    this.script = this.cluster ? singleScript : batchScript;
+    this.oneFrameHead = Buffer.from(callHead(this.script, 1), 'latin1');
   }
 
   add(frame: QueuedFrame): void {
-    if (isCluster(this.redis)) {
+    if (this.cluster) {
       this.send([frame]);
       return;
     }
@@ -120,20 +125,27 @@ export class FrameBatcher {
     try {
       ({ wire, envelopeAt } = this.encode(frames));
     } catch (err) {
-      for (const frame of frames) frame.reject(err);
+      rejectAll(frames, err);
       return;
     }
-    const command = new PreEncodedCommand('evalsha', frames[0]!.turn.routing, wire);
+    // EVALSHA's leading arguments up to the first frame's keys: a cluster client routes by them
+    // (on a cluster every call is one frame); the bytes on the wire are `wire`.
+    const routing = [this.script.sha, String(frames.length * 3), ...frames[0]!.turn.keyList];
+    const command = new PreEncodedCommand('evalsha', routing, wire);
     void this.redis.sendCommand(command);
     command.promise.then(
-      (reply) => settle(frames, frames.length === 1 ? [reply] : reply),
+      (reply) => this.settle(frames, reply),
       (err: unknown) => {
         if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) {
-          for (const frame of frames) frame.reject(err);
+          rejectAll(frames, err);
           return;
         }
         // The server lost its script cache (a restart, a failover to a replica that never
-        // loaded it): the same call again, with the script's source.
+        // loaded it): the same call again at once, with the script's source (EVAL, no second
+        // EVALSHA first). Calls sent before this reply met the same empty cache and come back
+        // the same way, in order; the one window left is a call sent between this EVAL and the
+        // NOSCRIPT reply of an earlier one (Redis runs it first). Its turn's frame is then
+        // refused as out of order and the attempt retried, with a reset frame: nothing is lost.
         this.sendWithSource(frames, frames.map((frame, i) => wire.subarray(envelopeAt[i], envelopeAt[i]! + frame.envelopeBytes)));
       },
     );
@@ -146,16 +158,21 @@ export class FrameBatcher {
       keys.push(...frame.turn.keyList);
       args.push(...frame.turn.turnArgs, String(frame.seq), frame.mode, frame.ttl, frame.text, envelopes[i]!);
     });
-    this.scriptFor(frames).run(this.redis, keys, args).then(
-      (reply) => settle(frames, frames.length === 1 ? [reply] : reply),
-      (err: unknown) => {
-        for (const frame of frames) frame.reject(err);
-      },
+    this.script.evalWithSource(this.redis, keys, args).then(
+      (reply) => this.settle(frames, reply),
+      (err: unknown) => rejectAll(frames, err),
     );
   }
 
-  private scriptFor(frames: QueuedFrame[]): LuaScript {
-    return frames.length === 1 ? this.singleScript : this.batchScript;
+  /** Each frame's outcome from the reply: the script's code, or the error of its commands. */
+  private settle(frames: QueuedFrame[], reply: unknown): void {
+    // The single-frame script answers with the code itself.
+    const codes: unknown[] = this.cluster ? [reply] : Array.isArray(reply) ? reply : [];
+    eachFrame(frames, (frame, i) => {
+      const code = codes[i];
+      if (code instanceof Error) frame.reject(code);
+      else frame.resolve(appendResult(code));
+    });
   }
 
   /**
@@ -164,7 +181,7 @@ export class FrameBatcher {
    * `envelopeAt`: where each frame's envelope starts (the script-cache fallback sends them again).
    */
   private encode(frames: QueuedFrame[]): { wire: Buffer; envelopeAt: number[] } {
-    const head = frames.length === 1 ? this.singleHead : callHead(this.batchScript, frames.length);
+    const head = frames.length === 1 ? this.oneFrameHead : callHead(this.script, frames.length);
     let size = head.length;
     for (const frame of frames) size += frame.turn.keyBytes.length + frame.argumentBytes;
     const wire = Buffer.allocUnsafe(size);
@@ -192,12 +209,23 @@ function callHead(script: LuaScript, frames: number): string {
   return `*${3 + frames * 11}${CRLF}${bulkString('EVALSHA')}${bulkString(script.sha)}${bulkString(String(frames * 3))}`;
 }
 
-/** Each frame's outcome from the script's reply (one code, or the error of its commands, per frame, in order). */
-function settle(frames: QueuedFrame[], reply: unknown): void {
-  const codes: unknown[] = Array.isArray(reply) ? reply : [];
+function rejectAll(frames: QueuedFrame[], err: unknown): void {
+  eachFrame(frames, (frame) => frame.reject(err));
+}
+
+/**
+ * Tells every frame of a call its outcome, whatever one of their writers does: the frames belong
+ * to many turns, and one writer's listener that throws must not leave another turn's frames
+ * unsettled (its `settled()` would never resolve). The first error is thrown once all are told.
+ */
+function eachFrame(frames: QueuedFrame[], tell: (frame: QueuedFrame, index: number) => void): void {
+  let failure: { err: unknown } | null = null;
   for (let i = 0; i < frames.length; i++) {
-    const code = codes[i];
-    if (code instanceof Error) frames[i]!.reject(code);
-    else frames[i]!.resolve(appendResult(code));
+    try {
+      tell(frames[i]!, i);
+    } catch (err) {
+      failure ??= { err };
+    }
   }
+  if (failure) throw failure.err;
 }

@@ -55,6 +55,11 @@ export class LuaScript {
       throw err;
     }
   }
+
+  /** EVAL with the script's source, at once: for a caller that already got NOSCRIPT for its own EVALSHA. */
+  evalWithSource(redis: RedisClient, keys: readonly string[], args: ReadonlyArray<string | number | Buffer>): Promise<unknown> {
+    return redis.eval(this.source, keys.length, ...keys, ...args);
+  }
 }
 
 /** Resolves once the cluster client is ready, or after `ms` (the caller goes on either way). */

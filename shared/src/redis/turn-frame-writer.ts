@@ -31,15 +31,14 @@ const CRLF = '\r\n';
  * channel, the trim length) is encoded into bytes once, here; each frame adds its seq, mode,
  * lifetime, text and envelope, written straight into the call's buffer.
  *
- * On a Redis Cluster the same bytes go out: the command carries the frame's keys (`routing`), so
- * the client routes it by their slot, follows MOVED and ASK with it and queues it through a
+ * On a Redis Cluster the same bytes go out, one frame a call: the command carries the frame's
+ * keys, so the client routes it by their slot, follows MOVED and ASK with it and queues it through a
  * failover as any other; each node connection sends a loop turn's commands in one write.
  */
 export class TurnFrameWriter implements FrameTurn {
   readonly keyBytes: Buffer;
   readonly turnArgBytes: Buffer;
   readonly keyList: readonly string[];
-  readonly routing: string[];
   readonly turnArgs: readonly [number, string, number];
   readonly messageId: string;
   private readonly ttlArg: string;
@@ -51,14 +50,12 @@ export class TurnFrameWriter implements FrameTurn {
 
   constructor(
     private readonly batcher: FrameBatcher,
-    scriptSha: string,
     target: TurnFrameTarget,
     /** Told of each frame's outcome, in the order appended (no promise per frame: see `settled`). */
     private readonly onOutcome: FrameOutcomeListener,
   ) {
     const { keys, channel, epoch, maxFrames, ttlSeconds } = target;
     this.keyList = [keys.state, keys.log, keys.text];
-    this.routing = [scriptSha, '3', keys.state, keys.log, keys.text];
     this.keyBytes = Buffer.from(this.keyList.map(bulkString).join(''), 'utf8');
     this.turnArgs = [epoch, channel, maxFrames];
     this.turnArgBytes = Buffer.from([String(epoch), channel, String(maxFrames)].map(bulkString).join(''), 'utf8');
@@ -97,11 +94,15 @@ export class TurnFrameWriter implements FrameTurn {
   /** For the batcher: one frame's outcome. */
   settle(_frame: QueuedFrame, result: AppendResult | null, error: unknown): void {
     this.inFlight--;
-    this.onOutcome(result, error);
-    if (this.inFlight > 0 || this.whenSettled.length === 0) return;
-    const waiting = this.whenSettled;
-    this.whenSettled = [];
-    for (const resolve of waiting) resolve();
+    try {
+      this.onOutcome(result, error);
+    } finally {
+      if (this.inFlight === 0 && this.whenSettled.length > 0) {
+        const waiting = this.whenSettled;
+        this.whenSettled = [];
+        for (const resolve of waiting) resolve();
+      }
+    }
   }
 }
 

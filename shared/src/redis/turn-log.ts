@@ -177,7 +177,6 @@ export class TurnLog {
   writer(sessionId: string, messageId: string, epoch: number, onOutcome: FrameOutcomeListener): TurnFrameWriter {
     return new TurnFrameWriter(
       this.frames,
-      appendFrames.sha,
       {
         keys: this.keys.turnLog(sessionId, messageId),
         channel: this.keys.sessionChannel(sessionId),

@@ -52,17 +52,23 @@ export class WriteCoalescer {
 
   private readonly release = (): void => {
     this.releaseScheduled = false;
-    try {
-      if (this.beforeReleaseHooks.length > 0) {
-        const hooks = this.beforeReleaseHooks;
-        this.beforeReleaseHooks = [];
-        for (const hook of hooks) hook();
+    // Every hook runs, and the write goes, whatever one hook throws (then thrown once all ran).
+    let failure: { err: unknown } | null = null;
+    if (this.beforeReleaseHooks.length > 0) {
+      const hooks = this.beforeReleaseHooks;
+      this.beforeReleaseHooks = [];
+      for (const hook of hooks) {
+        try {
+          hook();
+        } catch (err) {
+          failure ??= { err };
+        }
       }
-    } finally {
-      const stream = this.corked;
-      this.corked = null;
-      // A socket that closed meanwhile has nothing left to send; uncork is harmless on it.
-      stream?.uncork();
     }
+    const stream = this.corked;
+    this.corked = null;
+    // A socket that closed meanwhile has nothing left to send; uncork is harmless on it.
+    stream?.uncork();
+    if (failure) throw failure.err;
   };
 }
