@@ -72,7 +72,9 @@ t.test('discard drops what is pending and takes it off the tick', async (t) => {
 });
 
 t.test('the streams of a worker flush on one tick, all in the same run of the event loop', async (t) => {
-  const clock = new FlushClock(15);
+  // A window far longer than the few loop turns the pushes below take, even on a loaded machine:
+  // every stream's second token is held when the tick comes.
+  const clock = new FlushClock(500);
   const streams = 50;
   const flushed: string[][] = Array.from({ length: streams }, () => []);
   // Which run of the event loop each held chunk was flushed in: a microtask queued by the first
@@ -100,6 +102,7 @@ t.test('the streams of a worker flush on one tick, all in the same run of the ev
     c.push(` second${i}`);
     if (i % 10 === 9) await new Promise((resolve) => setImmediate(resolve));
   }
+  t.ok(flushed.every((chunks) => chunks.length === 1), 'every second token is held until the tick');
   await until(() => flushed.every((chunks) => chunks.length === 2));
   t.equal(new Set(runs).size, 1, `${streams} streams' held tokens flushed in ${new Set(runs).size} run(s)`);
   t.ok(flushed.every((chunks, i) => chunks.join('') === `first${i} second${i}`), 'each stream got its own text, in order');
