@@ -56,15 +56,17 @@ t.test('two readings frame a window: the GC pauses and the loop stall made in it
   t.ok((first.gc.minor?.count ?? 0) > 0, `the pauses before the window are in the first reading (${JSON.stringify(first.gc)})`);
 
   for (let i = 0; i < 10; i++) await ask(child, 'garbage');
-  await ask(child, 'block 120');
+  await ask(child, 'block 160');
   const end = await meter.read();
   const figures = RuntimeMeter.figures(start, end);
   const worker = figures.worker!;
   t.ok(worker.minorPauses > 0 && worker.gcPauses >= worker.minorPauses, `the window's scavenges are counted (${worker.minorPauses} of ${worker.gcPauses} pauses)`);
   t.ok(worker.minorPauses < (end.get(child.pid!)!.reading.gc.minor?.count ?? 0), 'and only those of the window');
   t.ok(worker.gcPauseMaxMs > 0 && worker.gcPauseMaxMs >= worker.gcPauseMeanMs, `the longest pause (${worker.gcPauseMaxMs} ms) is at least the mean (${worker.gcPauseMeanMs} ms)`);
-  // The loop's sample after a stall is taken before the signal is handled (timers run first).
-  t.ok((worker.loopDelayMaxMs ?? 0) >= 100, `the 120 ms stall shows as the loop's longest delay (${worker.loopDelayMaxMs} ms)`);
+  // The loop's sample after a stall is taken before the signal is handled (timers run first). It
+  // reads the stall give or take the probe's 20-ms resolution (157–161 ms here for this one): a
+  // loaded machine read 99.8 for a 120 ms stall, under the bound of 100 that was here.
+  t.ok((worker.loopDelayMaxMs ?? 0) >= 130, `the 160 ms stall shows as the loop's longest delay (${worker.loopDelayMaxMs} ms)`);
   t.ok((worker.loopDelayMaxMs ?? 0) < 380, `the 400 ms stall before the window does not (${worker.loopDelayMaxMs} ms)`);
   t.same(Object.keys(figures), ['worker']);
 });
