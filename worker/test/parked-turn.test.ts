@@ -38,7 +38,12 @@ t.test('a parked turn is woken when the turn ahead of it is answered, not by its
   await harness.startWorker();
 
   // m1 streams (held at the model); m2 and m3 looked at the head and parked behind it.
-  await until(() => Promise.all([harness.queue.getJobState('m2'), harness.queue.getJobState('m3')]), (states) => states.every((s) => s === 'delayed'));
+  // The head's claim and its context come before its model call, so the parked jobs can be seen
+  // before the head reaches the model: wait for both.
+  await until(
+    () => Promise.all([harness.queue.getJobState('m2'), harness.queue.getJobState('m3')]),
+    (states) => states.every((s) => s === 'delayed') && llm.started >= 1,
+  );
   t.equal(llm.started, 1, 'only the head reached the model');
   t.same((await harness.redis.smembers(harness.keys.session('s1', 'parked'))).sort(), ['m2', 'm3'], 'both are marked parked');
 
