@@ -1,7 +1,24 @@
-import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base';
-import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base';
+import { createRequire } from 'node:module';
 
 export type TokenCounter = (text: string) => number;
+
+type Tokenizer = 'o200k_base' | 'cl100k_base';
+
+/**
+ * Each encoding is a rank table of megabytes of JavaScript (o200k 2.4 MB, cl100k 1.2 MB) that
+ * costs ~150 ms of CPU to load; a worker needs the one of its model. So the module is loaded
+ * when a counter is made (the worker's construction, never a turn), not when this file is
+ * imported, and only that one: synchronously, through the package's CommonJS build.
+ */
+const requireEncoding = createRequire(import.meta.url);
+const ENCODING_MODULES: Record<Tokenizer, string> = {
+  o200k_base: 'gpt-tokenizer/cjs/encoding/o200k_base',
+  cl100k_base: 'gpt-tokenizer/cjs/encoding/cl100k_base',
+};
+
+function loadCounter(tokenizer: Tokenizer): TokenCounter {
+  return (requireEncoding(ENCODING_MODULES[tokenizer]) as typeof import('gpt-tokenizer/encoding/o200k_base')).countTokens;
+}
 
 /**
  * Texts whose count is remembered. A turn counts its whole prompt (the token budget) and each
@@ -18,11 +35,11 @@ const MEMO_ENTRIES = 10_000;
  * (e.g. self-hosted OpenAI-compatible) models. Counts are memoised per text (see MEMO_ENTRIES).
  */
 export function tokenCounterFor(model: string): TokenCounter {
-  return memoised(tokenizerFor(model) === 'o200k_base' ? countO200k : countCl100k, MEMO_ENTRIES);
+  return memoised(loadCounter(tokenizerFor(model)), MEMO_ENTRIES);
 }
 
 /** The name of the tokenizer `tokenCounterFor(model)` counts with (stored beside counts made with it). */
-export function tokenizerFor(model: string): 'o200k_base' | 'cl100k_base' {
+export function tokenizerFor(model: string): Tokenizer {
   return /^(gpt-4o|gpt-4\.1|gpt-5|o\d)/.test(model) ? 'o200k_base' : 'cl100k_base';
 }
 
