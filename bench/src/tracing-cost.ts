@@ -69,7 +69,9 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
   const endpoint = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
   const off = await measure(Tracing.off(), turns);
-  const on = await measure(Tracing.fromEndpoint('bench', endpoint), turns);
+  const exporting = Tracing.fromEndpoint('bench', endpoint);
+  await exporting.ready();
+  const on = await measure(exporting, turns);
   sink.close();
   const line = (label: string, r: { cpuUsPerTurn: number; wallUsPerTurn: number }) =>
     `${label.padEnd(4)} ${r.cpuUsPerTurn.toFixed(1).padStart(7)} µs CPU/turn ${r.wallUsPerTurn.toFixed(1).padStart(7)} µs wall/turn`;

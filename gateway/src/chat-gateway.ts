@@ -357,6 +357,7 @@ export class ChatGateway {
   async start(): Promise<number> {
     const { host, port } = this.config.gateway;
     await Promise.all([this.redis, this.subscriber].map((connection) => waitForReady(connection, 10_000)));
+    await this.tracing.ready();
     // On the custody roster before any socket is admitted: a gateway holding socket slots but
     // off the roster would be taken for dead by a gateway admitting into a full session.
     await this.watchdog.start();

@@ -1,6 +1,5 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 
@@ -34,35 +33,47 @@ export interface SpanOptions {
  * path stays free of context-manager bookkeeping.
  */
 export class Tracing {
-  private readonly tracer: Tracer;
-
   private constructor(
     readonly enabled: boolean,
-    private readonly provider: BasicTracerProvider | null,
-  ) {
-    this.tracer = provider ? provider.getTracer('scalable-chatbot-svc') : trace.getTracer('scalable-chatbot-svc-off');
-  }
+    private readonly tracer: Tracer,
+    /** The SDK provider; a promise while the OTLP exporter loads (see fromEndpoint). */
+    private readonly provider: BasicTracerProvider | Promise<BasicTracerProvider> | null,
+  ) {}
 
   /** Tracing off: spans record nothing, nothing is propagated. */
   static off(): Tracing {
-    return new Tracing(false, null);
+    return new Tracing(false, trace.getTracer(TRACER_NAME_OFF), null);
   }
 
-  /** OTLP/HTTP export to `<endpoint>/v1/traces` (batched) when an endpoint is set, else off. */
+  /**
+   * OTLP/HTTP export to `<endpoint>/v1/traces` (batched) when an endpoint is set, else off.
+   * The exporter (about 45 ms of CPU to load, in every process that starts, traced or not) is
+   * imported only here, so the tracer is the API's proxy until it is in: the gateway and the
+   * worker await `ready()` before they serve, so no span of theirs falls before it.
+   */
   static fromEndpoint(serviceName: string, endpoint: string | undefined): Tracing {
     if (!endpoint) return Tracing.off();
-    const exporter = new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` });
-    return Tracing.withProcessor(serviceName, new BatchSpanProcessor(exporter));
+    const proxy = new ProxyTracerProvider();
+    const provider = import('@opentelemetry/exporter-trace-otlp-http').then(({ OTLPTraceExporter }) => {
+      const exporter = new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` });
+      const loaded = providerWith(serviceName, new BatchSpanProcessor(exporter));
+      proxy.setDelegate(loaded);
+      return loaded;
+    });
+    // A failed load is reported by ready(), flush() and close(), not as an unhandled rejection.
+    provider.catch(() => {});
+    return new Tracing(true, proxy.getTracer(TRACER_NAME), provider);
   }
 
   /** Every span handed to `exporter` as it ends (tests: an InMemorySpanExporter). */
   static withExporter(serviceName: string, exporter: SpanExporter): Tracing {
-    return Tracing.withProcessor(serviceName, new SimpleSpanProcessor(exporter));
+    const provider = providerWith(serviceName, new SimpleSpanProcessor(exporter));
+    return new Tracing(true, provider.getTracer(TRACER_NAME), provider);
   }
 
-  private static withProcessor(serviceName: string, processor: BatchSpanProcessor | SimpleSpanProcessor): Tracing {
-    const provider = new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': serviceName }), spanProcessors: [processor] });
-    return new Tracing(true, provider);
+  /** Resolves once spans record (at once unless the OTLP exporter is still loading). */
+  async ready(): Promise<void> {
+    await this.provider;
   }
 
   startSpan(name: string, options: SpanOptions = {}): Span {
@@ -89,13 +100,20 @@ export class Tracing {
 
   /** Exports what is buffered now. */
   async flush(): Promise<void> {
-    await this.provider?.forceFlush();
+    await (await this.provider)?.forceFlush();
   }
 
   /** Flushes what is buffered and stops exporting. Safe to call twice. */
   async close(): Promise<void> {
-    await this.provider?.shutdown();
+    await (await this.provider)?.shutdown();
   }
+}
+
+const TRACER_NAME = 'scalable-chatbot-svc';
+const TRACER_NAME_OFF = 'scalable-chatbot-svc-off';
+
+function providerWith(serviceName: string, processor: BatchSpanProcessor | SimpleSpanProcessor): BasicTracerProvider {
+  return new BasicTracerProvider({ resource: resourceFromAttributes({ 'service.name': serviceName }), spanProcessors: [processor] });
 }
 
 /** The context a `traceparent` value names; the root context for anything malformed. */

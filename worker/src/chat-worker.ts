@@ -98,6 +98,7 @@ export class ChatWorker {
 
   async start(): Promise<void> {
     const config = this.config;
+    await this.tracing.ready();
     const llm = new LlmClient({
       apiKey: config.llm.apiKey ?? 'offline-model-needs-no-key',
       baseUrl: llmBaseUrl(config),
