@@ -150,7 +150,9 @@ t.test('in Chromium: after an outage the page is back within about a second of t
   const back = Date.now();
   await page.locator('#connection[data-state="connected"]').waitFor({ timeout: 20_000 });
   const tookMs = Date.now() - back;
-  t.ok(tookMs < 2500, `connected ${tookMs} ms after the service came back (probes /health at most 1 s apart)`);
+  // Probes come at most 1 s apart (a probe delay that kept doubling from 250 ms would be 8 s by
+  // now); the rest of the bound is room for Chromium on a loaded machine.
+  t.ok(tookMs < 4000, `connected ${tookMs} ms after the service came back (probes /health at most 1 s apart)`);
 
   // "Retry now" connects at once.
   down = true;

@@ -96,6 +96,6 @@ t.test('a context source that hangs gives a degraded answer within its timeout',
   t.equal(end.type, 'complete', 'the turn still completes');
   const metadata = end.metadata as Metadata;
   t.equal(metadata.context_status.flight, 'degraded', 'and says the flight source was degraded');
-  t.ok(elapsed < 3000, `within the timeout, not the hang (${elapsed} ms)`);
+  t.ok(elapsed < 10_000, `within the timeout, not the hang (${elapsed} ms; the source never answers)`);
   t.match(String(end.content).toLowerCase(), /could not|cannot|can't|unable/, 'the answer says it cannot confirm');
 });

@@ -145,13 +145,14 @@ t.test('data versions: stable across processes, equal for equal content, differe
 });
 
 t.test('sources run in parallel, each with its own timeout', async (t) => {
-  const slowPolicy: PolicySource = { search: async (_q, _k, signal) => (await sleep(300, signal), []) };
-  const slowFlight: FlightSource = { getFlightContext: async (_q, signal) => (await sleep(300, signal), null) };
+  // 600 ms each: one after the other would take 1 200; the bound below leaves 500 ms for a loaded machine.
+  const slowPolicy: PolicySource = { search: async (_q, _k, signal) => (await sleep(600, signal), []) };
+  const slowFlight: FlightSource = { getFlightContext: async (_q, signal) => (await sleep(600, signal), null) };
   const started = performance.now();
   const context = await assembler({ policy: slowPolicy, flight: slowFlight, policyTimeoutMs: 2000, flightTimeoutMs: 2000 }).assemble({ message: 'NZ123 was cancelled, refund?', session: NO_FLIGHT });
   const elapsed = performance.now() - started;
   t.strictSame(context.sourcesStatus, { policy: 'ok', flight: 'ok' });
-  t.ok(elapsed < 580, `each took 300 ms, together ${Math.round(elapsed)} ms`);
+  t.ok(elapsed < 1100, `each took 600 ms, together ${Math.round(elapsed)} ms`);
 
   const stuck: FlightSource = { getFlightContext: () => new Promise<FlightContext | null>(() => undefined) };
   const started2 = performance.now();

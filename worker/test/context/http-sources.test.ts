@@ -137,7 +137,7 @@ t.test('a server that hangs → degraded "timeout" within the timeout, and the r
   const result = await guard.run((signal) => source.getFlightContext({ flight_no: 'NZ123' }, signal));
   const elapsed = performance.now() - started;
   t.strictSame({ ...result, ms: 0 }, { status: 'degraded', reason: 'timeout', detail: 'flight: no answer within 250 ms', ms: 0 });
-  t.ok(elapsed >= 240 && elapsed < 1000, `settled after ${Math.round(elapsed)} ms`);
+  t.ok(elapsed >= 240 && elapsed < 2000, `settled after ${Math.round(elapsed)} ms (the server never answers)`);
   await waitFor(() => server.aborted() === 1, 'the server sees the request abandoned');
 });
 
@@ -158,7 +158,8 @@ t.test('repeated failures open the breaker: then degraded at once, without a req
 
   const fast = await search();
   t.strictSame([fast.status, fast.status === 'degraded' ? fast.reason : null], ['degraded', 'circuit_open']);
-  t.ok(fast.ms < 50, `answered in ${fast.ms} ms`);
+  // Far below the 1 s timeout (the bound leaves room for a loaded machine); no request is the point.
+  t.ok(fast.ms < 500, `answered in ${fast.ms} ms, without waiting for the 1 s timeout`);
   t.equal(server.received.length, 3, 'no request was made');
 
   healthy = true;
@@ -262,7 +263,7 @@ t.test('the assembler with a hanging flight agent: the turn gets policy passages
   const started = performance.now();
   const context = await assembler.assemble({ message: 'my flight was delayed 4 hours what do I get', session: { flight_no: 'NZ123', date: '2026-03-05' } });
   const elapsed = performance.now() - started;
-  t.ok(elapsed < 1000, `assembled in ${Math.round(elapsed)} ms (timeout 300 ms)`);
+  t.ok(elapsed < 2000, `assembled in ${Math.round(elapsed)} ms (timeout 300 ms; the server never answers)`);
   t.equal(context.queryType, 'both');
   t.strictSame(context.sourcesStatus, { policy: 'ok', flight: 'degraded' });
   t.strictSame(context.degraded, { flight: { reason: 'timeout', detail: 'flight: no answer within 300 ms' } });
