@@ -8,6 +8,7 @@
  *   SIGSTOP a worker past its lock → it is replaced; revived, its writes are refused
  *   SIGKILL a gateway              → its clients reconnect to the other one and resume
  */
+import { get } from 'node:http';
 import t, { type Test } from 'tap';
 import type { RunningStack } from '../src/local-stack.js';
 import { createSession, postJson } from './helpers/http-client.js';
@@ -42,6 +43,28 @@ async function busiestWorker(ports: number[]): Promise<number> {
     ports.map(async (port) => ((await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { active_turns: number }).active_turns),
   );
   return active.indexOf(Math.max(...active));
+}
+
+/**
+ * Sockets per gateway process, by pid, from each gateway's /health (`gateway_id` is
+ * `<host>-<pid>-<hex>`). The gateways share one port (SO_REUSEPORT), so each request goes on a
+ * new connection, which the kernel hands to one of them by a hash of its address: asked until
+ * every gateway has answered.
+ */
+async function socketsPerGateway(httpUrl: string, pids: number[]): Promise<Map<number, number>> {
+  const seen = new Map<number, number>();
+  for (let attempt = 0; seen.size < pids.length; attempt++) {
+    if (attempt >= 500) throw new Error(`/health reached only gateways ${[...seen.keys()].join(', ')} of ${pids.join(', ')}`);
+    const health = await new Promise<{ gateway_id: string; active_connections: number }>((resolve, reject) => {
+      get(`${httpUrl}/health`, { agent: false }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve(JSON.parse(body) as { gateway_id: string; active_connections: number }));
+      }).on('error', reject);
+    });
+    seen.set(Number(health.gateway_id.split('-').at(-2)), health.active_connections);
+  }
+  return seen;
 }
 
 /** Opens one session and socket per turn and sends each its question. */
@@ -113,8 +136,13 @@ t.test('SIGKILL a gateway: its clients reconnect to the other gateway, resume, a
   const stack = await startStack(t, 2, 1);
   const turns = await startTurns(stack);
   await Promise.all(turns.map((turn) => turn.socket.waitFor((f) => f.type === 'chunk' && f.message_id === turn.messageId, 'a first chunk', 15_000)));
-  stack.gateways[0]!.child.kill('SIGKILL');
-  await stack.gateways[0]!.exited;
+  // The victim is the gateway holding the most sockets: the kernel's hash alone could put all
+  // ten on the other one (it did, once in CI), and then no client would have had to reconnect.
+  const sockets = await socketsPerGateway(stack.httpUrl, stack.gateways.map((g) => g.child.pid!));
+  const victim = stack.gateways.reduce((best, g) => ((sockets.get(g.child.pid!) ?? 0) > (sockets.get(best.child.pid!) ?? 0) ? g : best));
+  t.comment(`sockets per gateway pid: ${JSON.stringify([...sockets])}`);
+  victim.child.kill('SIGKILL');
+  await victim.exited;
   let reconnected = 0;
   const results = await Promise.all(
     turns.map(async (turn) => {
