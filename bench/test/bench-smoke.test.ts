@@ -79,5 +79,10 @@ t.test('pnpm bench idle at tiny size, context over HTTP: CPU and Redis commands 
   const env = outcome.report.scenarios[0]!.stacks[0]!.env;
   t.match(env.RETRIEVAL_URL, /^http:\/\/127\.0\.0\.1:\d+$/, 'the stack got the served sources');
   t.equal(env.AGENT_URL, env.RETRIEVAL_URL);
-  t.ok((chatting!.cpuMsPerSecond['context-sources'] ?? 0) > 0, `the sources served the chatting sessions (${chatting!.cpuMsPerSecond['context-sources']} ms/s)`);
+  // Reported as a role of its own. Not asserted > 0: CPU is read from /proc in 10 ms ticks, and ten
+  // sessions' context requests in a 3 s window can stay under one tick (they did in CI once the
+  // child no longer carried tap's loader). The HTTP sources' behaviour has its own tests
+  // (worker/test/context/http-sources.test.ts, stack/test/grounded-answers.test.ts).
+  const sourcesCpu = chatting!.cpuMsPerSecond['context-sources'];
+  t.ok(typeof sourcesCpu === 'number' && sourcesCpu >= 0, `the sources' CPU is reported (${sourcesCpu} ms/s)`);
 });
