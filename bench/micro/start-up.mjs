@@ -8,7 +8,7 @@
 // Usage (after pnpm build): node bench/micro/start-up.mjs [checkout dir] [rounds] [--out report.json]
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { cpus } from "node:os";
 import { resolve } from "node:path";
 
@@ -55,12 +55,25 @@ function startOnce({ entry, flags, ready }, env) {
   });
 }
 
+/** Resolves once something accepts connections on `port` (Redis is up), trying every 50 ms for up to 10 s. */
+async function waitForPort(port) {
+  for (let attempt = 0; ; attempt++) {
+    const open = await new Promise((done) => {
+      const socket = connect(port, "127.0.0.1", () => { socket.destroy(); done(true); });
+      socket.once("error", () => done(false));
+    });
+    if (open) return;
+    if (attempt >= 200) throw new Error(`redis-server on ${port} did not accept connections within 10 s`);
+    await new Promise((done) => setTimeout(done, 50));
+  }
+}
+
 const median = (values) => { const s = [...values].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 
 const redisPort = await freePort();
 const redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
 try {
-  await new Promise((done) => setTimeout(done, 300));
+  await waitForPort(redisPort);
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,

@@ -14,3 +14,4 @@ export * from './tracing.js';
 export * from './text/index.js';
 export * from './turn-timings.js';
 export * from './node-flags.js';
+export * from './call-each.js';

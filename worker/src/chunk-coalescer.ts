@@ -1,3 +1,5 @@
+import { callEach } from '@chat/shared';
+
 /**
  * The one timer that flushes the held tokens of every stream of a worker, every `windowMs`.
  *
@@ -30,17 +32,9 @@ export class FlushClock {
     this.timer = null;
     const due = this.due;
     this.due = new Set();
-    // Every stream flushes whatever one flush throws (then thrown once all ran): a stream left
-    // out would hold its tokens until its answer ended.
-    let failure: { err: unknown } | null = null;
-    for (const flush of due) {
-      try {
-        flush();
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-    if (failure) throw failure.err;
+    // Every stream flushes whatever one flush throws: a stream left out would hold its tokens
+    // until its answer ended.
+    callEach(due, (flush) => flush());
   };
 }
 

@@ -1,3 +1,4 @@
+import { callEach } from '../call-each.js';
 import { beforeLoopTurnWrite, isCluster, type RedisClient } from './connection.js';
 import type { FrameKind } from '../protocol/envelope.js';
 import { writeEnvelope } from '../protocol/envelope.js';
@@ -19,11 +20,13 @@ export interface FrameTurn {
   readonly turnArgBytes: Buffer;
   /** The three keys, for a call ioredis encodes (the script-cache fallback). */
   readonly keyList: readonly string[];
+  /** A call's routing arguments when this turn's frame leads it (`FrameBatcher.routingFor`), made once. */
+  readonly routing: string[];
   /** epoch, channel, trim length, as the script-cache fallback passes them. */
   readonly turnArgs: readonly [number, string, number];
   readonly messageId: string;
   /** Told of the frame's outcome: the script's verdict, or the error that failed its call. */
-  settle(frame: QueuedFrame, result: AppendResult | null, error: unknown): void;
+  settle(result: AppendResult | null, error: unknown): void;
 }
 
 /** One frame waiting for its batch's call. */
@@ -47,11 +50,11 @@ export class QueuedFrame {
   ) {}
 
   resolve(result: AppendResult): void {
-    this.turn.settle(this, result, null);
+    this.turn.settle(result, null);
   }
 
   reject(err: unknown): void {
-    this.turn.settle(this, null, err);
+    this.turn.settle(null, err);
   }
 
   /** Its bytes in the arguments part of a call. */
@@ -101,6 +104,15 @@ export class FrameBatcher {
     this.oneFrameHead = Buffer.from(callHead(this.script, 1), 'latin1');
   }
 
+  /**
+   * EVALSHA's leading arguments up to a turn's keys, for a call its frame leads: a cluster client
+   * routes the call by them, and on a cluster every call is one frame, so they are exact there.
+   * On one Redis nothing is routed (the bytes on the wire are the encoded call, any length).
+   */
+  routingFor(keyList: readonly string[]): string[] {
+    return [this.script.sha, '3', ...keyList];
+  }
+
   add(frame: QueuedFrame): void {
     if (this.cluster) {
       this.send([frame]);
@@ -128,10 +140,8 @@ export class FrameBatcher {
       rejectAll(frames, err);
       return;
     }
-    // EVALSHA's leading arguments up to the first frame's keys: a cluster client routes by them
-    // (on a cluster every call is one frame); the bytes on the wire are `wire`.
-    const routing = [this.script.sha, String(frames.length * 3), ...frames[0]!.turn.keyList];
-    const command = new PreEncodedCommand('evalsha', routing, wire);
+    // ioredis copies the arguments it is given (`args.flat()`): one array per turn serves every call.
+    const command = new PreEncodedCommand('evalsha', frames[0]!.turn.routing, wire);
     void this.redis.sendCommand(command);
     command.promise.then(
       (reply) => this.settle(frames, reply),
@@ -168,7 +178,9 @@ export class FrameBatcher {
   private settle(frames: QueuedFrame[], reply: unknown): void {
     // The single-frame script answers with the code itself.
     const codes: unknown[] = this.cluster ? [reply] : Array.isArray(reply) ? reply : [];
-    eachFrame(frames, (frame, i) => {
+    // Every frame is told, whatever one of their writers' listeners throws: the frames belong to
+    // many turns, and one left unsettled would never resolve its writer's `settled()`.
+    callEach(frames, (frame, i) => {
       const code = codes[i];
       if (code instanceof Error) frame.reject(code);
       else frame.resolve(appendResult(code));
@@ -209,23 +221,7 @@ function callHead(script: LuaScript, frames: number): string {
   return `*${3 + frames * 11}${CRLF}${bulkString('EVALSHA')}${bulkString(script.sha)}${bulkString(String(frames * 3))}`;
 }
 
+/** Every frame of a failed call gets its error (each told, see `settle`). */
 function rejectAll(frames: QueuedFrame[], err: unknown): void {
-  eachFrame(frames, (frame) => frame.reject(err));
-}
-
-/**
- * Tells every frame of a call its outcome, whatever one of their writers does: the frames belong
- * to many turns, and one writer's listener that throws must not leave another turn's frames
- * unsettled (its `settled()` would never resolve). The first error is thrown once all are told.
- */
-function eachFrame(frames: QueuedFrame[], tell: (frame: QueuedFrame, index: number) => void): void {
-  let failure: { err: unknown } | null = null;
-  for (let i = 0; i < frames.length; i++) {
-    try {
-      tell(frames[i]!, i);
-    } catch (err) {
-      failure ??= { err };
-    }
-  }
-  if (failure) throw failure.err;
+  callEach(frames, (frame) => frame.reject(err));
 }

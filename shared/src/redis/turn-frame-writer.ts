@@ -39,6 +39,7 @@ export class TurnFrameWriter implements FrameTurn {
   readonly keyBytes: Buffer;
   readonly turnArgBytes: Buffer;
   readonly keyList: readonly string[];
+  readonly routing: string[];
   readonly turnArgs: readonly [number, string, number];
   readonly messageId: string;
   private readonly ttlArg: string;
@@ -57,6 +58,7 @@ export class TurnFrameWriter implements FrameTurn {
     const { keys, channel, epoch, maxFrames, ttlSeconds } = target;
     this.keyList = [keys.state, keys.log, keys.text];
     this.keyBytes = Buffer.from(this.keyList.map(bulkString).join(''), 'utf8');
+    this.routing = batcher.routingFor(this.keyList);
     this.turnArgs = [epoch, channel, maxFrames];
     this.turnArgBytes = Buffer.from([String(epoch), channel, String(maxFrames)].map(bulkString).join(''), 'utf8');
     this.messageId = target.messageId;
@@ -92,7 +94,7 @@ export class TurnFrameWriter implements FrameTurn {
   }
 
   /** For the batcher: one frame's outcome. */
-  settle(_frame: QueuedFrame, result: AppendResult | null, error: unknown): void {
+  settle(result: AppendResult | null, error: unknown): void {
     this.inFlight--;
     try {
       this.onOutcome(result, error);

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { callEach } from '../call-each.js';
 import type { RedisClient } from './connection.js';
 
 /**
@@ -52,23 +53,19 @@ export class WriteCoalescer {
 
   private readonly release = (): void => {
     this.releaseScheduled = false;
-    // Every hook runs, and the write goes, whatever one hook throws (then thrown once all ran).
-    let failure: { err: unknown } | null = null;
-    if (this.beforeReleaseHooks.length > 0) {
-      const hooks = this.beforeReleaseHooks;
-      this.beforeReleaseHooks = [];
-      for (const hook of hooks) {
-        try {
-          hook();
-        } catch (err) {
-          failure ??= { err };
-        }
+    try {
+      if (this.beforeReleaseHooks.length > 0) {
+        const hooks = this.beforeReleaseHooks;
+        this.beforeReleaseHooks = [];
+        // Every hook runs whatever one throws (the first error is thrown after, see callEach) ...
+        callEach(hooks, (hook) => hook());
       }
+    } finally {
+      // ... and the write goes either way. A socket that closed meanwhile has nothing left to
+      // send; uncork is harmless on it.
+      const stream = this.corked;
+      this.corked = null;
+      stream?.uncork();
     }
-    const stream = this.corked;
-    this.corked = null;
-    // A socket that closed meanwhile has nothing left to send; uncork is harmless on it.
-    stream?.uncork();
-    if (failure) throw failure.err;
   };
 }
