@@ -76,15 +76,6 @@ export class EarlyContext {
     return this.gathered;
   }
 
-  /**
-   * The context as gathered, before the head check has confirmed the session's flight: only for
-   * work that is itself checked against what the turn finally uses (EarlyCacheLookup compares
-   * its cache key with the turn's). Null when gathering failed or was stopped.
-   */
-  unconfirmed(): Promise<GatheredContext | null> {
-    return this.gathered;
-  }
-
   /** Stops a gathering whose result nobody will use; nothing once it has finished. */
   cancel(): void {
     this.stop();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { acquireCachedAnswer, type AcquireAnswerResult, type CompleteMetadata, type RedisClient, type RedisKeys } from '@chat/shared';
+import { acquireCachedAnswer, type CompleteMetadata, type RedisClient, type RedisKeys } from '@chat/shared';
 
 /** What the cache keeps of a finished answer: enough to replay it as a fresh one. */
 export interface CachedAnswer {
@@ -87,19 +87,15 @@ export class ResponseCache {
    * or not), or `'compute'` anyway when the holder gave up without one.
    * `owner` names the turn (its message id): a retry of the same turn takes over the lock its
    * dead or replaced earlier attempt left, instead of waiting for it to expire.
-   * `firstStep`: a `step` the caller already sent for this key and owner, used as the first.
    */
-  async acquire(key: CacheKey, signal?: AbortSignal, owner = '1', onWait?: () => void, firstStep?: Promise<AcquireAnswerResult>): Promise<'compute' | CachedAnswer> {
+  async acquire(key: CacheKey, signal?: AbortSignal, owner = '1', onWait?: () => void): Promise<'compute' | CachedAnswer> {
     const deadline = Date.now() + this.lockMs;
     let waited = false;
-    let step = firstStep;
     for (;;) {
       // One round trip, one script: the answer if one is stored (no lock taken then), else the
       // lock if it is free, else who holds it (the keys share a hash tag: fine on a Cluster).
-      // A caller that has no answer yet needs no separate `get` first. The first step may have
-      // been sent earlier by the caller (`step`: see EarlyCacheLookup).
-      const found = await (step ?? this.step(key, owner));
-      step = undefined;
+      // A caller that has no answer yet needs no separate `get` first.
+      const found = await acquireCachedAnswer(this.redis, key.answer, key.lock, owner, this.lockMs);
       if (found.kind === 'cached') return JSON.parse(found.answer) as CachedAnswer;
       if (found.kind === 'locked') return 'compute';
       // The lock is this turn's own, taken by an earlier attempt that died or was replaced:
@@ -113,15 +109,6 @@ export class ResponseCache {
       }
       await new Promise((resolve) => setTimeout(resolve, this.pollMs));
     }
-  }
-
-  /**
-   * One step of `acquire`, on its own: the stored answer, the lock (the caller's now: it must
-   * `release` it unless it hands this step to `acquire`), or the holder of the lock. For a caller
-   * that sends the step before it knows it will use it (EarlyCacheLookup).
-   */
-  step(key: CacheKey, owner: string): Promise<AcquireAnswerResult> {
-    return acquireCachedAnswer(this.redis, key.answer, key.lock, owner, this.lockMs);
   }
 
   async release(key: CacheKey): Promise<void> {

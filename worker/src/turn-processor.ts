@@ -31,7 +31,6 @@ import { composeGroundedAnswer } from '@chat/offline-llm';
 import { FlushClock } from './chunk-coalescer.js';
 import { AnswerStreamer, type ProducedAnswer, type ToolLoop } from './answer-streamer.js';
 import { formatContextBlock, passageSources, type AssembledContext, type ContextAssembler, type ContextRequest } from './context/index.js';
-import { EarlyCacheLookup } from './early-cache-lookup.js';
 import { EarlyContext } from './early-context.js';
 import { deliveredAnswer } from './delivered-answer.js';
 import { TOOL_DEFINITIONS, toolResultText, type AssistantTools, type ToolPassage } from './tools/assistant-tools.js';
@@ -172,7 +171,7 @@ export class TurnProcessor {
       // throw here is the turn's failure, raised where the turn's failures are handled (below).
       let askFailure: unknown;
       try {
-        asked = this.ask(data, controller.signal, log);
+        asked = this.ask(data, controller.signal);
       } catch (err) {
         askFailure = err;
       }
@@ -214,8 +213,6 @@ export class TurnProcessor {
       // A run that ended without using its early context (parked, ended, cancelled, failed)
       // stops it; one that used it has nothing left to stop.
       asked?.early?.cancel();
-      // Likewise its cache lookup: a lock it took goes back (off the path; it never rejects).
-      void asked?.lookup?.drop();
       untrack();
     }
   };
@@ -227,17 +224,11 @@ export class TurnProcessor {
    * message already, this catches the rest), and its context started from the flight the job
    * carries (not for a follow-up: it is read with the previous question, which the check returns).
    */
-  private ask(data: TurnJobData, signal: AbortSignal, log: Logger): AskedQuestion {
+  private ask(data: TurnJobData, signal: AbortSignal): AskedQuestion {
     const vault = new PiiVault('masked');
     const question = vault.scrub(data.message);
     const early = data.session_flight ? EarlyContext.start(this.deps.context, question, data.session_flight, signal) : null;
-    const lookup = early
-      ? EarlyCacheLookup.start(early, (context) => this.cacheKeyFor(question, vault, context, data.session_id), this.deps.cache, data.message_id, {
-          unused: () => this.deps.metrics.cacheLookupSent('unused'),
-          releaseFailed: (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'response cache lock of an unused early lookup not released; it lapses'),
-        })
-      : null;
-    return { vault, question, early, lookup };
+    return { vault, question, early };
   }
 
   private async answer(
@@ -292,11 +283,10 @@ export class TurnProcessor {
     };
 
     const streamer = new AnswerStreamer(publisher, metrics, data.accepted_at, this.flushClock);
-    let cacheKey = this.cacheKeyFor(question, vault, context, data.session_id);
+    const cacheKey = this.cacheKeyFor(question, vault, context, data.session_id);
     let produced: ProducedAnswer;
     let extra: Partial<CompleteMetadata> = {};
     if (!cacheKey) {
-      if (asked.lookup) void asked.lookup.drop();
       metrics.cacheLookup('bypass');
       ({ produced, extra } = await inPhase(trace, 'chat.model', () => this.generate(job, streamer, messages, vault, signal, log, this.reserveTokens(messages, historyTokens)), describeModelCall));
     } else {
@@ -312,11 +302,7 @@ export class TurnProcessor {
       let joined = false;
       let claim: Awaited<ReturnType<ResponseCache['acquire']>>;
       try {
-        // The first step went out with the early context, if it was for this very key.
-        const early = asked.lookup ? await asked.lookup.take(cacheKey) : null;
-        metrics.cacheLookupSent(early ? 'early' : 'after_check');
-        if (early) cacheKey = early.key;
-        claim = await this.deps.cache.acquire(cacheKey, signal, data.message_id, () => (joined = true), early?.firstStep);
+        claim = await this.deps.cache.acquire(cacheKey, signal, data.message_id, () => (joined = true));
         signal.throwIfAborted();
       } catch (err) {
         this.refundTokens(reserved, log);
@@ -788,8 +774,6 @@ interface AskedQuestion {
   vault: PiiVault;
   question: string;
   early: EarlyContext | null;
-  /** The response cache's first step, sent once the early context is in (null without one). */
-  lookup: EarlyCacheLookup | null;
 }
 
 /** A failure with a catalogue code, ending the turn without retry. */

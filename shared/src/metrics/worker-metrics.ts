@@ -17,7 +17,6 @@ export class WorkerMetrics {
   private readonly errors: Counter<'code'>;
   private readonly limiterWaits: Counter<'limit'>;
   private readonly cacheLookups: Counter<'result'>;
-  private readonly cacheLookupsSent: Counter<'when'>;
   private readonly cacheTokensSaved: Counter;
   private readonly fallbacks: Counter;
   private readonly contextRetrieval: Histogram;
@@ -45,12 +44,6 @@ export class WorkerMetrics {
       name: 'chat_cache_lookups_total',
       help: 'Response cache lookups: hit, joined (a hit that waited for another turn computing the same answer: single flight), miss, or bypass (not cacheable)',
       labelNames: ['result'],
-      registers,
-    });
-    this.cacheLookupsSent = new Counter({
-      name: 'chat_cache_lookups_sent_total',
-      help: "When a turn's response cache lookup was sent: early (with its early context, while the head check was in flight, and used), after_check (on the turn's own path), unused (sent early for a run that did not answer, or for a key the turn did not end up with; a lock it took was given back)",
-      labelNames: ['when'],
       registers,
     });
     this.contextRetrieval = new Histogram({ name: 'chat_context_seconds', help: 'Context retrieval (policy search, flight lookup) of a turn', buckets: LATENCY_BUCKETS, registers });
@@ -116,9 +109,6 @@ export class WorkerMetrics {
   cacheLookup(result: 'hit' | 'joined' | 'miss' | 'bypass', tokensSaved = 0): void {
     this.cacheLookups.inc({ result });
     if (tokensSaved > 0) this.cacheTokensSaved.inc(tokensSaved);
-  }
-  cacheLookupSent(when: 'early' | 'after_check' | 'unused'): void {
-    this.cacheLookupsSent.inc({ when });
   }
   handoffRequested(reason: 'asked' | 'unanswered'): void {
     this.handoffs.inc({ reason });
