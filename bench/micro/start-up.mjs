@@ -11,6 +11,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { cpus } from "node:os";
 import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 
 const outAt = process.argv.indexOf("--out");
 const out = outAt > 0 ? process.argv[outAt + 1] : undefined;
@@ -18,9 +19,11 @@ const args = process.argv.slice(2).filter((_, i, all) => all[i] !== "--out" && a
 const root = resolve(args[0] ?? ".");
 const rounds = Number(args[1] ?? 7);
 
+// The gateway and the worker start with the checkout's own Node flags, as deployed (shared/src/node-flags.ts).
+const { SERVICE_NODE_FLAGS } = await import(pathToFileURL(resolve(root, "shared/dist/node-flags.js")).href);
 const ROLES = [
-  { role: "gateway", entry: "gateway/dist/main.js", flags: ["--no-memory-reducer"], ready: "gateway listening" },
-  { role: "worker", entry: "worker/dist/main.js", flags: ["--no-memory-reducer"], ready: "worker started" },
+  { role: "gateway", entry: "gateway/dist/main.js", flags: [...SERVICE_NODE_FLAGS], ready: "gateway listening" },
+  { role: "worker", entry: "worker/dist/main.js", flags: [...SERVICE_NODE_FLAGS], ready: "worker started" },
   { role: "offline-llm", entry: "offline-llm/dist/main.js", flags: [], ready: "offline model listening" },
 ];
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -88,7 +91,7 @@ try {
     for (let i = 0; i < rounds; i++) runs.push(await startOnce(role, env));
     const cpu = runs.map((r) => r.cpuMs);
     const wall = runs.map((r) => r.readyMs);
-    report.roles[role.role] = { cpuMs: { min: Math.min(...cpu), median: median(cpu) }, readyMs: { min: Math.round(Math.min(...wall)), median: Math.round(median(wall)) }, runs };
+    report.roles[role.role] = { flags: role.flags, cpuMs: { min: Math.min(...cpu), median: median(cpu) }, readyMs: { min: Math.round(Math.min(...wall)), median: Math.round(median(wall)) }, runs };
     console.log(`${role.role.padEnd(12)} CPU to ready: min ${Math.min(...cpu)} ms, median ${median(cpu)} ms; wall to ready: min ${Math.round(Math.min(...wall))} ms, median ${Math.round(median(wall))} ms`);
   }
   if (out) writeFileSync(out, JSON.stringify(report, null, 2) + "\n");
