@@ -64,7 +64,9 @@ export interface BenchOptions {
 export const HELP = `pnpm bench [options]    (build first: pnpm build)
 
   --scenario LIST        overhead,relay,capacity,turn-rate,scale-out,idle or all (default all)
-  --sessions LIST        overhead: concurrent sessions per step (default 1,100,1000,5000)
+  --sessions LIST        overhead: concurrent sessions per step, run in this order on one stack
+                         (default 1,100,1000,5000: 1 session is a fresh stack's first turns;
+                         100,1 measures 1 session on a warm stack)
   --streams N            relay: concurrent streams (default 200)
   --relay-tokens N       relay: tokens per answer (default 1000)
   --sockets LIST         capacity: sockets on one gateway per step (default 10000,19000)
