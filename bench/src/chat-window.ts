@@ -40,6 +40,8 @@ export interface WindowFigures {
   failures: Record<string, number>;
   /** Failures of warm-up turns (not in the success rate, but never hidden). */
   warmupFailures: Record<string, number>;
+  /** Turns of every phase, warm-up included: what the stack answered during this window's run. */
+  totalTurns: number;
   /** Measured turns answered from the worker's response cache. */
   fromCache: number;
   /** Measured turns retried by a new attempt (a reset frame), counted as successes when whole. */
@@ -182,6 +184,7 @@ export function summarise(result: ChatResult, windowMs: number, cpuPercent: Reco
     successPercent: successPercent(result.ok, result.sent),
     failures: result.failures,
     warmupFailures: result.unmeasuredFailures,
+    totalTurns: result.totalTurns,
     fromCache: result.fromCache,
     resets: result.resets,
     turnsPerSecond: round1(result.completedInWindow / seconds),
