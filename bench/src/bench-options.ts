@@ -59,6 +59,12 @@ export interface BenchOptions {
    * `latencyMs` of service time per answer.
    */
   contextSources: { kind: 'embedded' } | { kind: 'http'; latencyMs: number };
+  /**
+   * overhead: after the stack, the token floor at each step's session count (bench/src/token-floor):
+   * what a token costs bare processes that only read the model and relay through Redis, beside
+   * what it costs the service. Default: off (it adds two windows per step).
+   */
+  tokenFloor: boolean;
 }
 
 export const HELP = `pnpm bench [options]    (build first: pnpm build)
@@ -93,6 +99,9 @@ export const HELP = `pnpm bench [options]    (build first: pnpm build)
                          process (default), or the same data served over HTTP as RETRIEVAL_URL
                          and AGENT_URL by a child process (its CPU reported as context-sources)
   --context-latency-ms N  with http: service time each source answer takes (default 0)
+  --token-floor          overhead: then the token floor at each step's sessions: CPU per token of
+                         bare processes that only read the model and relay through Redis (and
+                         of the read alone), the floor of the service's µs per token on this box
   --logs                 forward the stack's log lines
   --help
 `;
@@ -130,6 +139,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
       out: { type: 'string', default: defaultOutDir },
       'cpu-prof': { type: 'string' },
       logs: { type: 'boolean', default: false },
+      'token-floor': { type: 'boolean', default: false },
       'redis-cluster': { type: 'boolean', default: false },
       'worker-concurrency': { type: 'string' },
       'stack-env': { type: 'string', multiple: true, default: [] },
@@ -169,6 +179,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
       values['worker-concurrency'] === undefined ? null : values['worker-concurrency'] === 'service' ? 'service' : int('--worker-concurrency', values['worker-concurrency'], 1, 10_000),
     stackEnv: stackEnv(values['stack-env']),
     contextSources: contextSources(values['context-sources'], values['context-latency-ms']),
+    tokenFloor: values['token-floor'],
   };
 }
 

@@ -6,6 +6,7 @@ import type { ChartPanel } from '../svg-chart.js';
 import { formatBreakdown } from '../first-token-breakdown.js';
 import { CommandStatsReader, formatCommandRates } from '../command-stats.js';
 import { RuntimeMeter, formatRuntime } from '../runtime-meter.js';
+import { formatFloor, runTokenFloor, type TokenFloorFigures } from '../token-floor/token-floor.js';
 
 /** Realistic pacing: the offline model's defaults, every answer padded to 120 tokens (2.4 s a turn). */
 export const OVERHEAD_MODEL_ENV = {
@@ -53,7 +54,13 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
   // Turns the stack answered before a step (earlier steps, warm-ups included): V8 optimises a function
   // after it has run enough, so a process's first few hundred turns run partly in the
   // interpreter, and a step on a fresh stack measures that (docs/performance.md, round 17).
-  const steps: Array<{ sessions: number; stackTurnsBefore: number; open: { opened: number; failed: number; failures: Record<string, number>; ms: number }; figures: WindowFigures }> = [];
+  const steps: Array<{
+    sessions: number;
+    stackTurnsBefore: number;
+    open: { opened: number; failed: number; failures: Record<string, number>; ms: number };
+    figures: WindowFigures;
+    tokenFloor?: TokenFloor;
+  }> = [];
   let stackTurns = 0;
 
   await ctx.withStack(layout, clients, async (stack, pool, processes) => {
@@ -85,6 +92,21 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
     }
   });
 
+  if (ctx.options.tokenFloor) {
+    // After the stack has stopped: the floor's processes get the box to themselves, as the stack had.
+    const floors = new Map<number, TokenFloor>();
+    for (const sessions of new Set(steps.map((s) => s.sessions))) {
+      const common = { sessions, warmupMs, measureMs: windowFor(sessions), modelEnv: OVERHEAD_MODEL_ENV, cpuProfDir: ctx.options.cpuProfDir };
+      ctx.log(`  token floor: ${sessions} session(s), bare worker + gateway + Redis…`);
+      const relay = await runTokenFloor(common);
+      ctx.log(`    ${formatFloor(relay)}`);
+      const readOnly = await runTokenFloor({ ...common, readOnly: true });
+      ctx.log(`    the read alone: ${formatFloor(readOnly)}`);
+      floors.set(sessions, { relay, readOnly });
+    }
+    for (const step of steps) step.tokenFloor = floors.get(step.sessions)!;
+  }
+
   const targets: TargetCheck[] = [];
   // Issue 17: unloaded (1 and 100 sessions) p50 ≤ 2 ms and p99 ≤ 5 ms; at 1 000 streams p99 ≤ 50 ms.
   for (const [sessions, p50Max, p99Max] of [
@@ -109,7 +131,9 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
   targets.push({
     name: 'service CPU per streamed token (gateway + worker + Redis)',
     target: '≤ 15 µs',
-    measured: busiest ? `${busiest.figures.cpuPerTokenUs.service} µs at ${busiest.sessions} sessions (${formatCpu(busiest.figures.cpuPerTokenUs)})` : 'no tokens measured',
+    measured: busiest
+      ? `${busiest.figures.cpuPerTokenUs.service} µs at ${busiest.sessions} sessions (${formatCpu(busiest.figures.cpuPerTokenUs)})${busiest.tokenFloor ? `; the token floor there ${floorSummary(busiest.figures, busiest.tokenFloor)}` : ''}`
+      : 'no tokens measured',
     met: busiest ? busiest.figures.cpuPerTokenUs.service! <= 15 : null,
   });
   const at5000 = steps.find((s) => s.sessions === 5000);
@@ -125,9 +149,9 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
     title: 'overhead: time the pipeline adds (offline model 400 ms TTFT, 60 tokens/s, 120-token answers)',
     parameters: { sessions: levels, measureMs, warmupMs, clients, sourceAddresses: addresses, message: 'one turn per session at a time, no think time' },
     stacks: [],
-    steps: steps.map((s) => ({ sessions: s.sessions, stackTurnsBefore: s.stackTurnsBefore, open: s.open, ...s.figures })),
+    steps: steps.map((s) => ({ sessions: s.sessions, stackTurnsBefore: s.stackTurnsBefore, open: s.open, ...s.figures, ...(s.tokenFloor ? { tokenFloor: s.tokenFloor } : {}) })),
     table: {
-      columns: ['sessions', 'turns', 'success %', 'added 1st p50/p95/p99 ms', 'added total p50/p95/p99 ms', 'client 1st chunk p50/p99 ms', 'model ttft p50 ms', 'queue wait p50/p99 ms', 'relay 1st p50/p99 ms', 'turns/s', 'cpu % by role (other = not the benchmark)', 'service µs per token'],
+      columns: ['sessions', 'turns', 'success %', 'added 1st p50/p95/p99 ms', 'added total p50/p95/p99 ms', 'client 1st chunk p50/p99 ms', 'model ttft p50 ms', 'queue wait p50/p99 ms', 'relay 1st p50/p99 ms', 'turns/s', 'cpu % by role (other = not the benchmark)', 'service µs per token', 'floor µs per token'],
       rows: steps.map((s) => [
         fmtInt(s.sessions),
         fmtInt(s.figures.sent),
@@ -141,6 +165,7 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
         String(s.figures.turnsPerSecond),
         formatCpu(s.figures.cpuPercent),
         String(s.figures.cpuPerTokenUs.service ?? '-'),
+        s.tokenFloor ? String(s.tokenFloor.relay.cpuPerTokenUs.floor) : '-',
       ]),
     },
     targets,
@@ -155,6 +180,9 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
           (s) =>
             `${s.sessions} sessions ran on a fresh stack (${s.stackTurnsBefore} turns before it): its processes' per-turn code was not optimised yet; put a larger step first (--sessions 100,1) for a warm stack's figure`,
         ),
+      ...steps
+        .filter((s) => s.tokenFloor)
+        .map((s) => `${s.sessions} sessions, token floor (bare processes: the model's socket, Redis, the client's socket; no service work): ${formatFloor(s.tokenFloor!.relay)}; the read alone: ${formatFloor(s.tokenFloor!.readOnly)}; ${floorSummary(s.figures, s.tokenFloor!)}`),
       ...failureNotes(steps.map((s) => ({ label: `${s.sessions} sessions`, failures: s.figures.failures, warmup: s.figures.warmupFailures }))),
       ...steps.filter((s) => s.figures.fromCache > 0).map((s) => `${s.sessions} sessions: ${s.figures.fromCache} answers came from the response cache`),
       ...steps
@@ -174,6 +202,19 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
     { title: 'time added to the whole answer', points: steps.map((s) => ({ x: s.sessions, ...s.figures.addedTotalMs })) },
   ];
   return { report, panels };
+}
+
+/** The token floor of a step: relayed, and the model's streams read alone. */
+export interface TokenFloor {
+  relay: TokenFloorFigures;
+  readOnly: TokenFloorFigures;
+}
+
+/** `20.3 µs (the read alone 18.1): the service 1.66× the floor` */
+function floorSummary(figures: WindowFigures, floor: TokenFloor): string {
+  const service = figures.cpuPerTokenUs.service;
+  const ratio = service !== undefined && floor.relay.cpuPerTokenUs.floor > 0 ? `: the service ${(service / floor.relay.cpuPerTokenUs.floor).toFixed(2)}× the floor` : '';
+  return `${floor.relay.cpuPerTokenUs.floor} µs (the read alone ${floor.readOnly.cpuPerTokenUs.floor})${ratio}`;
 }
 
 /**
