@@ -60,11 +60,12 @@ export interface BenchOptions {
    */
   contextSources: { kind: 'embedded' } | { kind: 'http'; latencyMs: number };
   /**
-   * overhead: after the stack, the token floor at each step's session count (bench/src/token-floor):
-   * what a token costs bare processes that only read the model and relay through Redis, beside
-   * what it costs the service. Default: off (it adds two windows per step).
+   * overhead and turn-rate: after the stack, the floor of this box (bench/src/floor) at the same
+   * sessions and pacing: bare processes that only carry a question to the model and its answer
+   * back over the service's transports, beside the service's figures. Default: off (it adds
+   * windows: two per overhead step, one per turn-rate layout).
    */
-  tokenFloor: boolean;
+  floor: boolean;
 }
 
 export const HELP = `pnpm bench [options]    (build first: pnpm build)
@@ -99,9 +100,10 @@ export const HELP = `pnpm bench [options]    (build first: pnpm build)
                          process (default), or the same data served over HTTP as RETRIEVAL_URL
                          and AGENT_URL by a child process (its CPU reported as context-sources)
   --context-latency-ms N  with http: service time each source answer takes (default 0)
-  --token-floor          overhead: then the token floor at each step's sessions: CPU per token of
-                         bare processes that only read the model and relay through Redis (and
-                         of the read alone), the floor of the service's µs per token on this box
+  --floor                overhead, turn-rate: then the floor of this box at the same sessions and
+                         pacing: bare processes that only carry questions to the model and answers
+                         back (WebSocket, a Redis list, sharded pub/sub), and the model's streams
+                         read alone; time added to the first token, CPU per token and per turn
   --logs                 forward the stack's log lines
   --help
 `;
@@ -139,7 +141,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
       out: { type: 'string', default: defaultOutDir },
       'cpu-prof': { type: 'string' },
       logs: { type: 'boolean', default: false },
-      'token-floor': { type: 'boolean', default: false },
+      floor: { type: 'boolean', default: false },
       'redis-cluster': { type: 'boolean', default: false },
       'worker-concurrency': { type: 'string' },
       'stack-env': { type: 'string', multiple: true, default: [] },
@@ -179,7 +181,7 @@ export function parseBenchArgs(argv: string[], defaultOutDir: string): BenchOpti
       values['worker-concurrency'] === undefined ? null : values['worker-concurrency'] === 'service' ? 'service' : int('--worker-concurrency', values['worker-concurrency'], 1, 10_000),
     stackEnv: stackEnv(values['stack-env']),
     contextSources: contextSources(values['context-sources'], values['context-latency-ms']),
-    tokenFloor: values['token-floor'],
+    floor: values.floor,
   };
 }
 

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunReferences } from './calibration.js';
+import type { FloorFigures } from './floor/floor.js';
 import type { MachineInfo, Versions } from './machine.js';
 
 /** One target of the issue, checked against what a scenario measured. */
@@ -29,6 +30,8 @@ export interface ScenarioReport {
   table: Table;
   targets: TargetCheck[];
   notes: string[];
+  /** turn-rate with --floor: the floor at its best step's concurrency (overhead keeps one per step). */
+  floor?: FloorFigures;
 }
 
 export interface BenchReport {

@@ -17,7 +17,7 @@ t.test('pnpm bench at tiny size: overhead and relay run and write a valid report
   const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
   const options = parseBenchArgs(
-    ['--scenario', 'overhead,relay', '--sessions', '2', '--streams', '2', '--relay-tokens', '50', '--duration', '3', '--warmup', '0.5', '--token-floor', '--out', out],
+    ['--scenario', 'overhead,relay', '--sessions', '2', '--streams', '2', '--relay-tokens', '50', '--duration', '3', '--warmup', '0.5', '--floor', '--out', out],
     out,
   );
   const lines: string[] = [];
@@ -46,10 +46,13 @@ t.test('pnpm bench at tiny size: overhead and relay run and write a valid report
   const overhead = report.scenarios[0]!.steps[0] as { sessions: number; addedFirstMs: { count: number; p50: number } };
   t.equal(overhead.sessions, 2);
   t.ok(overhead.addedFirstMs.count > 0 && overhead.addedFirstMs.p50 > 0, `time added to the first token measured (p50 ${overhead.addedFirstMs.p50} ms)`);
-  // --token-floor: the floor at the step's sessions, beside the service's µs per token.
-  const floor = (report.scenarios[0]!.steps[0] as { tokenFloor?: { relay: { sessions: number; cpuPerTokenUs: { floor: number } }; readOnly: { framesPerToken: number } } }).tokenFloor;
-  t.ok(floor && floor.relay.sessions === 2 && floor.relay.cpuPerTokenUs.floor > 0 && floor.readOnly.framesPerToken === 0, `the token floor beside the step (${JSON.stringify(floor?.relay.cpuPerTokenUs)})`);
-  t.match(report.scenarios[0]!.notes.join('\n'), /2 sessions, token floor .*the service [\d.]+× the floor/, 'the note compares the service with its floor');
+  // --floor: the floor at the step's sessions, beside the service's figures.
+  const floor = (report.scenarios[0]!.steps[0] as { floor?: { turns: { sessions: number; addedFirstMs: { count: number }; cpuPerTokenUs: { floor: number } }; readOnly: { framesPerToken: number } } }).floor;
+  t.ok(
+    floor && floor.turns.sessions === 2 && floor.turns.addedFirstMs.count > 0 && floor.turns.cpuPerTokenUs.floor > 0 && floor.readOnly.framesPerToken === 0,
+    `the floor beside the step (${JSON.stringify(floor?.turns.cpuPerTokenUs)})`,
+  );
+  t.match(report.scenarios[0]!.notes.join('\n'), /2 sessions, the floor .*the service [\d.]+× the floor/, 'the note compares the service with its floor');
   const relay = report.scenarios[1]!.steps[0] as { figures: { tokensPerSecond: number }; reference: { opsPerSecond: number } };
   t.ok(relay.figures.tokensPerSecond > 0 && relay.reference.opsPerSecond > 0, 'relay tokens/s and the redis-benchmark reference measured');
 

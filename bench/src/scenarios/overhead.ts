@@ -6,7 +6,7 @@ import type { ChartPanel } from '../svg-chart.js';
 import { formatBreakdown } from '../first-token-breakdown.js';
 import { CommandStatsReader, formatCommandRates } from '../command-stats.js';
 import { RuntimeMeter, formatRuntime } from '../runtime-meter.js';
-import { formatFloor, runTokenFloor, type TokenFloorFigures } from '../token-floor/token-floor.js';
+import { formatFloor, runFloor, type FloorFigures } from '../floor/floor.js';
 
 /** Realistic pacing: the offline model's defaults, every answer padded to 120 tokens (2.4 s a turn). */
 export const OVERHEAD_MODEL_ENV = {
@@ -59,7 +59,7 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
     stackTurnsBefore: number;
     open: { opened: number; failed: number; failures: Record<string, number>; ms: number };
     figures: WindowFigures;
-    tokenFloor?: TokenFloor;
+    floor?: StepFloor;
   }> = [];
   let stackTurns = 0;
 
@@ -92,19 +92,19 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
     }
   });
 
-  if (ctx.options.tokenFloor) {
+  if (ctx.options.floor) {
     // After the stack has stopped: the floor's processes get the box to themselves, as the stack had.
-    const floors = new Map<number, TokenFloor>();
+    const floors = new Map<number, StepFloor>();
     for (const sessions of new Set(steps.map((s) => s.sessions))) {
       const common = { sessions, warmupMs, measureMs: windowFor(sessions), modelEnv: OVERHEAD_MODEL_ENV, cpuProfDir: ctx.options.cpuProfDir };
-      ctx.log(`  token floor: ${sessions} session(s), bare worker + gateway + Redis…`);
-      const relay = await runTokenFloor(common);
-      ctx.log(`    ${formatFloor(relay)}`);
-      const readOnly = await runTokenFloor({ ...common, readOnly: true });
-      ctx.log(`    the read alone: ${formatFloor(readOnly)}`);
-      floors.set(sessions, { relay, readOnly });
+      ctx.log(`  floor: ${sessions} session(s), bare gateway + worker + Redis…`);
+      const turns = await runFloor(common);
+      ctx.log(`    ${formatFloor(turns)}`);
+      const readOnly = await runFloor({ ...common, mode: 'read-only' });
+      ctx.log(`    the model's streams read alone: ${formatFloor(readOnly)}`);
+      floors.set(sessions, { turns, readOnly });
     }
-    for (const step of steps) step.tokenFloor = floors.get(step.sessions)!;
+    for (const step of steps) step.floor = floors.get(step.sessions)!;
   }
 
   const targets: TargetCheck[] = [];
@@ -121,7 +121,7 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
       name: `time added to first token at ${sessions} concurrent stream${sessions === 1 ? '' : 's'}`,
       target,
       measured: step
-        ? `p50 ${step.figures.addedFirstMs.p50} ms, p99 ${step.figures.addedFirstMs.p99} ms${onFreshStack(step) ? ` (a fresh stack: ${step.stackTurnsBefore} turns before)` : ''}`
+        ? `p50 ${step.figures.addedFirstMs.p50} ms, p99 ${step.figures.addedFirstMs.p99} ms${onFreshStack(step) ? ` (a fresh stack: ${step.stackTurnsBefore} turns before)` : ''}${step.floor ? `; the floor there p50 ${step.floor.turns.addedFirstMs?.p50} ms, p99 ${step.floor.turns.addedFirstMs?.p99} ms` : ''}`
         : `not run (no ${sessions}-session step)`,
       met: step ? (p50Max === null || (step.figures.addedFirstMs.p50 ?? Infinity) <= p50Max) && (step.figures.addedFirstMs.p99 ?? Infinity) <= p99Max : null,
     });
@@ -132,7 +132,7 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
     name: 'service CPU per streamed token (gateway + worker + Redis)',
     target: '≤ 15 µs',
     measured: busiest
-      ? `${busiest.figures.cpuPerTokenUs.service} µs at ${busiest.sessions} sessions (${formatCpu(busiest.figures.cpuPerTokenUs)})${busiest.tokenFloor ? `; the token floor there ${floorSummary(busiest.figures, busiest.tokenFloor)}` : ''}`
+      ? `${busiest.figures.cpuPerTokenUs.service} µs at ${busiest.sessions} sessions (${formatCpu(busiest.figures.cpuPerTokenUs)})${busiest.floor ? `; the floor there ${floorSummary(busiest.figures, busiest.floor)}` : ''}`
       : 'no tokens measured',
     met: busiest ? busiest.figures.cpuPerTokenUs.service! <= 15 : null,
   });
@@ -149,9 +149,9 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
     title: 'overhead: time the pipeline adds (offline model 400 ms TTFT, 60 tokens/s, 120-token answers)',
     parameters: { sessions: levels, measureMs, warmupMs, clients, sourceAddresses: addresses, message: 'one turn per session at a time, no think time' },
     stacks: [],
-    steps: steps.map((s) => ({ sessions: s.sessions, stackTurnsBefore: s.stackTurnsBefore, open: s.open, ...s.figures, ...(s.tokenFloor ? { tokenFloor: s.tokenFloor } : {}) })),
+    steps: steps.map((s) => ({ sessions: s.sessions, stackTurnsBefore: s.stackTurnsBefore, open: s.open, ...s.figures, ...(s.floor ? { floor: s.floor } : {}) })),
     table: {
-      columns: ['sessions', 'turns', 'success %', 'added 1st p50/p95/p99 ms', 'added total p50/p95/p99 ms', 'client 1st chunk p50/p99 ms', 'model ttft p50 ms', 'queue wait p50/p99 ms', 'relay 1st p50/p99 ms', 'turns/s', 'cpu % by role (other = not the benchmark)', 'service µs per token', 'floor µs per token'],
+      columns: ['sessions', 'turns', 'success %', 'added 1st p50/p95/p99 ms', 'added total p50/p95/p99 ms', 'client 1st chunk p50/p99 ms', 'model ttft p50 ms', 'queue wait p50/p99 ms', 'relay 1st p50/p99 ms', 'turns/s', 'cpu % by role (other = not the benchmark)', 'service µs per token', 'floor: added 1st p50 ms, µs per token'],
       rows: steps.map((s) => [
         fmtInt(s.sessions),
         fmtInt(s.figures.sent),
@@ -165,7 +165,7 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
         String(s.figures.turnsPerSecond),
         formatCpu(s.figures.cpuPercent),
         String(s.figures.cpuPerTokenUs.service ?? '-'),
-        s.tokenFloor ? String(s.tokenFloor.relay.cpuPerTokenUs.floor) : '-',
+        s.floor ? `${s.floor.turns.addedFirstMs?.p50 ?? '-'}, ${s.floor.turns.cpuPerTokenUs.floor}` : '-',
       ]),
     },
     targets,
@@ -181,8 +181,8 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
             `${s.sessions} sessions ran on a fresh stack (${s.stackTurnsBefore} turns before it): its processes' per-turn code was not optimised yet; put a larger step first (--sessions 100,1) for a warm stack's figure`,
         ),
       ...steps
-        .filter((s) => s.tokenFloor)
-        .map((s) => `${s.sessions} sessions, token floor (bare processes: the model's socket, Redis, the client's socket; no service work): ${formatFloor(s.tokenFloor!.relay)}; the read alone: ${formatFloor(s.tokenFloor!.readOnly)}; ${floorSummary(s.figures, s.tokenFloor!)}`),
+        .filter((s) => s.floor)
+        .map((s) => `${s.sessions} sessions, the floor (bare gateway, worker and Redis: the service's transports, none of its work): ${formatFloor(s.floor!.turns)}; the model's streams read alone: ${formatFloor(s.floor!.readOnly)}; ${floorSummary(s.figures, s.floor!)}`),
       ...failureNotes(steps.map((s) => ({ label: `${s.sessions} sessions`, failures: s.figures.failures, warmup: s.figures.warmupFailures }))),
       ...steps.filter((s) => s.figures.fromCache > 0).map((s) => `${s.sessions} sessions: ${s.figures.fromCache} answers came from the response cache`),
       ...steps
@@ -204,17 +204,18 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
   return { report, panels };
 }
 
-/** The token floor of a step: relayed, and the model's streams read alone. */
-export interface TokenFloor {
-  relay: TokenFloorFigures;
-  readOnly: TokenFloorFigures;
+/** The floor at a step's sessions: turns as the step ran them, and the model's streams read alone. */
+export interface StepFloor {
+  turns: FloorFigures;
+  readOnly: FloorFigures;
 }
 
-/** `20.3 µs (the read alone 18.1): the service 1.66× the floor` */
-function floorSummary(figures: WindowFigures, floor: TokenFloor): string {
+/** `20.3 µs per token (the read alone 18.1): the service 1.66× the floor` */
+function floorSummary(figures: WindowFigures, floor: StepFloor): string {
   const service = figures.cpuPerTokenUs.service;
-  const ratio = service !== undefined && floor.relay.cpuPerTokenUs.floor > 0 ? `: the service ${(service / floor.relay.cpuPerTokenUs.floor).toFixed(2)}× the floor` : '';
-  return `${floor.relay.cpuPerTokenUs.floor} µs (the read alone ${floor.readOnly.cpuPerTokenUs.floor})${ratio}`;
+  const base = floor.turns.cpuPerTokenUs.floor;
+  const ratio = service !== undefined && base > 0 ? `: the service ${(service / base).toFixed(2)}× the floor` : '';
+  return `${base} µs per token (the read alone ${floor.readOnly.cpuPerTokenUs.floor})${ratio}`;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { RunContext } from '../run-context.js';
 import { failureNotes } from './overhead.js';
 import { CommandStatsReader, formatCommandRates } from '../command-stats.js';
 import { RuntimeMeter, formatRuntime } from '../runtime-meter.js';
+import { formatFloor, runFloor, type FloorFigures } from '../floor/floor.js';
 
 export interface TurnRateRun {
   gateways: number;
@@ -23,10 +24,7 @@ export interface TurnRateRun {
 export async function measureTurnRate(ctx: RunContext, gateways: number, workers: number): Promise<TurnRateRun> {
   const ladder = ctx.options.concurrency;
   const env = {
-    OFFLINE_LLM_TTFT_MS: '0',
-    OFFLINE_LLM_TOKENS_PER_SECOND: '0',
-    OFFLINE_LLM_ANSWER_TOKENS: String(ctx.options.turnTokens),
-    OFFLINE_LLM_FILL: 'true',
+    ...turnRateModelEnv(ctx),
     WORKER_CONCURRENCY: String(Math.max(200, Math.ceil(Math.max(...ladder) / workers))),
   };
   const clients = ctx.options.clients ?? 2;
@@ -54,6 +52,16 @@ export async function measureTurnRate(ctx: RunContext, gateways: number, workers
   const clean = steps.filter((s) => s.figures.failed === 0 && s.figures.sent > 0);
   const best = clean.reduce<TurnRateRun['best']>((acc, s) => (!acc || s.figures.turnsPerSecond > acc.figures.turnsPerSecond ? s : acc), null);
   return { gateways, workers, steps, best };
+}
+
+/** Short answers at once: the model's part of a turn as small as it goes. */
+function turnRateModelEnv(ctx: RunContext): Record<string, string> {
+  return {
+    OFFLINE_LLM_TTFT_MS: '0',
+    OFFLINE_LLM_TOKENS_PER_SECOND: '0',
+    OFFLINE_LLM_ANSWER_TOKENS: String(ctx.options.turnTokens),
+    OFFLINE_LLM_FILL: 'true',
+  };
 }
 
 export const TURN_RATE_COLUMNS = ['layout', 'concurrency', 'turns sent', 'success %', 'turns/s', 'turn p50 ms', 'turn p99 ms', 'cpu % by role (other = not the benchmark)', 'service ms per turn', 'service µs per token'];
@@ -84,23 +92,39 @@ export async function runTurnRate(ctx: RunContext): Promise<ScenarioReport> {
   const best = runs
     .filter((run) => run.best !== null)
     .reduce<TurnRateRun | null>((acc, run) => (!acc || run.best!.figures.turnsPerSecond > acc.best!.figures.turnsPerSecond ? run : acc), null);
+  // The floor at the best step's concurrency: what the transports alone do with those sessions.
+  let floor: FloorFigures | null = null;
+  if (ctx.options.floor && best?.best) {
+    ctx.log(`  floor: concurrency ${best.best.concurrency}, bare gateway + worker + Redis…`);
+    floor = await runFloor({ sessions: best.best.concurrency, warmupMs: ctx.warmupMs, measureMs: ctx.durationMs(10), modelEnv: turnRateModelEnv(ctx), cpuProfDir: ctx.options.cpuProfDir });
+    ctx.log(`    ${formatFloor(floor)}`);
+  }
+  const service = best?.best?.figures.cpuPerTurnMs.service;
+  const floorText =
+    floor?.cpuPerTurnMs && best?.best
+      ? `the floor at concurrency ${best.best.concurrency}: ${floor.turnsPerSecond} turns/s at ${floor.cpuPerTurnMs.floor} ms CPU per turn (worker ${floor.cpuPerTurnMs.worker} · gateway ${floor.cpuPerTurnMs.gateway} · redis ${floor.cpuPerTurnMs.redis})${service !== undefined && floor.cpuPerTurnMs.floor > 0 ? `; the service ${(service / floor.cpuPerTurnMs.floor).toFixed(2)}× the floor's CPU per turn` : ''}`
+      : null;
   return {
     scenario: 'turn-rate',
     title: `turn rate: ${ctx.options.turnTokens}-token answers, no model delay`,
     parameters: { concurrency: ctx.options.concurrency, tokensPerAnswer: ctx.options.turnTokens, measureMs: ctx.durationMs(10), layouts: runs.map((run) => `${run.gateways}×${run.workers}`) },
     stacks: [],
     steps: runs.flatMap((run) => run.steps.map((s) => ({ layout: `${run.gateways}×${run.workers}`, concurrency: s.concurrency, ...s.figures }))),
+    ...(floor ? { floor } : {}),
     table: { columns: TURN_RATE_COLUMNS, rows: runs.flatMap(turnRateRows) },
     targets: [
       {
         name: 'completed turns per second at 100 % success',
         target: '≥ 2000 turns/s',
         measured: best?.best
-          ? `${best.best.figures.turnsPerSecond} turns/s with ${best.gateways} gateway(s) × ${best.workers} worker(s) at concurrency ${best.best.concurrency} (p99 turn ${best.best.figures.turnMs.p99} ms; service ${best.best.figures.cpuPerTurnMs.service} ms CPU per turn)`
+          ? `${best.best.figures.turnsPerSecond} turns/s with ${best.gateways} gateway(s) × ${best.workers} worker(s) at concurrency ${best.best.concurrency} (p99 turn ${best.best.figures.turnMs.p99} ms; service ${best.best.figures.cpuPerTurnMs.service} ms CPU per turn)${floorText ? `; ${floorText}` : ''}`
           : 'no step at 100 % success',
         met: best?.best ? best.best.figures.turnsPerSecond >= 2000 : false,
       },
     ],
-    notes: failureNotes(runs.flatMap((run) => run.steps.map((s) => ({ label: `${run.gateways}×${run.workers} concurrency ${s.concurrency}`, failures: s.figures.failures, warmup: s.figures.warmupFailures })))),
+    notes: [
+      ...(floor ? [`the floor (bare gateway, worker and Redis: the service's transports, none of its work), one worker: ${formatFloor(floor)}`] : []),
+      ...failureNotes(runs.flatMap((run) => run.steps.map((s) => ({ label: `${run.gateways}×${run.workers} concurrency ${s.concurrency}`, failures: s.figures.failures, warmup: s.figures.warmupFailures })))),
+    ],
   };
 }

@@ -1,12 +1,13 @@
 /**
- * The token floor's bare gateway: uWebSockets.js (the build the gateway loads), one socket per
- * session (`/?s=<session>`), its channel subscribed on one sharded-pub/sub connection when the
- * socket opens (then `subscribed` is sent to it), each message sent to its session's socket as
- * it comes. No validation, no custody, no metrics.
+ * The floor's bare gateway: uWebSockets.js (the build the gateway loads), one socket per session
+ * (`/?s=<session>`), its channel subscribed on one sharded-pub/sub connection when the socket
+ * opens (then `subscribed` is sent to it), each message sent to its session's socket as it comes,
+ * and each question a socket sends pushed onto the queue as it comes. No validation, no
+ * admission, no custody, no metrics.
  */
 import { loadUws } from '@chat/gateway';
 import { createRedisConnection } from '@chat/shared';
-import { floorChannel, type FloorCounts, type FloorRoleSettings } from './floor-protocol.js';
+import { FLOOR_QUEUE_KEY, floorChannel, type FloorCounts, type FloorQuestion, type FloorRoleSettings } from './floor-protocol.js';
 
 interface SocketData {
   session: number;
@@ -14,7 +15,8 @@ interface SocketData {
 
 export async function runFloorGateway(settings: FloorRoleSettings): Promise<{ counts: FloorCounts; port: number }> {
   const { uws } = loadUws({ allowShim: false });
-  const subscriber = createRedisConnection(settings.redisUrl, { name: 'floor-gateway' });
+  const subscriber = createRedisConnection(settings.redisUrl, { name: 'floor-gateway-sub' });
+  const commands = createRedisConnection(settings.redisUrl, { name: 'floor-gateway' });
   const sockets = new Map<string, { send(message: Buffer, isBinary: boolean): unknown }>();
   subscriber.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
     sockets.get(channel.toString('latin1'))?.send(message, false);
@@ -30,6 +32,11 @@ export async function runFloorGateway(settings: FloorRoleSettings): Promise<{ co
         () => ws.send('subscribed'),
         (err: unknown) => ws.end(1011, String(err)),
       );
+    },
+    message: (ws, message) => {
+      const { seq } = JSON.parse(Buffer.from(message).toString('utf8')) as Pick<FloorQuestion, 'seq'>;
+      const question: FloorQuestion = { session: ws.getUserData().session, seq };
+      void commands.rpush(FLOOR_QUEUE_KEY, JSON.stringify(question));
     },
     close: (ws) => {
       sockets.delete(floorChannel(ws.getUserData().session));
