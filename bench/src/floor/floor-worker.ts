@@ -3,7 +3,8 @@
  * queue is empty, LPOP of up to 128 when it is not), asks the model (node:http with a keep-alive
  * agent, as the service's worker does), reads the SSE body as it streams (JSON.parse per event),
  * publishes the answer's first token at once, holds the later ones and publishes every session's
- * held text together on one 10 ms tick (the service's FlushClock), then an end frame.
+ * held text together on one tick at most 10 ms after the first was held (the service's
+ * FlushClock), then an end frame.
  * `read-only`: every session reads answers back to back and nothing is published. Over the
  * service's own Redis connection (the commands of a loop turn in one write); nothing else: no
  * fencing, no turn log, no masking, no metrics.
@@ -36,9 +37,13 @@ export async function runFloorWorker(settings: FloorRoleSettings): Promise<{ cou
     counts.frames++;
   };
   const flush = (): void => {
+    tick = null;
     for (const frame of held.values()) publish(frame);
     held.clear();
   };
+  // Armed by the first token held since the last flush, as the service's FlushClock is: a worker
+  // with nothing held has no timer (an idle floor must not cost more than an idle service).
+  let tick: NodeJS.Timeout | null = null;
 
   const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
   const url = new URL('chat/completions', settings.modelUrl.endsWith('/') ? settings.modelUrl : `${settings.modelUrl}/`);
@@ -65,7 +70,6 @@ export async function runFloorWorker(settings: FloorRoleSettings): Promise<{ cou
     return { counts };
   }
 
-  setInterval(flush, FLOOR_CHUNK_WINDOW_MS);
   const answer = ({ session, seq }: FloorQuestion): void => {
     const sentAt = performance.now();
     let first = true;
@@ -79,6 +83,7 @@ export async function runFloorWorker(settings: FloorRoleSettings): Promise<{ cou
         const frame = held.get(session);
         if (frame) frame.content += content;
         else held.set(session, { session, seq, content });
+        tick ??= setTimeout(flush, FLOOR_CHUNK_WINDOW_MS);
       },
       () => {
         const rest = held.get(session);
