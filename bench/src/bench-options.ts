@@ -104,6 +104,7 @@ export const HELP = `pnpm bench [options]    (build first: pnpm build)
                          pacing: bare processes that only carry questions to the model and answers
                          back (WebSocket, a Redis list, sharded pub/sub), and the model's streams
                          read alone; time added to the first token, CPU per token and per turn
+                         (one bare gateway, one bare worker, one Redis, whatever the layout)
   --logs                 forward the stack's log lines
   --help
 `;

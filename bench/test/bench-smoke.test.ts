@@ -93,3 +93,18 @@ t.test('pnpm bench idle at tiny size, context over HTTP: CPU and Redis commands 
   const sourcesCpu = chatting!.cpuMsPerSecond['context-sources'];
   t.ok(typeof sourcesCpu === 'number' && sourcesCpu >= 0, `the sources' CPU is reported (${sourcesCpu} ms/s)`);
 });
+
+t.test('pnpm bench turn-rate at tiny size with --floor: the rate and CPU per turn beside the floor at the same concurrency', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'bench-smoke-turn-rate-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const options = parseBenchArgs(['--scenario', 'turn-rate', '--turn-rate-workers', '1', '--concurrency', '4', '--duration', '2', '--warmup', '0.5', '--floor', '--out', out], out);
+  const outcome = await runBench(options, 'bench-smoke-turn-rate', () => {});
+  const scenario = outcome.report.scenarios[0]!;
+  const step = scenario.steps[0] as { concurrency: number; turnsPerSecond: number; failed: number; cpuPerTurnMs: { service?: number } };
+  t.ok(step.concurrency === 4 && step.turnsPerSecond > 0 && step.failed === 0, `turns answered at concurrency 4 (${step.turnsPerSecond}/s)`);
+  const floor = scenario.floor;
+  t.ok(floor && floor.sessions === 4 && floor.mode === 'turns' && floor.turnsPerSecond > 0 && floor.misrouted === 0, `the floor at the same concurrency (${floor?.turnsPerSecond} turns/s)`);
+  t.ok((floor?.cpuPerTurnMs?.floor ?? 0) > 0, `the floor's CPU per turn (${floor?.cpuPerTurnMs?.floor} ms)`);
+  t.match(scenario.targets[0]!.measured, /the floor at concurrency 4: [\d.]+ turns\/s at [\d.]+ ms CPU per turn .*the service [\d.]+× the floor's CPU per turn/, 'the verdict reads the service against its floor');
+  t.match(scenario.notes.join('\n'), /the floor \(one bare gateway/, 'and a note says what the floor is');
+});

@@ -127,8 +127,10 @@ export async function runFloor(options: FloorOptions): Promise<FloorFigures> {
       cpuPerTurnMs: mode === 'turns' ? per(turns, 1) : null,
     };
   } finally {
-    // The roles first (each writes its profile on SIGTERM), the model, then Redis.
-    await Promise.all(started.reverse().map((child) => child.stop(5000)));
+    // In the reverse order of their start, one after the other: the clients stop asking before
+    // the worker goes, the worker stops reading before the model goes (a stream cut under it
+    // would be its failure). Each role writes its profile on SIGTERM. Then Redis.
+    for (const child of started.reverse()) await child.stop(5000);
     await redis.stop();
   }
 }

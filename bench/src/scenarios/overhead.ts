@@ -97,7 +97,7 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
     const floors = new Map<number, StepFloor>();
     for (const sessions of new Set(steps.map((s) => s.sessions))) {
       const common = { sessions, warmupMs, measureMs: windowFor(sessions), modelEnv: OVERHEAD_MODEL_ENV, cpuProfDir: ctx.options.cpuProfDir };
-      ctx.log(`  floor: ${sessions} session(s), bare gateway + worker + Redis…`);
+      ctx.log(`  floor: ${sessions} session(s), one bare gateway, one bare worker, one Redis…`);
       const turns = await runFloor(common);
       ctx.log(`    ${formatFloor(turns)}`);
       const readOnly = await runFloor({ ...common, mode: 'read-only' });
@@ -182,7 +182,7 @@ export async function runOverhead(ctx: RunContext): Promise<OverheadOutcome> {
         ),
       ...steps
         .filter((s) => s.floor)
-        .map((s) => `${s.sessions} sessions, the floor (bare gateway, worker and Redis: the service's transports, none of its work): ${formatFloor(s.floor!.turns)}; the model's streams read alone: ${formatFloor(s.floor!.readOnly)}; ${floorSummary(s.figures, s.floor!)}`),
+        .map((s) => `${s.sessions} sessions, the floor (one bare gateway, one bare worker and one Redis, whatever the stack's layout: the service's transports, none of its work): ${formatFloor(s.floor!.turns)}; the model's streams read alone: ${formatFloor(s.floor!.readOnly)}; ${floorSummary(s.figures, s.floor!)}`),
       ...failureNotes(steps.map((s) => ({ label: `${s.sessions} sessions`, failures: s.figures.failures, warmup: s.figures.warmupFailures }))),
       ...steps.filter((s) => s.figures.fromCache > 0).map((s) => `${s.sessions} sessions: ${s.figures.fromCache} answers came from the response cache`),
       ...steps

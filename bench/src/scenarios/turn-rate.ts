@@ -95,7 +95,7 @@ export async function runTurnRate(ctx: RunContext): Promise<ScenarioReport> {
   // The floor at the best step's concurrency: what the transports alone do with those sessions.
   let floor: FloorFigures | null = null;
   if (ctx.options.floor && best?.best) {
-    ctx.log(`  floor: concurrency ${best.best.concurrency}, bare gateway + worker + Redis…`);
+    ctx.log(`  floor: concurrency ${best.best.concurrency}, one bare gateway, one bare worker, one Redis…`);
     floor = await runFloor({ sessions: best.best.concurrency, warmupMs: ctx.warmupMs, measureMs: ctx.durationMs(10), modelEnv: turnRateModelEnv(ctx), cpuProfDir: ctx.options.cpuProfDir });
     ctx.log(`    ${formatFloor(floor)}`);
   }
@@ -123,7 +123,7 @@ export async function runTurnRate(ctx: RunContext): Promise<ScenarioReport> {
       },
     ],
     notes: [
-      ...(floor ? [`the floor (bare gateway, worker and Redis: the service's transports, none of its work), one worker: ${formatFloor(floor)}`] : []),
+      ...(floor ? [`the floor (one bare gateway, one bare worker and one Redis, whatever the stack's layout: the service's transports, none of its work): ${formatFloor(floor)}`] : []),
       ...failureNotes(runs.flatMap((run) => run.steps.map((s) => ({ label: `${run.gateways}×${run.workers} concurrency ${s.concurrency}`, failures: s.figures.failures, warmup: s.figures.warmupFailures })))),
     ],
   };
