@@ -1,5 +1,6 @@
 export * from './chat-worker.js';
 export * from './chunk-coalescer.js';
+export * from './content-chunk.js';
 export * from './llm-client.js';
 export * from './prompt-builder.js';
 export * from './turn-processor.js';
