@@ -135,15 +135,25 @@ export async function runFloor(options: FloorOptions): Promise<FloorFigures> {
   }
 }
 
-/** A role's counters, asked over its IPC channel. */
+/** A role's counters, asked over its IPC channel; a role that has exited fails the floor (its output says why). */
 function countsOf(child: ManagedProcess): Promise<FloorCounts> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => {
+      child.child.off('message', onMessage);
+      reject(new Error(`${child.name} exited (code ${code}) during the floor's window`));
+    };
     const onMessage = (reply: FloorReply) => {
       if (reply?.type !== 'counts') return;
       child.child.off('message', onMessage);
+      child.child.off('exit', onExit);
       resolve(reply.counts);
     };
+    if (!child.running) {
+      onExit(child.child.exitCode);
+      return;
+    }
     child.child.on('message', onMessage);
+    child.child.once('exit', onExit);
     child.child.send({ type: 'count' });
   });
 }
