@@ -8,7 +8,6 @@
 // Usage (after pnpm build): node bench/micro/start-up.mjs [checkout dir] [rounds] [--out report.json]
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
 import { cpus } from "node:os";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -27,8 +26,6 @@ const ROLES = [
   { role: "offline-llm", entry: "offline-llm/dist/main.js", flags: [], ready: "offline model listening" },
 ];
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
-const freePort = () => new Promise((done) => { const s = createServer().listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => done(p)); }); });
 
 /** utime + stime of a live process, in ms. */
 function cpuMsOf(pid) {
@@ -58,29 +55,16 @@ function startOnce({ entry, flags, ready }, env) {
   });
 }
 
-/** Resolves once something accepts connections on `port` (Redis is up), trying every 50 ms for up to 10 s. */
-async function waitForPort(port) {
-  for (let attempt = 0; ; attempt++) {
-    const open = await new Promise((done) => {
-      const socket = connect(port, "127.0.0.1", () => { socket.destroy(); done(true); });
-      socket.once("error", () => done(false));
-    });
-    if (open) return;
-    if (attempt >= 200) throw new Error(`redis-server on ${port} did not accept connections within 10 s`);
-    await new Promise((done) => setTimeout(done, 50));
-  }
-}
-
 const median = (values) => { const s = [...values].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 
-const redisPort = await freePort();
-const redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+// The checkout's own dev helper: a free port, no persistence, resolved once Redis accepts connections.
+const { spawnRedisServer } = await import(pathToFileURL(resolve(root, "shared/dist/dev/index.js")).href);
+const redis = await spawnRedisServer();
 try {
-  await waitForPort(redisPort);
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
-    REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    REDIS_URL: redis.url,
     PORT: "0",
     WORKER_METRICS_PORT: "0",
     LOG_LEVEL: "info",
@@ -96,5 +80,5 @@ try {
   }
   if (out) writeFileSync(out, JSON.stringify(report, null, 2) + "\n");
 } finally {
-  redis.kill();
+  await redis.stop();
 }

@@ -1,8 +1,8 @@
 /**
  * The floor's bare worker. `turns`: pops each question the bare gateway queued (BLPOP when the
  * queue is empty, LPOP of up to 128 when it is not), asks the model (node:http with a keep-alive
- * agent, as the service's worker does), reads the SSE body as it streams (a content token's event
- * with the service's own `ContentChunkReader`, any other with JSON.parse: the cheapest read we have),
+ * agent, as the service's worker does), reads the SSE body as it streams with the service's own
+ * reader (`completionEventReader`: a content token's event without JSON.parse, the cheapest read we have),
  * publishes the answer's first token at once, holds the later ones and publishes every session's
  * held text together on one tick at most 10 ms after the first was held (the service's
  * FlushClock), then an end frame.
@@ -12,7 +12,7 @@
  */
 import { Agent, request, type IncomingMessage } from 'node:http';
 import { createRedisConnection, type Redis } from '@chat/shared';
-import { ContentChunkReader } from '@chat/worker';
+import { completionEventReader } from '@chat/worker';
 import { FLOOR_CHUNK_WINDOW_MS, FLOOR_QUEUE_KEY, floorChannel, type FloorCounts, type FloorFrame, type FloorQuestion, type FloorRoleSettings } from './floor-protocol.js';
 
 const QUESTION = JSON.stringify({
@@ -24,10 +24,6 @@ const QUESTION = JSON.stringify({
 
 /** Questions taken at once when the queue is not empty. */
 const POP_BATCH = 128;
-
-interface ChunkEvent {
-  choices?: Array<{ delta?: { content?: string | null } }>;
-}
 
 export async function runFloorWorker(settings: FloorRoleSettings): Promise<{ counts: FloorCounts }> {
   if (!settings.modelUrl) throw new Error('the floor worker needs --model-url');
@@ -109,23 +105,28 @@ export async function runFloorWorker(settings: FloorRoleSettings): Promise<{ cou
   return { counts };
 }
 
-/** Reads an SSE body, calling `onContent` with each event's content token. */
+/** Reads an SSE body with the service's reader, calling `onContent` with each event's content token. */
 function readEvents(response: IncomingMessage, onContent: (content: string) => void): void {
-  response.setEncoding('utf8');
-  const reader = new ContentChunkReader();
-  let buffered = '';
-  response.on('data', (text: string) => {
-    buffered += text;
-    let end: number;
-    while ((end = buffered.indexOf('\n\n')) !== -1) {
-      const event = buffered.slice(0, end);
-      buffered = buffered.slice(end + 2);
-      if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
-      const data = event.slice(6);
-      const content = reader.read(data) ? reader.content : (JSON.parse(data) as ChunkEvent).choices?.[0]?.delta?.content;
+  const reader = completionEventReader(
+    new Headers(),
+    (chunk) => {
+      const content = chunk.choices[0]?.delta?.content;
       if (content) onContent(content);
+    },
+    (view) => {
+      if (view.content) onContent(view.content);
+    },
+  );
+  response.setEncoding('utf8');
+  response.on('data', (text: string) => {
+    try {
+      reader.feed(text);
+    } catch (err) {
+      fail(err);
     }
   });
+  // Before the caller's own 'end' listener: the last event is read before the answer counts as ended.
+  response.on('end', () => reader.end());
 }
 
 function connected(redis: Redis, url: string): Promise<Redis> {
