@@ -81,9 +81,15 @@ export class LlmClient {
    */
   async stream(messages: ChatMessage[], signal: AbortSignal, onToken: (text: string) => void, tools?: readonly ChatCompletionTool[]): Promise<StreamResult> {
     const started = performance.now();
-    const idle = new AbortController();
-    const combined = AbortSignal.any([signal, idle.signal]);
-    const idleTimer = setTimeout(() => idle.abort(new LlmIdleTimeoutError(this.options.idleTimeoutMs)), this.options.idleTimeoutMs);
+    // The request's own signal, aborted by the caller's or by the idle timer. Linked by hand, not
+    // with AbortSignal.any: that one tracks its sources through weak references that every
+    // garbage collection must process, one set per answer.
+    const request = new AbortController();
+    const combined = request.signal;
+    const forwardAbort = (): void => request.abort(signal.reason);
+    if (signal.aborted) forwardAbort();
+    else signal.addEventListener('abort', forwardAbort, { once: true });
+    const idleTimer = setTimeout(() => request.abort(new LlmIdleTimeoutError(this.options.idleTimeoutMs)), this.options.idleTimeoutMs);
     const result: StreamResult = { model: this.options.model, promptTokens: 0, completionTokens: 0, ttftMs: null, finishReason: null, toolCalls: [] };
     // Tool calls arrive as pieces keyed by index (parallel calls interleave): joined here.
     const calls: LlmToolCall[] = [];
@@ -148,6 +154,7 @@ export class LlmClient {
       throw err;
     } finally {
       clearTimeout(idleTimer);
+      signal.removeEventListener('abort', forwardAbort);
     }
     // An aborted body ends the read quietly (as openai's own iterator does): without this check
     // an idle timeout or a cancel would pass for a complete (if short) answer.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { acquireCachedAnswer, type CompleteMetadata, type RedisClient, type RedisKeys } from '@chat/shared';
+import { acquireCachedAnswer, storeCachedAnswer, type CompleteMetadata, type RedisClient, type RedisKeys } from '@chat/shared';
 
 /** What the cache keeps of a finished answer: enough to replay it as a fresh one. */
 export interface CachedAnswer {
@@ -70,13 +70,11 @@ export class ResponseCache {
 
   /**
    * Stores the answer. Only the lock's holder stores, and it releases right after: the lock goes
-   * in the same round trip, and the `release` that follows costs nothing.
+   * in the same call (one script: `storeCachedAnswer`), and the `release` that follows costs
+   * nothing.
    */
   async set(key: CacheKey, answer: CachedAnswer): Promise<void> {
-    const pipeline = this.redis.pipeline().set(key.answer, JSON.stringify(answer), 'EX', this.ttlSeconds).del(key.lock);
-    // Same hash tag as the answer: one slot.
-    if (key.tracking) pipeline.sadd(key.tracking.set, key.tracking.hash).expire(key.tracking.set, this.ttlSeconds);
-    await this.exec(pipeline);
+    await storeCachedAnswer(this.redis, key.answer, key.lock, JSON.stringify(answer), this.ttlSeconds, key.tracking);
     this.released.add(key);
   }
 
@@ -114,14 +112,5 @@ export class ResponseCache {
   async release(key: CacheKey): Promise<void> {
     if (this.released.delete(key)) return; // `set` already dropped the lock
     await this.redis.del(key.lock);
-  }
-
-  /** Runs a pipeline; returns each command's reply, throwing the first command error. */
-  private async exec(pipeline: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([err, reply]) => {
-      if (err) throw err;
-      return reply;
-    });
   }
 }

@@ -2,6 +2,7 @@
  * The LLM client against small real HTTP servers on loopback that misbehave on purpose:
  * a stream that stalls (idle timeout), status codes (classification), and the caller's abort.
  */
+import { getEventListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import t, { type Test } from 'tap';
 import OpenAI from 'openai';
@@ -59,6 +60,31 @@ t.test("the caller's abort ends the stream with the caller's reason", async (t) 
     })
     .catch((e: unknown) => e);
   t.equal(err, reason);
+  t.equal(getEventListeners(abort.signal, 'abort').length, 0, "the stream no longer listens to the caller's signal");
+});
+
+t.test("a caller's signal aborted before the call ends it with that reason; a finished stream leaves no listener on it", async (t) => {
+  let requests = 0;
+  const url = await serve(t, (_req, res) => {
+    requests++;
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.end(`${chunk('Hi')}data: [DONE]\n\n`);
+  });
+  const early = new AbortController();
+  const reason = new Error('cancelled before the call');
+  early.abort(reason);
+  const err = await client(url)
+    .stream([{ role: 'user', content: 'hi' }], early.signal, () => {})
+    .catch((e: unknown) => e);
+  t.equal(err, reason, "rejects with the caller's reason");
+  t.equal(requests, 0, 'and asks the model nothing');
+
+  const turn = new AbortController();
+  const tokens: string[] = [];
+  const result = await client(url).stream([{ role: 'user', content: 'hi' }], turn.signal, (tok) => tokens.push(tok));
+  t.same(tokens, ['Hi']);
+  t.equal(result.completionTokens, 1);
+  t.equal(getEventListeners(turn.signal, 'abort').length, 0, "the finished stream left no listener on the turn's signal");
 });
 
 t.test('status codes are classified: 429 waits, 5xx retries, other 4xx fail now', async (t) => {

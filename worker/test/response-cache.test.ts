@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { Redis as IORedis } from 'ioredis';
-import { RedisKeys, type Redis } from '@chat/shared';
+import { RedisKeys, SessionEraser, type Redis } from '@chat/shared';
 import { spawnRedisServer } from '@chat/shared/dev';
 import { ResponseCache, type CachedAnswer } from '../src/response-cache.js';
 
@@ -71,4 +71,42 @@ t.test('acquire returns a stored answer without taking the lock; a retry of the 
   const other = cache.key({ question: 'how many seats', model: 'm', promptVersion: 'v', dataVersions: {}, sessionId: null });
   t.equal(await cache.acquire(other, undefined, 'msg-3'), 'compute');
   t.equal(await cache.acquire(other, aborted.signal, 'msg-4'), 'compute', 'an aborted waiter stops waiting');
+});
+
+t.test("an answer kept for one session is tracked for its erasure and lives as long as the cache's TTL; a shared one is not tracked", async (t) => {
+  const server = await spawnRedisServer();
+  const redis = new IORedis(server.port, '127.0.0.1') as unknown as Redis;
+  t.teardown(async () => {
+    redis.disconnect();
+    await server.stop();
+  });
+  const keys = new RedisKeys(`t${Date.now().toString(36)}`);
+  const cache = new ResponseCache(redis, keys, 60, 5_000, 10);
+  const sessionId = 'sess-cache-1';
+  await redis.set(keys.session(sessionId, 'session'), '{}');
+
+  const own = cache.key({ question: 'is my flight on time', model: 'm', promptVersion: 'v', dataVersions: { flight: 'f1' }, sessionId });
+  t.ok(own.tracking, 'a session-scoped key carries its tracking set');
+  t.equal(await cache.acquire(own, undefined, 'msg-1'), 'compute');
+  await cache.set(own, answer);
+  t.same(await cache.get(own), answer, 'the answer is stored');
+  t.equal(await redis.exists(own.lock), 0, 'and its lock dropped in the same call');
+  t.same(await redis.smembers(own.tracking!.set), [own.tracking!.hash], "the session's set names it");
+  const answerTtl = await redis.ttl(own.answer);
+  const setTtl = await redis.ttl(own.tracking!.set);
+  t.ok(answerTtl > 50 && answerTtl <= 60, `the answer expires with the cache's TTL (${answerTtl} s)`);
+  t.ok(setTtl > 50 && setTtl <= 60, `so does the tracking set (${setTtl} s)`);
+
+  const shared = cache.key({ question: 'how many bags', model: 'm', promptVersion: 'v', dataVersions: { policy: 'p1' }, sessionId: null });
+  t.equal(shared.tracking, undefined, 'a shared key has no tracking set');
+  t.equal(await cache.acquire(shared, undefined, 'msg-2'), 'compute');
+  await cache.set(shared, answer);
+  t.same(await cache.get(shared), answer, 'the shared answer is stored');
+  t.equal(await redis.exists(shared.lock), 0, 'and its lock dropped');
+  t.same(await redis.smembers(own.tracking!.set), [own.tracking!.hash], "the session's set still names only its own answer");
+
+  await new SessionEraser(redis, keys).erase(sessionId);
+  t.equal(await redis.exists(own.answer), 0, "erasing the session deletes the answer kept for it");
+  t.equal(await redis.exists(own.tracking!.set), 0, 'and its tracking set');
+  t.same(await cache.get(shared), answer, "the shared answer (no personal data, no flight) stays for everyone");
 });

@@ -14,6 +14,7 @@ const finishTurn = new LuaScript('finish-turn-2.lua');
 const appendTurn = new LuaScript('append-turn-3.lua');
 const finishAnswer = new LuaScript('finish-answer-7.lua');
 const acquireAnswer = new LuaScript('acquire-answer-2.lua');
+const storeAnswer = new LuaScript('store-answer-n.lua');
 
 export type OpenSocketResult =
   | { ok: true; openSockets: number }
@@ -33,6 +34,23 @@ export async function acquireCachedAnswer(redis: RedisClient, answerKey: string,
   if (reply[0] === 1) return { kind: 'cached', answer: reply[1] as string };
   if (reply[0] === 2) return { kind: 'locked' };
   return { kind: 'held', holder: typeof reply[1] === 'string' ? reply[1] : null };
+}
+
+/**
+ * Stores a computed answer and drops its single-flight lock in one call
+ * (`shared/lua/store-answer-n.lua`); `tracking`, for an answer kept for one session, also records
+ * its hash in that session's set (what erasing the session reads). All keys share one hash slot.
+ */
+export async function storeCachedAnswer(
+  redis: RedisClient,
+  answerKey: string,
+  lockKey: string,
+  answer: string,
+  ttlSeconds: number,
+  tracking?: { set: string; hash: string },
+): Promise<void> {
+  if (tracking) await storeAnswer.run(redis, [answerKey, lockKey, tracking.set], [answer, ttlSeconds, tracking.hash]);
+  else await storeAnswer.run(redis, [answerKey, lockKey], [answer, ttlSeconds]);
 }
 
 /** What one answered turn spent, added to its session's usage once (`finishAnswer`). */

@@ -212,7 +212,9 @@ export class ContextAssembler {
           passages.push(this.passage(passages.length + 1, 'policy', hit.title, hit.snippet, hit.source, hit.score, hit.category));
         }
         const used = passages.filter((p) => p.kind === 'policy').map((p) => [p.source, p.title, p.text]);
-        result.dataVersions.policy = contentHash(used);
+        // Arrays of strings: their JSON is already canonical (no keys to sort), and hashing it
+        // directly gives the hash contentHash(used) gives, without the sorted copy.
+        result.dataVersions.policy = contentHash(JSON.stringify(used));
       } else {
         result.degraded.policy = { reason: policy.reason, detail: policy.detail };
       }

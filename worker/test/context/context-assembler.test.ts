@@ -13,6 +13,7 @@ import {
   type PolicyHit,
   type PolicySource,
 } from '../../src/context/index.js';
+import { contentHash } from '../../src/context/content-hash.js';
 
 const NOW = () => new Date('2026-03-05T06:00:00Z');
 const policy = new EmbeddedPolicySource();
@@ -131,6 +132,11 @@ t.test('data versions: stable across processes, equal for equal content, differe
   const b = await fresh().assemble({ message, session });
   t.strictSame(a.dataVersions, b.dataVersions, 'two independent assemblers agree');
   t.strictSame(a.passages, b.passages);
+  // The policy version hashes [source, title, text] of each policy passage given to the model,
+  // as canonical JSON: the same hash across releases, so answers cached before a deploy still hit.
+  const used = a.passages.filter((p) => p.kind === 'policy').map((p) => [p.source, p.title, p.text]);
+  t.ok(used.length > 0, 'policy passages were used');
+  t.equal(a.dataVersions.policy, contentHash(used), 'the policy version is the content hash of the policy passages used');
 
   const rephrased = await fresh().assemble({ message: 'My flight was DELAYED 4 hours!! what do i get?', session });
   t.strictSame(rephrased.dataVersions, a.dataVersions, 'same passages used, same versions');
