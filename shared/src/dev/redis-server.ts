@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreePort } from './free-port.js';
@@ -52,10 +53,35 @@ export function redisServerAvailable(): boolean {
 /**
  * Starts `redis-server` bound to 127.0.0.1 only, with `maxmemory-policy noeviction` because
  * BullMQ must never lose a job key to eviction; persisting nothing, unless `dataDir` is given.
+ *
+ * A port found free can be taken by another process before Redis binds it (a loaded machine,
+ * many test files starting servers at once): Redis then exits, and a new free port is tried, up
+ * to five times (one try for a port given in `options.port`). And the server is ready only when
+ * the one answering on the port is this child (its `INFO` names the child's pid): another
+ * process that took the port must not pass for it.
  */
 export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise<SpawnedRedis> {
   if (!redisServerAvailable()) throw new RedisBinaryMissingError();
-  const port = options.port ?? (await findFreePort());
+  const attempts = options.port === undefined ? 5 : 1;
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await findFreePort());
+    try {
+      return await startRedisServer(port, options);
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || attempt >= attempts) throw err;
+    }
+  }
+}
+
+/** The port was taken before this server could bind it. */
+class PortTakenError extends Error {
+  constructor(port: number, detail: string) {
+    super(`port ${port} was taken before redis-server could bind it: ${detail}`);
+    this.name = 'PortTakenError';
+  }
+}
+
+async function startRedisServer(port: number, options: SpawnRedisOptions): Promise<SpawnedRedis> {
   const persistent = options.dataDir !== undefined;
   const dir = persistent ? options.dataDir! : mkdtempSync(join(tmpdir(), 'chat-redis-'));
   if (persistent) {
@@ -77,7 +103,16 @@ export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise
     '--maxclients', '10000',
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn('redis-server', args, { stdio: options.stdio ?? 'ignore', detached: options.detached ?? false });
+  // Its log is read (the last lines explain an exit before it was ready) and passed on when asked.
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
+  const lastLines: string[] = [];
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      if (options.stdio === 'inherit') process.stdout.write(`${line}\n`);
+      lastLines.push(line);
+      if (lastLines.length > 20) lastLines.shift();
+    });
+  }
   let exited = false;
   child.once('exit', () => {
     exited = true;
@@ -90,28 +125,30 @@ export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise
     process.once('exit', killOnExit);
     child.once('exit', () => process.off('exit', killOnExit));
   }
-  await waitForPort(port, 10_000, () => exited);
   let stopped: Promise<void> | null = null;
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    process: child,
-    stop() {
-      stopped ??= (async () => {
-        if (!exited) {
-          const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-          await gone;
-          clearTimeout(timer);
-        }
-        // A data folder stays (it is the point); only its pid file goes, if Redis left it.
-        if (persistent) rmSync(join(dir, PID_FILE), { force: true });
-        else rmSync(dir, { recursive: true, force: true });
-      })();
-      return stopped;
-    },
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      if (!exited) {
+        const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await gone;
+        clearTimeout(timer);
+      }
+      // A data folder stays (it is the point); only its pid file goes, if Redis left it.
+      if (persistent) rmSync(join(dir, PID_FILE), { force: true });
+      else rmSync(dir, { recursive: true, force: true });
+    })();
+    return stopped;
   };
+  try {
+    // A server loading a large append-only file answers LOADING until it is done: give it longer.
+    await waitForOwnServer(port, child, persistent ? 120_000 : 10_000, () => exited, () => lastLines.join('\n'));
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `redis://127.0.0.1:${port}`, port, process: child, stop };
 }
 
 const PID_FILE = 'redis-server.pid';
@@ -133,21 +170,50 @@ function assertDataDirFree(dir: string): void {
   throw new Error(`another redis-server (pid ${pid}) already keeps its data in ${dir}; stop it first`);
 }
 
-/** Resolves once something accepts TCP connections on 127.0.0.1:port. */
-export async function waitForPort(port: number, timeoutMs: number, gaveUp: () => boolean = () => false): Promise<void> {
+/**
+ * Resolves once the server answering on 127.0.0.1:port is `child` (its `INFO server` reports the
+ * child's pid). Rejects with PortTakenError when the child exits saying the address is in use, or
+ * another server answers there; with the child's last output when it exits for another reason.
+ */
+async function waitForOwnServer(port: number, child: ChildProcess, timeoutMs: number, exited: () => boolean, output: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (gaveUp()) throw new Error(`the process meant to listen on port ${port} exited`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = createConnection({ port, host: '127.0.0.1' });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
+    if (exited()) {
+      // Its last lines may still be in the pipe: give them a moment to arrive.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const said = output();
+      if (/address already in use/i.test(said)) throw new PortTakenError(port, 'redis-server exited');
+      throw new Error(`redis-server on port ${port} exited before it was ready; its last output:\n${said}`);
+    }
+    const pid = await serverPid(port);
+    if (pid === child.pid) return;
+    if (pid !== null) {
+      throw new PortTakenError(port, `another server (pid ${pid}) answers there`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`nothing listened on port ${port} within ${timeoutMs} ms`);
+  throw new Error(`redis-server did not answer on port ${port} within ${timeoutMs} ms`);
+}
+
+/** The `process_id` of the Redis answering on 127.0.0.1:port, or null when none answers (yet). */
+function serverPid(port: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    let reply = '';
+    const done = (pid: number | null): void => {
+      socket.destroy();
+      resolve(pid);
+    };
+    socket.setTimeout(1000, () => done(null));
+    socket.once('connect', () => socket.write('*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n'));
+    socket.on('data', (data) => {
+      reply += data.toString('latin1');
+      const match = /process_id:(\d+)/.exec(reply);
+      if (match) done(Number(match[1]));
+      // A server still loading its data answers -LOADING: not ready yet.
+      else if (reply.startsWith('-')) done(null);
+    });
+    socket.once('error', () => done(null));
+    socket.once('close', () => done(null));
+  });
 }
