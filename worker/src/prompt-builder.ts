@@ -28,6 +28,9 @@ const SYSTEM_PROMPT = [
 /** The line that introduces the customer's text in the last user message. */
 export const CUSTOMER_MESSAGE_LABEL = 'Customer message:';
 
+/** What comes before the customer's (scrubbed) text in the last user message. */
+export const CUSTOMER_MESSAGE_PREFIX = `${CUSTOMER_MESSAGE_LABEL}\n`;
+
 export interface HistoryBudget {
   /** Most tokens the past turns may take in the prompt. */
   maxTokens: number;
@@ -75,7 +78,7 @@ export function composePrompt(
   const past = recentTurns(history, vault, budget);
   messages.push(...past.messages);
   // The customer's text is delimited as data under its own label, never mixed into instructions.
-  messages.push({ role: 'user', content: `${CUSTOMER_MESSAGE_LABEL}\n${vault.scrub(message)}` });
+  messages.push({ role: 'user', content: `${CUSTOMER_MESSAGE_PREFIX}${vault.scrub(message)}` });
   return { messages, historyTokens: past.tokens };
 }
 

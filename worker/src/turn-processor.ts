@@ -39,7 +39,7 @@ import type { LlmToolCall } from './llm-client.js';
 import { HANDOFF_NOTE, type HandoffEvents, type HandoffReason } from './handoff-events.js';
 import { classifyLlmError, type LlmClient } from './llm-client.js';
 import { LostHeadTurns } from './lost-head-turn.js';
-import { PROMPT_VERSION, composePrompt, type ChatMessage, type HistoryBudget } from './prompt-builder.js';
+import { CUSTOMER_MESSAGE_PREFIX, PROMPT_VERSION, composePrompt, type ChatMessage, type HistoryBudget } from './prompt-builder.js';
 import { normaliseQuestion, type CacheKey, type ResponseCache } from './response-cache.js';
 import { tokenCounterFor, tokenizerFor } from './token-counter.js';
 import { TurnLostError, TurnPublisher } from './turn-publisher.js';
@@ -288,14 +288,14 @@ export class TurnProcessor {
     let extra: Partial<CompleteMetadata> = {};
     if (!cacheKey) {
       metrics.cacheLookup('bypass');
-      ({ produced, extra } = await inPhase(trace, 'chat.model', () => this.generate(job, streamer, messages, vault, signal, log, this.reserveTokens(messages, historyTokens)), describeModelCall));
+      ({ produced, extra } = await inPhase(trace, 'chat.model', () => this.generate(job, streamer, messages, vault, signal, log, this.reserveTokens(messages, historyTokens, question)), describeModelCall));
     } else {
       // `acquire` returns a stored answer without taking the lock: no separate `get` first.
       // The LLM tokens a miss will spend are reserved while the lookup is in flight: two round
       // trips side by side rather than in a row, on the path to the first token. An answer from
       // the cache gives them back (off the path) and is served whether or not the budget had
       // room, as before (a hit never needed it).
-      const reserved = this.reserveTokens(messages, historyTokens);
+      const reserved = this.reserveTokens(messages, historyTokens, question);
       // Settled before anyone awaits it, a refusal must not count as an unhandled rejection
       // (which ends the process): whoever awaits it later still gets it.
       reserved.catch(() => {});
@@ -563,13 +563,16 @@ export class TurnProcessor {
   /**
    * Reserves what the call may spend: the prompt's tokens and max_tokens. The past turns' tokens
    * were counted while the prompt chose them (`historyTokens`, from their stored counts mostly);
-   * the system message and the customer's message are counted here.
+   * the system message and the customer's message are counted here. The customer's message is
+   * counted as its label plus the scrubbed question (`question`, what follows the label): the
+   * tokenizer splits at the label's newline, so the sum is the message's count, and the question's
+   * count is the one the history entry needs later (memoised: one BPE of it a turn, not two).
    */
-  private async reserveTokens(messages: ChatMessage[], historyTokens: number): Promise<number> {
+  private async reserveTokens(messages: ChatMessage[], historyTokens: number, question: string): Promise<number> {
     const budget = this.deps.tokenBudget;
     if (!budget) return 0;
     const { countTokens } = this.historyBudget;
-    const needed = countTokens(messages[0]!.content) + historyTokens + countTokens(messages.at(-1)!.content) + this.options.maxTokens;
+    const needed = countTokens(messages[0]!.content) + historyTokens + countTokens(CUSTOMER_MESSAGE_PREFIX) + countTokens(question) + this.options.maxTokens;
     const points = Math.min(needed, budget.points);
     const verdict = await budget.consume('all', points);
     if (verdict.allowed) return points;

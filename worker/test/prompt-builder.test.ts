@@ -1,7 +1,7 @@
 /** The prompt: system rules and flight facts, history within a token budget, no personal data. */
 import t from 'tap';
 import { PiiVault, type HistoryEntry, type SessionContext } from '@chat/shared';
-import { buildPrompt, composePrompt } from '../src/prompt-builder.js';
+import { CUSTOMER_MESSAGE_PREFIX, buildPrompt, composePrompt } from '../src/prompt-builder.js';
 import { tokenCounterFor, tokenizerFor } from '../src/token-counter.js';
 
 const context: SessionContext = { customer_name: 'Ana Smith', customer_email: 'ana@example.com', flight_no: 'NZ123', date: '2026-12-01', created_at: 'x' };
@@ -76,4 +76,28 @@ t.test("composePrompt: the past turns' tokens as the reservation needs them, the
   t.equal(prompt.historyTokens, pastMessages.reduce((sum, m) => sum + countTokens(m.content), 0));
   t.same(buildPrompt(context, history, 'now', new PiiVault(), { maxTokens: 1000, countTokens }), prompt.messages, 'buildPrompt is its messages');
   t.equal(composePrompt(context, [], 'now', new PiiVault(), { maxTokens: 1000, countTokens }).historyTokens, 0, 'no past turns: none');
+});
+
+t.test("the customer's message counts as its label plus the question: the reservation counts the question once, as the history entry does", async (t) => {
+  const questions = [
+    'What is the status of my flight?',
+    'and tomorrow?',
+    "Kia ora, can I bring my surfboard on NZ123? It's 2.1 m long",
+    '¿Cuánto equipaje puedo llevar en clase económica?',
+    '1 more question: refunds [EMAIL_1] •••• 1111',
+    'Ok',
+  ];
+  for (const model of ['gpt-4o-mini', 'gpt-3.5-turbo']) {
+    const count = tokenCounterFor(model);
+    const vault = new PiiVault('masked');
+    for (const question of questions) {
+      const { messages } = composePrompt({ customer_name: 'A', customer_email: 'a@example.com', flight_no: 'NZ123' } as SessionContext, [], question, vault, {
+        maxTokens: 1000,
+        countTokens: count,
+      });
+      const message = messages.at(-1)!.content;
+      t.equal(message, `${CUSTOMER_MESSAGE_PREFIX}${question}`, 'the message is the prefix and the question');
+      t.equal(count(CUSTOMER_MESSAGE_PREFIX) + count(question), count(message), `${model}: ${JSON.stringify(question)}`);
+    }
+  }
 });
