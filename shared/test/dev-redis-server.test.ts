@@ -11,7 +11,8 @@ import { spawnRedisServer } from '../src/dev/redis-server.js';
 /** A TCP server on a port the OS picks (bound at once: no race), answering like a Redis of pid 1. */
 async function impostor(t: Test): Promise<number> {
   const server: Server = createServer((socket) => {
-    socket.on('data', () => socket.write('$25\r\n# Server\r\nprocess_id:1\r\n\r\n'));
+    const info = '# Server\r\nprocess_id:1\r\n\r\n# Persistence\r\nloading:0\r\n';
+    socket.on('data', () => socket.write(`$${Buffer.byteLength(info)}\r\n${info}\r\n`));
     socket.on('error', () => {});
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -43,4 +44,16 @@ t.test('a port another process holds is refused as taken, not mistaken for the s
   t.type(err, Error, 'the spawn fails');
   t.match((err as Error).message, new RegExp(`port ${port} was taken`), 'and says the port was taken');
   t.ok(Date.now() - started < 10_000, 'without waiting for the readiness timeout');
+});
+
+t.test("a cluster node whose bus port is taken fails as such, not as its own port taken (its caller picks another bus port)", async (t) => {
+  const busPort = await impostor(t);
+  const err = await spawnRedisServer({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort)] }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  t.type(err, Error, 'the spawn fails');
+  t.match((err as Error).message, /exited before it was ready/, 'as an exit before ready');
+  t.match((err as Error).message, new RegExp(`Failed listening on port ${busPort} \\(cluster\\)`), "with Redis's own words for it");
+  t.notMatch((err as Error).message, /was taken before redis-server could bind it/, 'not retried as a taken main port');
 });

@@ -565,8 +565,10 @@ export class TurnProcessor {
    * were counted while the prompt chose them (`historyTokens`, from their stored counts mostly);
    * the system message and the customer's message are counted here. The customer's message is
    * counted as its label plus the scrubbed question (`question`, what follows the label): the
-   * tokenizer splits at the label's newline, so the sum is the message's count, and the question's
-   * count is the one the history entry needs later (memoised: one BPE of it a turn, not two).
+   * tokenizer splits at the label's newline, so the sum is the message's count (or one more, for
+   * a question starting with a symbol o200k's pre-tokenizer joins to that newline, such as `/`:
+   * the reservation errs high), and the question's count is the one the history entry needs later
+   * (memoised: one BPE of it a turn, not two).
    */
   private async reserveTokens(messages: ChatMessage[], historyTokens: number, question: string): Promise<number> {
     const budget = this.deps.tokenBudget;

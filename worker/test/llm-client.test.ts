@@ -36,9 +36,12 @@ t.test('a stream that goes silent is aborted after the idle timeout', async (t) 
   });
   const tokens: string[] = [];
   const started = Date.now();
+  const turn = new AbortController();
   const err = await client(url, 300)
-    .stream([{ role: 'user', content: 'hi' }], new AbortController().signal, (tok) => tokens.push(tok))
+    .stream([{ role: 'user', content: 'hi' }], turn.signal, (tok) => tokens.push(tok))
     .catch((e: unknown) => e);
+  t.equal(getEventListeners(turn.signal, 'abort').length, 0, "the timed-out stream no longer listens to the caller's signal");
+  t.notOk(turn.signal.aborted, "and the idle timeout did not abort the caller's signal");
   t.type(err, LlmIdleTimeoutError, 'rejects with the idle timeout, not a quiet short answer');
   t.same(tokens, ['Hello'], 'what came before the silence was delivered');
   t.ok(Date.now() - started >= 300, 'not before the timeout');

@@ -99,5 +99,11 @@ t.test("the customer's message counts as its label plus the question: the reserv
       t.equal(message, `${CUSTOMER_MESSAGE_PREFIX}${question}`, 'the message is the prefix and the question');
       t.equal(count(CUSTOMER_MESSAGE_PREFIX) + count(question), count(message), `${model}: ${JSON.stringify(question)}`);
     }
+    // A leading symbol may join the label's newline in the whole message (o200k: ":\n/"): the
+    // parts then count one token more, never fewer (the reservation errs high).
+    const symbolFirst = '/refund please';
+    const whole = count(`${CUSTOMER_MESSAGE_PREFIX}${symbolFirst}`);
+    const parts = count(CUSTOMER_MESSAGE_PREFIX) + count(symbolFirst);
+    t.ok(parts === whole || parts === whole + 1, `${model}: ${JSON.stringify(symbolFirst)} parts ${parts}, whole ${whole}`);
   }
 });

@@ -106,13 +106,18 @@ async function startRedisServer(port: number, options: SpawnRedisOptions): Promi
   // Its log is read (the last lines explain an exit before it was ready) and passed on when asked.
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   const lastLines: string[] = [];
-  for (const stream of [child.stdout!, child.stderr!]) {
+  for (const [stream, forwardTo] of [
+    [child.stdout!, process.stdout],
+    [child.stderr!, process.stderr],
+  ] as const) {
     createInterface({ input: stream }).on('line', (line) => {
-      if (options.stdio === 'inherit') process.stdout.write(`${line}\n`);
+      if (options.stdio === 'inherit') forwardTo.write(`${line}\n`);
       lastLines.push(line);
       if (lastLines.length > 20) lastLines.shift();
     });
   }
+  // 'close' comes after 'exit', once its output has been read to the end.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   let exited = false;
   child.once('exit', () => {
     exited = true;
@@ -142,8 +147,11 @@ async function startRedisServer(port: number, options: SpawnRedisOptions): Promi
     return stopped;
   };
   try {
-    // A server loading a large append-only file answers LOADING until it is done: give it longer.
-    await waitForOwnServer(port, child, persistent ? 120_000 : 10_000, () => exited, () => lastLines.join('\n'));
+    // A server loading a large append-only file is not ready until it is done: give it longer.
+    await waitForOwnServer(port, child, persistent ? 120_000 : 10_000, () => exited, async () => {
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000))]);
+      return lastLines.join('\n');
+    });
   } catch (err) {
     await stop();
     throw err;
@@ -171,47 +179,52 @@ function assertDataDirFree(dir: string): void {
 }
 
 /**
- * Resolves once the server answering on 127.0.0.1:port is `child` (its `INFO server` reports the
- * child's pid). Rejects with PortTakenError when the child exits saying the address is in use, or
- * another server answers there; with the child's last output when it exits for another reason.
+ * Resolves once the server answering on 127.0.0.1:port is `child` (its `INFO` reports the child's
+ * pid) and has loaded its data. Rejects with PortTakenError when the child exits because that
+ * port was in use, or another server answers there; with the child's last output when it exits
+ * for another reason (a cluster node's bus port in use, say: its caller picks another).
  */
-async function waitForOwnServer(port: number, child: ChildProcess, timeoutMs: number, exited: () => boolean, output: () => string): Promise<void> {
+async function waitForOwnServer(port: number, child: ChildProcess, timeoutMs: number, exited: () => boolean, output: () => Promise<string>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (exited()) {
-      // Its last lines may still be in the pipe: give them a moment to arrive.
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      const said = output();
-      if (/address already in use/i.test(said)) throw new PortTakenError(port, 'redis-server exited');
+      const said = await output();
+      if (said.includes(`127.0.0.1:${port}: bind: Address already in use`)) throw new PortTakenError(port, 'redis-server exited');
       throw new Error(`redis-server on port ${port} exited before it was ready; its last output:\n${said}`);
     }
-    const pid = await serverPid(port);
-    if (pid === child.pid) return;
-    if (pid !== null) {
-      throw new PortTakenError(port, `another server (pid ${pid}) answers there`);
-    }
+    const state = await serverState(port);
+    if (state !== null && state.pid !== child.pid) throw new PortTakenError(port, `another server (pid ${state.pid}) answers there`);
+    if (state !== null && !state.loading) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`redis-server did not answer on port ${port} within ${timeoutMs} ms`);
+  throw new Error(`redis-server was not ready on port ${port} within ${timeoutMs} ms`);
 }
 
-/** The `process_id` of the Redis answering on 127.0.0.1:port, or null when none answers (yet). */
-function serverPid(port: number): Promise<number | null> {
+/**
+ * The pid of the Redis answering on 127.0.0.1:port and whether it is still loading its data
+ * (`INFO` answers during a load, other commands do not); null when nothing answers (yet).
+ */
+function serverState(port: number): Promise<{ pid: number; loading: boolean } | null> {
   return new Promise((resolve) => {
     const socket = createConnection({ port, host: '127.0.0.1' });
     let reply = '';
-    const done = (pid: number | null): void => {
+    const done = (state: { pid: number; loading: boolean } | null): void => {
       socket.destroy();
-      resolve(pid);
+      resolve(state);
     };
     socket.setTimeout(1000, () => done(null));
-    socket.once('connect', () => socket.write('*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n'));
+    socket.once('connect', () => socket.write('*3\r\n$4\r\nINFO\r\n$6\r\nserver\r\n$11\r\npersistence\r\n'));
     socket.on('data', (data) => {
+      // A bulk string: `$<bytes>\r\n<text>\r\n` (latin1: one character per byte). Anything else is not a Redis that is ours.
       reply += data.toString('latin1');
-      const match = /process_id:(\d+)/.exec(reply);
-      if (match) done(Number(match[1]));
-      // A server still loading its data answers -LOADING: not ready yet.
-      else if (reply.startsWith('-')) done(null);
+      if (!reply.startsWith('$')) return done(null);
+      const headerEnd = reply.indexOf('\r\n');
+      if (headerEnd === -1) return;
+      const length = Number(reply.slice(1, headerEnd));
+      if (reply.length < headerEnd + 2 + length) return;
+      const text = reply.slice(headerEnd + 2, headerEnd + 2 + length);
+      const pid = /^process_id:(\d+)\r$/m.exec(text);
+      done(pid ? { pid: Number(pid[1]), loading: /^loading:1\r$/m.test(text) } : null);
     });
     socket.once('error', () => done(null));
     socket.once('close', () => done(null));

@@ -133,7 +133,8 @@ t.test('data versions: stable across processes, equal for equal content, differe
   t.strictSame(a.dataVersions, b.dataVersions, 'two independent assemblers agree');
   t.strictSame(a.passages, b.passages);
   // The policy version hashes [source, title, text] of each policy passage given to the model,
-  // as canonical JSON: the same hash across releases, so answers cached before a deploy still hit.
+  // as canonical JSON (what `contentHash` of those arrays gives): the same hash as before it was
+  // computed from their JSON directly, so answers cached before a deploy still hit.
   const used = a.passages.filter((p) => p.kind === 'policy').map((p) => [p.source, p.title, p.text]);
   t.ok(used.length > 0, 'policy passages were used');
   t.equal(a.dataVersions.policy, contentHash(used), 'the policy version is the content hash of the policy passages used');
