@@ -90,9 +90,16 @@ function git(args: string[]): string {
   return execFileSync('git', args, { encoding: 'utf8' }).trim();
 }
 
-/** The base's dependencies from the store (no download when the lockfile is unchanged), then its build. */
+/**
+ * The base's dependencies from the store (no download when the lockfile is unchanged), then its
+ * build. With the pnpm that runs this script (`npx -y pnpm@10 bench:ab` puts none on the PATH).
+ */
 function installAndBuild(dir: string): void {
-  const pnpm = (args: string[]) => execFileSync('pnpm', args, { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+  const cli = process.env.npm_execpath;
+  const pnpm = (args: string[]) =>
+    cli && /pnpm/.test(cli)
+      ? execFileSync(process.execPath, [cli, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] })
+      : execFileSync('pnpm', args, { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     pnpm(['install', '--frozen-lockfile', '--offline']);
   } catch {
