@@ -37,6 +37,20 @@ t.test('the vault replaces with stable typed placeholders and restores them', as
   t.ok(vault.owns('021-123-4567'), 'the same number written differently is still the user\'s');
 });
 
+t.test('scrubbing the same text again gives the same result, whatever was scrubbed in between', async (t) => {
+  const vault = new PiiVault();
+  const first = 'write to ana.smith@example.co.nz or call 021 555 0123';
+  const second = 'my other address is bob@example.org';
+  const a = vault.scrub(first);
+  t.equal(a, 'write to [EMAIL_1] or call [PHONE_1]');
+  t.equal(vault.scrub(first), a, 'the same text at once: the same result');
+  t.equal(vault.scrub(second), 'my other address is [EMAIL_2]', 'another text gets its own');
+  t.equal(vault.scrub(first), a, 'the first again: its placeholders, not the last result');
+  t.equal(vault.scrub('no personal data here'), 'no personal data here');
+  t.equal(vault.scrub(second), 'my other address is [EMAIL_2]');
+  t.equal(vault.size, 3, 'three values held, none twice');
+});
+
 t.test('the stream scrubber restores split placeholders and removes data the user did not write', async (t) => {
   const vault = new PiiVault();
   vault.scrub('my number is 021 123 4567');

@@ -1,5 +1,6 @@
 import type { PastTurn, PiiVault, SessionContext } from '@chat/shared';
-import { LruMap, type TokenCounter } from './token-counter.js';
+import { LruMap } from './lru-map.js';
+import type { TokenCounter } from './token-counter.js';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';

@@ -357,7 +357,8 @@ export class TurnProcessor {
     metrics.turnCompleted(finishedAt - data.accepted_at, produced.promptTokens, produced.completionTokens);
     if (handoff) await this.requestHandoff(data, handoff, question, log);
     try {
-      await this.fileAnswer(data, publisher.text, finishedAt, metadata, log);
+      // The scrub returns the question itself exactly when it found no personal data in it.
+      await this.fileAnswer(data, publisher.text, finishedAt, metadata, log, question === data.message);
     } catch (err) {
       throw new AnswerNotFiled(err);
     }
@@ -396,14 +397,15 @@ export class TurnProcessor {
   }
 
   /** Writes the answered turn to history (once per message id) and hands the session on. */
-  private async fileAnswer(data: TurnJobData, text: string, finishedAt: number, metadata: CompleteMetadata, log: Logger): Promise<void> {
+  private async fileAnswer(data: TurnJobData, text: string, finishedAt: number, metadata: CompleteMetadata, log: Logger, messageClean: boolean): Promise<void> {
     // The step stamps are for the frame's reader (the bench), not for the history.
     const { timings: _timings, ...kept } = metadata;
     const entry: HistoryEntry = {
       message_id: data.message_id,
       client_id: data.client_id,
-      // Masked again in case the job came from a gateway that did not mask it (an older one).
-      user: maskPii(data.message),
+      // Masked again in case the job came from a gateway that did not mask it (an older one);
+      // a message the turn's scrub found clean has nothing to mask (the same detector).
+      user: messageClean ? data.message : maskPii(data.message),
       assistant: maskPii(text),
       timestamp: new Date(finishedAt).toISOString(),
       metadata: kept,

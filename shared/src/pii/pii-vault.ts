@@ -28,17 +28,31 @@ export class PiiVault {
     return this.byPlaceholder.size;
   }
 
-  /** The text with every piece of personal data replaced by its placeholder. */
+  /** The last text scrubbed and its result: a turn scrubs its question more than once (see `scrub`). */
+  private lastScrubbed: { text: string; scrubbed: string } | null = null;
+
+  /**
+   * The text with every piece of personal data replaced by its placeholder. The same text always
+   * gives the same result (its values keep their placeholders), so the last one is remembered:
+   * a turn scrubs its question for the context and again for the prompt, and each scan is a
+   * pass of the detector's patterns.
+   */
   scrub(text: string): string {
+    const last = this.lastScrubbed;
+    if (last !== null && last.text === text) return last.scrubbed;
     const spans = detectPii(text);
-    if (spans.length === 0) return text;
-    let out = '';
-    let at = 0;
-    for (const span of spans) {
-      out += text.slice(at, span.start) + this.placeholderFor(span.kind, span.value);
-      at = span.end;
+    let out = text;
+    if (spans.length > 0) {
+      out = '';
+      let at = 0;
+      for (const span of spans) {
+        out += text.slice(at, span.start) + this.placeholderFor(span.kind, span.value);
+        at = span.end;
+      }
+      out += text.slice(at);
     }
-    return out + text.slice(at);
+    this.lastScrubbed = { text, scrubbed: out };
+    return out;
   }
 
   /** Puts back the values of placeholders this vault issued; unknown placeholders stay as they are. */

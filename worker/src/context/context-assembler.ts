@@ -7,6 +7,13 @@ import { SourceGuard, type BreakerState, type DegradedReason, type Guarded } fro
 import type { FlightContext, FlightQuery, FlightSource, PolicyHit, PolicySource } from './types.js';
 import { neutraliseTitle, neutraliseUntrustedText } from './untrusted-text.js';
 import { wallClock } from './zoned-time.js';
+import { LruMap } from '../lru-map.js';
+
+/** A flight record's data version and passage text (see `ContextAssembler.flightFacts`). */
+interface FlightFacts {
+  version: string;
+  text: string;
+}
 
 /**
  * Gathers the context for one turn: routes the message, asks the sources it needs in parallel
@@ -119,6 +126,8 @@ export class ContextAssembler {
   private readonly airline: string;
   private readonly timeZone: string;
   private readonly now: () => Date;
+  /** See `flightFacts`: a few hundred flights a day at most, so a small map holds them. */
+  private readonly flightFactsByContent = new LruMap<string, FlightFacts>(2_000);
 
   constructor(private readonly options: ContextAssemblerOptions) {
     this.k = options.k ?? 3;
@@ -186,9 +195,9 @@ export class ContextAssembler {
       const source = `flight-status/${query.flight_no}/${query.date ?? 'next'}`;
       if (flight.status === 'ok') {
         result.flight = flight.value;
-        result.dataVersions.flight = contentHash({ query, flight: flight.value });
-        const text = flight.value ? flightPassageText(flight.value) : flightNotFoundText(query, this.airline);
-        passages.push(this.passage(passages.length + 1, 'flight', flightPassageTitle(query.flight_no), text, source, flight.value ? 1 : 0, 'flight-status'));
+        const facts = this.flightFacts(query, flight.value);
+        result.dataVersions.flight = facts.version;
+        passages.push(this.passage(passages.length + 1, 'flight', flightPassageTitle(query.flight_no), facts.text, source, flight.value ? 1 : 0, 'flight-status'));
       } else {
         result.degraded.flight = { reason: flight.reason, detail: flight.detail };
         passages.push(
@@ -238,6 +247,26 @@ export class ContextAssembler {
     const sorted = [...hits].sort((a, b) => b.score - a.score).slice(0, this.k);
     const best = sorted[0]?.score ?? 0;
     return best > 0 ? sorted.filter((h) => h.score >= best * this.minRelativeScore) : sorted;
+  }
+
+  /**
+   * A flight record's data version (`contentHash` of the lookup and the record: stable across
+   * processes, for the answer cache) and its passage text, remembered by the record's content:
+   * most turns ask about a flight whose record has not changed since the turn before, and the
+   * canonical JSON, its hash and the dates in words were each turn's work. The key is the whole
+   * record, so a record that changed (a new status, a delay) is a new key: never a stale entry.
+   */
+  private flightFacts(query: FlightQuery, record: FlightContext | null): FlightFacts {
+    const key = JSON.stringify([query, record]);
+    let facts = this.flightFactsByContent.get(key);
+    if (!facts) {
+      facts = {
+        version: contentHash({ query, flight: record }),
+        text: record ? flightPassageText(record) : flightNotFoundText(query, this.airline),
+      };
+      this.flightFactsByContent.set(key, facts);
+    }
+    return facts;
   }
 
   private passage(n: number, kind: ContextPassage['kind'], title: string, text: string, source: string, score: number, category: string): ContextPassage {

@@ -151,6 +151,35 @@ t.test('data versions: stable across processes, equal for equal content, differe
   t.not(later.dataVersions.flight, a.dataVersions.flight, 'the flight moved on: a new flight version');
 });
 
+t.test("one assembler whose clock moves: the flight's version and passage follow the record, never a remembered one", async (t) => {
+  let now = new Date('2026-03-05T06:00:00Z');
+  const clock = () => now;
+  const moving = new ContextAssembler({ policy, flight: new EmbeddedFlightSource({ now: clock }), now: clock });
+  const request = { message: 'is my flight on time?', session: { flight_no: 'NZ421', date: '2026-03-05' } };
+  const first = await moving.assemble(request);
+  const again = await moving.assemble(request);
+  t.equal(again.dataVersions.flight, first.dataVersions.flight, 'the same record: the same version');
+  t.equal(again.passages[0]!.text, first.passages[0]!.text, 'and the same passage');
+  t.equal(first.dataVersions.flight, contentHash({ query: first.flightQuery, flight: first.flight }), 'the version is the content hash of the lookup and the record');
+
+  now = new Date('2026-03-05T09:00:00Z');
+  const later = await moving.assemble(request);
+  t.equal(later.flight?.status, 'departed', 'the record moved on');
+  t.not(later.dataVersions.flight, first.dataVersions.flight, 'a new version');
+  t.equal(later.dataVersions.flight, contentHash({ query: later.flightQuery, flight: later.flight }), "the new record's own hash");
+  t.not(later.passages[0]!.text, first.passages[0]!.text, 'and a passage that says so');
+  t.match(later.passages[0]!.text, /departed/i);
+
+  now = new Date('2026-03-05T06:00:00Z');
+  const back = await moving.assemble(request);
+  t.equal(back.dataVersions.flight, first.dataVersions.flight, 'the first record again: its version again');
+
+  const unknown = await moving.assemble({ message: 'where is NZ9999?', session: NO_FLIGHT });
+  t.equal(unknown.flight, null, 'a flight the timetable lacks');
+  t.equal(unknown.dataVersions.flight, contentHash({ query: unknown.flightQuery, flight: null }), 'its "not found" version as before');
+  t.match(unknown.passages[0]!.text, /NZ9999/);
+});
+
 t.test('sources run in parallel, each with its own timeout', async (t) => {
   // 600 ms each: one after the other would take 1 200; the bound below leaves 500 ms for a loaded machine.
   const slowPolicy: PolicySource = { search: async (_q, _k, signal) => (await sleep(600, signal), []) };
