@@ -1,8 +1,9 @@
 // Micro-benchmark of a turn's context step in the worker, CPU time (process.cpuUsage: less
-// sensitive to other load than wall time): the question scrubbed twice by the turn's vault (for
-// the context, then for the prompt) and the context assembled with the embedded sources, for the
-// bench's question on a session with flight NZ123 (a flight record, its passage and data version,
-// and policy passages), each question made unique as the bench's are. Median of 5 windows.
+// sensitive to other load than wall time): the question and the previous question scrubbed by
+// the turn's vault for the context, the context assembled with the embedded sources, then the
+// question scrubbed again for the prompt; the bench's question on a session with flight NZ123 (a
+// flight record, its passage and data version), each question made unique as the bench's are.
+// Median of 5 windows.
 // Usage (after pnpm build): node bench/micro/context-turn.mjs
 // Against another checkout:  node bench/micro/context-turn.mjs /tmp/before   (its root, built)
 import { resolve } from 'node:path';
@@ -20,8 +21,10 @@ async function turns(count, from) {
     const message = `I need information about flight NZ123 from Auckland to Sydney (ref t${i.toString(36)})`;
     const vault = new PiiVault('masked');
     const question = vault.scrub(message);
+    // As a turn does: the previous question for the context, then the question for the prompt.
+    const previous = vault.scrub(`What is the baggage allowance on NZ123? (ref p${i.toString(36)})`);
+    await assembler.assemble({ message: question, session, previous });
     vault.scrub(message);
-    await assembler.assemble({ message: question, session });
   }
 }
 

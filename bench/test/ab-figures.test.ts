@@ -75,6 +75,34 @@ t.test('pairs are judged by which way each figure is better; medians and ranges 
   t.match(text, /turn-rate 1×1 c=200\s+turns\/s\s+1000 \(900–1100\)\s+1050 \(1000–1100\)\s+2 better, 1 worse, 0 equal \(higher is better\)/);
 });
 
+t.test("relay, capacity and scale-out steps: figures under `figures`, steps told apart by layout and size", async (t) => {
+  const run = runFigures({
+    references: { cpuLoop: { start: { opsPerSecond: 1 }, end: null } },
+    scenarios: [
+      { scenario: 'relay', steps: [{ gateways: 2, workers: 2, streams: 1000, figures: { tokensPerSecond: 50_000, addedFirstMs: { p50: 9, p99: 40 } } }] },
+      {
+        scenario: 'capacity',
+        steps: [
+          { gateways: 1, sockets: 5000, chatting: 100, figures: { turnsPerSecond: 30 } },
+          { gateways: 1, sockets: 10_000, chatting: 100, figures: { turnsPerSecond: 29 } },
+          { gateways: 1, sockets: 10_000, chatting: 100, figures: { turnsPerSecond: 28 } },
+        ],
+      },
+      { scenario: 'scale-out', steps: [{ kind: 'gateways', gateways: 2, workers: 1, streams: 500, figures: { tokensPerSecond: 30_000 } }] },
+    ],
+  } as unknown as BenchReport);
+  t.same(
+    run.steps.map((s) => [s.step, s.figures]),
+    [
+      ['relay 2×2 streams=1000', { 'tokens/s': 50_000, 'added 1st token p50 ms': 9, 'added 1st token p99 ms': 40 }],
+      ['capacity gateways=1 sockets=5000 chatting=100', { 'turns/s': 30 }],
+      ['capacity gateways=1 sockets=10000 chatting=100', { 'turns/s': 29 }],
+      ['capacity gateways=1 sockets=10000 chatting=100 #2', { 'turns/s': 28 }],
+      ['scale-out gateways 2×1 streams=500', { 'tokens/s': 30_000 }],
+    ],
+  );
+});
+
 t.test('unpaired runs are refused', async (t) => {
   const one = [runFigures(report({ reference: 1, turnsPerSecond: 1, workerMs: 1, addedP50: 1 }))];
   t.throws(() => summarise(one, []), /unpaired runs/);

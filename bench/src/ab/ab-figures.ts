@@ -46,23 +46,32 @@ export function runFigures(report: BenchReport): RunFigures {
   const steps: StepFigures[] = [];
   for (const scenario of report.scenarios) {
     for (const step of scenario.steps) {
+      // Relay, capacity and scale-out steps keep their chat window's figures under `figures`.
+      const source = step.figures !== null && typeof step.figures === 'object' ? { ...step, ...(step.figures as Record<string, unknown>) } : step;
       const figures: Record<string, number> = {};
       for (const spec of AB_FIGURES) {
-        const value = at(step, spec.path);
+        const value = at(source, spec.path);
         if (typeof value === 'number' && Number.isFinite(value)) figures[spec.name] = value;
       }
-      steps.push({ step: stepKey(scenario.scenario, step), figures });
+      // Two steps that nothing above tells apart stay apart by their order.
+      const key = stepKey(scenario.scenario, step);
+      const seen = steps.filter((s) => s.step === key || s.step.startsWith(`${key} #`)).length;
+      steps.push({ step: seen === 0 ? key : `${key} #${seen + 1}`, figures });
     }
   }
   return { reference: report.references?.cpuLoop?.start?.opsPerSecond ?? null, steps };
 }
 
-/** `turn-rate 1×2 c=400`, `overhead sessions=100`, `idle idle (nothing connected)`. */
+/** `turn-rate 1×2 c=400`, `overhead sessions=100`, `relay 2×2 streams=1000`, `idle idle (nothing connected)`: what tells a scenario's steps apart. */
 function stepKey(scenario: string, step: Record<string, unknown>): string {
   const parts = [scenario];
+  if (typeof step.kind === 'string') parts.push(step.kind);
   if (typeof step.layout === 'string') parts.push(step.layout);
-  if (typeof step.sessions === 'number') parts.push(`sessions=${step.sessions}`);
-  if (typeof step.concurrency === 'number') parts.push(`c=${step.concurrency}`);
+  else if (typeof step.gateways === 'number' && typeof step.workers === 'number') parts.push(`${step.gateways}×${step.workers}`);
+  else if (typeof step.gateways === 'number') parts.push(`gateways=${step.gateways}`);
+  for (const size of ['sessions', 'streams', 'sockets', 'chatting', 'concurrency'] as const) {
+    if (typeof step[size] === 'number') parts.push(size === 'concurrency' ? `c=${step[size]}` : `${size}=${step[size]}`);
+  }
   if (typeof step.label === 'string') parts.push(step.label);
   return parts.join(' ');
 }
@@ -103,7 +112,7 @@ export interface AbSummary {
 export function summarise(base: readonly RunFigures[], head: readonly RunFigures[]): AbSummary {
   if (base.length !== head.length) throw new Error(`unpaired runs: ${base.length} base, ${head.length} head`);
   const figures: FigureComparison[] = [];
-  const steps = [...new Set(base.flatMap((run) => run.steps.map((s) => s.step)))];
+  const steps = [...new Set([...base, ...head].flatMap((run) => run.steps.map((s) => s.step)))];
   for (const step of steps) {
     for (const spec of AB_FIGURES) {
       const pairs: Array<[number, number]> = [];
@@ -145,6 +154,7 @@ function spread(values: readonly number[]): Spread | null {
 export function formatSummary(summary: AbSummary, baseLabel: string, headLabel: string): string {
   const fmt = (s: Spread) => `${num(s.median)} (${num(s.min)}–${num(s.max)})`;
   const lines = [`${summary.pairs} pairs; base = ${baseLabel}, head = ${headLabel}; median (min–max)`];
+  if (summary.figures.length === 0) lines.push('no figure was found in both sides of any pair (is the scenario one with figures?)');
   const ref = summary.reference;
   if (ref.base && ref.head) lines.push(`CPU-loop reference ops/s: base ${fmt(ref.base)}, head ${fmt(ref.head)}`);
   const rows = summary.figures.map((f) => [f.step, f.figure, fmt(f.base), fmt(f.head), `${f.pairs.better} better, ${f.pairs.worse} worse, ${f.pairs.equal} equal (${f.better} is better)`]);

@@ -11,12 +11,13 @@
  * (base–head, head–base, …) so a drift through the session favours neither side. Each run's JSON
  * report is kept under `--out` (`base-<n>/`, `head-<n>/`), and the summary — each figure's median
  * and range on each side, and in how many pairs the checkout did better — is printed and written
- * to `<out>/ab-summary.json`. The worktree is removed at the end (`--keep-base` keeps it).
+ * to `<out>/ab-summary.json`. The worktree is removed at the end, or on Ctrl-C (`--keep-base`
+ * keeps it).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchReport } from '../report.js';
 import { formatSummary, runFigures, summarise, type RunFigures } from './ab-figures.js';
@@ -53,11 +54,30 @@ async function main(): Promise<void> {
   const out = resolve(values.out);
   mkdirSync(out, { recursive: true });
 
-  const worktree = join(tmpdir(), `chat-bench-ab-${baseCommit.slice(0, 12)}`);
-  if (!existsSync(worktree)) {
-    console.log(`base ${baseCommit.slice(0, 7)}: checking out into ${worktree}…`);
-    git(['worktree', 'add', '--detach', worktree, baseCommit]);
-  }
+  // A folder of this run's own: two runs never share (or remove) one worktree. Worktrees whose
+  // folders are gone (a run stopped by a kill) are forgotten first, or git refuses new ones.
+  git(['worktree', 'prune']);
+  const worktree = join(mkdtempSync(join(tmpdir(), 'chat-bench-ab-')), baseCommit.slice(0, 12));
+  console.log(`base ${baseCommit.slice(0, 7)}: checking out into ${worktree}…`);
+  git(['worktree', 'add', '--detach', worktree, baseCommit]);
+  const removeWorktree = (): void => {
+    if (values['keep-base']) {
+      console.log(`the base's worktree stays in ${worktree} (--keep-base)`);
+      return;
+    }
+    try {
+      git(['worktree', 'remove', '--force', worktree]);
+      rmSync(dirname(worktree), { recursive: true, force: true });
+    } catch (err) {
+      console.error(`could not remove the worktree ${worktree}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  // Ctrl-C: the bench child gets it too and stops its stack; the worktree goes with this process.
+  const onInterrupt = (): void => {
+    removeWorktree();
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
   try {
     console.log('base: installing and building…');
     installAndBuild(worktree);
@@ -82,7 +102,8 @@ async function main(): Promise<void> {
     );
     console.log(`\nsummary: ${join(out, 'ab-summary.json')}`);
   } finally {
-    if (!values['keep-base']) git(['worktree', 'remove', '--force', worktree]);
+    process.off('SIGINT', onInterrupt);
+    removeWorktree();
   }
 }
 
@@ -96,8 +117,10 @@ function git(args: string[]): string {
  */
 function installAndBuild(dir: string): void {
   const cli = process.env.npm_execpath;
+  // A JavaScript entry (npx, npm-installed pnpm) runs under this node; a standalone pnpm binary
+  // is on the PATH as `pnpm`.
   const pnpm = (args: string[]) =>
-    cli && /pnpm/.test(cli)
+    cli && /pnpm/.test(cli) && /\.[cm]?js$/.test(cli)
       ? execFileSync(process.execPath, [cli, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] })
       : execFileSync('pnpm', args, { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
@@ -110,14 +133,20 @@ function installAndBuild(dir: string): void {
 
 /** One bench run of `checkout`'s build; resolves its report. */
 function runBench(checkout: string, args: readonly string[], out: string): Promise<BenchReport> {
+  // An empty folder per run: a report left by an earlier A/B of other scenarios is never read.
+  rmSync(out, { recursive: true, force: true });
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [join(checkout, 'bench/dist/main.js'), ...args, '--out', out], { cwd: checkout, stdio: ['ignore', 'ignore', 'inherit'] });
     child.once('error', reject);
     child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`the bench in ${checkout} exited with code ${code}`));
-      const file = readdirSync(out).find((name) => name.startsWith('bench-') && name.endsWith('.json'));
-      if (!file) return reject(new Error(`no report in ${out}`));
-      resolvePromise(JSON.parse(readFileSync(join(out, file), 'utf8')) as BenchReport);
+      try {
+        if (code !== 0) throw new Error(`the bench in ${checkout} exited with code ${code}`);
+        const file = existsSync(out) ? readdirSync(out).find((name) => name.startsWith('bench-') && name.endsWith('.json')) : undefined;
+        if (!file) throw new Error(`the bench in ${checkout} wrote no report in ${out}`);
+        resolvePromise(JSON.parse(readFileSync(join(out, file), 'utf8')) as BenchReport);
+      } catch (err) {
+        reject(err);
+      }
     });
   });
 }

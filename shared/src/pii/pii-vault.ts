@@ -28,18 +28,19 @@ export class PiiVault {
     return this.byPlaceholder.size;
   }
 
-  /** The last text scrubbed and its result: a turn scrubs its question more than once (see `scrub`). */
-  private lastScrubbed: { text: string; scrubbed: string } | null = null;
+  /** Texts this vault scrubbed, and their results (see `scrub`). A vault lives for one turn. */
+  private readonly scrubbed = new Map<string, string>();
 
   /**
    * The text with every piece of personal data replaced by its placeholder. The same text always
-   * gives the same result (its values keep their placeholders), so the last one is remembered:
-   * a turn scrubs its question for the context and again for the prompt, and each scan is a
-   * pass of the detector's patterns.
+   * gives the same result (its values keep their placeholders), so results are remembered for the
+   * vault's life, one turn: a turn scrubs its question for the context and again for the prompt,
+   * with the previous question and past turns in between, and each scan is a pass of the
+   * detector's patterns.
    */
   scrub(text: string): string {
-    const last = this.lastScrubbed;
-    if (last !== null && last.text === text) return last.scrubbed;
+    const known = this.scrubbed.get(text);
+    if (known !== undefined) return known;
     const spans = detectPii(text);
     let out = text;
     if (spans.length > 0) {
@@ -51,7 +52,7 @@ export class PiiVault {
       }
       out += text.slice(at);
     }
-    this.lastScrubbed = { text, scrubbed: out };
+    this.scrubbed.set(text, out);
     return out;
   }
 
