@@ -14,7 +14,7 @@
  * to `<out>/ab-summary.json`. The worktree is removed at the end, or on Ctrl-C (`--keep-base`
  * keeps it).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -60,7 +60,11 @@ async function main(): Promise<void> {
   const worktree = join(mkdtempSync(join(tmpdir(), 'chat-bench-ab-')), baseCommit.slice(0, 12));
   console.log(`base ${baseCommit.slice(0, 7)}: checking out into ${worktree}…`);
   git(['worktree', 'add', '--detach', worktree, baseCommit]);
+  let removed = false;
   const removeWorktree = (): void => {
+    // Once: an interrupt and the run's own `finally` may both get here.
+    if (removed) return;
+    removed = true;
     if (values['keep-base']) {
       console.log(`the base's worktree stays in ${worktree} (--keep-base)`);
       return;
@@ -72,10 +76,13 @@ async function main(): Promise<void> {
       console.error(`could not remove the worktree ${worktree}: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
-  // Ctrl-C: the bench child gets it too and stops its stack; the worktree goes with this process.
+  // Ctrl-C (or SIGINT to this process alone): the running bench is stopped (it stops its stack
+  // on SIGINT), then the worktree goes.
   const onInterrupt = (): void => {
-    removeWorktree();
-    process.exit(130);
+    void stopCurrentBench().finally(() => {
+      removeWorktree();
+      process.exit(130);
+    });
   };
   process.once('SIGINT', onInterrupt);
   try {
@@ -131,14 +138,33 @@ function installAndBuild(dir: string): void {
   pnpm(['exec', 'tsc', '-b']);
 }
 
+/** The bench run in progress, if any (see `stopCurrentBench`). */
+let currentBench: ChildProcess | null = null;
+
+/** Stops the running bench, if any: SIGINT (it stops its stack), SIGKILL after 30 s. */
+function stopCurrentBench(): Promise<void> {
+  const child = currentBench;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolvePromise) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolvePromise();
+    });
+    child.kill('SIGINT');
+  });
+}
+
 /** One bench run of `checkout`'s build; resolves its report. */
 function runBench(checkout: string, args: readonly string[], out: string): Promise<BenchReport> {
   // An empty folder per run: a report left by an earlier A/B of other scenarios is never read.
   rmSync(out, { recursive: true, force: true });
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [join(checkout, 'bench/dist/main.js'), ...args, '--out', out], { cwd: checkout, stdio: ['ignore', 'ignore', 'inherit'] });
+    currentBench = child;
     child.once('error', reject);
     child.once('exit', (code) => {
+      currentBench = null;
       try {
         if (code !== 0) throw new Error(`the bench in ${checkout} exited with code ${code}`);
         const file = existsSync(out) ? readdirSync(out).find((name) => name.startsWith('bench-') && name.endsWith('.json')) : undefined;
