@@ -103,6 +103,20 @@ t.test("relay, capacity and scale-out steps: figures under `figures`, steps told
   );
 });
 
+t.test("on a cluster, Redis's CPU is the sum of its masters' and replicas'", async (t) => {
+  const run = runFigures({
+    references: { cpuLoop: { start: { opsPerSecond: 1 }, end: null } },
+    scenarios: [
+      {
+        scenario: 'turn-rate',
+        steps: [{ layout: '1×1', concurrency: 200, cpuPerTurnMs: { gateway: 0.29, worker: 1.18, 'redis master 39127': 0.27, 'redis master 41729': 0.11, 'redis master 41853': 0.18, 'redis replicas': 0.2, service: 2.23 } }],
+      },
+    ],
+  } as unknown as BenchReport);
+  t.equal(run.steps[0]!.figures['redis ms CPU/turn'], 0.76);
+  t.equal(run.steps[0]!.figures['worker ms CPU/turn'], 1.18);
+});
+
 t.test('unpaired runs are refused', async (t) => {
   const one = [runFigures(report({ reference: 1, turnsPerSecond: 1, workerMs: 1, addedP50: 1 }))];
   t.throws(() => summarise(one, []), /unpaired runs/);

@@ -50,7 +50,7 @@ export function runFigures(report: BenchReport): RunFigures {
       const source = step.figures !== null && typeof step.figures === 'object' ? { ...step, ...(step.figures as Record<string, unknown>) } : step;
       const figures: Record<string, number> = {};
       for (const spec of AB_FIGURES) {
-        const value = at(source, spec.path);
+        const value = spec.path.at(-1) === 'redis' ? redisFigure(at(source, spec.path.slice(0, -1))) : at(source, spec.path);
         if (typeof value === 'number' && Number.isFinite(value)) figures[spec.name] = value;
       }
       // Two steps that nothing above tells apart stay apart by their order.
@@ -74,6 +74,19 @@ function stepKey(scenario: string, step: Record<string, unknown>): string {
   }
   if (typeof step.label === 'string') parts.push(step.label);
   return parts.join(' ');
+}
+
+/**
+ * Redis's share in a by-role figure: `redis` on one Redis; on a cluster each master is a role of
+ * its own (`redis master <port>`) beside `redis replicas`, and Redis's share is their sum.
+ */
+function redisFigure(byRole: unknown): number | undefined {
+  if (byRole === null || typeof byRole !== 'object') return undefined;
+  const roles = byRole as Record<string, unknown>;
+  if (typeof roles.redis === 'number') return roles.redis;
+  const parts = Object.entries(roles).filter(([role, value]) => role.startsWith('redis ') && typeof value === 'number');
+  if (parts.length === 0) return undefined;
+  return Math.round(parts.reduce((sum, [, value]) => sum + (value as number), 0) * 1000) / 1000;
 }
 
 function at(value: unknown, path: readonly string[]): unknown {
