@@ -1,4 +1,5 @@
 import { isFollowUp, type SessionFlight } from '@chat/shared';
+import { forwardAbort } from './abort-link.js';
 import type { AssembledContext, ContextAssembler, ContextRequest } from './context/index.js';
 
 /** A context gathered, and how long gathering it took (ms). */
@@ -41,8 +42,7 @@ export class EarlyContext {
     const request: ContextRequest = { message, session: { flight_no: session.flight_no, date: session.date } };
     // Its own controller, the turn's stop forwarded to it (and the forwarding dropped once it settles).
     const controller = new AbortController();
-    const forward = (): void => controller.abort(turnSignal.reason);
-    turnSignal.addEventListener('abort', forward, { once: true });
+    const unlink = forwardAbort(turnSignal, controller);
     let settled = false;
     const gathered = new Promise<GatheredContext | null>((resolve) => {
       setImmediate(() => {
@@ -56,7 +56,7 @@ export class EarlyContext {
       });
     }).finally(() => {
       settled = true;
-      turnSignal.removeEventListener('abort', forward);
+      unlink();
     });
     return new EarlyContext(request.session, gathered, () => {
       if (!settled) controller.abort(new Error('early context not used'));

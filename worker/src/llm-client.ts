@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import type { Readable } from 'node:stream';
+import { forwardAbort } from './abort-link.js';
 import { ContentChunkReader, type ContentChunk } from './content-chunk.js';
 import { createNodeHttpFetch, takeNodeBody } from './node-http-fetch.js';
 import type { ChatMessage } from './prompt-builder.js';
@@ -81,14 +82,10 @@ export class LlmClient {
    */
   async stream(messages: ChatMessage[], signal: AbortSignal, onToken: (text: string) => void, tools?: readonly ChatCompletionTool[]): Promise<StreamResult> {
     const started = performance.now();
-    // The request's own signal, aborted by the caller's or by the idle timer. Linked by hand, not
-    // with AbortSignal.any: that one tracks its sources through weak references that every
-    // garbage collection must process, one set per answer.
+    // The request's own signal, aborted by the caller's or by the idle timer (see forwardAbort).
     const request = new AbortController();
     const combined = request.signal;
-    const forwardAbort = (): void => request.abort(signal.reason);
-    if (signal.aborted) forwardAbort();
-    else signal.addEventListener('abort', forwardAbort, { once: true });
+    const unlink = forwardAbort(signal, request);
     const idleTimer = setTimeout(() => request.abort(new LlmIdleTimeoutError(this.options.idleTimeoutMs)), this.options.idleTimeoutMs);
     const result: StreamResult = { model: this.options.model, promptTokens: 0, completionTokens: 0, ttftMs: null, finishReason: null, toolCalls: [] };
     // Tool calls arrive as pieces keyed by index (parallel calls interleave): joined here.
@@ -154,7 +151,7 @@ export class LlmClient {
       throw err;
     } finally {
       clearTimeout(idleTimer);
-      signal.removeEventListener('abort', forwardAbort);
+      unlink();
     }
     // An aborted body ends the read quietly (as openai's own iterator does): without this check
     // an idle timeout or a cancel would pass for a complete (if short) answer.

@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { findFreePort } from './free-port.js';
 
 /** A `redis-server` child process on a free loopback port, for development and tests. */
@@ -202,31 +202,21 @@ async function waitForOwnServer(port: number, child: ChildProcess, timeoutMs: nu
 
 /**
  * The pid of the Redis answering on 127.0.0.1:port and whether it is still loading its data
- * (`INFO` answers during a load, other commands do not); null when nothing answers (yet).
+ * (`INFO` answers during a load, other commands do not); null when nothing answers (yet), or
+ * what answers is no Redis.
  */
-function serverState(port: number): Promise<{ pid: number; loading: boolean } | null> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    let reply = '';
-    const done = (state: { pid: number; loading: boolean } | null): void => {
-      socket.destroy();
-      resolve(state);
-    };
-    socket.setTimeout(1000, () => done(null));
-    socket.once('connect', () => socket.write('*3\r\n$4\r\nINFO\r\n$6\r\nserver\r\n$11\r\npersistence\r\n'));
-    socket.on('data', (data) => {
-      // A bulk string: `$<bytes>\r\n<text>\r\n` (latin1: one character per byte). Anything else is not a Redis that is ours.
-      reply += data.toString('latin1');
-      if (!reply.startsWith('$')) return done(null);
-      const headerEnd = reply.indexOf('\r\n');
-      if (headerEnd === -1) return;
-      const length = Number(reply.slice(1, headerEnd));
-      if (reply.length < headerEnd + 2 + length) return;
-      const text = reply.slice(headerEnd + 2, headerEnd + 2 + length);
-      const pid = /^process_id:(\d+)\r$/m.exec(text);
-      done(pid ? { pid: Number(pid[1]), loading: /^loading:1\r$/m.test(text) } : null);
-    });
-    socket.once('error', () => done(null));
-    socket.once('close', () => done(null));
-  });
+async function serverState(port: number): Promise<{ pid: number; loading: boolean } | null> {
+  // One try, no reconnects, no queueing: a probe, asked again by the caller's loop.
+  const probe = new Redis({ host: '127.0.0.1', port, lazyConnect: true, connectTimeout: 1000, commandTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableReadyCheck: false, enableOfflineQueue: false });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    const info = String(await probe.call('INFO', 'server', 'persistence'));
+    const pid = /^process_id:(\d+)\r?$/m.exec(info);
+    return pid ? { pid: Number(pid[1]), loading: /^loading:1\r?$/m.test(info) } : null;
+  } catch {
+    return null;
+  } finally {
+    probe.disconnect();
+  }
 }
