@@ -11,6 +11,11 @@ export interface ManagedProcessOptions {
   /** Forward the child's output lines to ours. Default: true. */
   forwardOutput?: boolean;
   readyTimeoutMs?: number;
+  /**
+   * How many of its latest output lines are kept (`recentOutput`), forwarded or not: what a
+   * failed test prints of a part it ran quietly. Default: 10 (enough to say why a start failed).
+   */
+  keepLines?: number;
 }
 
 /**
@@ -25,13 +30,15 @@ export class ManagedProcess {
   readonly exited: Promise<number | null>;
   /** The port the process said it serves in its ready message (a worker: its metrics port). */
   port: number | undefined;
-  /** Its last output lines, to say why it exited before it was ready. */
+  /** Its latest output lines: why it exited before it was ready, or what it did before a test failed. */
   private readonly lastLines: string[] = [];
+  private readonly keepLines: number;
   private stopping: Promise<void> | null = null;
   private hasExited = false;
 
   constructor(options: ManagedProcessOptions) {
     this.name = options.name;
+    this.keepLines = Math.max(1, options.keepLines ?? 10);
     this.child = spawn(options.command, options.args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code) => {
@@ -47,8 +54,9 @@ export class ManagedProcess {
       );
       const onLine = (line: string, stream: NodeJS.WriteStream) => {
         if (forward) stream.write(`${options.name.padEnd(12)}| ${line}\n`);
-        this.lastLines.push(line.slice(0, 500));
-        if (this.lastLines.length > 10) this.lastLines.shift();
+        this.lastLines.push(line.slice(0, 2000));
+        // Trimmed in batches: a part logging per turn would otherwise shift the array per line.
+        if (this.lastLines.length > 2 * this.keepLines) this.lastLines.splice(0, this.lastLines.length - this.keepLines);
       };
       this.child.on('message', (message: Partial<ReadyMessage>) => {
         if (message?.type !== 'ready') return;
@@ -60,11 +68,17 @@ export class ManagedProcess {
       createInterface({ input: this.child.stderr! }).on('line', (line) => onLine(line, process.stderr));
       void this.exited.then((code) => {
         clearTimeout(timer);
-        const output = this.lastLines.length > 0 ? `; its last output:\n${this.lastLines.join('\n')}` : '';
+        const lines = this.recentOutput().slice(-10);
+        const output = lines.length > 0 ? `; its last output:\n${lines.join('\n')}` : '';
         reject(new Error(`${options.name} exited with code ${code} before it was ready${output}`));
       });
     });
     this.ready.catch(() => {});
+  }
+
+  /** Its latest output lines (at most `keepLines`), oldest first. */
+  recentOutput(): string[] {
+    return this.lastLines.slice(-this.keepLines);
   }
 
   get running(): boolean {

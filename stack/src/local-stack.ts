@@ -22,6 +22,8 @@ export interface LocalStackOptions {
   forwardOutput?: boolean;
   /** How long each part may take to say it is ready, ms (a loaded CI box is slow). Default: 20 000. */
   readyTimeoutMs?: number;
+  /** How many of each part's latest log lines are kept for `recentOutput`. Default: 10. */
+  keepLines?: number;
   /**
    * Spawn a local Redis Cluster (3 masters + 3 replicas on free loopback ports) instead of one
    * Redis, unless REDIS_CLUSTER_NODES is set. Default: false.
@@ -114,7 +116,7 @@ export class LocalStack {
           args: [ENTRY_POINTS.offlineLlm],
           env: baseEnv,
           forwardOutput,
-          ...this.readyTimeout(),
+          ...this.partOptions(),
         });
         await this.offlineLlm.ready;
         running.offlineLlmUrl = `http://127.0.0.1:${port}/v1`;
@@ -131,7 +133,7 @@ export class LocalStack {
             // Each worker on the host needs its own metrics port; 0 lets the OS pick.
             env: { ...baseEnv, WORKER_METRICS_PORT: String(workerMetricsBase === 0 ? 0 : workerMetricsBase + i) },
             forwardOutput,
-            ...this.readyTimeout(),
+            ...this.partOptions(),
           }),
         );
       }
@@ -142,7 +144,7 @@ export class LocalStack {
           args: [...SERVICE_NODE_FLAGS, ENTRY_POINTS.gateway],
           env: { ...baseEnv },
           forwardOutput,
-          ...this.readyTimeout(),
+          ...this.partOptions(),
         });
         running.gateways.push(gateway);
         return gateway;
@@ -178,8 +180,18 @@ export class LocalStack {
     }
   }
 
-  private readyTimeout(): { readyTimeoutMs?: number } {
-    return this.options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: this.options.readyTimeoutMs };
+  /** The options every part is spawned with besides its own: ready timeout, lines kept. */
+  private partOptions(): { readyTimeoutMs?: number; keepLines?: number } {
+    return {
+      ...(this.options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: this.options.readyTimeoutMs }),
+      ...(this.options.keepLines === undefined ? {} : { keepLines: this.options.keepLines }),
+    };
+  }
+
+  /** Each part's latest log lines (see `keepLines`), the model first, then workers and gateways. */
+  recentOutput(): Array<{ part: string; lines: string[] }> {
+    const parts = [this.offlineLlm, ...(this.running?.workers ?? []), ...(this.running?.gateways ?? [])];
+    return parts.filter((part): part is ManagedProcess => part !== null).map((part) => ({ part: part.name, lines: part.recentOutput() }));
   }
 
   /** Stops gateways first (clients reconnect elsewhere), then workers, the model and Redis. */

@@ -48,6 +48,12 @@ function nextBlock(port: number, key: string): Promise<void> {
   });
 }
 
+/** Where a shard's jobs stand (BullMQ's lists and sets), to tell a worker that never took the turn from a relay that lost it. */
+function queueState(port: number, queueKey: string): string {
+  const count = (command: string, suffix: string) => redisCli(port, command, `${queueKey}:${suffix}`).trim();
+  return `wait ${count('llen', 'wait')}, active ${count('llen', 'active')}, completed ${count('zcard', 'completed')}, failed ${count('zcard', 'failed')}, marker ${count('zcard', 'marker')}`;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 t.test('the master of a queue shard dies mid-block: the worker takes that shard\'s turns again after the promotion', async (t) => {
@@ -57,6 +63,8 @@ t.test('the master of a queue shard dies mid-block: the worker takes that shard\
     redisCluster: true,
     // A turn not answered 40 s after the promotion is stalled for good (the default is 120 s).
     env: { QUEUE_SHARDS: String(SHARDS), WAIT_TIMEOUT_MS: '40000' },
+    // Printed only if the test fails: whether the worker took the turn, and what its BullMQ said.
+    logLevel: 'debug',
   });
   const cluster = stack.spawnedCluster!;
   const prefix = new RedisKeys('chat').bullShardPrefix(SHARD);
@@ -86,6 +94,7 @@ t.test('the master of a queue shard dies mid-block: the worker takes that shard\
   const reply = await postJson<{ status: string }>(`${stack.httpUrl}/chat/message?wait=1`, { session_id: sessionId, message: 'Can I bring a pet?', message_id: `after-block-${sessionId.slice(0, 8)}` });
   const elapsed = Date.now() - promotedAt;
   t.equal(reply.body.status, 'completed', `queue shard ${SHARD}: a new turn is answered (HTTP ${reply.status}, ${elapsed} ms after the promotion)`);
+  if (reply.body.status !== 'completed') t.comment(`queue shard ${SHARD} on its new master: ${queueState(replica.port, `${prefix}:${TURN_QUEUE_NAME}`)}`);
   // The reconnect's backoff (at most 2 s), then the answer; a marker still popped by the block
   // BullMQ dropped can cost one more block (10 s at most) before the worker looks anyway.
   t.ok(elapsed < 30_000, `answered within 30 s of the promotion (${elapsed} ms)`);
