@@ -153,6 +153,9 @@ function openCluster(target: Extract<RedisTarget, { kind: 'cluster' }>, options:
  * and reopens that connection): during a failover that is the cluster-down window, and the
  * worker then waits for ever, taking no job from that queue shard again
  * (`shared/test/cluster-connect.test.ts`, `stack/test/cluster-failover-block.test.ts`).
+ *
+ * And a command its caller gave up on by disconnecting the client never runs after the client
+ * connects again (see `refuseIfAbandoned`).
  */
 class SettlingCluster extends Cluster {
   private readonly seeds: ClusterNode[];
@@ -164,9 +167,24 @@ class SettlingCluster extends Cluster {
     this.seeds = nodes;
     shareSlotMapWatch(this, nodes, !duplicate);
     // Nodes join the pool after the constructor (the first connect resolves the seeds first).
-    this.on('+node', (node: Redis) => coalesceWrites(node));
+    this.on('+node', (node: Redis) => coalesceWrites(node, this));
     this.on('ready', () => settleWaitingConnects(this));
     this.on('end', () => settleWaitingConnects(this, new Error('Connection is closed.')));
+  }
+
+  /**
+   * As ioredis's, and a caller's disconnect (not ioredis's own, `disconnect(true)`, between
+   * reconnect attempts) ends the commands sent before it: see `refuseIfAbandoned`.
+   */
+  override disconnect(reconnect = false): void {
+    if (!reconnect) disconnectsOf.set(this, (disconnectsOf.get(this) ?? 0) + 1);
+    super.disconnect(reconnect);
+  }
+
+  /** As ioredis's, for commands not abandoned by a disconnect since they were first sent. */
+  override sendCommand(command: Command, stream?: Parameters<Cluster['sendCommand']>[1], node?: Parameters<Cluster['sendCommand']>[2]): unknown {
+    if (refuseIfAbandoned(this, command)) return command.promise;
+    return super.sendCommand(command, stream, node);
   }
 
   override connect(): Promise<void> {
@@ -201,13 +219,60 @@ class SettlingCluster extends Cluster {
  * that was a tenth of a worker's CPU at the turn-rate bench. It is also how commands to many
  * sessions' keys (a sweep) are batched per master: the cluster clients do not auto-pipeline.
  */
-function coalesceWrites(node: Redis): void {
+function coalesceWrites(node: Redis, cluster: Cluster): void {
   const writes = new WriteCoalescer(node);
   const send = node.sendCommand.bind(node);
   node.sendCommand = (command: Command, stream?: Parameters<Redis['sendCommand']>[1]): unknown => {
+    // A retry ioredis sends straight to the node once the cluster is ready again.
+    if (refuseIfAbandoned(cluster, command)) return command.promise;
     writes.hold();
     return send(command, stream);
   };
+}
+
+/** How many times the caller disconnected each `SettlingCluster` (kept outside: see pendingConnects). */
+const disconnectsOf = new WeakMap<Cluster, number>();
+
+/** The caller disconnects a command was first sent under (a property of the command: one read per send). */
+const SENT_UNDER = Symbol('disconnects when first sent');
+
+/**
+ * Refuses (rejects, and returns true) a command first sent before the cluster client's latest
+ * disconnect by its caller; stamps a command sent for the first time.
+ *
+ * Why: ioredis retries a command whose node connection closed, or that met CLUSTERDOWN, on a
+ * timer (`retryDelayOnFailover`, `retryDelayOnClusterDown`) that a disconnect does not cancel;
+ * fired after the caller connected again, it parks the command in the offline queue, and the
+ * command runs once the cluster is ready. BullMQ's block watchdog disconnects a worker's
+ * blocking connection when its BZPOPMIN outlasts the block (a master died under it) and blocks
+ * anew after the reconnect: the old BZPOPMIN then ran on the promoted master ahead of the new
+ * one, took the marker of the first job queued after the failover and handed it to nobody, and
+ * that job waited for BullMQ's next block, up to 10 s (`shared/test/cluster-stale-commands.test.ts`).
+ * Rejected with an `AbandonedCommandError`, which ioredis passes on to the caller as it is.
+ */
+function refuseIfAbandoned(cluster: Cluster, command: Command): boolean {
+  const current = disconnectsOf.get(cluster) ?? 0;
+  const stamped = command as Command & { [SENT_UNDER]?: number };
+  const sentUnder = stamped[SENT_UNDER];
+  if (sentUnder === undefined) {
+    stamped[SENT_UNDER] = current;
+    return false;
+  }
+  if (sentUnder === current) return false;
+  command.reject(new AbandonedCommandError(command.name));
+  return true;
+}
+
+/**
+ * A command refused because its cluster client was disconnected after it was sent. Its message
+ * starts like a closed connection's (`isRedisUnavailableError`), but is not ioredis's own
+ * "Connection is closed.", which ioredis would retry once more instead of passing it on.
+ */
+export class AbandonedCommandError extends Error {
+  constructor(commandName: string) {
+    super(`Connection is closed: ${commandName} was sent before the client was disconnected, and is not sent again after the reconnect`);
+    this.name = 'AbandonedCommandError';
+  }
 }
 
 /**
