@@ -66,7 +66,9 @@ export class ManagedProcess {
       });
       createInterface({ input: this.child.stdout! }).on('line', (line) => onLine(line, process.stdout));
       createInterface({ input: this.child.stderr! }).on('line', (line) => onLine(line, process.stderr));
-      void this.exited.then((code) => {
+      // On 'close', not 'exit': by then its output is read to the end (the last lines, which
+      // say why it exited, may still be in the pipe at 'exit').
+      this.child.once('close', (code) => {
         clearTimeout(timer);
         const lines = this.recentOutput().slice(-10);
         const output = lines.length > 0 ? `; its last output:\n${lines.join('\n')}` : '';

@@ -248,7 +248,11 @@ const SENT_UNDER = Symbol('disconnects when first sent');
  * anew after the reconnect: the old BZPOPMIN then ran on the promoted master ahead of the new
  * one, took the marker of the first job queued after the failover and handed it to nobody, and
  * that job waited for BullMQ's next block, up to 10 s (`shared/test/cluster-stale-commands.test.ts`).
- * Rejected with an `AbandonedCommandError`, which ioredis passes on to the caller as it is.
+ * Rejected with an `AbandonedCommandError`, which ioredis passes on to the caller without
+ * retrying (as its "Too many Cluster redirections" naming it, when the command's redirection
+ * budget was spent on the way). Any command of a caller's can be refused so, scripts and
+ * pipelines included; a script's NOSCRIPT fallback and everything sent after the disconnect are
+ * new commands, stamped anew.
  */
 function refuseIfAbandoned(cluster: Cluster, command: Command): boolean {
   const current = disconnectsOf.get(cluster) ?? 0;
