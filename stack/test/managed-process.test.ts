@@ -4,6 +4,7 @@
  */
 import t from 'tap';
 import { ManagedProcess } from '../src/child-process-runner.js';
+import { eventually } from './helpers/eventually.js';
 
 /** A child that prints `count` numbered lines on stdout, then one on stderr, then says it is ready and waits. */
 function printer(count: number): string {
@@ -13,19 +14,16 @@ process.send({ type: 'ready', port: 0 });
 setInterval(() => {}, 1000);`;
 }
 
-/** Waits until the part's kept lines include `line` (its output is read asynchronously). */
-async function untilKept(part: ManagedProcess, line: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!part.recentOutput().includes(line) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-}
-
 t.test('keeps the latest lines, oldest first, whatever it printed before', async (t) => {
   const part = new ManagedProcess({ name: 'printer', command: process.execPath, args: ['-e', printer(57)], env: process.env, forwardOutput: false, keepLines: 20 });
   t.teardown(() => part.stop(2000));
   await part.ready;
-  await untilKept(part, 'line 57');
-  await untilKept(part, 'and one on stderr');
-  const lines = part.recentOutput();
+  // Its output is read asynchronously: wait until both streams' last lines are in.
+  const lines = await eventually(
+    () => part.recentOutput(),
+    (kept) => kept.includes('line 57') && kept.includes('and one on stderr'),
+    20_000,
+  );
   t.equal(lines.length, 20, 'as many as asked for');
   // The two streams are read apart: stderr's line may come in before or after stdout's last ones.
   const fromStdout = lines.filter((line) => line.startsWith('line '));
