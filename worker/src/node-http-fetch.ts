@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
+import { urlToHttpOptions } from 'node:url';
 import zlib from 'node:zlib';
 
 /**
@@ -42,18 +43,23 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof 
     ...(options.idleSocketTimeoutMs !== undefined ? { timeout: options.idleSocketTimeoutMs } : {}),
   };
   const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
+  const targets = new RequestTargets();
 
   return async function nodeHttpFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
-    const url = typeof input === 'string' ? new URL(input) : input instanceof URL ? input : null;
+    const target = typeof input === 'string' ? targets.of(input) : input instanceof URL ? targetOf(input) : null;
     const body = init.body;
     const plainBody = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
-    if (url === null || !(url.protocol in agents) || !plainBody) return fetch(input, init);
+    if (target === null || !(target.protocol in agents) || !plainBody) return fetch(input, init);
     const signal = init.signal ?? undefined;
     if (signal?.aborted) throw abortError(signal);
-    const transport = url.protocol === 'https:' ? https : http;
+    const transport = target.protocol === 'https:' ? https : http;
+    const agent = agents[target.protocol as 'http:' | 'https:'];
     return new Promise<Response>((resolve, reject) => {
       let request: http.ClientRequest;
       let responseBody: Readable | null = null;
+      // Only a request that may be sent again keeps its body past the first send: a streamed
+      // answer can last minutes, and its prompt need not live as long.
+      let resendBody: typeof body | null = options.resendOnStaleConnection === true ? body : null;
       const onAbort = (): void => {
         const reason = abortError(signal);
         request.destroy(reason);
@@ -62,29 +68,59 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof 
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const forgetSignal = (): void => signal?.removeEventListener('abort', onAbort);
-      const send = (mayResend: boolean): void => {
-        request = transport.request(url, {
-          method: init.method ?? 'GET',
-          headers: headerRecord(init.headers),
-          agent: agents[url.protocol as 'http:' | 'https:'],
-        });
+      const send = (sent: typeof body | null): void => {
+        request = transport.request({ ...target.options, method: init.method ?? 'GET', headers: headerRecord(init.headers), agent });
         request.on('error', (err: NodeJS.ErrnoException) => {
           const stale = responseBody === null && request.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
-          if (mayResend && stale && !signal?.aborted) return send(false);
+          const again = resendBody;
+          resendBody = null;
+          if (again !== null && stale && !signal?.aborted) return send(again);
           forgetSignal();
           reject(err);
         });
         request.on('response', (incoming) => {
+          resendBody = null;
           responseBody = decoded(incoming);
           // The body's end, error or destroy all close it: the abort listener lives until then.
           responseBody.once('close', forgetSignal);
           resolve(responseOver(incoming, responseBody));
         });
-        request.end(body ?? undefined);
+        request.end(sent ?? undefined);
       };
-      send(options.resendOnStaleConnection === true);
+      send(body);
     });
   };
+}
+
+/** Where a request goes: the URL's protocol and its `http.request` options (host, port, path, auth). */
+interface RequestTarget {
+  protocol: string;
+  options: http.RequestOptions;
+}
+
+function targetOf(url: URL): RequestTarget {
+  return { protocol: url.protocol, options: urlToHttpOptions(url) };
+}
+
+/**
+ * Request targets by URL string: a client asks for the same few URLs again and again (one per
+ * API path), and parsing one into request options was ~2 % of a request's CPU. Bounded: a client
+ * whose URLs all differ (query strings) starts over when the map is full.
+ */
+class RequestTargets {
+  private static readonly MAX_ENTRIES = 256;
+  private readonly byUrl = new Map<string, RequestTarget | null>();
+
+  /** The target of `url`, or null when it is not a URL. */
+  of(url: string): RequestTarget | null {
+    let target = this.byUrl.get(url);
+    if (target === undefined) {
+      target = URL.canParse(url) ? targetOf(new URL(url)) : null;
+      if (this.byUrl.size >= RequestTargets.MAX_ENTRIES) this.byUrl.clear();
+      this.byUrl.set(url, target);
+    }
+    return target;
+  }
 }
 
 /**

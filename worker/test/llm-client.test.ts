@@ -48,6 +48,24 @@ t.test('a stream that goes silent is aborted after the idle timeout', async (t) 
   t.same(classifyLlmError(err), { kind: 'transient' }, 'and it is worth a retry');
 });
 
+t.test('a stream whose chunks keep coming is not cut by the idle timeout, however long it lasts', async (t) => {
+  const url = await serve(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    // Twelve chunks 50 ms apart: 600 ms in all, twice the idle timeout, never silent for a whole one.
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (++sent <= 12) return void res.write(chunk(` t${sent}`));
+      clearInterval(timer);
+      res.end('data: [DONE]\n\n');
+    }, 50);
+    res.on('close', () => clearInterval(timer));
+  });
+  const tokens: string[] = [];
+  const result = await client(url, 300).stream([{ role: 'user', content: 'hi' }], new AbortController().signal, (tok) => tokens.push(tok));
+  t.equal(tokens.length, 12, 'every chunk delivered');
+  t.equal(result.completionTokens, 12);
+});
+
 t.test("the caller's abort ends the stream with the caller's reason", async (t) => {
   const url = await serve(t, (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });

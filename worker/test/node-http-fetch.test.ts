@@ -64,6 +64,26 @@ t.test('method, headers and body reach the server; status, headers and body come
   t.equal(seen[0]!.port, seen[1]!.port, 'the second request reused the kept-alive connection');
 });
 
+t.test('one fetch, many addresses: each request goes to its own server, path and query (targets are remembered by URL)', async (t) => {
+  const seenBy = (name: string, seen: string[]): Handler => (req, res) => {
+    seen.push(req.url ?? '');
+    res.end(name);
+  };
+  const seenA: string[] = [];
+  const seenB: string[] = [];
+  const a = await serve(t, seenBy('a', seenA));
+  const b = await serve(t, seenBy('b', seenB));
+  const fetch = createNodeHttpFetch();
+  const answers: string[] = [];
+  for (const url of [`${a.url}/v1/x`, `${b.url}/v1/x`, `${a.url}/v1/x?page=2`, `${b.url}/v1/y`, `${a.url}/v1/x`]) {
+    answers.push(await (await fetch(url)).text());
+  }
+  t.same(answers, ['a', 'b', 'a', 'b', 'a'], 'each answer from the server its URL names');
+  t.same(seenA, ['/v1/x', '/v1/x?page=2', '/v1/x'], 'with the path and query of its own URL');
+  t.same(seenB, ['/v1/x', '/v1/y']);
+  await t.rejects(fetch('not a url'), TypeError, 'a string that is no URL is refused as fetch refuses it');
+});
+
 t.test('a compressed body is decoded, through text() and through the Node stream', async (t) => {
   const { url } = await serve(t, (_req, res) => {
     res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'text/plain' });
