@@ -5,19 +5,21 @@
 //          SSE reader (what `LlmClient` adds on top: its abort link, idle timer, result)
 //   fetch  the worker's `node:http` fetch with the SDK's headers and JSON body, no SDK
 //   bare   one `node:http` request with two headers and the same reader: what any client does
-// The model is the offline model in a child process (its CPU is not counted), answering at once
-// with 20-token answers as in the turn-rate scenario; the prompt is a bench turn's size (a
-// system message of ~1 600 characters, ten past turns).
+// The model is the checkout's offline model in a child process (its CPU is not counted),
+// answering at once with 20-token answers as in the turn-rate scenario; the prompt is a bench
+// turn's size (a system message of ~1 600 characters, ten past turns).
 //
 // Two measures:
 //   (default)        CPU time (process.cpuUsage): 24 rounds (LLM_MICRO_ROUNDS) of one window
-//                    of 1 500 requests (100 in flight) per side, the order rotating; the change
+//                    of 1 500 requests (100 in flight) per kind, the order rotating; the change
 //                    is read round by round (checkout / base), since a shared box drifts.
-//   --instructions   instructions counted by valgrind's callgrind (Debian's valgrind), each side
-//                    in a child process with V8's threads off (`--single-threaded`), once with
-//                    no request and once with 1 000 (LLM_MICRO_REQUESTS): the difference per
-//                    request. Repeatable to ~0.2 % whatever else the box does, where CPU time
-//                    swings by a third; not the kernel's share (system calls), and not time.
+//   --instructions   instructions counted by valgrind's callgrind (Debian's valgrind), each kind
+//                    in a child process with V8's threads off (`--single-threaded`: its compiler
+//                    and collector counted on the main thread), 20 requests in flight: a run of
+//                    500 warm-up requests and one of 500 + 1 000 (LLM_MICRO_REQUESTS), the
+//                    difference per request, so start-up and warm-up fall out. Repeatable to
+//                    ~1 % whatever else the box does, where its CPU time swings by a third; not
+//                    the kernel's share (system calls), and not time.
 // Usage (after pnpm build in both): node bench/micro/llm-request.mjs <base checkout> [checkout] [--instructions]
 import { fork, spawnSync } from 'node:child_process';
 import http from 'node:http';
@@ -112,8 +114,8 @@ const median = (values) => {
 
 // A child of --instructions: one kind, a number of requests, then exit.
 if (process.env.LLM_MICRO_CHILD) {
-  const { root, kind, requests } = JSON.parse(process.env.LLM_MICRO_CHILD);
-  const model = await startModel(root);
+  const { root, modelRoot, kind, requests } = JSON.parse(process.env.LLM_MICRO_CHILD);
+  const model = await startModel(modelRoot);
   const kinds = await requestKinds(root, model.baseUrl);
   await run(kinds[kind], requests, 20);
   model.stop();
@@ -129,10 +131,11 @@ const roots = { base: resolve(args[0]), checkout: resolve(args[1] ?? '.') };
 
 if (process.argv.includes('--instructions')) {
   const requests = Number(process.env.LLM_MICRO_REQUESTS ?? 1_000);
+  const WARM_UP = 500;
   /** Instructions callgrind counted in a child running `requests` requests of `kind`. */
   const count = (root, kind, n) => {
     const child = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--single-threaded', fileURLToPath(import.meta.url)], {
-      env: { ...process.env, LLM_MICRO_CHILD: JSON.stringify({ root, kind, requests: n }) },
+      env: { ...process.env, LLM_MICRO_CHILD: JSON.stringify({ root, modelRoot: roots.checkout, kind, requests: n }) },
       encoding: 'utf8',
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -149,7 +152,7 @@ if (process.argv.includes('--instructions')) {
     ['bare', roots.checkout, 'bare'],
   ];
   for (const [name, root, kind] of sides) {
-    const perRequest = (count(root, kind, requests) - count(root, kind, 0)) / requests;
+    const perRequest = (count(root, kind, WARM_UP + requests) - count(root, kind, WARM_UP)) / requests;
     console.log(`${name}${kind === 'client' ? ` (${root})` : ''}: ${(perRequest / 1e6).toFixed(3)} M instructions per request`);
   }
   process.exit(0);
@@ -158,18 +161,22 @@ if (process.argv.includes('--instructions')) {
 const model = await startModel(roots.checkout);
 const base = await requestKinds(roots.base, model.baseUrl);
 const checkout = await requestKinds(roots.checkout, model.baseUrl);
-const calls = { base: base.client, checkout: checkout.client, bare: checkout.bare };
+const calls = { base: base.client, checkout: checkout.client, sdk: checkout.sdk, fetch: checkout.fetch, bare: checkout.bare };
 
-// Many short windows, the three in turn (the order rotating), so that the box's drift, which
-// is slower than a window, falls on all three alike.
+// Many short windows, every kind in turn (the order rotating), so that the box's drift, which
+// is slower than a window, falls on all of them alike.
 const ROUNDS = Number(process.env.LLM_MICRO_ROUNDS ?? 24);
 for (const call of Object.values(calls)) await window(call, 1_000);
-const results = { base: [], checkout: [], bare: [] };
-const orders = [['base', 'checkout', 'bare'], ['checkout', 'bare', 'base'], ['bare', 'base', 'checkout']];
+const kinds = Object.keys(calls);
+const results = Object.fromEntries(kinds.map((kind) => [kind, []]));
 for (let round = 0; round < ROUNDS; round++) {
-  for (const side of orders[round % 3]) results[side].push(await window(calls[side]));
+  // Each round starts one kind further on.
+  for (let i = 0; i < kinds.length; i++) {
+    const kind = kinds[(round + i) % kinds.length];
+    results[kind].push(await window(calls[kind]));
+  }
 }
-for (const side of ['base', 'checkout', 'bare']) {
+for (const side of kinds) {
   const values = results[side];
   console.log(`${side}${roots[side] ? ` (${roots[side]})` : ''}: median ${median(values).toFixed(1)} µs CPU per request (min ${Math.min(...values).toFixed(1)}, max ${Math.max(...values).toFixed(1)}, ${values.length} windows)`);
 }

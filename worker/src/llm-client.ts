@@ -95,7 +95,9 @@ export class LlmClient {
     const checkIdle = (): void => {
       const silentMs = performance.now() - lastChunkAt;
       if (silentMs >= idleMs) request.abort(new LlmIdleTimeoutError(idleMs));
-      else idleTimer = setTimeout(checkIdle, idleMs - silentMs);
+      // Whole milliseconds: the loop's clock is coarser than performance.now(), and a fraction would
+      // make a timer list of its own.
+      else idleTimer = setTimeout(checkIdle, Math.ceil(idleMs - silentMs));
     };
     let idleTimer = setTimeout(checkIdle, idleMs);
     const result: StreamResult = { model: this.options.model, promptTokens: 0, completionTokens: 0, ttftMs: null, finishReason: null, toolCalls: [] };

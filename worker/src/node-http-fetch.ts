@@ -54,12 +54,17 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof 
     if (signal?.aborted) throw abortError(signal);
     const transport = target.protocol === 'https:' ? https : http;
     const agent = agents[target.protocol as 'http:' | 'https:'];
+    const method = init.method ?? 'GET';
+    const headers = headerRecord(init.headers);
+    // The closures below (the request's listeners, the abort) live as long as the response does
+    // (a streamed answer: seconds to minutes): they reach the body only through `unsent`, which
+    // lets go of it once it is sent for the last time, so a prompt's JSON is not held for the
+    // whole answer. Nothing of `init` is referenced from them.
+    let unsent = (body ?? undefined) as string | Uint8Array | undefined;
+    let resendsLeft = options.resendOnStaleConnection === true ? 1 : 0;
     return new Promise<Response>((resolve, reject) => {
       let request: http.ClientRequest;
       let responseBody: Readable | null = null;
-      // Only a request that may be sent again keeps its body past the first send: a streamed
-      // answer can last minutes, and its prompt need not live as long.
-      let resendBody: typeof body | null = options.resendOnStaleConnection === true ? body : null;
       const onAbort = (): void => {
         const reason = abortError(signal);
         request.destroy(reason);
@@ -68,26 +73,29 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof 
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const forgetSignal = (): void => signal?.removeEventListener('abort', onAbort);
-      const send = (sent: typeof body | null): void => {
-        request = transport.request({ ...target.options, method: init.method ?? 'GET', headers: headerRecord(init.headers), agent });
+      const send = (): void => {
+        request = transport.request({ ...target.options, method, headers, agent });
         request.on('error', (err: NodeJS.ErrnoException) => {
           const stale = responseBody === null && request.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
-          const again = resendBody;
-          resendBody = null;
-          if (again !== null && stale && !signal?.aborted) return send(again);
+          if (resendsLeft > 0 && stale && !signal?.aborted) {
+            resendsLeft--;
+            return send();
+          }
+          unsent = undefined;
           forgetSignal();
           reject(err);
         });
         request.on('response', (incoming) => {
-          resendBody = null;
+          unsent = undefined;
           responseBody = decoded(incoming);
           // The body's end, error or destroy all close it: the abort listener lives until then.
           responseBody.once('close', forgetSignal);
           resolve(responseOver(incoming, responseBody));
         });
-        request.end(sent ?? undefined);
+        request.end(unsent);
+        if (resendsLeft === 0) unsent = undefined;
       };
-      send(body);
+      send();
     });
   };
 }

@@ -4,6 +4,8 @@
  * lazy web body, and the openai SDK's own error path on top of it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { gzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
 import OpenAI from 'openai';
@@ -82,6 +84,31 @@ t.test('one fetch, many addresses: each request goes to its own server, path and
   t.same(seenA, ['/v1/x', '/v1/x?page=2', '/v1/x'], 'with the path and query of its own URL');
   t.same(seenB, ['/v1/x', '/v1/y']);
   await t.rejects(fetch('not a url'), TypeError, 'a string that is no URL is refused as fetch refuses it');
+});
+
+t.test('a request body is let go once sent for the last time: a long response does not hold it', async (t) => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  // The response starts, then stays open: a streamed answer still running.
+  const { url } = await serve(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('data: first\n\n');
+  });
+  for (const resendOnStaleConnection of [false, true]) {
+    const fetch = createNodeHttpFetch({ resendOnStaleConnection });
+    let held: WeakRef<Uint8Array> | undefined;
+    const response = await (async () => {
+      const body = new Uint8Array(1 << 20);
+      held = new WeakRef(body);
+      return fetch(`${url}/v1/chat/completions`, { method: 'POST', body });
+    })();
+    // A macrotask later (a WeakRef keeps its target to the end of the job that made it), collect.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    gc();
+    // A boolean, not the array: a failure message would print all of its million bytes.
+    t.ok(held?.deref() === undefined, `the body is gone while the response streams (resendOnStaleConnection: ${resendOnStaleConnection})`);
+    takeNodeBody(response)?.destroy();
+  }
 });
 
 t.test('a compressed body is decoded, through text() and through the Node stream', async (t) => {
