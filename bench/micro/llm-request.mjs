@@ -19,7 +19,8 @@
 //                    500 warm-up requests and one of 500 + 1 000 (LLM_MICRO_REQUESTS), the
 //                    difference per request, so start-up and warm-up fall out. Repeatable to
 //                    ~1 % whatever else the box does, where its CPU time swings by a third; not
-//                    the kernel's share (system calls), and not time.
+//                    the kernel's share (system calls), and not time. LLM_MICRO_SIDES=base,checkout
+//                    measures only those.
 // Usage (after pnpm build in both): node bench/micro/llm-request.mjs <base checkout> [checkout] [--instructions]
 import { fork, spawnSync } from 'node:child_process';
 import http from 'node:http';
@@ -151,7 +152,9 @@ if (process.argv.includes('--instructions')) {
     ['fetch', roots.checkout, 'fetch'],
     ['bare', roots.checkout, 'bare'],
   ];
-  for (const [name, root, kind] of sides) {
+  // LLM_MICRO_SIDES=base,checkout: only those.
+  const only = process.env.LLM_MICRO_SIDES?.split(',');
+  for (const [name, root, kind] of sides.filter(([name]) => !only || only.includes(name))) {
     const perRequest = (count(root, kind, WARM_UP + requests) - count(root, kind, WARM_UP)) / requests;
     console.log(`${name}${kind === 'client' ? ` (${root})` : ''}: ${(perRequest / 1e6).toFixed(3)} M instructions per request`);
   }

@@ -87,7 +87,7 @@ export class LlmClient {
     const combined = request.signal;
     const unlink = forwardAbort(signal, request);
     // The idle timeout as a deadline checked when its timer fires: a chunk only notes the time
-    // (pushing the timer back on every token, `Timeout.refresh`, was 1.6 % of a streamed
+    // (pushing the timer back on every token, `Timeout.refresh`, was ~1.5 % of a streamed
     // request's instructions: bench/micro/llm-request.mjs --instructions); the timer, when it
     // fires early, is set again for what is left of the silence.
     const idleMs = this.options.idleTimeoutMs;

@@ -112,8 +112,9 @@ function targetOf(url: URL): RequestTarget {
 
 /**
  * Request targets by URL string: a client asks for the same few URLs again and again (one per
- * API path), and parsing one into request options was ~2 % of a request's CPU. Bounded: a client
- * whose URLs all differ (query strings) starts over when the map is full.
+ * API path), and parsing one into request options was ~1 % of a request's instructions
+ * (docs/performance.md, round 21). Bounded: a client whose URLs all differ (query strings)
+ * starts over when the map is full.
  */
 class RequestTargets {
   private static readonly MAX_ENTRIES = 256;
