@@ -3,6 +3,7 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import { urlToHttpOptions } from 'node:url';
 import zlib from 'node:zlib';
+import { LruMap } from './lru-map.js';
 
 /**
  * The `fetch` the worker gives the `openai` client: requests over `node:http`/`node:https` with
@@ -43,10 +44,11 @@ export function createNodeHttpFetch(options: NodeHttpFetchOptions = {}): typeof 
     ...(options.idleSocketTimeoutMs !== undefined ? { timeout: options.idleSocketTimeoutMs } : {}),
   };
   const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
-  const targets = new RequestTargets();
+  // Bounded: a client whose URLs all differ (query strings) keeps only the recent ones.
+  const targets = new LruMap<string, RequestTarget | null>(256);
 
   return async function nodeHttpFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
-    const target = typeof input === 'string' ? targets.of(input) : input instanceof URL ? targetOf(input) : null;
+    const target = typeof input === 'string' ? targetOfString(input, targets) : input instanceof URL ? targetOf(input) : null;
     const body = init.body;
     const plainBody = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array;
     if (target === null || !(target.protocol in agents) || !plainBody) return fetch(input, init);
@@ -111,25 +113,17 @@ function targetOf(url: URL): RequestTarget {
 }
 
 /**
- * Request targets by URL string: a client asks for the same few URLs again and again (one per
- * API path), and parsing one into request options was ~1 % of a request's instructions
- * (docs/performance.md, round 21). Bounded: a client whose URLs all differ (query strings)
- * starts over when the map is full.
+ * The target of a URL string, or null when it is not a URL, remembered in `known`: a client asks
+ * for the same few URLs again and again (one per API path), and parsing one into request options
+ * was ~1 % of a request's instructions (docs/performance.md, round 21).
  */
-class RequestTargets {
-  private static readonly MAX_ENTRIES = 256;
-  private readonly byUrl = new Map<string, RequestTarget | null>();
-
-  /** The target of `url`, or null when it is not a URL. */
-  of(url: string): RequestTarget | null {
-    let target = this.byUrl.get(url);
-    if (target === undefined) {
-      target = URL.canParse(url) ? targetOf(new URL(url)) : null;
-      if (this.byUrl.size >= RequestTargets.MAX_ENTRIES) this.byUrl.clear();
-      this.byUrl.set(url, target);
-    }
-    return target;
+function targetOfString(url: string, known: LruMap<string, RequestTarget | null>): RequestTarget | null {
+  let target = known.get(url);
+  if (target === undefined) {
+    target = URL.canParse(url) ? targetOf(new URL(url)) : null;
+    known.set(url, target);
   }
+  return target;
 }
 
 /**
