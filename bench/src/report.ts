@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunReferences } from './calibration.js';
+import type { ServiceBudget } from './cpu-budget.js';
 import type { FloorFigures } from './floor/floor.js';
 import type { MachineInfo, Versions } from './machine.js';
 
@@ -11,6 +12,13 @@ export interface TargetCheck {
   measured: string;
   /** null when the run was too small to judge (e.g. fewer sessions than the target names). */
   met: boolean | null;
+  /**
+   * With `--floor`: whether the floor (bare processes on the same transports, measured in the
+   * same run) meets the target itself. False: nothing built on these transports meets it on this
+   * box, so a miss there says more about the box than about the service. Absent without
+   * `--floor`; null when the floor has no figure for it.
+   */
+  floorMet?: boolean | null;
 }
 
 export interface Table {
@@ -32,6 +40,8 @@ export interface ScenarioReport {
   notes: string[];
   /** turn-rate with --floor: the floor at its best step's concurrency (overhead keeps one per step). */
   floor?: FloorFigures;
+  /** turn-rate: the CPU per turn its target leaves the service on this box (cpu-budget.ts). */
+  serviceBudget?: ServiceBudget;
 }
 
 export interface BenchReport {
@@ -66,6 +76,8 @@ export function renderScenario(report: ScenarioReport): string {
     for (const t of report.targets) {
       const verdict = t.met === null ? 'n/a ' : t.met ? 'MET ' : 'MISS';
       lines.push(`  [${verdict}] ${t.name}: target ${t.target}; measured ${t.measured}`);
+      if (t.floorMet === true) lines.push('         the floor meets it: within reach on this box');
+      if (t.floorMet === false) lines.push('         the floor misses it too: out of reach on this box for anything on these transports');
     }
     lines.push('');
   }

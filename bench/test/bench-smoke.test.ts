@@ -8,7 +8,7 @@
  *     ClientPool ──fork──▶ client-main × 2 ──REST + ws──┘
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { CHART_FILE, parseBenchArgs, runBench, type BenchReport } from '../src/index.js';
@@ -53,6 +53,11 @@ t.test('pnpm bench at tiny size: overhead and relay run and write a valid report
     `the floor beside the step (${JSON.stringify(floor?.turns.cpuPerTokenUs)})`,
   );
   t.match(report.scenarios[0]!.notes.join('\n'), /2 sessions, the floor .*the service [\d.]+× the floor/, 'the note compares the service with its floor');
+  // Whether the floor itself meets each target it has a figure for: judged on the floor's own figure.
+  const perToken = report.scenarios[0]!.targets.find((target) => target.name.startsWith('service CPU per streamed token'))!;
+  t.equal(perToken.floorMet, floor!.turns.cpuPerTokenUs.floor <= 15, `the per-token target says whether the floor meets it (${perToken.floorMet})`);
+  const unjudged = report.scenarios[0]!.targets.filter((target) => target.met === null);
+  t.ok(unjudged.length > 0 && unjudged.every((target) => target.floorMet === undefined), 'a target with no step of its size says nothing of the floor');
   const relay = report.scenarios[1]!.steps[0] as { figures: { tokensPerSecond: number }; reference: { opsPerSecond: number } };
   t.ok(relay.figures.tokensPerSecond > 0 && relay.reference.opsPerSecond > 0, 'relay tokens/s and the redis-benchmark reference measured');
 
@@ -107,4 +112,11 @@ t.test('pnpm bench turn-rate at tiny size with --floor: the rate and CPU per tur
   t.ok((floor?.cpuPerTurnMs?.floor ?? 0) > 0, `the floor's CPU per turn (${floor?.cpuPerTurnMs?.floor} ms)`);
   t.match(scenario.targets[0]!.measured, /the floor at concurrency 4: [\d.]+ turns\/s at [\d.]+ ms CPU per turn .*the service [\d.]+× the floor's CPU per turn/, 'the verdict reads the service against its floor');
   t.match(scenario.notes.join('\n'), /the floor \(one bare gateway/, 'and a note says what the floor is');
+  t.equal(scenario.targets[0]!.floorMet, floor!.turnsPerSecond >= 2000, `whether the floor reaches the rate itself (${scenario.targets[0]!.floorMet})`);
+  // What 2 000 turns/s leaves the service here, from this step's model and client CPU per turn.
+  const budget = scenario.serviceBudget!;
+  const perTurn = step.cpuPerTurnMs as Record<string, number>;
+  t.ok(budget && budget.turnsPerSecond === 2000 && budget.cores === cpus().length, `the budget is for 2000 turns/s on this box's ${cpus().length} cores`);
+  t.ok(Math.abs(budget.othersMsPerTurn - ((perTurn['offline-llm'] ?? 0) + (perTurn['load clients'] ?? 0))) <= 0.011, `the model's and clients' CPU per turn come off first (${budget.othersMsPerTurn} ms)`);
+  t.match(scenario.targets[0]!.measured, /at 2000 turns\/s this box's \d+ cores give [\d.]+ ms of CPU per turn/, 'the verdict says what the target leaves the service');
 });
