@@ -110,8 +110,10 @@ export async function runTurnRate(ctx: RunContext): Promise<ScenarioReport> {
       ? `the floor at concurrency ${best.best.concurrency}: ${floor.turnsPerSecond} turns/s at ${floor.cpuPerTurnMs.floor} ms CPU per turn (worker ${floor.cpuPerTurnMs.worker} · gateway ${floor.cpuPerTurnMs.gateway} · redis ${floor.cpuPerTurnMs.redis})${service !== undefined && floor.cpuPerTurnMs.floor > 0 ? `; the service ${(service / floor.cpuPerTurnMs.floor).toFixed(2)}× the floor's CPU per turn` : ''}`
       : null;
   // What 2 000 turns/s leaves the service on this box, at the best step's model and client cost per turn.
+  // A figure that could not be measured leaves the budget out rather than ending the run's report.
   const perTurn = best?.best?.figures.cpuPerTurnMs;
-  const budget: ServiceBudget | null = perTurn ? serviceBudget(TURN_RATE_TARGET, cpus().length, (perTurn['offline-llm'] ?? 0) + (perTurn['load clients'] ?? 0)) : null;
+  const othersMsPerTurn = perTurn ? (perTurn['offline-llm'] ?? 0) + (perTurn['load clients'] ?? 0) : Number.NaN;
+  const budget: ServiceBudget | null = Number.isFinite(othersMsPerTurn) && othersMsPerTurn >= 0 ? serviceBudget(TURN_RATE_TARGET, cpus().length, othersMsPerTurn) : null;
   const budgetText = budget ? `${describeServiceBudget(budget)} (it took ${service}${floor?.cpuPerTurnMs ? `, the floor ${floor.cpuPerTurnMs.floor}` : ''})` : null;
   return {
     scenario: 'turn-rate',
