@@ -3,7 +3,6 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { findFreePort } from '@chat/shared/dev';
 import { LocalStack, type RunningStack } from '@chat/stack';
 import type { BenchOptions } from './bench-options.js';
 import type { ContextSourceReady } from './context-source-server.js';
@@ -83,10 +82,12 @@ export async function startBenchStack(options: BenchStackOptions): Promise<Bench
 
 /** The stack itself, pointed at `sources` when there are any; its `stop` stops them too, whatever else fails. */
 async function startServiceStack(options: BenchStackOptions, sources: { url: string; child: ChildProcess } | null): Promise<BenchStack> {
-  const port = await findFreePort();
   const env: Record<string, string> = {
     HOST: '127.0.0.1',
-    PORT: String(port),
+    // 0: LocalStack picks the port and starts the first gateway again on another if its pick was
+    // taken before the gateway bound it (a port picked here and bound later failed the smoke test
+    // on a loaded box: "could not listen"). The URLs come from what it bound.
+    PORT: '0',
     WORKER_METRICS_PORT: '0',
     LOG_LEVEL: 'warn',
     ...BENCH_LIMITS_ENV,

@@ -3,8 +3,9 @@
  * box's cores give `cores × 1000 / turnsPerSecond` ms of CPU per turn in all; the bench's own
  * processes on the same cores (the offline model, the load clients) take theirs first. What is
  * left is the most the service's processes (gateways, workers, Redis) may cost a turn for the box
- * to reach the rate at all: a figure that, unlike the rate, says how far a box is from a target
- * in the unit the service's own work is measured in (CPU per turn), and so travels between boxes.
+ * to reach the rate at all: how far a box is from a rate target, said in the unit the service's
+ * own work is measured in (CPU per turn). The model's and clients' cost per turn falls as the rate
+ * rises, so a budget from a slower step is the smaller bound (the turn-rate scenario gives both).
  */
 export interface ServiceBudget {
   turnsPerSecond: number;

@@ -40,8 +40,10 @@ export interface ScenarioReport {
   notes: string[];
   /** turn-rate with --floor: the floor at its best step's concurrency (overhead keeps one per step). */
   floor?: FloorFigures;
-  /** turn-rate: the CPU per turn its target leaves the service on this box (cpu-budget.ts). */
+  /** turn-rate: the CPU per turn its target leaves the service on this box (cpu-budget.ts), at the best step's model and client cost per turn. */
   serviceBudget?: ServiceBudget;
+  /** turn-rate with --floor: the same at the model's and clients' cost per turn in the floor's run (a higher rate: the larger bound). */
+  serviceBudgetAtFloorCosts?: ServiceBudget;
 }
 
 export interface BenchReport {
@@ -77,7 +79,8 @@ export function renderScenario(report: ScenarioReport): string {
       const verdict = t.met === null ? 'n/a ' : t.met ? 'MET ' : 'MISS';
       lines.push(`  [${verdict}] ${t.name}: target ${t.target}; measured ${t.measured}`);
       if (t.floorMet === true) lines.push('         the floor meets it: within reach on this box');
-      if (t.floorMet === false) lines.push('         the floor misses it too: out of reach on this box for anything on these transports');
+      // "Too" only beside a miss: a service that met what its floor missed this run met it by noise or the floor's.
+      if (t.floorMet === false) lines.push(t.met === false ? '         the floor misses it too: out of reach on this box for anything on these transports' : '         the floor misses it in this run');
     }
     lines.push('');
   }

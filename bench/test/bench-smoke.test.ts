@@ -119,4 +119,7 @@ t.test('pnpm bench turn-rate at tiny size with --floor: the rate and CPU per tur
   t.ok(budget && budget.turnsPerSecond === 2000 && budget.cores === cpus().length, `the budget is for 2000 turns/s on this box's ${cpus().length} cores`);
   t.ok(Math.abs(budget.othersMsPerTurn - ((perTurn['offline-llm'] ?? 0) + (perTurn['load clients'] ?? 0))) <= 0.011, `the model's and clients' CPU per turn come off first (${budget.othersMsPerTurn} ms)`);
   t.match(scenario.targets[0]!.measured, /at 2000 turns\/s this box's \d+ cores give [\d.]+ ms of CPU per turn/, 'the verdict says what the target leaves the service');
+  // And at the model's and clients' cost per turn in the floor's (faster) run: the other bound.
+  const atFloor = scenario.serviceBudgetAtFloorCosts!;
+  t.ok(atFloor && Math.abs(atFloor.othersMsPerTurn - (floor!.cpuPerTurnMs!['offline-llm'] + floor!.cpuPerTurnMs!.clients)) <= 0.011, `the floor's model and client CPU per turn (${atFloor?.othersMsPerTurn} ms)`);
 });

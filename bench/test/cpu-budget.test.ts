@@ -37,5 +37,8 @@ t.test('the printed verdict says whether the floor meets the target, and nothing
   t.match(renderScenario(scenario(false)), /\[MISS\] time added: .*\n +the floor misses it too: out of reach on this box/);
   t.match(renderScenario(scenario(true)), /\[MISS\] time added: .*\n +the floor meets it: within reach on this box/);
   t.notMatch(renderScenario(scenario()), /the floor/);
+  const metByService = scenario(false);
+  metByService.targets[0]!.met = true;
+  t.match(renderScenario(metByService), /\[MET \] time added: .*\n +the floor misses it in this run$/m, 'a target the service met is not called out of reach');
   t.notMatch(renderScenario(scenario(null)), /the floor/, 'no floor figure for it: nothing said');
 });

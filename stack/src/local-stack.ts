@@ -107,18 +107,22 @@ export class LocalStack {
     this.running = running;
     try {
       if (!baseEnv.OPENAI_API_KEY && !baseEnv.OPENAI_BASE_URL) {
-        const port = baseEnv.OFFLINE_LLM_PORT ? Number(baseEnv.OFFLINE_LLM_PORT) : await findFreePort();
-        baseEnv.OFFLINE_LLM_PORT = String(port);
+        // Unset: port 0, the model binds a free port itself and names it when ready (a port picked
+        // here and bound later can be taken meanwhile on a busy machine); the workers get that one.
+        baseEnv.OFFLINE_LLM_PORT ??= '0';
         baseEnv.OFFLINE_LLM_HOST ??= '127.0.0.1';
         this.offlineLlm = new ManagedProcess({
           name: 'offline-llm',
           command: process.execPath,
           args: [ENTRY_POINTS.offlineLlm],
-          env: baseEnv,
+          env: { ...baseEnv },
           forwardOutput,
           ...this.partOptions(),
         });
         await this.offlineLlm.ready;
+        const port = this.offlineLlm.port;
+        if (port === undefined) throw new Error('offline-llm was ready but did not say which port it serves');
+        baseEnv.OFFLINE_LLM_PORT = String(port);
         running.offlineLlmUrl = `http://127.0.0.1:${port}/v1`;
       }
       let port = Number(baseEnv.PORT ?? 8088);

@@ -92,6 +92,10 @@ t.test('pnpm start: banner with the chat page and /ops, a second start refused, 
   }
   t.match(first.output(), new RegExp(`Chat page  http://127\\.0\\.0\\.1:${port}/\\n`));
   t.match(first.output(), new RegExp(`Operator   http://127\\.0\\.0\\.1:${port}/ops`));
+  // The offline model binds a free port itself (port 0) and the banner names the one it bound.
+  const model = /offline model at (http:\/\/127\.0\.0\.1:(\d+)\/v1)/.exec(first.output());
+  t.ok(model && Number(model[2]) > 0, `the banner names the offline model's port (${model?.[1]})`);
+  t.equal((await fetch(`${model![1]}/models`)).status, 200, 'and the model answers there');
 
   const second = run(process.execPath, [MAIN], cleanEnv(port));
   const refused = await second.exited;

@@ -86,6 +86,13 @@ export function turnRateRows(run: TurnRateRun): string[][] {
 /** Issue 17: completed turns per second at 100 % success. */
 const TURN_RATE_TARGET = 2000;
 
+/** The target's budget on this box given the model's and clients' CPU per turn; null when either is unknown. */
+function budgetFrom(modelMsPerTurn: number | undefined, clientsMsPerTurn: number | undefined): ServiceBudget | null {
+  if (modelMsPerTurn === undefined || clientsMsPerTurn === undefined) return null;
+  const others = modelMsPerTurn + clientsMsPerTurn;
+  return Number.isFinite(others) && others >= 0 ? serviceBudget(TURN_RATE_TARGET, cpus().length, others) : null;
+}
+
 /**
  * Scenario 4, turn rate: see `measureTurnRate`, once per worker count of `--turn-rate-workers`
  * (1 and 2 by default: one worker process per core is how this service is meant to be run on a
@@ -109,12 +116,16 @@ export async function runTurnRate(ctx: RunContext): Promise<ScenarioReport> {
     floor?.cpuPerTurnMs && best?.best
       ? `the floor at concurrency ${best.best.concurrency}: ${floor.turnsPerSecond} turns/s at ${floor.cpuPerTurnMs.floor} ms CPU per turn (worker ${floor.cpuPerTurnMs.worker} · gateway ${floor.cpuPerTurnMs.gateway} · redis ${floor.cpuPerTurnMs.redis})${service !== undefined && floor.cpuPerTurnMs.floor > 0 ? `; the service ${(service / floor.cpuPerTurnMs.floor).toFixed(2)}× the floor's CPU per turn` : ''}`
       : null;
-  // What 2 000 turns/s leaves the service on this box, at the best step's model and client cost per turn.
-  // A figure that could not be measured leaves the budget out rather than ending the run's report.
+  // What 2 000 turns/s leaves the service on this box, at the best step's model and client cost
+  // per turn; and, with a floor, at theirs in the floor's run: at a higher rate the model and the
+  // clients cost less per turn, so the two bound what the target leaves. A step without the
+  // model's, the clients' or the service's figure (no turn in its window) gives no budget.
   const perTurn = best?.best?.figures.cpuPerTurnMs;
-  const othersMsPerTurn = perTurn ? (perTurn['offline-llm'] ?? 0) + (perTurn['load clients'] ?? 0) : Number.NaN;
-  const budget: ServiceBudget | null = Number.isFinite(othersMsPerTurn) && othersMsPerTurn >= 0 ? serviceBudget(TURN_RATE_TARGET, cpus().length, othersMsPerTurn) : null;
-  const budgetText = budget ? `${describeServiceBudget(budget)} (it took ${service}${floor?.cpuPerTurnMs ? `, the floor ${floor.cpuPerTurnMs.floor}` : ''})` : null;
+  const budget = perTurn && service !== undefined ? budgetFrom(perTurn['offline-llm'], perTurn['load clients']) : null;
+  const budgetAtFloorCosts = budget && floor?.cpuPerTurnMs ? budgetFrom(floor.cpuPerTurnMs['offline-llm'], floor.cpuPerTurnMs.clients) : null;
+  const budgetText = budget
+    ? `${describeServiceBudget(budget)}${budgetAtFloorCosts && floor ? ` (${budgetAtFloorCosts.serviceMsPerTurn} if they cost per turn what they did in the floor's run at ${floor.turnsPerSecond} turns/s)` : ''}; it took ${service}${floor?.cpuPerTurnMs ? `, the floor ${floor.cpuPerTurnMs.floor}` : ''}`
+    : null;
   return {
     scenario: 'turn-rate',
     title: `turn rate: ${ctx.options.turnTokens}-token answers, no model delay`,
@@ -123,6 +134,7 @@ export async function runTurnRate(ctx: RunContext): Promise<ScenarioReport> {
     steps: runs.flatMap((run) => run.steps.map((s) => ({ layout: `${run.gateways}×${run.workers}`, concurrency: s.concurrency, ...s.figures }))),
     ...(floor ? { floor } : {}),
     ...(budget ? { serviceBudget: budget } : {}),
+    ...(budgetAtFloorCosts ? { serviceBudgetAtFloorCosts: budgetAtFloorCosts } : {}),
     table: { columns: TURN_RATE_COLUMNS, rows: runs.flatMap(turnRateRows) },
     targets: [
       {
