@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { findFreePort, spawnRedisServer } from '@chat/shared/dev';
+import { spawnRedisServer } from '@chat/shared/dev';
 import { loadUws } from '../src/uws-loader.js';
 
 const gatewayMain = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -20,28 +20,39 @@ const modernLoads = (() => {
   }
 })();
 
+/**
+ * Runs the gateway on port 0 (a port picked ahead and bound later can be taken meanwhile on a
+ * busy machine), reads the port it bound from its ready message, polls its /health there until
+ * it answers (start-up is slower under a loaded test run), then stops it.
+ */
 function runGateway(env: NodeJS.ProcessEnv, untilMs: number): Promise<{ code: number | null; output: string; health: unknown }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [gatewayMain], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [gatewayMain], { env: { PATH: process.env.PATH, ...env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     let health: unknown = null;
-    // Poll /health until it answers (start-up is slower under a loaded test run), then stop.
+    let timer: NodeJS.Timeout | undefined;
     const deadline = Date.now() + untilMs;
-    const timer = setTimeout(async function poll() {
-      try {
-        health = await (await fetch(`http://127.0.0.1:${env.PORT}/health`)).json();
-      } catch {
-        if (Date.now() < deadline && child.exitCode === null) {
-          setTimeout(poll, 100);
-          return;
+    const giveUp = setTimeout(() => child.kill('SIGTERM'), untilMs);
+    child.on('message', (message: { type?: string; port?: number }) => {
+      if (message.type !== 'ready' || !message.port) return;
+      const poll = async (): Promise<void> => {
+        try {
+          health = await (await fetch(`http://127.0.0.1:${message.port}/health`)).json();
+        } catch {
+          if (Date.now() < deadline && child.exitCode === null) {
+            timer = setTimeout(poll, 100);
+            return;
+          }
         }
-      }
-      child.kill('SIGTERM');
-    }, 100);
+        child.kill('SIGTERM');
+      };
+      void poll();
+    });
     child.on('exit', (code) => {
       clearTimeout(timer);
+      clearTimeout(giveUp);
       resolve({ code, output, health });
     });
   });
@@ -57,13 +68,12 @@ t.test('the shim is refused by default and accepted (with a warning in /health) 
   const redis = await spawnRedisServer();
   t.teardown(() => redis.stop());
   // It exits by itself; the limit only guards a hang (start-up takes seconds on a loaded box).
-  const refused = await runGateway({ UWS_USE_FALLBACK: '1', REDIS_URL: redis.url, PORT: String(await findFreePort()) }, 60_000);
+  const refused = await runGateway({ UWS_USE_FALLBACK: '1', REDIS_URL: redis.url }, 60_000);
   t.equal(refused.code, 1, 'the gateway exits');
   t.match(refused.output, /Refusing to start/);
   t.match(refused.output, /ALLOW_UWS_SHIM=true/, 'and says how to accept the shim');
 
-  const port = String(await findFreePort());
-  const allowed = await runGateway({ UWS_USE_FALLBACK: '1', ALLOW_UWS_SHIM: 'true', REDIS_URL: redis.url, PORT: port, HOST: '127.0.0.1' }, 60_000);
+  const allowed = await runGateway({ UWS_USE_FALLBACK: '1', ALLOW_UWS_SHIM: 'true', REDIS_URL: redis.url, HOST: '127.0.0.1' }, 60_000);
   t.equal(allowed.code, 0, `it starts, serves, and stops cleanly on SIGTERM: ${allowed.output.slice(-600)}`);
   t.match(allowed.health, { uws: { native: false }, warnings: [/JavaScript shim/] });
   t.match(allowed.output, /JavaScript shim in use/);

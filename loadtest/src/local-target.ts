@@ -1,4 +1,3 @@
-import { findFreePort } from '@chat/shared/dev';
 import { LocalStack } from '@chat/stack';
 
 export interface LocalTargetOptions {
@@ -24,7 +23,6 @@ export interface LocalTarget {
  * - the worker may stream a turn for every user at once.
  */
 export async function startLocalTarget(options: LocalTargetOptions): Promise<LocalTarget> {
-  const port = await findFreePort();
   const stack = new LocalStack({
     gateways: options.gateways,
     workers: options.workers,
@@ -32,7 +30,8 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Loc
     env: {
       PATH: process.env.PATH,
       HOST: '127.0.0.1',
-      PORT: String(port),
+      // 0: LocalStack picks it, and picks again if another process took it before the gateway bound it.
+      PORT: '0',
       WORKER_METRICS_PORT: '0',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       OFFLINE_LLM_TTFT_MS: '400',
