@@ -80,8 +80,15 @@ t.test('--help prints the usage and exits 0; a bad option says what is wrong and
 t.test('pnpm start: banner with the chat page and /ops, a second start refused, Ctrl-C exits 0 without ELIFECYCLE', { skip: pnpmMissing }, async (t) => {
   const port = await freeFixedPort();
   const first = run('pnpm', ['start'], cleanEnv(port));
-  t.teardown(() => {
-    if (first.child.exitCode === null && first.child.signalCode === null) process.kill(-first.child.pid!, 'SIGKILL');
+  // After a failure midway: Ctrl-C first, so the stack stops its Redis (spawned out of the
+  // terminal's group, it outlives a SIGKILL of the group: one was left running after a failed
+  // run), and SIGKILL only if that does not end it within 20 s.
+  t.teardown(async () => {
+    if (first.child.exitCode !== null || first.child.signalCode !== null) return;
+    process.kill(-first.child.pid!, 'SIGINT');
+    const timer = setTimeout(() => process.kill(-first.child.pid!, 'SIGKILL'), 20_000);
+    await first.exited;
+    clearTimeout(timer);
   });
   await waitForOutput(first, /Press Ctrl-C/, 120_000);
   // The gateway and the worker run with the service's Node flags (the images' CMD has the same).
